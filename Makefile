@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine that has python3:
+#   make conformance   create .venv, install, start the mocks and the reference gateway, run the suites, write the report
+#   make test          the project's own tests (and ruff)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+REPORT_DIR ?= reports
+
+.PHONY: install test test-fast lint conformance clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The project's own tests, slow ones included. pytest's exit code passes through unchanged
+# (5 = nothing collected is a failure here too).
+test: lint
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+# Quick loop while developing: no lint, no slow tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" -x -q
+
+# Runs the suites against the embedded reference gateway and mocks (or TARGET_URL when set).
+conformance: $(STAMP)
+	$(BIN)/auriko-conformance run --report-dir $(REPORT_DIR) $(if $(TARGET_URL),--target-url $(TARGET_URL))
+
+clean:
+	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .ruff_cache dist build
