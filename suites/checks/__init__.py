@@ -1,0 +1,121 @@
+"""Conformance checks: small named functions, each bound to one requirement ID.
+
+A check looks at one observed exchange (plus what the test knows, in a `Context`) and yields a message
+for every way the exchange breaks its requirement. It never raises and never talks to the network, so
+the project's own tests can prove each check fails on a broken response. The plugin turns findings into
+verdicts using the requirement's level from the catalogue (MUST fails, SHOULD/MAY inform).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from suites.exchange import Exchange
+
+
+class Applies(Enum):
+    ANY = "any"  # every response of the target
+    COMPLETION = "completion"  # a 200 application/json chat completion
+    STREAM = "stream"  # a 200 text/event-stream chat completion
+    ERROR = "error"  # a 4xx/5xx response
+
+
+@dataclass(slots=True)
+class Context:
+    """What a test knows beyond the exchange: the request it sent and what the target claims."""
+
+    request: dict[str, Any] = field(default_factory=dict)
+    #: USD per 1M tokens for the provider that served the request, when the target profile lists them
+    prices: dict[str, float] | None = None
+    #: the text of a non-stream answer to the same request, to compare with the joined stream
+    reference_text: str | None = None
+    #: the routing strategy the request asked for, as the response must echo it
+    expected_strategy: str | None = None
+    #: parameters the test knows the chosen provider cannot take (each needs a warning when dropped)
+    dropped_parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    requirement: str
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.requirement}] {self.check}: {self.message}"
+
+
+CheckFunc = Callable[[Exchange, Context], Iterable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    requirement: str
+    applies: Applies
+    func: CheckFunc
+    doc: str
+
+    def run(self, exchange: Exchange, context: Context) -> list[Finding]:
+        return [Finding(self.requirement, self.name, message) for message in self.func(exchange, context)]
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(requirement: str, applies: Applies) -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check under its requirement ID (names are unique across the registry)."""
+
+    def register(func: CheckFunc) -> CheckFunc:
+        name = func.__name__
+        if name in REGISTRY:
+            raise ValueError(f"two checks named {name!r}")
+        REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip())
+        return func
+
+    return register
+
+
+def applicable(exchange: Exchange) -> set[Applies]:
+    kinds = {Applies.ANY}
+    if exchange.status >= 400:
+        kinds.add(Applies.ERROR)
+    elif exchange.status == 200 and exchange.is_stream:
+        kinds.add(Applies.STREAM)
+    elif exchange.status == 200:
+        kinds.add(Applies.COMPLETION)
+    return kinds
+
+
+def run_checks(
+    exchange: Exchange,
+    context: Context | None = None,
+    *,
+    only: Iterable[str] | None = None,
+) -> list[Finding]:
+    """Run every registered check that applies to this exchange (or just the named ones)."""
+    _load_all()
+    context = context or Context()
+    selected: Iterator[Check]
+    if only is not None:
+        selected = (REGISTRY[name] for name in only)
+    else:
+        kinds = applicable(exchange)
+        selected = (c for c in REGISTRY.values() if c.applies in kinds)
+    findings: list[Finding] = []
+    for chk in selected:
+        findings.extend(chk.run(exchange, context))
+    return findings
+
+
+def _load_all() -> None:
+    """Import the check modules so their decorators have registered them."""
+    from suites.checks import errors, meta, schema, stream  # noqa: F401
+
+
+def all_checks() -> dict[str, Check]:
+    _load_all()
+    return dict(REGISTRY)

@@ -1,0 +1,106 @@
+"""ERR and HDR: the error envelope, its headers, and the headers every response carries.
+
+Clients retry on the status and branch on `code`; a gateway that flattens the envelope, answers an
+error with 200, or drops `Retry-After` from an upstream 429 breaks them (field-survey.md #17, #19).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auriko_conformance import contract
+from suites.checks import Applies, Context, check
+from suites.exchange import Exchange
+
+ERROR = Applies.ERROR
+
+
+def _error(exchange: Exchange) -> dict[str, object] | None:
+    body = exchange.json
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return None
+
+
+@check("ERR-001", ERROR)
+def error_envelope_shape(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Errors are `{"error": {message, type, code, param}}`: flat, never empty, never top-level fields."""
+    body = exchange.json
+    if not exchange.body.strip():
+        yield "the error body is empty"
+        return
+    if not isinstance(body, dict) or "error" not in body:
+        yield f"the body is not an error envelope: {exchange.excerpt(160)!r}"
+        return
+    error = body["error"]
+    if not isinstance(error, dict):
+        yield f"error is a {type(error).__name__}, not an object"
+        return
+    for key in ("message", "type", "code", "param"):
+        if key not in error:
+            yield f"error.{key} is missing"
+    if not isinstance(error.get("message"), str) or not error.get("message"):
+        yield "error.message is not a non-empty string"
+
+
+@check("ERR-002", ERROR)
+def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[str]:
+    """The `code` is one the contract lists for this HTTP status, with that status's `type`."""
+    error = _error(exchange)
+    if error is None:
+        return
+    code = error.get("code")
+    entry = contract.error_codes().get(code) if isinstance(code, str) else None
+    if entry is None:
+        yield f"code {code!r} is not in the contract's error table"
+        return
+    if entry.status != exchange.status:
+        yield f"code {code!r} is an HTTP {entry.status} code, returned with {exchange.status}"
+    if error.get("type") != entry.type:
+        yield f"code {code!r} has type {entry.type!r}, got {error.get('type')!r}"
+
+
+@check("ERR-003", ERROR)
+def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A 429 carries `Retry-After` in whole or decimal seconds."""
+    if exchange.status != 429:
+        return
+    value = exchange.headers.get("retry-after")
+    if value is None:
+        yield "429 without a Retry-After header"
+    elif not value.replace(".", "", 1).isdigit():
+        yield f"Retry-After is {value!r}, not a number of seconds"
+
+
+@check("ERR-004", ERROR)
+def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Iterator[str]:
+    """`X-Error-Type` equals the envelope type; `X-Error-Retryable` is true exactly for 429/5xx types."""
+    error = _error(exchange)
+    if error is None:
+        return
+    error_type = exchange.headers.get("x-error-type")
+    if error_type is None:
+        yield "no X-Error-Type header"
+    elif error_type != error.get("type"):
+        yield f"X-Error-Type {error_type!r} differs from error.type {error.get('type')!r}"
+    retryable = exchange.headers.get("x-error-retryable")
+    expected = "true" if error.get("type") in {"rate_limit_error", "api_error"} else "false"
+    if retryable is None:
+        yield "no X-Error-Retryable header"
+    elif retryable.lower() != expected:
+        yield f"X-Error-Retryable is {retryable!r} for type {error.get('type')!r}, expected {expected!r}"
+
+
+@check("ERR-005", Applies.COMPLETION)
+def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A failure is never answered with HTTP 200 and an error body."""
+    body = exchange.json
+    if isinstance(body, dict) and "error" in body and "choices" not in body:
+        yield f"HTTP 200 with an error body: {exchange.excerpt(160)!r}"
+
+
+@check("HDR-001", Applies.ANY)
+def request_id_header(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Every response, success or error, carries a non-empty `X-Request-ID`."""
+    if not exchange.headers.get("x-request-id", "").strip():
+        yield f"HTTP {exchange.status} response without X-Request-ID"

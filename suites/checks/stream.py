@@ -1,0 +1,214 @@
+"""STREAM: the framing and chunk rules of a `stream: true` response.
+
+The rules come from the seed page and the streaming guide (final chunk with `choices: []`, `usage` and
+`routing_metadata`, then `data: [DONE]`) and from bugs gateways shipped (field-survey.md section 4):
+usage emitted twice, `[DONE]` doubled, parallel tool calls all on index 0, a silent short stream.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from suites.checks import Applies, Context, check
+from suites.exchange import Exchange, ItemKind
+
+STREAM = Applies.STREAM
+
+
+@check("STREAM-001", STREAM)
+def sse_framing(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Every event is `data:` lines closed by a blank line; nothing left unterminated."""
+    yield from exchange.stream.sse.framing_errors
+
+
+@check("STREAM-002", STREAM)
+def event_data_is_json_or_done(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each event's data is a JSON chunk, a JSON error, or the `[DONE]` sentinel."""
+    for item in exchange.stream.of_kind(ItemKind.INVALID):
+        yield f"event #{item.index} is neither a chunk, an error event nor [DONE]: {item.data[:120]!r}"
+
+
+@check("STREAM-003", STREAM)
+def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A stream that did not fail ends with exactly one `data: [DONE]`, and nothing follows it."""
+    items = exchange.stream.items
+    done = [item.index for item in items if item.kind is ItemKind.DONE]
+    failed = any(item.kind is ItemKind.ERROR for item in items)
+    if not done:
+        if not failed:
+            yield "the stream never sent data: [DONE] and reported no error"
+        return
+    if len(done) > 1:
+        yield f"data: [DONE] sent {len(done)} times (events {done})"
+    if done[-1] != len(items) - 1 or done[0] != len(items) - 1 - (len(done) - 1):
+        yield f"data follows [DONE]: [DONE] at event {done[0]} of {len(items)}"
+
+
+@check("STREAM-004", STREAM)
+def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Iterator[str]:
+    """The last data event before `[DONE]` has `choices: []`, `usage` and `routing_metadata`."""
+    items = exchange.stream.items
+    if any(item.kind is ItemKind.ERROR for item in items):
+        return
+    payload_items = [item for item in items if item.kind is not ItemKind.DONE]
+    if not payload_items:
+        yield "the stream carried no data events"
+        return
+    last = payload_items[-1]
+    if last.kind is not ItemKind.USAGE:
+        yield f"the last data event (#{last.index}) is a {last.kind.value}, not the final usage chunk"
+        return
+    for key in ("usage", "routing_metadata"):
+        if not isinstance(last.payload.get(key), dict):
+            yield f"the final chunk (#{last.index}) has no {key} object"
+
+
+@check("STREAM-005", STREAM)
+def exactly_one_usage_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Exactly one chunk with empty `choices`, and no other chunk carries `usage`."""
+    usage_chunks = exchange.stream.of_kind(ItemKind.USAGE)
+    if len(usage_chunks) > 1:
+        yield f"{len(usage_chunks)} chunks with empty choices (events {[i.index for i in usage_chunks]})"
+    for item in exchange.stream.of_kind(ItemKind.CHUNK):
+        if item.payload.get("usage") is not None:
+            yield f"content chunk #{item.index} carries usage (usage belongs on the final chunk only)"
+
+
+@check("STREAM-006", STREAM)
+def constant_id_created_model(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Every chunk of one stream repeats the same `id`, `created` and `model`."""
+    payloads = exchange.stream.json_payloads
+    for key in ("id", "created", "model"):
+        values = {orjson.dumps(p.get(key)) for p in payloads}
+        if len(values) > 1:
+            shown = sorted(v.decode() for v in values)[:4]
+            yield f"{key} changes within the stream: {', '.join(shown)}"
+
+
+@check("STREAM-007", STREAM)
+def role_in_first_delta_only(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each choice's first delta carries `role: assistant`; later deltas carry no role."""
+    seen: set[int] = set()
+    for number, chunk in enumerate(exchange.stream.chunks):
+        for choice in chunk["choices"]:
+            index = choice.get("index")
+            delta = choice.get("delta") or {}
+            if index not in seen:
+                seen.add(index)
+                if delta.get("role") != "assistant":
+                    yield f"choice {index}: first delta (chunk {number}) has role {delta.get('role')!r}"
+            elif "role" in delta and delta["role"] is not None:
+                yield f"choice {index}: role repeated in chunk {number}"
+
+
+@check("STREAM-008", STREAM)
+def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each choice gets exactly one non-null `finish_reason`, on its last content chunk."""
+    if exchange.stream.of_kind(ItemKind.ERROR):
+        return
+    finishes: dict[int, list[int]] = defaultdict(list)
+    last_chunk: dict[int, int] = {}
+    for number, chunk in enumerate(exchange.stream.chunks):
+        for choice in chunk["choices"]:
+            index = choice.get("index")
+            last_chunk[index] = number
+            if choice.get("finish_reason") is not None:
+                finishes[index].append(number)
+    for index in sorted(last_chunk):
+        got = finishes.get(index, [])
+        if not got:
+            yield f"choice {index} never got a finish_reason"
+        elif len(got) > 1:
+            yield f"choice {index} got finish_reason {len(got)} times (chunks {got})"
+        elif got[0] != last_chunk[index]:
+            yield f"choice {index}: content continues after its finish_reason (chunk {got[0]})"
+
+
+def _tool_call_deltas(exchange: Exchange) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    for number, chunk in enumerate(exchange.stream.chunks):
+        for choice in chunk["choices"]:
+            for delta in (choice.get("delta") or {}).get("tool_calls") or []:
+                yield number, choice.get("index"), delta
+
+
+@check("STREAM-009", STREAM)
+def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A tool call's first delta has `id`, `type` and `function.name`; later ones omit them."""
+    started: set[tuple[int, int]] = set()
+    for number, choice, delta in _tool_call_deltas(exchange):
+        key = (choice, delta.get("index"))
+        function = delta.get("function") or {}
+        if key not in started:
+            started.add(key)
+            missing = [n for n, v in (("id", delta.get("id")), ("type", delta.get("type")),
+                                      ("function.name", function.get("name"))) if not v]  # fmt: skip
+            if missing:
+                yield f"tool call {key[1]} of choice {choice}: first delta (chunk {number}) lacks {missing}"
+        else:
+            repeated = [n for n in ("id", "type") if n in delta] + (
+                ["function.name"] if "name" in function else []
+            )
+            if repeated:
+                yield f"tool call {key[1]} of choice {choice}: chunk {number} repeats {repeated}"
+
+
+@check("STREAM-010", STREAM)
+def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each tool call's argument fragments, joined, parse as one JSON object; calls have distinct ids."""
+    arguments: dict[tuple[int, int], list[str]] = defaultdict(list)
+    ids: Counter[str] = Counter()
+    for _, choice, delta in _tool_call_deltas(exchange):
+        key = (choice, delta.get("index"))
+        if delta.get("id"):
+            ids[delta["id"]] += 1
+        fragment = (delta.get("function") or {}).get("arguments")
+        if isinstance(fragment, str):
+            arguments[key].append(fragment)
+    for (choice, index), parts in sorted(arguments.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        joined = "".join(parts)
+        try:
+            value = orjson.loads(joined)
+        except orjson.JSONDecodeError:
+            yield f"tool call {index} of choice {choice}: arguments do not parse as JSON: {joined[:120]!r}"
+            continue
+        if not isinstance(value, dict):
+            yield f"tool call {index} of choice {choice}: arguments are not a JSON object: {joined[:80]!r}"
+    for call_id, count in ids.items():
+        if count > 1:
+            yield f"tool call id {call_id!r} starts {count} calls (parallel calls need distinct ids)"
+
+
+@check("STREAM-011", STREAM)
+def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iterator[str]:
+    """The joined stream text equals the non-stream answer to the same (deterministic) request."""
+    if context.reference_text is None:
+        return
+    streamed = exchange.stream.text()
+    if streamed != context.reference_text:
+        want = context.reference_text
+        yield f"streamed text {streamed[:100]!r} differs from the non-stream text {want[:100]!r}"
+
+
+@check("STREAM-012", STREAM)
+def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A stream that stops early ends with an error event, never a silent clean end."""
+    items = exchange.stream.items
+    if not items or any(item.kind is ItemKind.DONE for item in items):
+        return
+    if not exchange.stream.of_kind(ItemKind.ERROR):
+        yield "the stream ended without [DONE] and without an error event (a silent truncation)"
+        return
+    error = exchange.stream.of_kind(ItemKind.ERROR)[-1].payload.get("error")
+    if not isinstance(error, dict) or not error.get("message") or not error.get("type"):
+        yield f"the error event lacks the envelope's message/type: {str(error)[:160]}"
+
+
+@check("STREAM-013", Applies.ANY)
+def stream_content_type(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A successful `stream: true` request is answered as `text/event-stream`."""
+    if context.request.get("stream") is True and exchange.status == 200 and not exchange.is_stream:
+        yield f"content-type is {exchange.headers.get('content-type')!r}"

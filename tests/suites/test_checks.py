@@ -1,0 +1,208 @@
+"""Every check passes a correct response and fails a broken one, naming the right requirement.
+
+A conformance check that cannot fail is worse than none, so each mutation below breaks exactly one
+rule of a known-good response and asserts that the finding carries the requirement ID of that rule.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from suites.checks import Context, all_checks, run_checks
+from suites.exchange import Exchange
+from tests.suites import samples as s
+
+GOOD_CONTEXT = Context(request=s.REQUEST, prices=s.PRICES, expected_strategy="cost-focus")
+
+
+def _ids(exchange: Exchange, context: Context = GOOD_CONTEXT) -> set[str]:
+    return {f.requirement for f in run_checks(exchange, context)}
+
+
+@pytest.mark.parametrize(
+    "exchange",
+    [
+        s.completion_exchange(),
+        s.stream_exchange(),
+        s.stream_exchange(s.stream_payloads(tool_calls=True)),
+        s.error_exchange(
+            404,
+            {"message": "no", "type": "not_found_error", "code": "model_not_found", "param": "model"},
+            {**s.HEADERS, "x-error-type": "not_found_error", "x-error-retryable": "false"},
+        ),
+        s.error_exchange(
+            429,
+            {"message": "slow", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None},
+            {
+                **s.HEADERS,
+                "x-error-type": "rate_limit_error",
+                "x-error-retryable": "true",
+                "retry-after": "7",
+            },
+        ),
+    ],
+    ids=["completion", "stream", "tool-stream", "404", "429"],
+)
+def test_correct_responses_have_no_findings(exchange: Exchange) -> None:
+    context = copy.copy(GOOD_CONTEXT)
+    context.request = exchange.request_body
+    assert run_checks(exchange, context) == []
+
+
+def _stream(mutate: Callable[[list[Any]], Any], tool_calls: bool = False) -> Exchange:
+    payloads = s.stream_payloads(tool_calls=tool_calls)
+    result = mutate(payloads)
+    return s.stream_exchange(result if isinstance(result, list) and result is not payloads else payloads)
+
+
+def _completion(mutate: Callable[[dict[str, Any]], Any]) -> Exchange:
+    body = s.completion()
+    mutate(body)
+    return s.completion_exchange(body)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(obj: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            obj = obj[int(key)] if key.isdigit() else obj[key]  # type: ignore[index]
+        if value is _DELETE:
+            del obj[last]
+        else:
+            obj[last] = value
+
+    return apply
+
+
+_DELETE = object()
+
+
+def _all_tool_calls_on_index_0(payloads: list[Any]) -> None:
+    for chunk in payloads[1:5]:
+        for delta in chunk["choices"][0]["delta"]["tool_calls"]:
+            delta["index"] = 0
+_FINAL = -2  # index of the usage chunk in stream_payloads()
+
+BROKEN: dict[str, tuple[Exchange, str]] = {
+    # ---- stream framing
+    "no_blank_line_after_last_event": (
+        s.stream_exchange(raw=s.sse(s.stream_payloads()).rstrip(b"\n") + b"\n"), "STREAM-001"),
+    "garbage_event": (_stream(lambda p: p.insert(1, "not json at all")), "STREAM-002"),
+    "done_missing": (_stream(lambda p: p[:-1]), "STREAM-003"),
+    "done_twice": (_stream(lambda p: [*p, "[DONE]"]), "STREAM-003"),
+    "data_after_done": (_stream(lambda p: [*p, p[0]]), "STREAM-003"),
+    "final_usage_chunk_missing": (_stream(lambda p: p[:_FINAL] + p[-1:]), "STREAM-004"),
+    "final_chunk_with_choices": (
+        _stream(lambda p: p[_FINAL].update(choices=[{"index": 0, "delta": {}, "finish_reason": None}])),
+        "STREAM-004"),
+    "final_chunk_without_routing_metadata": (_stream(lambda p: p[_FINAL].pop("routing_metadata")), "STREAM-004"),
+    "usage_chunk_before_finish_chunk": (_stream(lambda p: [*p[:3], p[_FINAL], p[3], p[-1]]), "STREAM-004"),
+    "usage_on_content_chunk": (_stream(lambda p: p[1].update(usage=s.USAGE)), "STREAM-005"),
+    "two_usage_chunks": (_stream(lambda p: [*p[:-1], p[_FINAL], p[-1]]), "STREAM-005"),
+    "changing_chunk_ids": (_stream(lambda p: p[2].update(id="chatcmpl-2")), "STREAM-006"),
+    "role_on_every_delta": (_stream(lambda p: p[1]["choices"][0]["delta"].update(role="assistant")), "STREAM-007"),
+    "no_role_on_first_delta": (_stream(lambda p: p[0]["choices"][0]["delta"].pop("role")), "STREAM-007"),
+    "finish_reason_twice": (_stream(lambda p: p[2]["choices"][0].update(finish_reason="stop")), "STREAM-008"),
+    "finish_reason_never": (_stream(lambda p: p[3]["choices"][0].update(finish_reason=None)), "STREAM-008"),
+    "tool_call_name_repeated": (
+        _stream(lambda p: p[3]["choices"][0]["delta"]["tool_calls"][0]["function"].update(name="f"), True),
+        "STREAM-009"),
+    "tool_call_without_id": (
+        _stream(lambda p: p[1]["choices"][0]["delta"]["tool_calls"][0].pop("id"), True), "STREAM-009"),
+    "parallel_tool_calls_on_index_0": (
+        _stream(_all_tool_calls_on_index_0, True),
+        "STREAM-010"),
+    "tool_arguments_invalid_json": (
+        _stream(lambda p: p[4]["choices"][0]["delta"]["tool_calls"][0]["function"].update(arguments=": 2"), True),
+        "STREAM-010"),
+    "silent_truncation": (_stream(lambda p: p[:2]), "STREAM-012"),
+    "error_event_without_envelope": (_stream(lambda p: [*p[:2], {"error": "boom"}]), "STREAM-012"),
+    "stream_answered_as_json": (
+        Exchange.build(status=200, body=s.completion(), headers=s.HEADERS, request_body={**s.REQUEST, "stream": True}),
+        "STREAM-013"),
+    # ---- schema
+    "completion_missing_choices": (_completion(_set("choices", _DELETE)), "SCHEMA-001"),
+    "completion_wrong_object": (_completion(_set("object", "chat.completion.chunk")), "SCHEMA-001"),
+    "completion_bad_finish_reason": (_completion(_set("choices.0.finish_reason", "end_turn")), "SCHEMA-001"),
+    "completion_text_plain": (
+        s.completion_exchange(headers={"content-type": "text/plain", "x-request-id": "r"}), "SCHEMA-004"),
+    "chunk_missing_object": (_stream(lambda p: p[1].pop("object")), "SCHEMA-002"),
+    "chunk_usage_string": (_stream(lambda p: p[_FINAL].update(usage="14 tokens")), "SCHEMA-002"),
+    # ---- routing metadata and usage
+    "metadata_missing": (_completion(_set("routing_metadata", _DELETE)), "META-001"),
+    "metadata_provider_missing": (_completion(_set("routing_metadata.provider", _DELETE)), "META-001"),
+    "metadata_provider_number": (_completion(_set("routing_metadata.provider", 3)), "META-001"),
+    "strategy_not_echoed": (_completion(_set("routing_metadata.routing_strategy", "cost")), "META-002"),
+    "cost_off_by_factor": (_completion(_set("routing_metadata.cost.usd", s.METADATA["cost"]["usd"] * 1000)),
+                           "META-003"),
+    "cost_missing": (_completion(_set("routing_metadata.cost", _DELETE)), "META-003"),
+    "ttft_in_non_stream": (_completion(_set("routing_metadata.ttft_ms", 12.0)), "META-004"),
+    "total_not_sum": (_completion(_set("usage.total_tokens", 15)), "META-006"),
+    "reasoning_double_counted": (
+        _completion(_set("usage.completion_tokens_details", {"reasoning_tokens": 9})), "META-006"),
+    "warning_as_string": (_completion(_set("routing_metadata.warnings", ["seed dropped"])), "META-007"),
+    # ---- errors
+    "flattened_envelope": (
+        Exchange.build(status=400, headers=s.HEADERS,
+                       body={"message": "bad", "type": "invalid_request_error", "code": "invalid_request"}),
+        "ERR-001"),
+    "empty_error_body": (s.error_exchange(401, None), "ERR-001"),
+    "code_of_another_status": (
+        s.error_exchange(500, {"message": "m", "type": "api_error", "code": "model_not_found", "param": None}),
+        "ERR-002"),
+    "error_type_not_of_status": (
+        s.error_exchange(400, {"message": "m", "type": "api_error", "code": "invalid_request", "param": None}),
+        "SCHEMA-003"),
+    "unknown_code": (
+        s.error_exchange(502, {"message": "m", "type": "api_error", "code": "provider_error", "param": None}),
+        "ERR-002"),
+    "429_without_retry_after": (
+        s.error_exchange(429, {"message": "m", "type": "rate_limit_error", "code": "rate_limit_exceeded",
+                               "param": None}), "ERR-003"),
+    "error_type_header_disagrees": (
+        s.error_exchange(503, {"message": "m", "type": "api_error", "code": "no_provider_available", "param": None},
+                         {**s.HEADERS, "x-error-type": "server_error", "x-error-retryable": "true"}),
+        "ERR-004"),
+    "error_with_status_200": (
+        s.completion_exchange({"error": {"message": "m", "type": "api_error", "code": "upstream_error"}}), "ERR-005"),
+    "no_request_id": (s.completion_exchange(headers={"content-type": "application/json"}), "HDR-001"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_response_fails_with_the_right_requirement(case: str) -> None:
+    exchange, requirement = BROKEN[case]
+    context = copy.copy(GOOD_CONTEXT)
+    context.request = exchange.request_body or s.REQUEST
+    assert requirement in _ids(exchange, context), run_checks(exchange, context)
+
+
+def test_stream_text_must_match_non_stream_text() -> None:
+    exchange = s.stream_exchange()
+    context = Context(request={**s.REQUEST, "stream": True}, reference_text="Hello there friend")
+    assert run_checks(exchange, context, only=["stream_text_matches_non_stream"]) == []
+    context.reference_text = "Hello there"
+    assert {
+        f.requirement for f in run_checks(exchange, context, only=["stream_text_matches_non_stream"])
+    } == {"STREAM-011"}
+
+
+def test_dropped_parameter_needs_a_warning() -> None:
+    context = Context(request=s.REQUEST, dropped_parameters=("seed",))
+    found = run_checks(s.completion_exchange(), context, only=["warning_for_each_dropped_parameter"])
+    assert [f.requirement for f in found] == ["META-005"]
+    body = s.completion()
+    body["routing_metadata"]["warnings"] = [
+        {"type": "unsupported_parameter", "code": "unsupported_parameter", "message": "seed was dropped"}
+    ]
+    assert run_checks(s.completion_exchange(body), context, only=["warning_for_each_dropped_parameter"]) == []
+
+
+def test_every_check_is_exercised_by_a_broken_case() -> None:
+    exercised = {req for _, req in BROKEN.values()} | {"STREAM-011", "META-005"}
+    registered = {c.requirement for c in all_checks().values()}
+    assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"
