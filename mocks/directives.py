@@ -1,0 +1,172 @@
+"""Scenario directives: `[[mock: key=value flag ...]]` written inside the last user message.
+
+They travel inside message text, so they pass unchanged through any gateway. Several blocks may appear;
+a block containing `provider=<instance>` applies only on that instance (so a suite can make provider A
+fail and provider B answer). Every block is validated wherever it applies: an unknown key or a bad value
+is a `DirectiveError`, which the flavour turns into its own 400 naming the directive.
+
+This module also finds the `[[conformance-id: X]]` correlation marker and strips both kinds of marker
+from text, because the deterministic reply is derived from the user's words without them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+DIRECTIVE_RE = re.compile(r"\[\[\s*mock\b(.*?)\]\]", re.S)
+CONFORMANCE_ID_RE = re.compile(r"\[\[\s*conformance-id\s*:\s*([^\]\s]+)\s*\]\]")
+_MARKERS_RE = re.compile(r"\[\[\s*(?:mock\b|conformance-id\s*:).*?\]\]", re.S)
+_SPACES_RE = re.compile(r"\s+")
+
+FINISH_VALUES = ("stop", "length", "content_filter")
+
+
+class DirectiveError(ValueError):
+    """A directive the mock cannot follow; `directive` names it for the provider-shaped 400."""
+
+    def __init__(self, directive: str, reason: str) -> None:
+        super().__init__(f"invalid mock directive {directive!r}: {reason}")
+        self.directive = directive
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Directives:
+    """The merged directives for one request on one instance. None/False = not given."""
+
+    tool_calls: int | None = None
+    reasoning: int | None = None
+    error: int | None = None
+    retry_after: float | None = None
+    timeout: bool = False
+    ttft_ms: float | None = None
+    tps: float | None = None
+    jitter_ms: float | None = None
+    disconnect_after: int | None = None
+    stall_after: int | None = None
+    malformed: bool = False
+    finish: str | None = None
+    cached: int | None = None
+    usage: str | None = None
+    words: int | None = None
+
+    def any_fault(self) -> bool:
+        return (self.timeout or self.malformed or self.disconnect_after is not None
+                or self.stall_after is not None)
+
+
+NO_DIRECTIVES = Directives()
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+def _float(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        number = float(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return number
+
+    return parse
+
+
+def _choice(*values: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(values)}")
+        return value
+
+    return parse
+
+
+# key -> (parser for `key=value`, value a bare `key` means; None = the key needs a value)
+_VALUED: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "tool_calls": (_int(0, 16), None),
+    "reasoning": (_int(0, 100_000), None),
+    "error": (_int(400, 599), None),
+    "retry_after": (_float(0, 86_400), None),
+    "ttft_ms": (_float(0, 600_000), None),
+    "tps": (_float(0, 1_000_000), None),
+    "jitter_ms": (_float(0, 600_000), None),
+    "disconnect_after": (_int(0, 1_000_000), None),
+    "stall_after": (_int(0, 1_000_000), None),
+    "finish": (_choice(*FINISH_VALUES), None),
+    "cached": (_int(0, 10_000_000), None),
+    "usage": (_choice("cumulative"), None),
+    "words": (_int(1, 100_000), None),
+    "timeout": (_choice("true"), True),
+    "malformed": (_choice("true"), True),
+    "content_filter": (_choice("true"), True),
+}
+_FIELD_NAMES = {f.name for f in fields(Directives)}
+
+
+def _parse_block(body: str) -> tuple[str | None, dict[str, Any]]:
+    if not body.startswith(":"):
+        raise DirectiveError("[[mock" + body[:20], "expected '[[mock: key=value ...]]'")
+    provider: str | None = None
+    values: dict[str, Any] = {}
+    for item in body[1:].split():
+        key, sep, raw = item.partition("=")
+        if key == "provider":
+            if not raw:
+                raise DirectiveError(item, "provider needs an instance name")
+            provider = raw
+            continue
+        if key not in _VALUED:
+            raise DirectiveError(key, "unknown directive")
+        parser, bare = _VALUED[key]
+        if not sep:
+            if bare is None:
+                raise DirectiveError(key, "needs a value, e.g. key=3")
+            value = bare
+        else:
+            try:
+                value = parser(raw)
+            except ValueError as exc:
+                raise DirectiveError(item, str(exc)) from None
+            if bare is True:
+                value = True
+        if key == "content_filter":
+            key, value = "finish", "content_filter"
+        values[key] = value
+    return provider, values
+
+
+def parse_directives(text: str, instance: str) -> Directives:
+    """Merge every `[[mock: ...]]` block in `text` that applies on `instance` (later blocks win)."""
+    if "[[" not in text:
+        return NO_DIRECTIVES
+    merged: dict[str, Any] = {}
+    for match in DIRECTIVE_RE.finditer(text):
+        provider, values = _parse_block(match.group(1).strip())
+        if provider is None or provider == instance:
+            merged.update(values)
+    if not merged:
+        return NO_DIRECTIVES
+    assert set(merged) <= _FIELD_NAMES
+    return Directives(**merged)
+
+
+def find_tag(text: str) -> str | None:
+    """The X of the first `[[conformance-id: X]]` in `text`."""
+    match = CONFORMANCE_ID_RE.search(text)
+    return match.group(1) if match else None
+
+
+def strip_markers(text: str) -> str:
+    """`text` without directive and conformance-id markers, whitespace collapsed."""
+    if "[[" in text:
+        text = _MARKERS_RE.sub(" ", text)
+    return _SPACES_RE.sub(" ", text).strip()

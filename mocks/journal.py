@@ -1,0 +1,130 @@
+"""The request journal: what a gateway actually sent upstream, read back by the suite.
+
+Every provider request is recorded when it arrives and completed when it ends (status, the native
+usage object returned, outcome). Entries live in a ring buffer, so memory is bounded however long the
+process runs. Secrets are redacted to a short fingerprint so a suite can still tell which key was used
+(`key_fingerprint`) without the journal holding it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mocks.directives import CONFORMANCE_ID_RE
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"})
+SECRET_QUERY = frozenset({"key"})
+# Where conversation text lives, in every flavour and spelling.
+_TEXT_ROOTS = ("messages", "system", "contents", "systemInstruction", "system_instruction")
+
+OUTCOME_OK = "ok"
+OUTCOME_ERROR = "error"
+OUTCOME_DISCONNECTED = "disconnected"  # the mock dropped the connection (disconnect_after)
+OUTCOME_CLIENT_CLOSED = "client_closed"  # the client went away before the response was complete
+
+
+def key_fingerprint(secret: str) -> str:
+    """The 8-hex fingerprint the journal shows instead of a key: sha256(key)[:8]."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def redact(value: str) -> str:
+    """`Bearer sk-abc` -> `Bearer [redacted:1a2b3c4d]`; a bare key -> `[redacted:...]`."""
+    scheme, sep, rest = value.partition(" ")
+    if sep and scheme.lower() in ("bearer", "basic", "token"):
+        return f"{scheme} [redacted:{key_fingerprint(rest.strip())}]"
+    return f"[redacted:{key_fingerprint(value)}]"
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
+def find_body_tag(body: Any) -> str | None:
+    """The X of the first `[[conformance-id: X]]` in any message text of a request body, any flavour."""
+    if not isinstance(body, dict):
+        return None
+    for root in _TEXT_ROOTS:
+        if root in body:
+            for text in _strings(body[root]):
+                if "[[" in text:
+                    match = CONFORMANCE_ID_RE.search(text)
+                    if match:
+                        return match.group(1)
+    return None
+
+
+class Journal:
+    """Ring buffer of request entries (plain dicts, JSON-ready). Oldest first on read."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def start(
+        self,
+        *,
+        provider: str,
+        flavour: str,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: Any,
+    ) -> dict[str, Any]:
+        """Record a request as it arrives; the returned entry is completed by `finish`."""
+        entry: dict[str, Any] = {
+            "id": next(self._ids),
+            "provider": provider,
+            "flavour": flavour,
+            "method": method,
+            "path": path,
+            "query": {k: (f"[redacted:{key_fingerprint(v)}]" if k in SECRET_QUERY else v) for k, v in query.items()},
+            "headers": {k: (redact(v) if k in SECRET_HEADERS else v) for k, v in headers.items()},
+            "body": body,
+            "received_at": time.time(),
+            "tag": find_body_tag(body),
+            "status": None,
+            "response_usage": None,
+            "outcome": None,
+        }
+        self._entries.append(entry)
+        return entry
+
+    @staticmethod
+    def finish(entry: dict[str, Any], status: int, outcome: str, usage: Any = None) -> None:
+        entry["status"] = status
+        entry["outcome"] = outcome
+        if usage is not None:
+            entry["response_usage"] = usage
+
+    def entries(self, *, tag: str | None = None, provider: str | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """Matching entries, oldest first; `limit` keeps the newest `limit` of them."""
+        found = [e for e in self._entries
+                 if (tag is None or e["tag"] == tag) and (provider is None or e["provider"] == provider)]
+        if limit is not None and limit >= 0:
+            found = found[-limit:] if limit else []
+        return found
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
