@@ -29,14 +29,52 @@ from mocks.tokens import split_tokens
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 FIELDS = frozenset(
-    """model max_tokens messages system stop_sequences temperature top_p top_k metadata tools tool_choice
-    thinking output_config output_format stream service_tier cache_control container inference_geo
-    context_management mcp_servers""".split()
+    [
+        "model",
+        "max_tokens",
+        "messages",
+        "system",
+        "stop_sequences",
+        "temperature",
+        "top_p",
+        "top_k",
+        "metadata",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "output_config",
+        "output_format",
+        "stream",
+        "service_tier",
+        "cache_control",
+        "container",
+        "inference_geo",
+        "context_management",
+        "mcp_servers",
+    ]
 )
-STOP_REASON = {"stop": "end_turn", FINISH_STOP_SEQUENCE: "stop_sequence", "length": "max_tokens",
-               "tool_calls": "tool_use", "content_filter": "refusal"}
-BLOCK_TYPES = frozenset({"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-                         "search_result", "server_tool_use", "web_search_tool_result", "container_upload"})
+STOP_REASON = {
+    "stop": "end_turn",
+    FINISH_STOP_SEQUENCE: "stop_sequence",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "content_filter": "refusal",
+}
+BLOCK_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "search_result",
+        "server_tool_use",
+        "web_search_tool_result",
+        "container_upload",
+    }
+)
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 ARG_PIECE_TOKENS = 3
 
@@ -55,8 +93,12 @@ class AnthropicFlavour(Flavour):
     def static_headers(self) -> dict[str, str]:
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
         headers = {"anthropic-organization-id": "00000000-0000-4000-8000-000000000000"}
-        for kind, limit in (("requests", 4000), ("tokens", 2_000_000), ("input-tokens", 1_600_000),
-                            ("output-tokens", 400_000)):
+        for kind, limit in (
+            ("requests", 4000),
+            ("tokens", 2_000_000),
+            ("input-tokens", 1_600_000),
+            ("output-tokens", 400_000),
+        ):
             headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
             headers[f"anthropic-ratelimit-{kind}-remaining"] = str(limit - 1)
             headers[f"anthropic-ratelimit-{kind}-reset"] = reset
@@ -77,7 +119,11 @@ class AnthropicFlavour(Flavour):
         if subpath == "/v1/models" or subpath.startswith("/v1/models/"):
             if method != "GET":
                 raise self.method_not_allowed(method, "GET")
-            return Route("models") if subpath == "/v1/models" else Route("model", model=subpath[len("/v1/models/"):])
+            return (
+                Route("models")
+                if subpath == "/v1/models"
+                else Route("model", model=subpath[len("/v1/models/") :])
+            )
         raise self.not_found_path(subpath)
 
     def not_found_path(self, path: str) -> MockError:
@@ -93,7 +139,9 @@ class AnthropicFlavour(Flavour):
         if version is None:
             raise MockError(400, "anthropic-version: header is required")
         if not VERSION_RE.match(version.strip()):
-            raise MockError(400, f"anthropic-version: invalid version {version!r}; expected a date like 2023-06-01")
+            raise MockError(
+                400, f"anthropic-version: invalid version {version!r}; expected a date like 2023-06-01"
+            )
 
     def invalid_json(self, detail: str) -> MockError:
         return MockError(400, f"There was an error parsing the body of your request: {detail}")
@@ -111,7 +159,9 @@ class AnthropicFlavour(Flavour):
         return b'{"id": "msg_011mock", "type": "message", "role": "assistant", "content": [{"type": "te'
 
     def malformed_frame(self) -> bytes:
-        return b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"ty\n\n'
+        return (
+            b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"ty\n\n'
+        )
 
     # --- request ------------------------------------------------------------------------------------
     def parse(self, ex: Exchange, route: Route) -> Turn:
@@ -132,8 +182,10 @@ class AnthropicFlavour(Flavour):
         spec = self.model_spec(model_id)
         ex.model = model_id
         if route.kind == "chat" and max_tokens > spec.max_output:
-            raise bad(f"max_tokens: {max_tokens} > {spec.max_output}, which is the maximum allowed number of "
-                      f"output tokens for {model_id}")
+            raise bad(
+                f"max_tokens: {max_tokens} > {spec.max_output}, which is the maximum allowed number of "
+                f"output tokens for {model_id}"
+            )
         messages = body.get("messages")
         if not isinstance(messages, list):
             raise bad("messages: Field required")
@@ -200,8 +252,10 @@ class AnthropicFlavour(Flavour):
             return tuple(tools), "auto", None, True
         kind = choice.get("type") if isinstance(choice, dict) else None
         if kind not in ("auto", "any", "tool", "none"):
-            raise bad("tool_choice: Input tag '{}' found using 'type' does not match any of the expected tags: "
-                      "'auto', 'any', 'tool', 'none'".format(kind))
+            raise bad(
+                f"tool_choice: Input tag '{kind}' found using 'type' does not match any of the "
+                "expected tags: 'auto', 'any', 'tool', 'none'"
+            )
         parallel = not choice.get("disable_parallel_tool_use", False)
         if kind == "tool":
             name = choice.get("name")
@@ -212,48 +266,69 @@ class AnthropicFlavour(Flavour):
             raise bad("tool_choice: may only be specified when tools are provided")
         return tuple(tools), {"auto": "auto", "any": "required", "none": "none"}[kind], None, parallel
 
-    def _thinking(self, body: dict[str, Any], spec: ModelSpec, max_tokens: int | None, tool_choice: str,
-                  messages: list[Any]) -> tuple[bool, bool]:
+    def _thinking(
+        self,
+        body: dict[str, Any],
+        spec: ModelSpec,
+        max_tokens: int | None,
+        tool_choice: str,
+        messages: list[Any],
+    ) -> tuple[bool, bool]:
         bad = self.bad_request
         thinking = body.get("thinking")
-        effort = (body.get("output_config") or {}).get("effort") if isinstance(body.get("output_config"), dict) \
+        effort = (
+            (body.get("output_config") or {}).get("effort")
+            if isinstance(body.get("output_config"), dict)
             else None
+        )
         if effort is not None and effort not in EFFORTS:
             raise bad("output_config.effort: Input should be " + ", ".join(f"'{e}'" for e in EFFORTS))
         if thinking is None:
             return False, True
         kind = thinking.get("type") if isinstance(thinking, dict) else None
         if kind not in ("enabled", "adaptive", "disabled"):
-            raise bad("thinking: Input tag found using 'type' does not match any of the expected tags: "
-                      "'enabled', 'adaptive', 'disabled'")
+            raise bad(
+                "thinking: Input tag found using 'type' does not match any of the expected tags: "
+                "'enabled', 'adaptive', 'disabled'"
+            )
         if kind == "disabled":
             return False, True
         if spec.reasoning is Reasoning.NONE:
             raise bad(f"thinking: extended thinking is not supported by {spec.id}")
         if kind == "enabled":
             if spec.rejects_enabled_thinking:
-                raise bad('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
-                          'and "output_config.effort" to control thinking behavior.')
+                raise bad(
+                    '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
+                    'and "output_config.effort" to control thinking behavior.'
+                )
             budget = thinking.get("budget_tokens")
             if not isinstance(budget, int) or isinstance(budget, bool):
                 raise bad("thinking.enabled.budget_tokens: Field required")
             if budget < 1024:
                 raise bad("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
             if max_tokens is not None and budget >= max_tokens:
-                raise bad("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
-                          "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
-                          "#max-tokens-and-context-window-size")
+                raise bad(
+                    "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                    "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+                    "#max-tokens-and-context-window-size"
+                )
         elif spec.reasoning is not Reasoning.ADAPTIVE:
-            raise bad(f"thinking.type.adaptive is not supported for {spec.id}; use thinking.type.enabled with "
-                      "budget_tokens")
+            raise bad(
+                f"thinking.type.adaptive is not supported for {spec.id}; use thinking.type.enabled with "
+                "budget_tokens"
+            )
         temperature = body.get("temperature")
         if temperature is not None and temperature != 1:
-            raise bad("`temperature` may only be set to 1 when thinking is enabled or in adaptive mode. Please "
-                      "consult our documentation at https://docs.claude.com/en/docs/build-with-claude/"
-                      "extended-thinking#feature-compatibility")
+            raise bad(
+                "`temperature` may only be set to 1 when thinking is enabled or in adaptive mode. Please "
+                "consult our documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                "extended-thinking#feature-compatibility"
+            )
         if body.get("top_k") is not None:
-            raise bad("`top_k` must be unset when thinking is enabled. Please consult our documentation at "
-                      "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility")
+            raise bad(
+                "`top_k` must be unset when thinking is enabled. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+            )
         top_p = body.get("top_p")
         if top_p is not None and not 0.95 <= top_p <= 1:
             raise bad("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.")
@@ -264,16 +339,22 @@ class AnthropicFlavour(Flavour):
             content = last.get("content")
             first = content[0] if isinstance(content, list) and content else None
             if not (isinstance(first, dict) and first.get("type") in ("thinking", "redacted_thinking")):
-                raise bad("messages: When thinking is enabled, a final `assistant` message must start with a "
-                          "thinking block (assistant prefill is not supported with thinking).")
+                raise bad(
+                    "messages: When thinking is enabled, a final `assistant` message must start with a "
+                    "thinking block (assistant prefill is not supported with thinking)."
+                )
         return True, thinking.get("display") != "omitted"
 
     def _output_format(self, body: dict[str, Any]) -> Any:
         fmt = (body.get("output_config") or {}).get("format") or body.get("output_format")
         if fmt is None:
             return None
-        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-            raise self.bad_request("output_config.format: expected {\"type\": \"json_schema\", \"schema\": {...}}")
+        if (
+            not isinstance(fmt, dict)
+            or fmt.get("type") != "json_schema"
+            or not isinstance(fmt.get("schema"), dict)
+        ):
+            raise self.bad_request('output_config.format: expected {"type": "json_schema", "schema": {...}}')
         return fmt["schema"]
 
     def _system(self, system: Any, b: TurnBuilder) -> None:
@@ -285,7 +366,11 @@ class AnthropicFlavour(Flavour):
         if not isinstance(system, list):
             raise self.bad_request("system: Input should be a valid string or list of text blocks")
         for j, block in enumerate(system):
-            if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+            if (
+                not isinstance(block, dict)
+                or block.get("type") != "text"
+                or not isinstance(block.get("text"), str)
+            ):
                 raise self.bad_request(f"system.{j}: Input should be a text block")
             b.system_text(block["text"])
 
@@ -313,7 +398,10 @@ class AnthropicFlavour(Flavour):
                 where = f"messages.{i}.content.{j}"
                 kind = block.get("type") if isinstance(block, dict) else None
                 if kind not in BLOCK_TYPES:
-                    raise bad(f"{where}: Input tag '{kind}' found using 'type' does not match any of the expected tags")
+                    raise bad(
+                        f"{where}: Input tag '{kind}' found using 'type' does not match "
+                        "any of the expected tags"
+                    )
                 if kind == "text":
                     text = block.get("text")
                     if not isinstance(text, str):
@@ -338,9 +426,12 @@ class AnthropicFlavour(Flavour):
                         raise bad(f"{where}: tool_result blocks are only allowed in user messages")
                     tool_use_id = block.get("tool_use_id")
                     if tool_use_id not in pending:
-                        raise bad(f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: {tool_use_id}. "
-                                  "Each `tool_result` block must have a corresponding `tool_use` block in the "
-                                  "previous message.")
+                        raise bad(
+                            f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                            f"{tool_use_id}. "
+                            "Each `tool_result` block must have a corresponding `tool_use` block in the "
+                            "previous message."
+                        )
                     results.append(tool_use_id)
                     self._tool_result(block.get("content"), b, where)
             if role == "user":
@@ -356,9 +447,11 @@ class AnthropicFlavour(Flavour):
             raise self._missing_results(len(messages) - 1, pending)
 
     def _missing_results(self, index: int, ids: list[str]) -> MockError:
-        return self.bad_request(f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
-                                f"immediately after: {', '.join(ids)}. Each `tool_use` block must have a "
-                                "corresponding `tool_result` block in the next message.")
+        return self.bad_request(
+            f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
+            f"immediately after: {', '.join(ids)}. Each `tool_use` block must have a "
+            "corresponding `tool_result` block in the next message."
+        )
 
     def _tool_result(self, content: Any, b: TurnBuilder, where: str) -> None:
         if content is None:
@@ -387,22 +480,36 @@ class AnthropicFlavour(Flavour):
         return usage
 
     def _tool_ids(self, ex: Exchange, reply: Reply) -> list[str]:
-        ids: list[str] = ex.extra.setdefault("tool_ids", ["toolu_01" + random_hex(11) for _ in reply.tool_calls])
+        ids: list[str] = ex.extra.setdefault(
+            "tool_ids", ["toolu_01" + random_hex(11) for _ in reply.tool_calls]
+        )
         return ids
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         content: list[dict[str, Any]] = []
         if reply.usage.reasoning:
-            content.append({"type": "thinking", "thinking": reply.reasoning if turn.show_reasoning else "",
-                            "signature": signature_for(reply.reasoning)})
+            content.append(
+                {
+                    "type": "thinking",
+                    "thinking": reply.reasoning if turn.show_reasoning else "",
+                    "signature": signature_for(reply.reasoning),
+                }
+            )
         if reply.text or (not reply.tool_calls and not reply.usage.reasoning and reply.finish != "length"):
             content.append({"type": "text", "text": reply.text})
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
             content.append({"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments})
         usage = self.usage(reply)
-        body = {"id": "msg_01" + random_hex(11), "type": "message", "role": "assistant", "model": ex.model,
-                "content": content, "stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence,
-                "usage": usage}
+        body = {
+            "id": "msg_01" + random_hex(11),
+            "type": "message",
+            "role": "assistant",
+            "model": ex.model,
+            "content": content,
+            "stop_reason": STOP_REASON[reply.finish],
+            "stop_sequence": reply.stop_sequence,
+            "usage": usage,
+        }
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
@@ -411,31 +518,53 @@ class AnthropicFlavour(Flavour):
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         cumulative = reply.directives.usage == "cumulative"
         produced = 0
-        message = {"id": "msg_01" + random_hex(11), "type": "message", "role": "assistant", "model": ex.model,
-                   "content": [], "stop_reason": None, "stop_sequence": None,
-                   "usage": self.usage(reply, output_tokens=1, start=True)}
+        message = {
+            "id": "msg_01" + random_hex(11),
+            "type": "message",
+            "role": "assistant",
+            "model": ex.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": self.usage(reply, output_tokens=1, start=True),
+        }
         yield Frame(named_event("message_start", {"type": "message_start", "message": message}))
         index = 0
         pinged = False
 
         def block_events(block: dict[str, Any]) -> Iterator[Frame]:
             nonlocal pinged
-            yield Frame(named_event("content_block_start",
-                                    {"type": "content_block_start", "index": index, "content_block": block}))
+            yield Frame(
+                named_event(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": block},
+                )
+            )
             if not pinged:
                 pinged = True
                 yield Frame(named_event("ping", {"type": "ping"}))
 
         def delta(payload: dict[str, Any], tokens: int) -> Frame:
-            return Frame(named_event("content_block_delta",
-                                     {"type": "content_block_delta", "index": index, "delta": payload}), tokens=tokens)
+            return Frame(
+                named_event(
+                    "content_block_delta", {"type": "content_block_delta", "index": index, "delta": payload}
+                ),
+                tokens=tokens,
+            )
 
         def stop() -> Iterator[Frame]:
             yield Frame(named_event("content_block_stop", {"type": "content_block_stop", "index": index}))
             if cumulative:
-                yield Frame(named_event("message_delta", {
-                    "type": "message_delta", "delta": {"stop_reason": None, "stop_sequence": None},
-                    "usage": self.usage(reply, output_tokens=produced)}))
+                yield Frame(
+                    named_event(
+                        "message_delta",
+                        {
+                            "type": "message_delta",
+                            "delta": {"stop_reason": None, "stop_sequence": None},
+                            "usage": self.usage(reply, output_tokens=produced),
+                        },
+                    )
+                )
 
         if reply.usage.reasoning:
             yield from block_events({"type": "thinking", "thinking": "", "signature": ""})
@@ -462,15 +591,21 @@ class AnthropicFlavour(Flavour):
             yield from block_events({"type": "tool_use", "id": call_id, "name": call.name, "input": {}})
             yield delta({"type": "input_json_delta", "partial_json": ""}, call.tokens - len(pieces))
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
-                group = pieces[start:start + ARG_PIECE_TOKENS]
+                group = pieces[start : start + ARG_PIECE_TOKENS]
                 produced += len(group)
                 yield delta({"type": "input_json_delta", "partial_json": "".join(group)}, len(group))
             yield from stop()
             index += 1
-        yield Frame(named_event("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
-            "usage": self.usage(reply, output_tokens=reply.usage.completion)}))
+        yield Frame(
+            named_event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
+                    "usage": self.usage(reply, output_tokens=reply.usage.completion),
+                },
+            )
+        )
         yield Frame(named_event("message_stop", {"type": "message_stop"}))
 
     def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
@@ -478,13 +613,18 @@ class AnthropicFlavour(Flavour):
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
         def card(model_id: str) -> dict[str, Any]:
-            return {"type": "model", "id": model_id, "display_name": model_id.replace("-", " ").title(),
-                    "created_at": "2025-09-29T00:00:00Z"}
+            return {
+                "type": "model",
+                "id": model_id,
+                "display_name": model_id.replace("-", " ").title(),
+                "created_at": "2025-09-29T00:00:00Z",
+            }
 
         if route.kind == "model":
             if route.model not in self.models:
                 raise self.model_not_found(route.model or "")
             return orjson.dumps(card(route.model))
         ids = list(self.models)
-        return orjson.dumps({"data": [card(m) for m in ids], "has_more": False, "first_id": ids[0],
-                             "last_id": ids[-1]})
+        return orjson.dumps(
+            {"data": [card(m) for m in ids], "has_more": False, "first_id": ids[0], "last_id": ids[-1]}
+        )

@@ -9,6 +9,7 @@ and pacing. The flavours (`openai_compat`, `anthropic`, `gemini`) own only their
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -81,8 +82,13 @@ class DisconnectWatch:
 
 
 async def _send_bytes(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -94,8 +100,9 @@ class MockState:
         self.journal = Journal(config.journal_size)
         self.control = Control(config)
 
-    def entries(self, tag: str | None = None, provider: str | None = None,
-                limit: int | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, tag: str | None = None, provider: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Journal entries (oldest first), filtered like `GET /__mock/journal`."""
         return self.journal.entries(tag=tag, provider=provider, limit=limit)
 
@@ -133,18 +140,23 @@ class MockApp:
             path: str = scope["path"]
             for prefix, name in self._prefixes:
                 if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
-                    try:
-                        await self._provider(scope, receive, send, name, path[len(prefix):])
-                    except _ClientGone:
-                        pass
+                    with contextlib.suppress(_ClientGone):
+                        await self._provider(scope, receive, send, name, path[len(prefix) :])
                     return
             if path.startswith("/__mock/") or path == "/__mock":
                 from mocks.control_api import handle_control  # local: keeps the hot path import-light
 
                 await handle_control(self.state, scope, receive, send)
                 return
-            body = orjson.dumps({"error": {"message": f"No mock provider serves {path}; known prefixes: "
-                                           + ", ".join(p for p, _ in self._prefixes), "type": "not_found"}})
+            body = orjson.dumps(
+                {
+                    "error": {
+                        "message": f"No mock provider serves {path}; known prefixes: "
+                        + ", ".join(p for p, _ in self._prefixes),
+                        "type": "not_found",
+                    }
+                }
+            )
             await _send_bytes(send, 404, [_JSON_CT], body)
         elif kind == "lifespan":
             while True:
@@ -196,21 +208,48 @@ class MockApp:
             except orjson.JSONDecodeError as exc:
                 body, json_error = raw.decode("utf-8", "replace"), str(exc)
         method: str = scope["method"]
-        ex = Exchange(flavour.instance, method, subpath, headers, query, body, flavour.new_request_id(),
-                      int(time.time()))
-        entry = self.state.journal.start(provider=name, flavour=flavour.instance.flavour, method=method,
-                                         path=scope["path"], query=query, headers=headers, body=body)
+        ex = Exchange(
+            flavour.instance,
+            method,
+            subpath,
+            headers,
+            query,
+            body,
+            flavour.new_request_id(),
+            int(time.time()),
+        )
+        entry = self.state.journal.start(
+            provider=name,
+            flavour=flavour.instance.flavour,
+            method=method,
+            path=scope["path"],
+            query=query,
+            headers=headers,
+            body=body,
+        )
         try:
             await self._serve(flavour, ex, entry, receive, send, raw, json_error, too_large)
         except MockError as err:
             style = flavour.errors
-            error_headers = [*flavour.response_headers(ex), _JSON_CT,
-                             *((k.encode(), v.encode()) for k, v in style.headers(err).items())]
+            error_headers = [
+                *flavour.response_headers(ex),
+                _JSON_CT,
+                *((k.encode(), v.encode()) for k, v in style.headers(err).items()),
+            ]
             await _send_bytes(send, err.status, error_headers, style.body(err, ex.request_id))
             Journal.finish(entry, err.status, OUTCOME_ERROR)
 
-    async def _serve(self, flavour: Flavour, ex: Exchange, entry: dict[str, Any], receive: Receive, send: Send,
-                     raw: bytes, json_error: str | None, too_large: bool) -> None:
+    async def _serve(
+        self,
+        flavour: Flavour,
+        ex: Exchange,
+        entry: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        raw: bytes,
+        json_error: str | None,
+        too_large: bool,
+    ) -> None:
         pstate = self.state.control.providers[ex.instance.name]
         behaviour = pstate.behaviour
         if too_large:
@@ -224,7 +263,9 @@ class MockApp:
             return
         flavour.authenticate(ex)
         if route.kind in ("models", "model"):
-            await _send_bytes(send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.models_body(ex, route))
+            await _send_bytes(
+                send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.models_body(ex, route)
+            )
             Journal.finish(entry, 200, OUTCOME_OK)
             return
         content_type = ex.headers.get("content-type")
@@ -240,7 +281,9 @@ class MockApp:
             raise scenario_error(behaviour.error_status, flavour.overload_status)
         turn = flavour.parse(ex, route)
         if route.kind == "count_tokens":
-            await _send_bytes(send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.count_tokens_body(ex, turn))
+            await _send_bytes(
+                send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.count_tokens_body(ex, turn)
+            )
             Journal.finish(entry, 200, OUTCOME_OK)
             return
         try:
@@ -264,8 +307,17 @@ class MockApp:
             return
         await self._slow(flavour, ex, entry, receive, send, turn, reply, pacer)
 
-    async def _slow(self, flavour: Flavour, ex: Exchange, entry: dict[str, Any], receive: Receive, send: Send,
-                    turn: Any, reply: Any, pacer: Pacer) -> None:
+    async def _slow(
+        self,
+        flavour: Flavour,
+        ex: Exchange,
+        entry: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        turn: Any,
+        reply: Any,
+        pacer: Pacer,
+    ) -> None:
         """Responses that wait (latency, timeout, stall) or stream: watched for client disconnects."""
         d = reply.directives
         hold = self.config.stream_timeout_s
@@ -278,7 +330,9 @@ class MockApp:
             if not turn.stream:
                 await asyncio.sleep(pacer.duration(reply.usage.completion))
                 if d.malformed:
-                    await _send_bytes(send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.malformed_body(ex))
+                    await _send_bytes(
+                        send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.malformed_body(ex)
+                    )
                     Journal.finish(entry, 200, OUTCOME_OK)
                     return
                 body, usage = flavour.render(ex, turn, reply)
@@ -287,8 +341,13 @@ class MockApp:
                 return
             await pacer.first_byte()
             media_type = flavour.stream_media_type(ex)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [*flavour.response_headers(ex), (b"content-type", media_type), *_SSE_HEADERS]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [*flavour.response_headers(ex), (b"content-type", media_type), *_SSE_HEADERS],
+                }
+            )
             started = True
             sent = 0
             for frame in flavour.stream(ex, turn, reply):
@@ -303,13 +362,17 @@ class MockApp:
                     await asyncio.sleep(hold)
                     break
                 if d.malformed and sent == 1:
-                    await send({"type": "http.response.body", "body": flavour.malformed_frame(), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": flavour.malformed_frame(), "more_body": True}
+                    )
                     break
                 await send({"type": "http.response.body", "body": frame.data, "more_body": True})
                 if frame.counts:
                     sent += 1
             await send({"type": "http.response.body", "body": b""})
-            usage = None if (d.malformed or d.stall_after is not None) else flavour.stream_usage(ex, turn, reply)
+            usage = (
+                None if (d.malformed or d.stall_after is not None) else flavour.stream_usage(ex, turn, reply)
+            )
             Journal.finish(entry, 200, OUTCOME_OK, usage)
         except asyncio.CancelledError:
             if not watch.fired:

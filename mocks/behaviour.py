@@ -14,18 +14,79 @@ from functools import lru_cache
 from typing import Any
 
 from mocks.conversation import ToolDef, Turn
-from mocks.directives import Directives, DirectiveError
+from mocks.directives import DirectiveError, Directives
 from mocks.tokens import canonical_json, count_tokens, split_tokens
 
 DEFAULT_REPLY_TOKENS = 20
 DEFAULT_REASONING_TOKENS = 16
 
 VOCAB: tuple[str, ...] = tuple(
-    """amber anchor apple arrow autumn basket beacon birch bridge bronze candle canyon cedar circle cloud
-    comet copper coral cotton crystal delta desert echo ember falcon feather field forest garden glacier
-    granite harbor hazel island ivory jasmine lantern lemon maple marble meadow mirror morning orbit
-    pebble pepper pilot plum prairie quartz rain ribbon river saffron silver sparrow spruce stone summer
-    thunder timber velvet willow winter""".split()
+    [
+        "amber",
+        "anchor",
+        "apple",
+        "arrow",
+        "autumn",
+        "basket",
+        "beacon",
+        "birch",
+        "bridge",
+        "bronze",
+        "candle",
+        "canyon",
+        "cedar",
+        "circle",
+        "cloud",
+        "comet",
+        "copper",
+        "coral",
+        "cotton",
+        "crystal",
+        "delta",
+        "desert",
+        "echo",
+        "ember",
+        "falcon",
+        "feather",
+        "field",
+        "forest",
+        "garden",
+        "glacier",
+        "granite",
+        "harbor",
+        "hazel",
+        "island",
+        "ivory",
+        "jasmine",
+        "lantern",
+        "lemon",
+        "maple",
+        "marble",
+        "meadow",
+        "mirror",
+        "morning",
+        "orbit",
+        "pebble",
+        "pepper",
+        "pilot",
+        "plum",
+        "prairie",
+        "quartz",
+        "rain",
+        "ribbon",
+        "river",
+        "saffron",
+        "silver",
+        "sparrow",
+        "spruce",
+        "stone",
+        "summer",
+        "thunder",
+        "timber",
+        "velvet",
+        "willow",
+        "winter",
+    ]
 )
 
 FINISH_STOP = "stop"
@@ -93,7 +154,7 @@ def example_value(schema: Any, key: str, index: int) -> Any:
     structured output."""
     if not isinstance(schema, dict):
         return f"{key}-{index}" if key else "value"
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
@@ -153,7 +214,9 @@ def plan_reply(turn: Turn, d: Directives) -> Reply:
         reasoning_tokens = d.reasoning if d.reasoning is not None else DEFAULT_REASONING_TOKENS
     call_count = 0
     if turn.tool_choice != "none" and turn.tools:
-        call_count = d.tool_calls if d.tool_calls is not None else (1 if turn.tool_choice == "required" else 0)
+        call_count = (
+            d.tool_calls if d.tool_calls is not None else (1 if turn.tool_choice == "required" else 0)
+        )
     elif d.tool_calls and turn.tool_choice != "none":
         call_count = d.tool_calls
     if not turn.parallel_tools:
@@ -208,7 +271,9 @@ def plan_reply(turn: Turn, d: Directives) -> Reply:
         reasoning_chunks=split_tokens(reasoning),
         tool_calls=calls,
         finish=finish,
-        usage=Usage(prompt=turn.prompt_tokens, cached=cached, completion=completion, reasoning=reasoning_tokens),
+        usage=Usage(
+            prompt=turn.prompt_tokens, cached=cached, completion=completion, reasoning=reasoning_tokens
+        ),
         stop_sequence=stop_sequence,
         directives=d,
     )

@@ -134,5 +134,12 @@ def load_config(path: str | Path) -> MockConfig:
     return config_from_mapping(data)
 
 
-__all__ = ["DEFAULT_INSTANCES", "FLAVOURS", "ConfigError", "MockConfig", "ProviderInstance", "config_from_mapping",
-           "field", "load_config"]
+__all__ = [
+    "DEFAULT_INSTANCES",
+    "FLAVOURS",
+    "ConfigError",
+    "MockConfig",
+    "ProviderInstance",
+    "config_from_mapping",
+    "load_config",
+]

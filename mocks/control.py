@@ -95,8 +95,13 @@ class ProviderState:
 
     def to_json(self) -> dict[str, Any]:
         inst = self.instance
-        return {"name": inst.name, "flavour": inst.flavour, "prefix": inst.prefix, "models": list(inst.models),
-                **self.behaviour.to_json()}
+        return {
+            "name": inst.name,
+            "flavour": inst.flavour,
+            "prefix": inst.prefix,
+            "models": list(inst.models),
+            **self.behaviour.to_json(),
+        }
 
 
 class Control:

@@ -35,12 +35,24 @@ async def _read_json(receive: Callable[[], Awaitable[Message]]) -> Any:
         raise MockError(400, f"body is not JSON: {exc}") from None
 
 
-async def _reply(send: Callable[[Message], Awaitable[None]], status: int, payload: Any,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Callable[[Message], Awaitable[None]],
+    status: int,
+    payload: Any,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = orjson.dumps(payload)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(extra or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -53,8 +65,12 @@ def _limit(query: dict[str, str]) -> int | None:
         raise MockError(400, "limit must be an integer", param="limit") from None
 
 
-async def handle_control(state: Any, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Message]],
-                         send: Callable[[Message], Awaitable[None]]) -> None:
+async def handle_control(
+    state: Any,
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[Message]],
+    send: Callable[[Message], Awaitable[None]],
+) -> None:
     """Serve one `/__mock/...` request against a `mocks.app.MockState`."""
     path: str = scope["path"].rstrip("/")
     method: str = scope["method"]
@@ -68,8 +84,9 @@ async def handle_control(state: Any, scope: MutableMapping[str, Any], receive: C
         elif path == "/__mock/journal":
             allow = "GET, DELETE"
             if method == "GET":
-                entries = state.journal.entries(tag=query.get("tag"), provider=query.get("provider"),
-                                                limit=_limit(query))
+                entries = state.journal.entries(
+                    tag=query.get("tag"), provider=query.get("provider"), limit=_limit(query)
+                )
                 return await _reply(send, 200, {"entries": entries})
             if method == "DELETE":
                 cleared = len(state.journal)
@@ -83,11 +100,12 @@ async def handle_control(state: Any, scope: MutableMapping[str, Any], receive: C
         elif path == "/__mock/providers":
             allow = "GET"
             if method == "GET":
-                return await _reply(send, 200, {"providers": {n: p.to_json()
-                                                              for n, p in state.control.providers.items()}})
+                return await _reply(
+                    send, 200, {"providers": {n: p.to_json() for n, p in state.control.providers.items()}}
+                )
         elif path.startswith("/__mock/providers/"):
             allow = "GET, PUT, PATCH"
-            provider = state.control.get(path[len("/__mock/providers/"):])
+            provider = state.control.get(path[len("/__mock/providers/") :])
             if method == "GET":
                 return await _reply(send, 200, provider.to_json())
             if method in ("PUT", "PATCH"):

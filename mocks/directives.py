@@ -54,8 +54,12 @@ class Directives:
     words: int | None = None
 
     def any_fault(self) -> bool:
-        return (self.timeout or self.malformed or self.disconnect_after is not None
-                or self.stall_after is not None)
+        return (
+            self.timeout
+            or self.malformed
+            or self.disconnect_after is not None
+            or self.stall_after is not None
+        )
 
 
 NO_DIRECTIVES = Directives()

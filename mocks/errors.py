@@ -67,14 +67,23 @@ class ErrorStyle:
             inner: dict[str, object] = {"code": err.status, "message": err.message, "status": etype}
             details = list(err.details or [])
             if err.status == 429 and err.retry_after is not None:
-                details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                                "retryDelay": f"{err.retry_after:g}s"})
+                details.append(
+                    {
+                        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{err.retry_after:g}s",
+                    }
+                )
             if details:
                 inner["details"] = details
             return orjson.dumps({"error": inner})
-        code = err.code if err.code is not None else (err.status if self.shape == "vllm"
-                                                      else self.codes.get(err.status))
-        return orjson.dumps({"error": {"message": err.message, "type": etype, "param": err.param, "code": code}})
+        code = (
+            err.code
+            if err.code is not None
+            else (err.status if self.shape == "vllm" else self.codes.get(err.status))
+        )
+        return orjson.dumps(
+            {"error": {"message": err.message, "type": etype, "param": err.param, "code": code}}
+        )
 
     def headers(self, err: MockError) -> dict[str, str]:
         headers = dict(err.headers)
@@ -91,15 +100,25 @@ OPENAI_ERRORS = ErrorStyle(
     types={429: "requests", 500: "server_error", 502: "server_error", 503: "server_error"},
     default_4xx="invalid_request_error",
     default_5xx="server_error",
-    codes={401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded",
-           503: "server_overloaded"},
+    codes={
+        401: "invalid_api_key",
+        404: "model_not_found",
+        429: "rate_limit_exceeded",
+        503: "server_overloaded",
+    },
     retry_after_default=1,
 )
 
 DEEPSEEK_ERRORS = ErrorStyle(
     shape="openai",
-    types={401: "authentication_error", 402: "insufficient_balance_error", 422: "invalid_request_error",
-           429: "rate_limit_error", 500: "server_error", 503: "server_overloaded_error"},
+    types={
+        401: "authentication_error",
+        402: "insufficient_balance_error",
+        422: "invalid_request_error",
+        429: "rate_limit_error",
+        500: "server_error",
+        503: "server_overloaded_error",
+    },
     default_4xx="invalid_request_error",
     default_5xx="server_error",
     codes={401: "invalid_request_error", 404: "invalid_request_error"},
@@ -108,9 +127,16 @@ DEEPSEEK_ERRORS = ErrorStyle(
 
 VLLM_ERRORS = ErrorStyle(
     shape="vllm",
-    types={400: "BadRequestError", 404: "NotFoundError", 405: "MethodNotAllowed", 413: "BadRequestError",
-           415: "BadRequestError", 429: "TooManyRequestsError", 500: "InternalServerError",
-           503: "ServiceUnavailableError"},
+    types={
+        400: "BadRequestError",
+        404: "NotFoundError",
+        405: "MethodNotAllowed",
+        413: "BadRequestError",
+        415: "BadRequestError",
+        429: "TooManyRequestsError",
+        500: "InternalServerError",
+        503: "ServiceUnavailableError",
+    },
     default_4xx="BadRequestError",
     default_5xx="InternalServerError",
     retry_after_default=1,
@@ -118,9 +144,18 @@ VLLM_ERRORS = ErrorStyle(
 
 ANTHROPIC_ERRORS = ErrorStyle(
     shape="anthropic",
-    types={400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
-           403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-           429: "rate_limit_error", 500: "api_error", 504: "timeout_error", 529: "overloaded_error"},
+    types={
+        400: "invalid_request_error",
+        401: "authentication_error",
+        402: "billing_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+        500: "api_error",
+        504: "timeout_error",
+        529: "overloaded_error",
+    },
     default_4xx="invalid_request_error",
     default_5xx="api_error",
     retry_after_default=1,
@@ -128,10 +163,22 @@ ANTHROPIC_ERRORS = ErrorStyle(
 
 GEMINI_ERRORS = ErrorStyle(
     shape="gemini",
-    types={400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           405: "UNIMPLEMENTED", 409: "ABORTED", 413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT",
-           429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED",
-           503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"},
+    types={
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        405: "UNIMPLEMENTED",
+        409: "ABORTED",
+        413: "INVALID_ARGUMENT",
+        415: "INVALID_ARGUMENT",
+        429: "RESOURCE_EXHAUSTED",
+        499: "CANCELLED",
+        500: "INTERNAL",
+        501: "UNIMPLEMENTED",
+        503: "UNAVAILABLE",
+        504: "DEADLINE_EXCEEDED",
+    },
     default_4xx="FAILED_PRECONDITION",
     default_5xx="INTERNAL",
 )

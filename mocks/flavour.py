@@ -155,7 +155,9 @@ class Flavour:
         return MockError(400, str(err), param=err.directive)
 
     def down_error(self) -> MockError:
-        return MockError(503, f"Provider {self.instance.name!r} is down (mock).", headers={"connection": "close"})
+        return MockError(
+            503, f"Provider {self.instance.name!r} is down (mock).", headers={"connection": "close"}
+        )
 
     def model_spec(self, model: str) -> ModelSpec:
         spec = self.models.get(model)
@@ -164,8 +166,12 @@ class Flavour:
         return spec
 
     def model_not_found(self, model: str) -> MockError:
-        return MockError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                         param="model", code="model_not_found")
+        return MockError(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            param="model",
+            code="model_not_found",
+        )
 
     def bad_request(self, message: str, param: str | None = None, code: str | None = None) -> MockError:
         return MockError(400, message, param=param, code=code)

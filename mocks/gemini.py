@@ -28,30 +28,102 @@ PATH_RE = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^:/]+)(?::([A-Za-z]+))?
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$")
 _SNAKE_RE = re.compile(r"_([a-z0-9])")
 
-TOP_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "safetySettings",
-                        "generationConfig", "cachedContent", "serviceTier", "model"})
+TOP_FIELDS = frozenset(
+    {
+        "contents",
+        "systemInstruction",
+        "tools",
+        "toolConfig",
+        "safetySettings",
+        "generationConfig",
+        "cachedContent",
+        "serviceTier",
+        "model",
+    }
+)
 GENERATION_FIELDS = frozenset(
-    """temperature topP topK candidateCount maxOutputTokens stopSequences presencePenalty frequencyPenalty seed
-    responseMimeType responseSchema responseJsonSchema responseLogprobs logprobs responseModalities
-    thinkingConfig mediaResolution speechConfig imageConfig enableEnhancedCivicAnswers routingConfig
-    modelSelectionConfig audioTimestamp enableAffectiveDialog""".split()
+    [
+        "temperature",
+        "topP",
+        "topK",
+        "candidateCount",
+        "maxOutputTokens",
+        "stopSequences",
+        "presencePenalty",
+        "frequencyPenalty",
+        "seed",
+        "responseMimeType",
+        "responseSchema",
+        "responseJsonSchema",
+        "responseLogprobs",
+        "logprobs",
+        "responseModalities",
+        "thinkingConfig",
+        "mediaResolution",
+        "speechConfig",
+        "imageConfig",
+        "enableEnhancedCivicAnswers",
+        "routingConfig",
+        "modelSelectionConfig",
+        "audioTimestamp",
+        "enableAffectiveDialog",
+    ]
 )
 THINKING_FIELDS = frozenset({"thinkingBudget", "includeThoughts", "thinkingLevel"})
 CONTENT_FIELDS = frozenset({"role", "parts"})
-PART_FIELDS = frozenset({"text", "inlineData", "fileData", "functionCall", "functionResponse", "thought",
-                         "thoughtSignature", "executableCode", "codeExecutionResult", "videoMetadata",
-                         "partMetadata", "mediaResolution"})
-TOOL_FIELDS = frozenset({"functionDeclarations", "googleSearch", "googleSearchRetrieval", "codeExecution",
-                         "urlContext", "retrieval", "computerUse", "fileSearch", "googleMaps",
-                         "enterpriseWebSearch", "mcpServers"})
-DECLARATION_FIELDS = frozenset({"name", "description", "parameters", "parametersJsonSchema", "response",
-                                "responseJsonSchema", "behavior"})
+PART_FIELDS = frozenset(
+    {
+        "text",
+        "inlineData",
+        "fileData",
+        "functionCall",
+        "functionResponse",
+        "thought",
+        "thoughtSignature",
+        "executableCode",
+        "codeExecutionResult",
+        "videoMetadata",
+        "partMetadata",
+        "mediaResolution",
+    }
+)
+TOOL_FIELDS = frozenset(
+    {
+        "functionDeclarations",
+        "googleSearch",
+        "googleSearchRetrieval",
+        "codeExecution",
+        "urlContext",
+        "retrieval",
+        "computerUse",
+        "fileSearch",
+        "googleMaps",
+        "enterpriseWebSearch",
+        "mcpServers",
+    }
+)
+DECLARATION_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "parameters",
+        "parametersJsonSchema",
+        "response",
+        "responseJsonSchema",
+        "behavior",
+    }
+)
 TOOL_CONFIG_FIELDS = frozenset({"functionCallingConfig", "retrievalConfig"})
 CALLING_FIELDS = frozenset({"mode", "allowedFunctionNames"})
 LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 OPENAPI_ONLY_FORBIDDEN = ("additionalProperties", "additional_properties", "$schema")
-FINISH = {"stop": "STOP", FINISH_STOP_SEQUENCE: "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
-          "content_filter": "SAFETY"}
+FINISH = {
+    "stop": "STOP",
+    FINISH_STOP_SEQUENCE: "STOP",
+    "length": "MAX_TOKENS",
+    "tool_calls": "STOP",
+    "content_filter": "SAFETY",
+}
 SAFETY_BLOCKED = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
 
 
@@ -69,7 +141,9 @@ def _normalise(obj: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
         name = camel(key)
         if name not in allowed:
             at = f" at '{where}'" if where else ""
-            raise MockError(400, f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.')
+            raise MockError(
+                400, f'Invalid JSON payload received. Unknown name "{key}"{at}: Cannot find field.'
+            )
         out[name] = value
     return out
 
@@ -93,7 +167,9 @@ def _forbidden_schema_key(schema: Any) -> str | None:
 def _check_openapi_schema(schema: Any, where: str) -> None:
     key = _forbidden_schema_key(schema)
     if key is not None:
-        raise MockError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.')
+        raise MockError(
+            400, f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
+        )
 
 
 class GeminiFlavour(Flavour):
@@ -102,8 +178,11 @@ class GeminiFlavour(Flavour):
     overload_status = 503
 
     def static_headers(self) -> dict[str, str]:
-        return {"vary": "Origin, X-Origin, Referer", "server": "scaffolding on HTTPServer2",
-                "x-content-type-options": "nosniff"}
+        return {
+            "vary": "Origin, X-Origin, Referer",
+            "server": "scaffolding on HTTPServer2",
+            "x-content-type-options": "nosniff",
+        }
 
     def new_request_id(self) -> str:
         return random_hex(11)
@@ -119,7 +198,7 @@ class GeminiFlavour(Flavour):
         match = PATH_RE.match(subpath)
         if match is None:
             raise self.not_found_path(subpath)
-        version, model, action = match.groups()
+        _version, model, action = match.groups()
         if model is None or action is None:
             if method != "GET":
                 raise self.method_not_allowed(method, "GET")
@@ -143,12 +222,24 @@ class GeminiFlavour(Flavour):
     def authenticate(self, ex: Exchange) -> None:
         key = ex.headers.get("x-goog-api-key") or ex.query.get("key")
         if not key:
-            raise MockError(403, "Method doesn't allow unregistered callers (callers without established identity). "
-                                 "Please use API Key or other form of API consumer identity to call this API.")
+            raise MockError(
+                403,
+                "Method doesn't allow unregistered callers (callers without established identity). "
+                "Please use API Key or other form of API consumer identity to call this API.",
+            )
         if key == BAD_KEY:
-            raise MockError(400, "API key not valid. Please pass a valid API key.", details=[{
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}])
+            raise MockError(
+                400,
+                "API key not valid. Please pass a valid API key.",
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "generativelanguage.googleapis.com"},
+                    }
+                ],
+            )
 
     def invalid_json(self, detail: str) -> MockError:
         return MockError(400, f"Invalid JSON payload received. Unexpected token. ({detail})")
@@ -160,9 +251,12 @@ class GeminiFlavour(Flavour):
         return MockError(413, f"Request payload size exceeds the limit: {limit} bytes.")
 
     def model_not_found(self, model: str) -> MockError:
-        return MockError(404, f"models/{model} is not found for API version v1beta, or is not supported for "
-                              "generateContent. Call ListModels to see the list of available models and their "
-                              "supported methods.")
+        return MockError(
+            404,
+            f"models/{model} is not found for API version v1beta, or is not supported for "
+            "generateContent. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
 
     def directive_error(self, err: Any) -> MockError:
         return MockError(400, str(err))
@@ -180,8 +274,9 @@ class GeminiFlavour(Flavour):
         raw = ex.body
         if route.kind == "count_tokens" and isinstance(raw.get("generateContentRequest"), dict):
             raw = raw["generateContentRequest"]
-        body = _normalise(raw, TOP_FIELDS | ({"generateContentRequest"} if route.kind == "count_tokens" else set()),
-                          "")
+        body = _normalise(
+            raw, TOP_FIELDS | ({"generateContentRequest"} if route.kind == "count_tokens" else set()), ""
+        )
         config = _normalise(body.get("generationConfig") or {}, GENERATION_FIELDS, "generation_config")
         contents = body.get("contents")
         if not contents:
@@ -220,25 +315,41 @@ class GeminiFlavour(Flavour):
         )
 
     def _check_config(self, config: dict[str, Any], spec: ModelSpec) -> None:
-        for key, low, high in (("temperature", 0, 2), ("topP", 0, 1), ("presencePenalty", -2, 2),
-                               ("frequencyPenalty", -2, 2)):
+        for key, low, high in (
+            ("temperature", 0, 2),
+            ("topP", 0, 1),
+            ("presencePenalty", -2, 2),
+            ("frequencyPenalty", -2, 2),
+        ):
             value = config.get(key)
             if value is not None and (not is_number(value) or not low <= value <= high):
-                raise MockError(400, f"* GenerateContentRequest.generation_config.{key}: must be in [{low}, {high}]\n")
+                raise MockError(
+                    400, f"* GenerateContentRequest.generation_config.{key}: must be in [{low}, {high}]\n"
+                )
         count = config.get("candidateCount")
         if count is not None and (not isinstance(count, int) or not 1 <= count <= 8):
-            raise MockError(400, "* GenerateContentRequest.generation_config.candidate_count: must be in [1, 8]\n")
+            raise MockError(
+                400, "* GenerateContentRequest.generation_config.candidate_count: must be in [1, 8]\n"
+            )
         max_out = config.get("maxOutputTokens")
         if max_out is not None and (not isinstance(max_out, int) or max_out < 1 or max_out > spec.max_output):
-            raise MockError(400, f"The specified max_output_tokens {max_out} is out of range: supported range is "
-                                 f"1 to {spec.max_output + 1} (exclusive).")
+            raise MockError(
+                400,
+                f"The specified max_output_tokens {max_out} is out of range: supported range is "
+                f"1 to {spec.max_output + 1} (exclusive).",
+            )
         stops = config.get("stopSequences")
         if stops is not None:
             if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
-                raise MockError(400, "Invalid JSON payload received. Invalid value at 'generation_config.stop_sequences'.")
+                raise MockError(
+                    400, "Invalid JSON payload received. Invalid value at 'generation_config.stop_sequences'."
+                )
             if len(stops) > 5:
-                raise MockError(400, "* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop "
-                                     "sequences are supported\n")
+                raise MockError(
+                    400,
+                    "* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop "
+                    "sequences are supported\n",
+                )
         top_logprobs = config.get("logprobs")
         if top_logprobs is not None and (not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= 20):
             raise MockError(400, "logprobs must be between 0 and 20")
@@ -259,7 +370,9 @@ class GeminiFlavour(Flavour):
             raise MockError(400, "You can only set only one of thinking budget and thinking level.")
         if spec.reasoning is Reasoning.THINKING_LEVEL:
             if level is not None and (not isinstance(level, str) or level.upper() not in LEVELS):
-                raise MockError(400, f"Invalid value at 'generation_config.thinking_config.thinking_level' ({level!r})")
+                raise MockError(
+                    400, f"Invalid value at 'generation_config.thinking_config.thinking_level' ({level!r})"
+                )
             if budget == 0:
                 raise MockError(400, "Budget 0 is invalid. This model only works in thinking mode.")
             return True, show
@@ -274,8 +387,11 @@ class GeminiFlavour(Flavour):
                 raise MockError(400, "Budget 0 is invalid. This model only works in thinking mode.")
             return False, False
         if budget != -1 and not max(spec.budget_min, 1) <= budget <= spec.budget_max:
-            raise MockError(400, f"The thinking budget {budget} is invalid. Please choose a value between "
-                                 f"{spec.budget_min} and {spec.budget_max}.")
+            raise MockError(
+                400,
+                f"The thinking budget {budget} is invalid. Please choose a value between "
+                f"{spec.budget_min} and {spec.budget_max}.",
+            )
         return True, show
 
     def _tools(self, body: dict[str, Any]) -> tuple[tuple[ToolDef, ...], str, str | None]:
@@ -287,12 +403,18 @@ class GeminiFlavour(Flavour):
                 decl = _normalise(raw_decl, DECLARATION_FIELDS, where)
                 name = decl.get("name")
                 if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
-                    raise MockError(400, f"* GenerateContentRequest.{where}.name: Invalid function name. Must start "
-                                         "with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain "
-                                         "underscores, dots, colons and dashes, with a maximum length of 128.\n")
+                    raise MockError(
+                        400,
+                        f"* GenerateContentRequest.{where}.name: Invalid function name. Must start "
+                        "with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain "
+                        "underscores, dots, colons and dashes, with a maximum length of 128.\n",
+                    )
                 if "parameters" in decl and "parametersJsonSchema" in decl:
-                    raise MockError(400, f"* GenerateContentRequest.{where}: parameters and parameters_json_schema "
-                                         "cannot both be set\n")
+                    raise MockError(
+                        400,
+                        f"* GenerateContentRequest.{where}: parameters and parameters_json_schema "
+                        "cannot both be set\n",
+                    )
                 if "parameters" in decl:
                     _check_openapi_schema(decl["parameters"], f"{where}.parameters")
                 tools.append(ToolDef(name, decl.get("parametersJsonSchema") or decl.get("parameters")))
@@ -300,15 +422,19 @@ class GeminiFlavour(Flavour):
         if raw_config is None:
             return tuple(tools), "auto", None
         config = _normalise(raw_config, TOOL_CONFIG_FIELDS, "tool_config")
-        calling = _normalise(config.get("functionCallingConfig") or {}, CALLING_FIELDS,
-                             "tool_config.function_calling_config")
+        calling = _normalise(
+            config.get("functionCallingConfig") or {}, CALLING_FIELDS, "tool_config.function_calling_config"
+        )
         mode = calling.get("mode", "AUTO")
         if mode not in ("AUTO", "ANY", "NONE", "VALIDATED"):
             raise MockError(400, f"Invalid value at 'tool_config.function_calling_config.mode' ({mode!r})")
         allowed = calling.get("allowedFunctionNames")
         if allowed and mode != "ANY":
-            raise MockError(400, "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names:"
-                                 " allowed_function_names can only be set when mode is ANY.\n")
+            raise MockError(
+                400,
+                "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names:"
+                " allowed_function_names can only be set when mode is ANY.\n",
+            )
         names = {t.name for t in tools}
         for name in allowed or []:
             if name not in names:
@@ -328,8 +454,11 @@ class GeminiFlavour(Flavour):
             _check_openapi_schema(schema, "generation_config.response_schema")
         mime = config.get("responseMimeType")
         if (schema is not None or json_schema is not None) and mime != "application/json":
-            raise MockError(400, "* GenerateContentRequest.generation_config.response_mime_type: must be "
-                                 "application/json when a response schema is set\n")
+            raise MockError(
+                400,
+                "* GenerateContentRequest.generation_config.response_mime_type: must be "
+                "application/json when a response schema is set\n",
+            )
         if mime == "application/json":
             chosen = json_schema if json_schema is not None else schema
             return (chosen, False) if chosen is not None else (None, True)
@@ -339,7 +468,9 @@ class GeminiFlavour(Flavour):
         content = _normalise(content, CONTENT_FIELDS, where)
         parts = content.get("parts")
         if not isinstance(parts, list) or (not parts and not allow_empty):
-            raise MockError(400, f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.\n")
+            raise MockError(
+                400, f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.\n"
+            )
         return [_normalise(p, PART_FIELDS, f"{where}.parts[{k}]") for k, p in enumerate(parts)]
 
     def _walk(self, contents: list[Any], b: TurnBuilder) -> None:
@@ -365,7 +496,7 @@ class GeminiFlavour(Flavour):
                 if isinstance(result, dict):
                     response = result.get("response")
                     if isinstance(response, dict) and len(response) == 1:
-                        (only_key, only_value), = response.items()
+                        ((only_key, only_value),) = response.items()
                         if only_key in ("output", "content", "result") and isinstance(only_value, str):
                             b.tool_result_text(only_value)
                             continue
@@ -374,13 +505,18 @@ class GeminiFlavour(Flavour):
                 b.user_text("\n".join(texts))
 
     # --- response ---------------------------------------------------------------------------------------
-    def usage(self, reply: Reply, n: int = 1, visible: int | None = None, thoughts: int | None = None) -> dict[str, Any]:
+    def usage(
+        self, reply: Reply, n: int = 1, visible: int | None = None, thoughts: int | None = None
+    ) -> dict[str, Any]:
         u = reply.usage
         shown = (u.completion - u.reasoning) * n if visible is None else visible
         thought_tokens = u.reasoning * n if thoughts is None else thoughts
-        meta: dict[str, Any] = {"promptTokenCount": u.prompt, "candidatesTokenCount": shown,
-                                "totalTokenCount": u.prompt + shown + thought_tokens,
-                                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}]}
+        meta: dict[str, Any] = {
+            "promptTokenCount": u.prompt,
+            "candidatesTokenCount": shown,
+            "totalTokenCount": u.prompt + shown + thought_tokens,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
+        }
         if u.reasoning:
             meta["thoughtsTokenCount"] = thought_tokens
         if u.cached:
@@ -416,8 +552,12 @@ class GeminiFlavour(Flavour):
             parts.append({"text": reply.text})
         parts += self._call_parts(reply, turn.thinking)
         usage = self.usage(reply, turn.n)
-        body = {"candidates": [self._candidate(i, parts, reply) for i in range(turn.n)], "usageMetadata": usage,
-                "modelVersion": ex.model, "responseId": ex.request_id}
+        body = {
+            "candidates": [self._candidate(i, parts, reply) for i in range(turn.n)],
+            "usageMetadata": usage,
+            "modelVersion": ex.model,
+            "responseId": ex.request_id,
+        }
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
@@ -432,13 +572,14 @@ class GeminiFlavour(Flavour):
 
         def chunk(parts: list[dict[str, Any]], final: bool, tokens: int) -> Frame:
             nonlocal first
-            payload = {"candidates": [self._candidate(i, parts, reply if final else None) for i in range(n)],
-                       "usageMetadata": self.usage(reply, n, visible * n, thoughts * n),
-                       "modelVersion": ex.model, "responseId": ex.request_id}
-            if sse:
-                data = data_event(payload)
-            else:
-                data = (b"[" if first else b",\r\n") + orjson.dumps(payload)
+            payload = {
+                "candidates": [self._candidate(i, parts, reply if final else None) for i in range(n)],
+                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n),
+                "modelVersion": ex.model,
+                "responseId": ex.request_id,
+            }
+            # without alt=sse the stream is one JSON array, written element by element
+            data = data_event(payload) if sse else (b"[" if first else b",\r\n") + orjson.dumps(payload)
             first = False
             return Frame(data, tokens=tokens)
 
@@ -467,18 +608,30 @@ class GeminiFlavour(Flavour):
             yield Frame(b"]", counts=False)
 
     def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
-        return orjson.dumps({"totalTokens": turn.prompt_tokens,
-                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": turn.prompt_tokens}]})
+        return orjson.dumps(
+            {
+                "totalTokens": turn.prompt_tokens,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": turn.prompt_tokens}],
+            }
+        )
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
         def card(model_id: str) -> dict[str, Any]:
             spec = self.models[model_id]
-            return {"name": f"models/{model_id}", "version": "001", "displayName": model_id,
-                    "description": f"Mock of {model_id}", "inputTokenLimit": spec.context_window,
-                    "outputTokenLimit": spec.max_output,
-                    "supportedGenerationMethods": ["generateContent", "countTokens"],
-                    "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2,
-                    "thinking": spec.reasoning is not Reasoning.NONE}
+            return {
+                "name": f"models/{model_id}",
+                "version": "001",
+                "displayName": model_id,
+                "description": f"Mock of {model_id}",
+                "inputTokenLimit": spec.context_window,
+                "outputTokenLimit": spec.max_output,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+                "temperature": 1,
+                "topP": 0.95,
+                "topK": 64,
+                "maxTemperature": 2,
+                "thinking": spec.reasoning is not Reasoning.NONE,
+            }
 
         if route.kind == "model":
             if route.model not in self.models:

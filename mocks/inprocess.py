@@ -25,14 +25,17 @@ def asgi_transport(app: MockApp | None = None) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app or create_app())
 
 
-def asgi_client(app: MockApp | None = None, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> httpx.AsyncClient:
+def asgi_client(
+    app: MockApp | None = None, base_url: str = DEFAULT_BASE_URL, **kwargs: Any
+) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` whose requests go to the mock app (base URL `http://mocks.test`)."""
     return httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url, **kwargs)
 
 
 @contextmanager
-def mock_router(app: MockApp | None = None, base_url: str = DEFAULT_BASE_URL,
-                config: MockConfig | None = None) -> Iterator[respx.MockRouter]:
+def mock_router(
+    app: MockApp | None = None, base_url: str = DEFAULT_BASE_URL, config: MockConfig | None = None
+) -> Iterator[respx.MockRouter]:
     """Route plain httpx async calls to `base_url` (e.g. `http://mocks.test/openai/v1/...`) into the app,
     with respx; other hosts are not mocked (respx passes them through unless asserted otherwise)."""
     app = app or create_app(config)

@@ -95,7 +95,9 @@ class Journal:
             "flavour": flavour,
             "method": method,
             "path": path,
-            "query": {k: (f"[redacted:{key_fingerprint(v)}]" if k in SECRET_QUERY else v) for k, v in query.items()},
+            "query": {
+                k: (f"[redacted:{key_fingerprint(v)}]" if k in SECRET_QUERY else v) for k, v in query.items()
+            },
             "headers": {k: (redact(v) if k in SECRET_HEADERS else v) for k, v in headers.items()},
             "body": body,
             "received_at": time.time(),
@@ -114,11 +116,15 @@ class Journal:
         if usage is not None:
             entry["response_usage"] = usage
 
-    def entries(self, *, tag: str | None = None, provider: str | None = None,
-                limit: int | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, *, tag: str | None = None, provider: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Matching entries, oldest first; `limit` keeps the newest `limit` of them."""
-        found = [e for e in self._entries
-                 if (tag is None or e["tag"] == tag) and (provider is None or e["provider"] == provider)]
+        found = [
+            e
+            for e in self._entries
+            if (tag is None or e["tag"] == tag) and (provider is None or e["provider"] == provider)
+        ]
         if limit is not None and limit >= 0:
             found = found[-limit:] if limit else []
         return found

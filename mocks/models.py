@@ -8,10 +8,10 @@ reference gateway's catalog points at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Reasoning(str, Enum):
+class Reasoning(StrEnum):
     """How a model reasons, i.e. which request fields switch or steer its thinking."""
 
     NONE = "none"  # never thinks; thinking parameters are rejected (or ignored, per flavour)
@@ -45,30 +45,73 @@ OPENAI_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("gpt-4o-2024-08-06"),
     ModelSpec("gpt-4o-mini-2024-07-18"),
     ModelSpec("gpt-4.1-2025-04-14", context_window=1_047_576, max_output=32_768),
-    ModelSpec("o3-2025-04-16", Reasoning.EFFORT, thinking_by_default=True, rejects_stop=True,
-              context_window=200_000, max_output=100_000),
-    ModelSpec("o4-mini-2025-04-16", Reasoning.EFFORT, thinking_by_default=True, rejects_stop=True,
-              context_window=200_000, max_output=100_000),
-    ModelSpec("gpt-5-2025-08-07", Reasoning.EFFORT, thinking_by_default=True, context_window=400_000,
-              max_output=128_000),
+    ModelSpec(
+        "o3-2025-04-16",
+        Reasoning.EFFORT,
+        thinking_by_default=True,
+        rejects_stop=True,
+        context_window=200_000,
+        max_output=100_000,
+    ),
+    ModelSpec(
+        "o4-mini-2025-04-16",
+        Reasoning.EFFORT,
+        thinking_by_default=True,
+        rejects_stop=True,
+        context_window=200_000,
+        max_output=100_000,
+    ),
+    ModelSpec(
+        "gpt-5-2025-08-07",
+        Reasoning.EFFORT,
+        thinking_by_default=True,
+        context_window=400_000,
+        max_output=128_000,
+    ),
 )
 
 ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("claude-sonnet-4-6", Reasoning.ADAPTIVE, context_window=200_000, max_output=64_000),
-    ModelSpec("claude-opus-4-7", Reasoning.ADAPTIVE, rejects_enabled_thinking=True, context_window=200_000,
-              max_output=128_000),
+    ModelSpec(
+        "claude-opus-4-7",
+        Reasoning.ADAPTIVE,
+        rejects_enabled_thinking=True,
+        context_window=200_000,
+        max_output=128_000,
+    ),
     ModelSpec("claude-opus-4-5", Reasoning.BUDGET, context_window=200_000, max_output=64_000),
     ModelSpec("claude-sonnet-4-5", Reasoning.BUDGET, context_window=200_000, max_output=64_000),
     ModelSpec("claude-haiku-4-5", Reasoning.BUDGET, context_window=200_000, max_output=64_000),
 )
 
 GEMINI_MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("gemini-2.5-flash", Reasoning.THINKING_BUDGET, thinking_by_default=True, budget_min=0,
-              budget_max=24_576, context_window=1_048_576, max_output=65_536),
-    ModelSpec("gemini-2.5-pro", Reasoning.THINKING_BUDGET, thinking_by_default=True, can_disable_thinking=False,
-              budget_min=128, budget_max=32_768, context_window=1_048_576, max_output=65_536),
-    ModelSpec("gemini-3-pro-preview", Reasoning.THINKING_LEVEL, thinking_by_default=True,
-              can_disable_thinking=False, context_window=1_048_576, max_output=65_536),
+    ModelSpec(
+        "gemini-2.5-flash",
+        Reasoning.THINKING_BUDGET,
+        thinking_by_default=True,
+        budget_min=0,
+        budget_max=24_576,
+        context_window=1_048_576,
+        max_output=65_536,
+    ),
+    ModelSpec(
+        "gemini-2.5-pro",
+        Reasoning.THINKING_BUDGET,
+        thinking_by_default=True,
+        can_disable_thinking=False,
+        budget_min=128,
+        budget_max=32_768,
+        context_window=1_048_576,
+        max_output=65_536,
+    ),
+    ModelSpec(
+        "gemini-3-pro-preview",
+        Reasoning.THINKING_LEVEL,
+        thinking_by_default=True,
+        can_disable_thinking=False,
+        context_window=1_048_576,
+        max_output=65_536,
+    ),
     ModelSpec("gemini-2.0-flash", context_window=1_048_576, max_output=8_192),
 )
 
@@ -79,8 +122,13 @@ DEEPSEEK_MODELS: tuple[ModelSpec, ...] = (
 
 VLLM_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("meta-llama/Llama-3.3-70B-Instruct", context_window=131_072, max_output=131_072),
-    ModelSpec("Qwen/Qwen3-32B", Reasoning.TEMPLATE, thinking_by_default=True, context_window=40_960,
-              max_output=40_960),
+    ModelSpec(
+        "Qwen/Qwen3-32B",
+        Reasoning.TEMPLATE,
+        thinking_by_default=True,
+        context_window=40_960,
+        max_output=40_960,
+    ),
 )
 
 MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {

@@ -27,16 +27,55 @@ from mocks.tokens import split_tokens
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-FINISH = {"stop": "stop", FINISH_STOP_SEQUENCE: "stop", "length": "length", "tool_calls": "tool_calls",
-          "content_filter": "content_filter"}
+FINISH = {
+    "stop": "stop",
+    FINISH_STOP_SEQUENCE: "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+}
 ARG_PIECE_TOKENS = 3  # tool-call argument fragments carry about this many tokens each
 
 OPENAI_FIELDS = frozenset(
-    """model messages temperature top_p n stop max_completion_tokens max_tokens presence_penalty
-    frequency_penalty logit_bias logprobs top_logprobs seed response_format tools tool_choice
-    parallel_tool_calls stream stream_options reasoning_effort verbosity service_tier metadata user
-    safety_identifier prompt_cache_key prompt_cache_retention prompt_cache_options store modalities audio
-    prediction web_search_options moderation functions function_call""".split()
+    [
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "n",
+        "stop",
+        "max_completion_tokens",
+        "max_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "seed",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "stream",
+        "stream_options",
+        "reasoning_effort",
+        "verbosity",
+        "service_tier",
+        "metadata",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "store",
+        "modalities",
+        "audio",
+        "prediction",
+        "web_search_options",
+        "moderation",
+        "functions",
+        "function_call",
+    ]
 )
 
 
@@ -177,7 +216,7 @@ class OpenAICompatFlavour(Flavour):
         if kind is None:
             for models_path in self.dialect.models_paths:
                 if subpath.startswith(models_path + "/") and method == "GET":
-                    return Route("model", model=subpath[len(models_path) + 1:])
+                    return Route("model", model=subpath[len(models_path) + 1 :])
             if self.dialect.name == "vllm" and subpath in ("/health", "/version"):
                 return Route("health")
             raise self.not_found_path(subpath)
@@ -193,8 +232,12 @@ class OpenAICompatFlavour(Flavour):
 
     def method_not_allowed(self, method: str, allow: str) -> MockError:
         if self.dialect.name == "vllm":
-            return MockError(405, "Method Not Allowed", headers={"allow": allow},
-                             raw_body=b'{"detail":"Method Not Allowed"}')
+            return MockError(
+                405,
+                "Method Not Allowed",
+                headers={"allow": allow},
+                raw_body=b'{"detail":"Method Not Allowed"}',
+            )
         return MockError(405, f"Invalid method for URL: {method}; use {allow}.", headers={"allow": allow})
 
     def authenticate(self, ex: Exchange) -> None:
@@ -205,20 +248,30 @@ class OpenAICompatFlavour(Flavour):
                 raise MockError(401, "Unauthorized", raw_body=b'{"error":"Unauthorized"}')
             return
         if not token:
-            message = ("Authentication Fails (no such user)" if name == "deepseek" else
-                       "You didn't provide an API key. You need to provide your API key in an Authorization "
-                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            message = (
+                "Authentication Fails (no such user)"
+                if name == "deepseek"
+                else "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
             raise MockError(401, message, code=None if name == "openai" else "invalid_request_error")
         if token == BAD_KEY:
-            message = (f"Authentication Fails, Your api key: ****{token[-4:]} is invalid" if name == "deepseek"
-                       else f"Incorrect API key provided: {token}. You can find your API key at "
-                            "https://platform.openai.com/account/api-keys.")
+            message = (
+                f"Authentication Fails, Your api key: ****{token[-4:]} is invalid"
+                if name == "deepseek"
+                else f"Incorrect API key provided: {token}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys."
+            )
             raise MockError(401, message)
 
     def model_not_found(self, model: str) -> MockError:
         d = self.dialect
-        return MockError(d.model_not_found_status, d.model_not_found_message.format(model=model), param="model",
-                         code="model_not_found" if d.name == "openai" else None)
+        return MockError(
+            d.model_not_found_status,
+            d.model_not_found_message.format(model=model),
+            param="model",
+            code="model_not_found" if d.name == "openai" else None,
+        )
 
     # --- request --------------------------------------------------------------------------------------
     def parse(self, ex: Exchange, route: Route) -> Turn:
@@ -238,8 +291,12 @@ class OpenAICompatFlavour(Flavour):
         if messages is None:
             raise bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
         if not isinstance(messages, list) or not messages:
-            raise bad("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
-                      "empty array instead.", "messages", "empty_array")
+            raise bad(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
+                "empty array instead.",
+                "messages",
+                "empty_array",
+            )
         spec = self.model_spec(model_id)
         ex.model = model_id
 
@@ -247,8 +304,11 @@ class OpenAICompatFlavour(Flavour):
         stream = body.get("stream") is True
         stream_options = body.get("stream_options")
         if stream_options is not None and not stream:
-            message = ("Stream options can only be defined when `stream=True`." if d.name == "vllm" else
-                       "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+            message = (
+                "Stream options can only be defined when `stream=True`."
+                if d.name == "vllm"
+                else "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+            )
             raise bad(message, "stream_options")
         if stream_options is not None and not isinstance(stream_options, dict):
             raise bad("Invalid type for 'stream_options': expected an object.", "stream_options")
@@ -266,7 +326,9 @@ class OpenAICompatFlavour(Flavour):
         ex.extra["continuous_usage"] = bool(stream_options and stream_options.get("continuous_usage_stats"))
         ex.extra["logprobs"] = body.get("logprobs") is True
         ex.extra["top_logprobs"] = body.get("top_logprobs") or 0
-        ex.extra["obfuscation"] = d.obfuscation and not (stream_options or {}).get("include_obfuscation") is False
+        ex.extra["obfuscation"] = (
+            d.obfuscation and (stream_options or {}).get("include_obfuscation") is not False
+        )
         return builder.build(
             spec,
             stream=stream,
@@ -285,8 +347,13 @@ class OpenAICompatFlavour(Flavour):
         )
 
     def _check_numbers(self, body: dict[str, Any]) -> None:
-        ranges = (("temperature", 0, 2), ("top_p", 0, 1), ("presence_penalty", -2, 2),
-                  ("frequency_penalty", -2, 2), ("n", 1, 128))
+        ranges = (
+            ("temperature", 0, 2),
+            ("top_p", 0, 1),
+            ("presence_penalty", -2, 2),
+            ("frequency_penalty", -2, 2),
+            ("n", 1, 128),
+        )
         for key, low, high in ranges:
             value = body.get(key)
             if value is None:
@@ -298,17 +365,29 @@ class OpenAICompatFlavour(Flavour):
                 raise self.bad_request(
                     f"Invalid '{key}': {'decimal above maximum value' if above else 'below minimum value'}. "
                     f"Expected a value {'<=' if above else '>='} {high if above else low}, but got {value} "
-                    "instead.", key, "integer_above_max_value" if above else "decimal_below_min_value")
+                    "instead.",
+                    key,
+                    "integer_above_max_value" if above else "decimal_below_min_value",
+                )
         for key in ("max_tokens", "max_completion_tokens"):
             value = body.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise self.bad_request(f"Invalid '{key}': expected an integer >= 1, but got {value!r}.", key)
 
     def _max_tokens(self, body: dict[str, Any], spec: ModelSpec) -> int | None:
-        if self.dialect.name == "openai" and spec.reasoning is Reasoning.EFFORT and "max_tokens" in body \
-                and body["max_tokens"] is not None:
-            raise MockError(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                                 "'max_completion_tokens' instead.", param="max_tokens", code="unsupported_parameter")
+        if (
+            self.dialect.name == "openai"
+            and spec.reasoning is Reasoning.EFFORT
+            and "max_tokens" in body
+            and body["max_tokens"] is not None
+        ):
+            raise MockError(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
         value = body.get("max_completion_tokens")
         return value if value is not None else body.get("max_tokens")
 
@@ -317,15 +396,25 @@ class OpenAICompatFlavour(Flavour):
         if stop is None:
             return ()
         if self.dialect.name == "openai" and spec.rejects_stop:
-            raise MockError(400, "Unsupported parameter: 'stop' is not supported with this model.", param="stop",
-                            code="unsupported_parameter")
+            raise MockError(
+                400,
+                "Unsupported parameter: 'stop' is not supported with this model.",
+                param="stop",
+                code="unsupported_parameter",
+            )
         stops = [stop] if isinstance(stop, str) else stop
         if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
-            raise self.bad_request("Invalid type for 'stop': expected a string or an array of strings.", "stop")
+            raise self.bad_request(
+                "Invalid type for 'stop': expected a string or an array of strings.", "stop"
+            )
         if len(stops) > self.dialect.max_stop:
             raise self.bad_request(
-                f"Invalid 'stop': array too long. Expected an array with maximum length {self.dialect.max_stop}, "
-                f"but got an array with length {len(stops)} instead.", "stop", "array_above_max_length")
+                f"Invalid 'stop': array too long. Expected an array with maximum length "
+                f"{self.dialect.max_stop}, "
+                f"but got an array with length {len(stops)} instead.",
+                "stop",
+                "array_above_max_length",
+            )
         return tuple(stops)
 
     def _tools(self, body: dict[str, Any]) -> tuple[tuple[ToolDef, ...], str, str | None]:
@@ -344,17 +433,27 @@ class OpenAICompatFlavour(Flavour):
                     raise bad(f"Invalid value: '{kind}'. Supported values are: 'function'.", f"{where}.type")
                 fn = tool.get("function")
                 if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                    raise bad(f"Missing required parameter: '{where}.function.name'.", f"{where}.function.name")
+                    raise bad(
+                        f"Missing required parameter: '{where}.function.name'.", f"{where}.function.name"
+                    )
                 if not FUNCTION_NAME_RE.match(fn["name"]):
-                    raise bad(f"Invalid '{where}.function.name': string does not match pattern. Expected a "
-                              "string that matches the pattern '^[a-zA-Z0-9_-]+$'.", f"{where}.function.name",
-                              "invalid_value")
+                    raise bad(
+                        f"Invalid '{where}.function.name': string does not match pattern. Expected a "
+                        "string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                        f"{where}.function.name",
+                        "invalid_value",
+                    )
                 params = fn.get("parameters")
-                if params is not None and (not isinstance(params, dict) or params.get("type", "object") != "object"):
+                if params is not None and (
+                    not isinstance(params, dict) or params.get("type", "object") != "object"
+                ):
                     got = params.get("type") if isinstance(params, dict) else type(params).__name__
-                    raise bad(f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of "
-                              f"'type: \"object\"', got 'type: \"{got}\"'.", f"{where}.function.parameters",
-                              "invalid_function_parameters")
+                    raise bad(
+                        f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of "
+                        f"'type: \"object\"', got 'type: \"{got}\"'.",
+                        f"{where}.function.parameters",
+                        "invalid_function_parameters",
+                    )
                 tools.append(ToolDef(fn["name"], params))
         choice = body.get("tool_choice")
         names = {t.name for t in tools}
@@ -362,17 +461,25 @@ class OpenAICompatFlavour(Flavour):
             return tuple(tools), "auto", None
         if isinstance(choice, str):
             if choice not in ("none", "auto", "required"):
-                raise bad(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
-                          "tool_choice")
+                raise bad(
+                    f"Invalid value: '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
+                    "tool_choice",
+                )
             if choice != "none" and not tools:
-                raise bad("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
-                          "specified.", "tool_choice")
+                raise bad(
+                    "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+                    "specified.",
+                    "tool_choice",
+                )
             return tuple(tools), choice, None
         if isinstance(choice, dict) and choice.get("type") == "function":
             name = (choice.get("function") or {}).get("name")
             if name not in names:
-                raise bad(f"Invalid value for 'tool_choice': no function named '{name}' was specified in the "
-                          "'tools' parameter.", "tool_choice")
+                raise bad(
+                    f"Invalid value for 'tool_choice': no function named '{name}' was specified in the "
+                    "'tools' parameter.",
+                    "tool_choice",
+                )
             return tuple(tools), "required", name
         if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
             return tuple(tools), "auto", None
@@ -383,15 +490,24 @@ class OpenAICompatFlavour(Flavour):
         effort = body.get("reasoning_effort")
         name = self.dialect.name
         if effort is not None and effort not in EFFORTS:
-            raise self.bad_request(f"Invalid value: '{effort}'. Supported values are: "
-                                   + ", ".join(f"'{e}'" for e in EFFORTS) + ".", "reasoning_effort", "invalid_value")
+            raise self.bad_request(
+                f"Invalid value: '{effort}'. Supported values are: "
+                + ", ".join(f"'{e}'" for e in EFFORTS)
+                + ".",
+                "reasoning_effort",
+                "invalid_value",
+            )
         if name == "openai":
             if spec.reasoning is Reasoning.EFFORT:
                 self._reasoning_model_rules(body)
                 return effort != "none", False
             if effort is not None:
-                raise MockError(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
-                                param="reasoning_effort", code="unsupported_parameter")
+                raise MockError(
+                    400,
+                    "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                    param="reasoning_effort",
+                    code="unsupported_parameter",
+                )
             return False, False
         if name == "deepseek":
             thinking = body.get("thinking")
@@ -415,13 +531,21 @@ class OpenAICompatFlavour(Flavour):
         for key, default in (("temperature", 1), ("top_p", 1)):
             value = body.get(key)
             if value is not None and value != default:
-                raise MockError(400, f"Unsupported value: '{key}' does not support {value} with this model. Only "
-                                     f"the default ({default}) value is supported.", param=key,
-                                code="unsupported_value")
+                raise MockError(
+                    400,
+                    f"Unsupported value: '{key}' does not support {value} with this model. Only "
+                    f"the default ({default}) value is supported.",
+                    param=key,
+                    code="unsupported_value",
+                )
         for key in ("logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias"):
             if body.get(key) not in (None, False):
-                raise MockError(400, f"Unsupported parameter: '{key}' is not supported with this model.",
-                                param=key, code="unsupported_parameter")
+                raise MockError(
+                    400,
+                    f"Unsupported parameter: '{key}' is not supported with this model.",
+                    param=key,
+                    code="unsupported_parameter",
+                )
 
     def _logprobs(self, body: dict[str, Any], spec: ModelSpec, thinking: bool) -> None:
         top = body.get("top_logprobs")
@@ -434,11 +558,13 @@ class OpenAICompatFlavour(Flavour):
         if self.dialect.name == "vllm" and top == -1:
             return
         if not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= 20:
-            raise self.bad_request(f"Invalid 'top_logprobs': expected an integer between 0 and 20, got {top!r}.",
-                                   "top_logprobs")
+            raise self.bad_request(
+                f"Invalid 'top_logprobs': expected an integer between 0 and 20, got {top!r}.", "top_logprobs"
+            )
         if logprobs is not True:
-            raise self.bad_request("Invalid value for 'logprobs': must be true when 'top_logprobs' is set.",
-                                   "logprobs")
+            raise self.bad_request(
+                "Invalid value for 'logprobs': must be true when 'top_logprobs' is set.", "logprobs"
+            )
 
     def _response_format(self, body: dict[str, Any], messages: list[Any]) -> tuple[Any, bool]:
         fmt = body.get("response_format")
@@ -449,15 +575,24 @@ class OpenAICompatFlavour(Flavour):
             return None, False
         if kind == "json_object":
             if self.dialect.json_needs_word and "json" not in orjson.dumps(messages).decode().lower():
-                raise self.bad_request("'messages' must contain the word 'json' in some form, to use "
-                                       "'response_format' of type 'json_object'.", "messages")
+                raise self.bad_request(
+                    "'messages' must contain the word 'json' in some form, to use "
+                    "'response_format' of type 'json_object'.",
+                    "messages",
+                )
             return None, True
         if kind == "json_schema" and self.dialect.json_schema_supported:
             spec = fmt.get("json_schema")
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) \
-                    or not FUNCTION_NAME_RE.match(spec["name"]):
-                raise self.bad_request("Invalid 'response_format.json_schema.name': expected a string matching "
-                                       "'^[a-zA-Z0-9_-]+$'.", "response_format.json_schema.name")
+            if (
+                not isinstance(spec, dict)
+                or not isinstance(spec.get("name"), str)
+                or not FUNCTION_NAME_RE.match(spec["name"])
+            ):
+                raise self.bad_request(
+                    "Invalid 'response_format.json_schema.name': expected a string matching "
+                    "'^[a-zA-Z0-9_-]+$'.",
+                    "response_format.json_schema.name",
+                )
             return spec.get("schema") or {}, False
         raise self.bad_request(f"This response_format type is unavailable now: {kind!r}.", "response_format")
 
@@ -469,8 +604,12 @@ class OpenAICompatFlavour(Flavour):
                 raise bad(f"Invalid type for '{where}': expected an object.", where)
             role = m.get("role")
             if role not in ROLES:
-                raise bad(f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
-                          "'function', 'tool', and 'developer'.", f"{where}.role", "invalid_value")
+                raise bad(
+                    f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
+                    "'function', 'tool', and 'developer'.",
+                    f"{where}.role",
+                    "invalid_value",
+                )
             content = m.get("content")
             if role in ("system", "developer"):
                 b.system_text(_text_of(content, f"{where}.content", bad))
@@ -485,14 +624,23 @@ class OpenAICompatFlavour(Flavour):
                     raise bad(f"Missing required parameter: '{where}.content'.", f"{where}.content")
                 if content:
                     b.assistant_text(_text_of(content, f"{where}.content", bad))
-                if calls and thinking and self.dialect.name == "deepseek" and m.get("reasoning_content") is None:
-                    raise bad("The reasoning_content in the thinking mode must be passed back to the API.",
-                              f"{where}.reasoning_content")
+                if (
+                    calls
+                    and thinking
+                    and self.dialect.name == "deepseek"
+                    and m.get("reasoning_content") is None
+                ):
+                    raise bad(
+                        "The reasoning_content in the thinking mode must be passed back to the API.",
+                        f"{where}.reasoning_content",
+                    )
                 for j, call in enumerate(calls):
                     fn = call.get("function") if isinstance(call, dict) else None
                     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                        raise bad(f"Missing required parameter: '{where}.tool_calls[{j}].function'.",
-                                  f"{where}.tool_calls[{j}].function")
+                        raise bad(
+                            f"Missing required parameter: '{where}.tool_calls[{j}].function'.",
+                            f"{where}.tool_calls[{j}].function",
+                        )
                     b.tool_call(fn["name"], fn.get("arguments") or "")
             else:
                 if role == "tool" and not m.get("tool_call_id"):
@@ -506,10 +654,17 @@ class OpenAICompatFlavour(Flavour):
         done = u.completion * n if completion is None else completion
         name = self.dialect.name
         if name == "vllm":
-            return {"prompt_tokens": u.prompt, "total_tokens": u.prompt + done, "completion_tokens": done,
-                    "prompt_tokens_details": {"cached_tokens": u.cached} if u.cached else None}
-        usage: dict[str, Any] = {"prompt_tokens": u.prompt, "completion_tokens": done,
-                                 "total_tokens": u.prompt + done}
+            return {
+                "prompt_tokens": u.prompt,
+                "total_tokens": u.prompt + done,
+                "completion_tokens": done,
+                "prompt_tokens_details": {"cached_tokens": u.cached} if u.cached else None,
+            }
+        usage: dict[str, Any] = {
+            "prompt_tokens": u.prompt,
+            "completion_tokens": done,
+            "total_tokens": u.prompt + done,
+        }
         if name == "deepseek":
             usage["prompt_tokens_details"] = {"cached_tokens": u.cached}
             if turn.thinking:
@@ -518,14 +673,20 @@ class OpenAICompatFlavour(Flavour):
             usage["prompt_cache_miss_tokens"] = u.prompt - u.cached
             return usage
         usage["prompt_tokens_details"] = {"cached_tokens": u.cached, "audio_tokens": 0}
-        usage["completion_tokens_details"] = {"reasoning_tokens": u.reasoning * n, "audio_tokens": 0,
-                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+        usage["completion_tokens_details"] = {
+            "reasoning_tokens": u.reasoning * n,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        }
         return usage
 
     def _tool_call_objs(self, reply: Reply, ex: Exchange) -> list[dict[str, Any]]:
         ids = ex.extra.setdefault("tool_ids", [self._tool_id() for _ in reply.tool_calls])
-        return [{"id": ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
-                for i, c in enumerate(reply.tool_calls)]
+        return [
+            {"id": ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+            for i, c in enumerate(reply.tool_calls)
+        ]
 
     def _tool_id(self) -> str:
         return "call_" + random_hex(12) if self.dialect.name != "vllm" else "chatcmpl-tool-" + random_hex(16)
@@ -535,15 +696,26 @@ class OpenAICompatFlavour(Flavour):
         for k, chunk in enumerate(chunks):
             token = chunk
             alts = [{"token": token, "logprob": -0.01 * (k % 7), "bytes": list(token.encode())}]
-            alts += [{"token": f" alt{j}", "logprob": -2.0 - j, "bytes": list(f" alt{j}".encode())}
-                     for j in range(1, top)]
-            content.append({"token": token, "logprob": -0.01 * (k % 7), "bytes": list(token.encode()),
-                            "top_logprobs": alts[:top]})
+            alts += [
+                {"token": f" alt{j}", "logprob": -2.0 - j, "bytes": list(f" alt{j}".encode())}
+                for j in range(1, top)
+            ]
+            content.append(
+                {
+                    "token": token,
+                    "logprob": -0.01 * (k % 7),
+                    "bytes": list(token.encode()),
+                    "top_logprobs": alts[:top],
+                }
+            )
         return {"content": content, "refusal": None}
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         d = self.dialect
-        message: dict[str, Any] = {"role": "assistant", "content": reply.text if not reply.tool_calls else None}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": reply.text if not reply.tool_calls else None,
+        }
         if d.reasoning_field and turn.thinking and turn.show_reasoning:
             message[d.reasoning_field] = reply.reasoning
         message.update(d.message_extras)
@@ -551,17 +723,29 @@ class OpenAICompatFlavour(Flavour):
             message["tool_calls"] = self._tool_call_objs(reply, ex)
         elif d.name == "vllm":
             message["tool_calls"] = []
-        logprobs = self._logprobs_obj(reply.text_chunks, ex.extra["top_logprobs"]) if ex.extra["logprobs"] else None
+        logprobs = (
+            self._logprobs_obj(reply.text_chunks, ex.extra["top_logprobs"]) if ex.extra["logprobs"] else None
+        )
         choices = []
         for index in range(turn.n):
-            choice: dict[str, Any] = {"index": index, "message": message, "logprobs": logprobs,
-                                      "finish_reason": FINISH[reply.finish]}
+            choice: dict[str, Any] = {
+                "index": index,
+                "message": message,
+                "logprobs": logprobs,
+                "finish_reason": FINISH[reply.finish],
+            }
             if d.choice_stop_reason:
                 choice["stop_reason"] = reply.stop_sequence
             choices.append(choice)
         usage = self.usage(turn, reply, n=turn.n)
-        body: dict[str, Any] = {"id": self._completion_id(), "object": "chat.completion", "created": ex.created,
-                                "model": ex.model, "choices": choices, "usage": usage}
+        body: dict[str, Any] = {
+            "id": self._completion_id(),
+            "object": "chat.completion",
+            "created": ex.created,
+            "model": ex.model,
+            "choices": choices,
+            "usage": usage,
+        }
         if d.name == "openai":
             body["service_tier"] = "default"
         if d.fingerprint:
@@ -576,8 +760,12 @@ class OpenAICompatFlavour(Flavour):
 
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         d = self.dialect
-        base: dict[str, Any] = {"id": self._completion_id(), "object": "chat.completion.chunk",
-                                "created": ex.created, "model": ex.model}
+        base: dict[str, Any] = {
+            "id": self._completion_id(),
+            "object": "chat.completion.chunk",
+            "created": ex.created,
+            "model": ex.model,
+        }
         if d.name == "openai":
             base["service_tier"] = "default"
         if d.fingerprint:
@@ -595,8 +783,12 @@ class OpenAICompatFlavour(Flavour):
             nonlocal count
             choices = []
             for index in range(turn.n):
-                choice: dict[str, Any] = {"index": index, "delta": delta, "logprobs": logprobs,
-                                          "finish_reason": finish}
+                choice: dict[str, Any] = {
+                    "index": index,
+                    "delta": delta,
+                    "logprobs": logprobs,
+                    "finish_reason": finish,
+                }
                 if d.choice_stop_reason and finish is not None:
                     choice["stop_reason"] = reply.stop_sequence
                 choices.append(choice)
@@ -640,10 +832,15 @@ class OpenAICompatFlavour(Flavour):
             pieces = split_tokens(call.arguments_json)
             name_tokens = call.tokens - len(pieces)
             produced += name_tokens
-            head = {"index": i, "id": obj["id"], "type": "function", "function": {"name": call.name, "arguments": ""}}
+            head = {
+                "index": i,
+                "id": obj["id"],
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
             yield Frame(chunk({"tool_calls": [head]}), tokens=name_tokens)
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
-                group = pieces[start:start + ARG_PIECE_TOKENS]
+                group = pieces[start : start + ARG_PIECE_TOKENS]
                 produced += len(group)
                 part = {"index": i, "function": {"arguments": "".join(group)}}
                 yield Frame(chunk({"tool_calls": [part]}), tokens=len(group))
@@ -660,9 +857,18 @@ class OpenAICompatFlavour(Flavour):
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
         def card(model_id: str) -> dict[str, Any]:
-            obj = {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": self.dialect.owned_by}
+            obj = {
+                "id": model_id,
+                "object": "model",
+                "created": 1_700_000_000,
+                "owned_by": self.dialect.owned_by,
+            }
             if self.dialect.name == "vllm":
-                obj |= {"root": model_id, "parent": None, "max_model_len": self.models[model_id].context_window}
+                obj |= {
+                    "root": model_id,
+                    "parent": None,
+                    "max_model_len": self.models[model_id].context_window,
+                }
             return obj
 
         if route.kind == "model":

@@ -16,7 +16,9 @@ class Pacer:
 
     __slots__ = ("_deadline", "_interval", "_jitter", "_jitter_ms", "_loop", "_ttft")
 
-    def __init__(self, ttft_ms: float, tps: float, jitter_ms: float, jitter: Callable[[float], float]) -> None:
+    def __init__(
+        self, ttft_ms: float, tps: float, jitter_ms: float, jitter: Callable[[float], float]
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._ttft = ttft_ms / 1000.0
         self._interval = 1.0 / tps if tps > 0 else 0.0

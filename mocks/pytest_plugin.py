@@ -33,8 +33,9 @@ class MockServer:
         """Base URL of an instance, e.g. `http://127.0.0.1:PORT/openai`."""
         return self.url + self.app.config.instance(name).prefix
 
-    def journal(self, tag: str | None = None, provider: str | None = None,
-                limit: int | None = None) -> list[dict[str, Any]]:
+    def journal(
+        self, tag: str | None = None, provider: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         return self.app.state.entries(tag=tag, provider=provider, limit=limit)
 
     def set_provider(self, name: str, **behaviour: Any) -> dict[str, Any]:
@@ -46,8 +47,16 @@ class MockServer:
     def start(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="error", access_log=False,
-                                lifespan="off", http="httptools", loop="asyncio")
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+            http="httptools",
+            loop="asyncio",
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mock-server", daemon=True)
         self._thread.start()

@@ -9,13 +9,16 @@ from mocks.config import MockConfig, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="auriko-conformance mocks",
-                                     description="Mock OpenAI, Anthropic, Gemini, DeepSeek and vLLM servers.")
+    parser = argparse.ArgumentParser(
+        prog="auriko-conformance mocks",
+        description="Mock OpenAI, Anthropic, Gemini, DeepSeek and vLLM servers.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--config", help="YAML file with provider instances (see mocks/README.md)")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["critical", "error", "warning", "info", "debug", "trace"])
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"]
+    )
     return parser
 
 
@@ -28,10 +31,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     config = load_config(args.config) if args.config else MockConfig()
     app = create_app(config)
-    print(f"auriko mocks on http://{args.host}:{args.port}: "
-          + ", ".join(f"{i.name}={i.prefix}" for i in config.instances), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                http="httptools", loop="uvloop", lifespan="on", timeout_keep_alive=30)
+    print(
+        f"auriko mocks on http://{args.host}:{args.port}: "
+        + ", ".join(f"{i.name}={i.prefix}" for i in config.instances),
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        http="httptools",
+        loop="uvloop",
+        lifespan="on",
+        timeout_keep_alive=30,
+    )
     return 0
 
 
