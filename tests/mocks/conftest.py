@@ -50,7 +50,10 @@ TIME_TOOL_OPENAI = {
     "type": "function",
     "function": {
         "name": "get_time",
-        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}, "hours": {"type": "integer"}}},
+        "parameters": {
+            "type": "object",
+            "properties": {"zone": {"type": "string"}, "hours": {"type": "integer"}},
+        },
     },
 }
 WEATHER_TOOL_ANTHROPIC = {
@@ -60,5 +63,8 @@ WEATHER_TOOL_ANTHROPIC = {
 }
 TIME_TOOL_ANTHROPIC = {
     "name": "get_time",
-    "input_schema": {"type": "object", "properties": {"zone": {"type": "string"}, "hours": {"type": "integer"}}},
+    "input_schema": {
+        "type": "object",
+        "properties": {"zone": {"type": "string"}, "hours": {"type": "integer"}},
+    },
 }

@@ -10,7 +10,11 @@ import pytest
 
 from tests.mocks.conftest import KEY, TIME_TOOL_OPENAI, WEATHER_TOOL_OPENAI, user
 
-MODELS = {"openai": "gpt-4o-2024-08-06", "deepseek": "deepseek-chat", "vllm": "meta-llama/Llama-3.3-70B-Instruct"}
+MODELS = {
+    "openai": "gpt-4o-2024-08-06",
+    "deepseek": "deepseek-chat",
+    "vllm": "meta-llama/Llama-3.3-70B-Instruct",
+}
 BASES = {"openai": "/openai/v1", "deepseek": "/deepseek", "vllm": "/vllm/v1"}
 
 
@@ -31,8 +35,11 @@ def test_non_stream_and_stream_agree(server, name):
     assert first.usage.completion_tokens == 20
     assert first.usage.prompt_tokens == 2 + 4 + 1  # "Be terse." + "Tell me about rivers"
 
-    chunks = list(client.chat.completions.create(model=MODELS[name], messages=messages, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model=MODELS[name], messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert len({c.id for c in chunks}) == 1 and len({c.created for c in chunks}) == 1
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -65,25 +72,32 @@ def test_tool_calls_non_stream_and_stream(server, name, count):
                 assert delta.type == "function"
             args[delta.index] = args.get(delta.index, "") + (delta.function.arguments or "")
     assert names == {i: c.function.name for i, c in enumerate(calls)}
-    assert {i: json.loads(a) for i, a in args.items()} == {i: json.loads(c.function.arguments)
-                                                            for i, c in enumerate(calls)}
+    assert {i: json.loads(a) for i, a in args.items()} == {
+        i: json.loads(c.function.arguments) for i, c in enumerate(calls)
+    }
 
 
 def test_parallel_tool_calls_false_caps_at_one(server):
     reply = sdk(server, "openai").chat.completions.create(
-        model=MODELS["openai"], messages=user("x [[mock: tool_calls=3]]"), tools=[WEATHER_TOOL_OPENAI],
-        parallel_tool_calls=False)
+        model=MODELS["openai"],
+        messages=user("x [[mock: tool_calls=3]]"),
+        tools=[WEATHER_TOOL_OPENAI],
+        parallel_tool_calls=False,
+    )
     assert len(reply.choices[0].message.tool_calls) == 1
 
 
 def test_openai_reasoning_model_reports_tokens_without_text(server):
     client = sdk(server, "openai")
-    reply = client.chat.completions.create(model="o3-2025-04-16", messages=user("think [[mock: reasoning=40]]"),
-                                           max_completion_tokens=500)
+    reply = client.chat.completions.create(
+        model="o3-2025-04-16", messages=user("think [[mock: reasoning=40]]"), max_completion_tokens=500
+    )
     assert reply.usage.completion_tokens_details.reasoning_tokens == 40
     assert reply.usage.completion_tokens == 40 + 20
-    assert not hasattr(reply.choices[0].message, "reasoning_content") or \
-        reply.choices[0].message.reasoning_content is None
+    assert (
+        not hasattr(reply.choices[0].message, "reasoning_content")
+        or reply.choices[0].message.reasoning_content is None
+    )
 
 
 def test_deepseek_reasoning_content_stream_and_usage(server):
@@ -107,11 +121,17 @@ def test_vllm_reasoning_field_and_template_switch(server):
     reply = client.chat.completions.create(model="Qwen/Qwen3-32B", messages=user("hmm [[mock: reasoning=5]]"))
     assert reply.choices[0].message.model_extra["reasoning"]
     assert reply.usage.completion_tokens == 25
-    off = client.chat.completions.create(model="Qwen/Qwen3-32B", messages=user("hmm [[mock: reasoning=5]]"),
-                                         extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    off = client.chat.completions.create(
+        model="Qwen/Qwen3-32B",
+        messages=user("hmm [[mock: reasoning=5]]"),
+        extra_body={"chat_template_kwargs": {"enable_thinking": False}},
+    )
     assert off.usage.completion_tokens == 20
-    chunks = list(client.chat.completions.create(model="Qwen/Qwen3-32B", messages=user("hmm [[mock: reasoning=5]]"),
-                                                 stream=True))
+    chunks = list(
+        client.chat.completions.create(
+            model="Qwen/Qwen3-32B", messages=user("hmm [[mock: reasoning=5]]"), stream=True
+        )
+    )
     streamed = "".join(c.choices[0].delta.model_extra.get("reasoning") or "" for c in chunks if c.choices)
     assert streamed == reply.choices[0].message.model_extra["reasoning"]
 
@@ -128,7 +148,9 @@ def test_vllm_reasoning_field_and_template_switch(server):
 )
 def test_error_directives_raise_typed_errors(server, name, directive, status, exc):
     with pytest.raises(exc) as info:
-        sdk(server, name).chat.completions.create(model=MODELS[name], messages=user(f"x [[mock: {directive}]]"))
+        sdk(server, name).chat.completions.create(
+            model=MODELS[name], messages=user(f"x [[mock: {directive}]]")
+        )
     assert info.value.status_code == status
     if status == 429:
         assert info.value.response.headers["retry-after"] == "7"
@@ -140,7 +162,9 @@ def test_error_directives_raise_typed_errors(server, name, directive, status, ex
 
 def test_unknown_directive_is_a_400_naming_it(server):
     with pytest.raises(openai.BadRequestError) as info:
-        sdk(server, "openai").chat.completions.create(model=MODELS["openai"], messages=user("[[mock: explode]]"))
+        sdk(server, "openai").chat.completions.create(
+            model=MODELS["openai"], messages=user("[[mock: explode]]")
+        )
     assert "explode" in info.value.message and info.value.body["param"] == "explode"
 
 
@@ -148,14 +172,18 @@ def test_auth_failures(server):
     bad = openai.OpenAI(base_url=server.url + "/openai/v1", api_key="bad-key", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.chat.completions.create(model=MODELS["openai"], messages=user("x"))
-    missing = httpx.post(server.url + "/deepseek/chat/completions", json={"model": "deepseek-chat",
-                                                                          "messages": user("x")})
+    missing = httpx.post(
+        server.url + "/deepseek/chat/completions", json={"model": "deepseek-chat", "messages": user("x")}
+    )
     assert missing.status_code == 401 and "error" in missing.json()
     # vLLM without --api-key accepts anything but the refused key
     ok = httpx.post(server.url + "/vllm/v1/chat/completions", json={"messages": user("x")})
     assert ok.status_code == 200 and ok.json()["model"] == MODELS["vllm"]
-    refused = httpx.post(server.url + "/vllm/v1/chat/completions", json={"messages": user("x")},
-                         headers={"authorization": "Bearer bad-key"})
+    refused = httpx.post(
+        server.url + "/vllm/v1/chat/completions",
+        json={"messages": user("x")},
+        headers={"authorization": "Bearer bad-key"},
+    )
     assert refused.status_code == 401 and refused.json() == {"error": "Unauthorized"}
 
 
@@ -169,8 +197,9 @@ def test_models_endpoints(server):
 
 
 def test_response_headers(server):
-    response = sdk(server, "openai").chat.completions.with_raw_response.create(model=MODELS["openai"],
-                                                                               messages=user("x"))
+    response = sdk(server, "openai").chat.completions.with_raw_response.create(
+        model=MODELS["openai"], messages=user("x")
+    )
     assert response.headers["x-request-id"].startswith("req_")
     assert response.headers["x-ratelimit-remaining-requests"]
     assert response.headers["openai-version"] == "2020-10-01"

@@ -1,0 +1,153 @@
+"""The Gemini mock driven by `google-genai` (sync and stream), plus the JSON-array stream."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from google import genai
+from google.genai import errors, types
+
+from tests.mocks.conftest import KEY
+
+MODEL = "gemini-2.0-flash"
+
+
+@pytest.fixture
+def gclient(server):
+    client = genai.Client(api_key=KEY, http_options={"base_url": server.url + "/gemini/"})
+    yield client  # kept referenced for the whole test: an unreferenced Client is closed
+    client.close()
+
+
+def test_generate_and_stream_agree(gclient):
+    config = types.GenerateContentConfig(system_instruction="Be terse.")
+    reply = gclient.models.generate_content(model=MODEL, contents="Tell me about rivers", config=config)
+    assert reply.usage_metadata.prompt_token_count == 7
+    assert reply.usage_metadata.candidates_token_count == 20
+    assert reply.candidates[0].finish_reason == types.FinishReason.STOP
+    chunks = list(
+        gclient.models.generate_content_stream(model=MODEL, contents="Tell me about rivers", config=config)
+    )
+    assert "".join(c.text or "" for c in chunks) == reply.text
+    assert len({c.response_id for c in chunks}) == 1
+    assert [c.usage_metadata.candidates_token_count for c in chunks] == list(range(1, 21))
+    assert chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP
+    assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
+
+
+def test_function_calls_single_and_parallel(gclient):
+    tool = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="getWeather",
+                parameters_json_schema={
+                    "type": "object",
+                    "properties": {"location": {"type": "string"}},
+                    "required": ["location"],
+                },
+            ),
+            types.FunctionDeclaration(
+                name="getTime", parameters={"type": "OBJECT", "properties": {"zone": {"type": "STRING"}}}
+            ),
+        ]
+    )
+    config = types.GenerateContentConfig(
+        tools=[tool], automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)
+    )
+    for count in (1, 2):
+        reply = gclient.models.generate_content(
+            model=MODEL, contents=f"w [[mock: tool_calls={count}]]", config=config
+        )
+        calls = reply.function_calls
+        assert [c.name for c in calls] == ["getWeather", "getTime"][:count]
+        assert isinstance(calls[0].args["location"], str)
+        assert reply.candidates[0].finish_reason == types.FinishReason.STOP
+        streamed = [
+            c
+            for chunk in gclient.models.generate_content_stream(
+                model=MODEL, contents=f"w [[mock: tool_calls={count}]]", config=config
+            )
+            for c in chunk.function_calls or []
+        ]
+        assert [(c.name, c.args) for c in streamed] == [(c.name, c.args) for c in calls]
+
+
+def test_thinking_budget_and_thoughts(gclient):
+    config = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(thinking_budget=1024, include_thoughts=True)
+    )
+    reply = gclient.models.generate_content(
+        model="gemini-2.5-flash", contents="q [[mock: reasoning=9]]", config=config
+    )
+    parts = reply.candidates[0].content.parts
+    assert parts[0].thought is True and len(parts[0].text.split()) == 8
+    usage = reply.usage_metadata
+    assert usage.thoughts_token_count == 9 and usage.candidates_token_count == 20
+    assert usage.total_token_count == usage.prompt_token_count + 29
+    off = gclient.models.generate_content(
+        model="gemini-2.5-flash",
+        contents="q [[mock: reasoning=9]]",
+        config=types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0)),
+    )
+    assert off.usage_metadata.thoughts_token_count is None
+    level = gclient.models.generate_content(
+        model="gemini-3-pro-preview",
+        contents="q",
+        config=types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_level="LOW")),
+    )
+    assert (
+        level.usage_metadata.thoughts_token_count == 16 and not level.candidates[0].content.parts[0].thought
+    )
+
+
+@pytest.mark.parametrize(
+    ("directive", "status", "exc", "canonical"),
+    [
+        ("error=429 retry_after=7", 429, errors.ClientError, "RESOURCE_EXHAUSTED"),
+        ("error=503", 503, errors.ServerError, "UNAVAILABLE"),
+        ("error=529", 503, errors.ServerError, "UNAVAILABLE"),
+        ("error=500", 500, errors.ServerError, "INTERNAL"),
+    ],
+)
+def test_error_directives(gclient, directive, status, exc, canonical):
+    with pytest.raises(exc) as info:
+        gclient.models.generate_content(model=MODEL, contents=f"x [[mock: {directive}]]")
+    assert info.value.code == status and info.value.status == canonical
+    if status == 429:
+        assert {
+            "@type": "type.googleapis.com/google.rpc.RetryInfo",
+            "retryDelay": "7s",
+        } in info.value.details["error"]["details"]
+
+
+def test_json_array_stream_without_alt_sse(server):
+    url = server.url + f"/gemini/v1beta/models/{MODEL}:streamGenerateContent"
+    response = httpx.post(
+        url,
+        json={"contents": [{"parts": [{"text": "hi [[mock: words=3]]"}]}]},
+        headers={"x-goog-api-key": KEY},
+    )
+    assert response.headers["content-type"].startswith("application/json")
+    items = json.loads(response.text)
+    assert isinstance(items, list) and len(items) == 3
+    sse = httpx.post(
+        url + "?alt=sse&key=" + KEY, json={"contents": [{"parts": [{"text": "hi [[mock: words=3]]"}]}]}
+    )
+    events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
+    assert events == [{**e, "responseId": events[0]["responseId"]} for e in items]
+    assert "[DONE]" not in sse.text
+
+
+def test_auth(server, gclient):
+    bad = genai.Client(api_key="bad-key", http_options={"base_url": server.url + "/gemini/"})
+    with pytest.raises(errors.ClientError) as info:
+        bad.models.generate_content(model=MODEL, contents="x")
+    assert info.value.code == 400 and "API key not valid" in info.value.message
+    missing = httpx.post(
+        server.url + f"/gemini/v1beta/models/{MODEL}:generateContent",
+        json={"contents": [{"parts": [{"text": "x"}]}]},
+    )
+    assert missing.status_code == 403 and missing.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert [m.name for m in gclient.models.list()][0] == "models/gemini-2.5-flash"
