@@ -30,11 +30,13 @@ def test_non_stream_equals_accumulated_stream(server):
     message = client.messages.create(**body)
     assert message.stop_reason == "end_turn"
     assert [b.type for b in message.content] == ["text"]
-    assert message.usage.input_tokens == 7 and message.usage.output_tokens == 20
+    assert message.usage.input_tokens == 7
+    assert message.usage.output_tokens == 20
     with client.messages.stream(**body) as stream:
         final = stream.get_final_message()
     assert final.content[0].text == message.content[0].text
-    assert final.usage.output_tokens == 20 and final.usage.input_tokens == 7
+    assert final.usage.output_tokens == 20
+    assert final.usage.input_tokens == 7
 
 
 def test_stream_event_order_and_ping(server):
@@ -48,8 +50,11 @@ def test_stream_event_order_and_ping(server):
     ) as stream:
         events = [e.type for e in stream]
         final = stream.get_final_message()
-    assert events[0] == "message_start" and events[-1] == "message_stop"
-    assert "input_json" in events and "signature" in events and "thinking" in events
+    assert events[0] == "message_start"
+    assert events[-1] == "message_stop"
+    assert "input_json" in events
+    assert "signature" in events
+    assert "thinking" in events
     assert [b.type for b in final.content] == ["thinking", "tool_use", "tool_use"]
     assert final.content[0].signature
     assert [b.name for b in final.content[1:]] == ["get_weather", "get_time"]
@@ -81,7 +86,8 @@ def test_adaptive_thinking_on_4_6_and_display_omitted(server):
         messages=user("hm"),
         thinking={"type": "adaptive", "display": "omitted"},
     )
-    assert message.content[0].type == "thinking" and message.content[0].thinking == ""
+    assert message.content[0].type == "thinking"
+    assert message.content[0].thinking == ""
     assert message.usage.output_tokens == 16 + 20
 
 
@@ -107,9 +113,11 @@ def test_cached_tokens_split_input(server):
 def test_error_directives(server, directive, status, exc):
     with pytest.raises(exc) as info:
         sdk(server).messages.create(model=MODEL, max_tokens=20, messages=user(f"x [[mock: {directive}]]"))
-    assert isinstance(info.value, anthropic.APIStatusError) and info.value.status_code == status
+    assert isinstance(info.value, anthropic.APIStatusError)
+    assert info.value.status_code == status
     body = info.value.response.json()
-    assert body["type"] == "error" and body["request_id"] == info.value.response.headers["request-id"]
+    assert body["type"] == "error"
+    assert body["request_id"] == info.value.response.headers["request-id"]
     if status == 529:
         assert body["error"]["type"] == "overloaded_error"
     if status == 429:
@@ -139,7 +147,8 @@ def test_auth_variants(server):
             base_url=server.url + "/anthropic", api_key="bad-key", max_retries=0
         ).messages.create(**base)
     missing_version = httpx.post(server.url + "/anthropic/v1/messages", json=base, headers={"x-api-key": KEY})
-    assert missing_version.status_code == 400 and "anthropic-version" in missing_version.text
+    assert missing_version.status_code == 400
+    assert "anthropic-version" in missing_version.text
 
 
 def test_models_list(server):

@@ -82,9 +82,11 @@ def test_thinking_budget_and_thoughts(gclient):
         model="gemini-2.5-flash", contents="q [[mock: reasoning=9]]", config=config
     )
     parts = reply.candidates[0].content.parts
-    assert parts[0].thought is True and len(parts[0].text.split()) == 8
+    assert parts[0].thought is True
+    assert len(parts[0].text.split()) == 8
     usage = reply.usage_metadata
-    assert usage.thoughts_token_count == 9 and usage.candidates_token_count == 20
+    assert usage.thoughts_token_count == 9
+    assert usage.candidates_token_count == 20
     assert usage.total_token_count == usage.prompt_token_count + 29
     off = gclient.models.generate_content(
         model="gemini-2.5-flash",
@@ -97,9 +99,8 @@ def test_thinking_budget_and_thoughts(gclient):
         contents="q",
         config=types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_level="LOW")),
     )
-    assert (
-        level.usage_metadata.thoughts_token_count == 16 and not level.candidates[0].content.parts[0].thought
-    )
+    assert level.usage_metadata.thoughts_token_count == 16
+    assert not level.candidates[0].content.parts[0].thought
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,8 @@ def test_thinking_budget_and_thoughts(gclient):
 def test_error_directives(gclient, directive, status, exc, canonical):
     with pytest.raises(exc) as info:
         gclient.models.generate_content(model=MODEL, contents=f"x [[mock: {directive}]]")
-    assert info.value.code == status and info.value.status == canonical
+    assert info.value.code == status
+    assert info.value.status == canonical
     if status == 429:
         assert {
             "@type": "type.googleapis.com/google.rpc.RetryInfo",
@@ -131,7 +133,8 @@ def test_json_array_stream_without_alt_sse(server):
     )
     assert response.headers["content-type"].startswith("application/json")
     items = json.loads(response.text)
-    assert isinstance(items, list) and len(items) == 3
+    assert isinstance(items, list)
+    assert len(items) == 3
     sse = httpx.post(
         url + "?alt=sse&key=" + KEY, json={"contents": [{"parts": [{"text": "hi [[mock: words=3]]"}]}]}
     )
@@ -144,10 +147,12 @@ def test_auth(server, gclient):
     bad = genai.Client(api_key="bad-key", http_options={"base_url": server.url + "/gemini/"})
     with pytest.raises(errors.ClientError) as info:
         bad.models.generate_content(model=MODEL, contents="x")
-    assert info.value.code == 400 and "API key not valid" in info.value.message
+    assert info.value.code == 400
+    assert "API key not valid" in info.value.message
     missing = httpx.post(
         server.url + f"/gemini/v1beta/models/{MODEL}:generateContent",
         json={"contents": [{"parts": [{"text": "x"}]}]},
     )
-    assert missing.status_code == 403 and missing.json()["error"]["status"] == "PERMISSION_DENIED"
-    assert [m.name for m in gclient.models.list()][0] == "models/gemini-2.5-flash"
+    assert missing.status_code == 403
+    assert missing.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert next(m.name for m in gclient.models.list()) == "models/gemini-2.5-flash"

@@ -40,13 +40,15 @@ def test_non_stream_and_stream_agree(server, name):
             model=MODELS[name], messages=messages, stream=True, stream_options={"include_usage": True}
         )
     )
-    assert len({c.id for c in chunks}) == 1 and len({c.created for c in chunks}) == 1
+    assert len({c.id for c in chunks}) == 1
+    assert len({c.created for c in chunks}) == 1
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == first.choices[0].message.content
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert finishes == ["stop"]
-    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == first.usage.total_tokens
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.total_tokens == first.usage.total_tokens
     assert all(c.usage is None for c in chunks[:-1])
 
 
@@ -105,7 +107,8 @@ def test_deepseek_reasoning_content_stream_and_usage(server):
     body = {"model": "deepseek-reasoner", "messages": user("why [[mock: reasoning=12 cached=3]]")}
     reply = client.chat.completions.create(**body)
     message = reply.choices[0].message
-    assert message.reasoning_content and len(message.reasoning_content.split()) == 11
+    assert message.reasoning_content
+    assert len(message.reasoning_content.split()) == 11
     extra = reply.usage.model_extra
     assert reply.usage.completion_tokens_details.reasoning_tokens == 12
     assert extra["prompt_cache_hit_tokens"] == 3
@@ -165,7 +168,8 @@ def test_unknown_directive_is_a_400_naming_it(server):
         sdk(server, "openai").chat.completions.create(
             model=MODELS["openai"], messages=user("[[mock: explode]]")
         )
-    assert "explode" in info.value.message and info.value.body["param"] == "explode"
+    assert "explode" in info.value.message
+    assert info.value.body["param"] == "explode"
 
 
 def test_auth_failures(server):
@@ -175,21 +179,25 @@ def test_auth_failures(server):
     missing = httpx.post(
         server.url + "/deepseek/chat/completions", json={"model": "deepseek-chat", "messages": user("x")}
     )
-    assert missing.status_code == 401 and "error" in missing.json()
+    assert missing.status_code == 401
+    assert "error" in missing.json()
     # vLLM without --api-key accepts anything but the refused key
     ok = httpx.post(server.url + "/vllm/v1/chat/completions", json={"messages": user("x")})
-    assert ok.status_code == 200 and ok.json()["model"] == MODELS["vllm"]
+    assert ok.status_code == 200
+    assert ok.json()["model"] == MODELS["vllm"]
     refused = httpx.post(
         server.url + "/vllm/v1/chat/completions",
         json={"messages": user("x")},
         headers={"authorization": "Bearer bad-key"},
     )
-    assert refused.status_code == 401 and refused.json() == {"error": "Unauthorized"}
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "Unauthorized"}
 
 
 def test_models_endpoints(server):
     ids = [m.id for m in sdk(server, "openai").models.list()]
-    assert "o3-2025-04-16" in ids and len(ids) == 6
+    assert "o3-2025-04-16" in ids
+    assert len(ids) == 6
     assert [m.id for m in sdk(server, "deepseek").models.list()] == ["deepseek-chat", "deepseek-reasoner"]
     assert "Qwen/Qwen3-32B" in [m.id for m in sdk(server, "vllm").models.list()]
     with pytest.raises(openai.NotFoundError):
