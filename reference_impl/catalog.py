@@ -196,8 +196,13 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
     for alias in aliases:
         if alias in models:
             raise CatalogError(f"alias {alias!r} shadows a canonical model")
-    return Catalog(version=str(data.get("version", "unversioned")), models=models, aliases=aliases,
-                   providers=providers, by_key=by_key)
+    return Catalog(
+        version=str(data.get("version", "unversioned")),
+        models=models,
+        aliases=aliases,
+        providers=providers,
+        by_key=by_key,
+    )
 
 
 def load_catalog(path: str | Path = DEFAULT_CATALOG_PATH) -> Catalog:

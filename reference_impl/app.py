@@ -1,0 +1,310 @@
+"""The gateway as a plain ASGI callable: HTTP in, the data path, HTTP out.
+
+A framework's request/response objects cost more than the whole translation on a hot path measured
+against a 1 ms budget, so this module speaks ASGI directly: a static route table, headers read once
+from the raw scope, bodies read with the size limit enforced while they arrive.
+
+    POST /v1/chat/completions -> auth -> body (413) -> parse + validate (400) -> route -> upstream
+                              -> completion (JSON) or stream (SSE)
+    GET  /v1/models, /v1/models/{id}, /v1/me
+
+Check order (D-031): path and method (404, 405), auth (401), body size (413), validation (400), model
+lookup (404), routing filters (400), upstream. Every response carries `X-Request-ID`; errors carry the
+envelope and `X-Error-*` headers; nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from reference_impl.adapters import make_adapters
+from reference_impl.completions import Completions, StreamSession
+from reference_impl.config import GatewayConfig, default_config
+from reference_impl.errors import GatewayError
+from reference_impl.upstream import Upstream
+from reference_impl.validation import parse_body, validate_chat_request
+
+log = logging.getLogger("reference_impl")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JSON = b"application/json"
+ERROR_JSON = b"application/json; charset=utf-8"
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+ROUTES: dict[str, tuple[str, str]] = {
+    "/v1/chat/completions": ("POST", "chat"),
+    "/v1/models": ("GET", "models"),
+    "/v1/me": ("GET", "me"),
+}
+MODEL_PREFIX = "/v1/models/"
+
+
+def _request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class GatewayApp:
+    """The ASGI application. Build it with `create_app(config)`."""
+
+    def __init__(self, config: GatewayConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self.upstream = Upstream(config.timeouts, transport)
+        self.completions = Completions(
+            config, make_adapters(config.anthropic_default_max_tokens), self.upstream
+        )
+        self.started = time.time()
+        self._models_payload = self._build_models()
+        self._me = orjson.dumps(self._identity())
+
+    # --- ASGI entry ----------------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.upstream.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = _request_id()
+        try:
+            path, method = scope["path"], scope["method"]
+            route = ROUTES.get(path)
+            if route is None and path.startswith(MODEL_PREFIX) and len(path) > len(MODEL_PREFIX):
+                route = ("GET", "model")
+            if route is None:
+                raise GatewayError("resource_not_found", f"No route for {path}.")
+            allowed, name = route
+            if method != allowed:
+                await self._method_not_allowed(send, request_id, method, path, allowed)
+                return
+            headers = dict(scope["headers"])
+            self._authenticate(headers)
+            if name == "chat":
+                await self._chat(scope, receive, send, headers, request_id)
+            elif name == "models":
+                await self._json(send, request_id, self._models_body())
+            elif name == "model":
+                await self._json(send, request_id, self._model_body(path[len(MODEL_PREFIX) :]))
+            else:
+                await self._json(send, request_id, self._me)
+        except GatewayError as error:
+            await self._error(send, request_id, error)
+        except Exception:  # a bug: still a proper envelope, never a bare 500
+            log.exception("unhandled error in request %s", request_id)
+            await self._error(
+                send, request_id, GatewayError("internal_error", "Internal error. Quote the request ID.")
+            )
+
+    # --- pieces --------------------------------------------------------------------------------------------
+    def _authenticate(self, headers: dict[bytes, bytes]) -> None:
+        value = headers.get(b"authorization", b"")
+        scheme, _, token = value.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token.startswith("ak_") or token not in self.config.api_keys:
+            raise GatewayError("invalid_api_key", "Invalid API key. Send 'Authorization: Bearer ak_...'.")
+
+    async def _read_body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+        limit = self.config.limits.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise asyncio.CancelledError
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise _BodyTooLarge
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _chat(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], request_id: str
+    ) -> None:
+        try:
+            raw = await self._read_body(receive, headers)
+        except _BodyTooLarge:
+            limit = self.config.limits.max_body_bytes
+            raise GatewayError("payload_too_large", f"The request body exceeds {limit} bytes.") from None
+        body = parse_body(raw, self.config.limits.max_json_depth)
+        request = validate_chat_request(body)
+        if not request.stream:
+            await self._json(send, request_id, await self.completions.complete(request))
+            return
+        session = await self.completions.open_stream(request)
+        await self._stream(session, receive, send, request_id)
+
+    async def _stream(self, session: StreamSession, receive: Receive, send: Send, request_id: str) -> None:
+        """Relay the stream; a client disconnect cancels the relay, which closes the upstream request."""
+
+        async def pump() -> None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [*SSE_HEADERS, (b"x-request-id", request_id.encode())],
+                }
+            )
+            async for data in session.events():
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        relay = asyncio.ensure_future(pump())
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (relay, watcher):
+                if not task.done():
+                    task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await relay
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await session.response.aclose()
+
+    async def _json(self, send: Send, request_id: str, body: bytes, status: int = 200) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", JSON),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _error(
+        self, send: Send, request_id: str, error: GatewayError, extra: list[Any] | None = None
+    ) -> None:
+        body = error.body()
+        headers = [
+            (b"content-type", ERROR_JSON),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+            *error.headers(),
+            *(extra or ()),
+        ]
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _method_not_allowed(
+        self, send: Send, request_id: str, method: str, path: str, allowed: str
+    ) -> None:
+        error = GatewayError("method_not_allowed", f"{method} is not allowed on {path}; use {allowed}.")
+        await self._error(send, request_id, error, [(b"allow", allowed.encode())])
+
+    # --- models and identity -------------------------------------------------------------------------------
+    def _model_entry(self, model_id: str) -> dict[str, Any]:
+        model = self.config.catalog.models[model_id]
+        providers = []
+        for offering in model.offerings:
+            if offering.tier != "standard":
+                continue
+            providers.append(
+                {
+                    "name": offering.provider,
+                    "input_price": offering.prices.input,
+                    "output_price": offering.prices.output,
+                    "data_policy": offering.data_policy,
+                }
+            )
+        entry: dict[str, Any] = {
+            "id": model.id,
+            "object": "model",
+            "created": model.created,
+            "owned_by": "auriko",
+            "supported_endpoints": ["chat_completions"],
+            "providers": providers,
+        }
+        if model.context_window:
+            entry["context_window"] = model.context_window
+        return entry
+
+    def _build_models(self) -> list[dict[str, Any]]:
+        return [self._model_entry(model_id) for model_id in self.config.catalog.models]
+
+    def _models_body(self) -> bytes:
+        return orjson.dumps(
+            {
+                "object": "list",
+                "data": self._models_payload,
+                "catalog_version": self.config.catalog.version,
+                "catalog_age_seconds": max(0, int(time.time() - self.started)),
+            }
+        )
+
+    def _model_body(self, model_id: str) -> bytes:
+        model = self.config.catalog.resolve(model_id)
+        if model is None:
+            raise GatewayError("model_not_found", f"Model '{model_id}' is not in the catalog.", "model_id")
+        return orjson.dumps(self._model_entry(model.id))
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "object": "api_key_identity",
+            "user_id": None,
+            "workspace_id": "ws_conformance",
+            "tier": "standard",
+            "rate_limit_rpm": 600,
+            "credential_type": "api_key",
+            "status": "active",
+            "profile": "inference",
+            "key_id": "key_conformance",
+            "key_prefix": "ak_test_",
+            "key_name": "conformance",
+            "workspace": {"id": "ws_conformance", "name": "Conformance"},
+            "scopes": ["inference"],
+            "rate_limits": {"inference_rpm": 600, "management_reads_rpm": 60, "management_writes_rpm": 10},
+            "expires_at": None,
+            "created_at": "2026-11-01T00:00:00Z",
+        }
+
+
+def create_app(
+    config: GatewayConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> GatewayApp:
+    """The gateway ASGI app. `transport` routes every upstream call through it (e.g. an in-process mock)."""
+    return GatewayApp(config or default_config(), transport)

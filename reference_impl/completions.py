@@ -1,0 +1,378 @@
+"""The chat-completions data path: validated request -> plan -> attempts -> completion or stream.
+
+Reads top to bottom: `complete()` for `stream: false`, `open_stream()` + `StreamSession.events()` for
+`stream: true`. Each attempt translates the request for one offering, sends it, and either returns or
+records why it failed; retryable failures (429, 5xx, 529, timeouts, connection errors) move on to the
+next offering of the plan within `max_fallback_attempts` and `deadline_ms`. A stream can still fall
+back until its first byte has gone to the client; after that a failure is a D-004 error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from reference_impl.adapters import Adapter, Attempt, StreamDecoder, Usage
+from reference_impl.adapters.base import StreamProtocolError, UpstreamStreamError, new_id
+from reference_impl.catalog import Offering
+from reference_impl.config import GatewayConfig
+from reference_impl.errors import GatewayError
+from reference_impl.extensions import extension_warnings, find_platform_governed
+from reference_impl.metadata import routing_metadata
+from reference_impl.routing import Plan, Router
+from reference_impl.stats import LiveStats
+from reference_impl.streaming import ChunkWriter, error_event, sse_events
+from reference_impl.upstream import Upstream
+from reference_impl.validation import ChatRequest, warning
+
+
+@dataclass(slots=True)
+class Failure:
+    """Why one attempt failed, as the error the client would get if it were the last."""
+
+    error: GatewayError
+    fallback: bool  # may the next offering be tried?
+    timed_out: bool = False
+
+
+def _retry_after(headers: httpx.Headers) -> str | None:
+    value = headers.get("retry-after")
+    if value is not None:
+        try:
+            return str(max(0, math.ceil(float(value))))
+        except ValueError:
+            return None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return str(max(0, math.ceil(float(ms) / 1000)))
+        except ValueError:
+            return None
+    return None
+
+
+def classify_status(status: int, provider: str, message: str, headers: httpx.Headers) -> Failure:
+    """An upstream HTTP error -> the contract's error and whether to fall back (D-038)."""
+    text = f"{provider} returned HTTP {status}: {message}"
+    lowered = message.lower()
+    if status == 429:
+        return Failure(
+            GatewayError(
+                "rate_limit_exceeded", text, provider=provider, retry_after=_retry_after(headers) or "1"
+            ),
+            True,
+        )
+    if status in (503, 529):
+        error = GatewayError(
+            "service_unavailable", text, provider=provider, retry_after=_retry_after(headers)
+        )
+        return Failure(error, True)
+    if status in (408, 504):
+        return Failure(GatewayError("upstream_timeout", text, provider=provider), True, timed_out=True)
+    if status in (400, 413, 422):
+        if "context" in lowered and ("length" in lowered or "window" in lowered):
+            return Failure(
+                GatewayError("context_length_exceeded", text, "messages", provider=provider), False
+            )
+        if "content" in lowered and ("filter" in lowered or "policy" in lowered):
+            return Failure(GatewayError("content_filtered", text, "messages", provider=provider), False)
+        return Failure(GatewayError("upstream_error", text, provider=provider), False)
+    # 5xx, and 401/402/403 (a problem with the platform's provider account, not the request): next one
+    retry = status >= 500 or status in (401, 402, 403)
+    return Failure(GatewayError("upstream_error", text, provider=provider), retry)
+
+
+def classify_exception(exc: BaseException, provider: str, timeout_s: float) -> Failure:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        message = f"{provider} did not answer within {round(timeout_s * 1000)} ms."
+        return Failure(GatewayError("upstream_timeout", message, provider=provider), True, timed_out=True)
+    if isinstance(exc, httpx.ConnectError):
+        return Failure(
+            GatewayError("no_provider_available", f"{provider} is unreachable.", provider=provider), True
+        )
+    if isinstance(exc, UpstreamStreamError):
+        code = "no_provider_available" if exc.overloaded else "upstream_error"
+        return Failure(GatewayError(code, f"{provider} stream error: {exc}", provider=provider), True)
+    return Failure(GatewayError("upstream_error", f"{provider} failed: {exc}", provider=provider), True)
+
+
+class Completions:
+    """Owns routing, adapters, the upstream client and live stats for one app."""
+
+    def __init__(self, config: GatewayConfig, adapters: dict[str, Adapter], upstream: Upstream) -> None:
+        self.config = config
+        self.adapters = adapters
+        self.upstream = upstream
+        self.stats = LiveStats(config.catalog.all_offerings(), config.stats_window, config.stats_min_samples)
+        self.router = Router(config.catalog, self.stats)
+        self.known_extensions = frozenset(config.providers) | frozenset(
+            p.flavour for p in config.providers.values()
+        )
+
+    # --- shared ------------------------------------------------------------------------------------------
+    def plan(self, request: ChatRequest) -> Plan:
+        governed = find_platform_governed(request.extensions) if request.extensions else None
+        if governed is not None:  # D-023
+            raise GatewayError(
+                "invalid_request", f"{governed} is governed by the platform and cannot be set.", governed
+            )
+        return self.router.plan(request)
+
+    def attempt_for(
+        self, request: ChatRequest, plan: Plan, offering: Offering, failures: list[Failure]
+    ) -> Attempt:
+        warnings = [*request.warnings, *plan.warnings]
+        for failure in failures:
+            if failure.timed_out:
+                warnings.append(
+                    warning("provider_timeout", f"{failure.error.message} Fell back to another provider.")
+                )
+        provider = self.config.providers[offering.provider]
+        attempt = Attempt(request, offering, provider, warnings, request.stream)
+        return attempt
+
+    def _extension_warnings(self, attempt: Attempt) -> None:
+        extensions = attempt.request.extensions
+        if extensions:
+            adapter = self.adapters[attempt.provider.flavour]
+            used = {attempt.offering.provider, *adapter.extension_keys}
+            attempt.warnings.extend(extension_warnings(extensions, self.known_extensions, used))
+
+    def _timeouts(self, request: ChatRequest) -> tuple[float, float | None]:
+        routing = request.routing
+        per_attempt = routing.get("timeout_ms", self.config.timeouts.attempt_ms) / 1000
+        deadline = routing.get("deadline_ms")
+        return per_attempt, (time.monotonic() + deadline / 1000) if deadline else None
+
+    @staticmethod
+    def _budget(per_attempt: float, deadline: float | None) -> float:
+        return per_attempt if deadline is None else min(per_attempt, deadline - time.monotonic())
+
+    @staticmethod
+    def final_error(failures: list[Failure], deadline_hit: bool) -> GatewayError:
+        if deadline_hit and (not failures or failures[-1].timed_out):
+            last = failures[-1].error if failures else None
+            return GatewayError(
+                "upstream_timeout",
+                "The request did not complete within deadline_ms.",
+                provider=last.provider if last else None,
+            )
+        return failures[-1].error
+
+    # --- non-stream --------------------------------------------------------------------------------------
+    async def complete(self, request: ChatRequest) -> bytes:
+        plan = self.plan(request)
+        per_attempt, deadline = self._timeouts(request)
+        failures: list[Failure] = []
+        for offering in plan.attempts:
+            budget = self._budget(per_attempt, deadline)
+            if budget <= 0:
+                raise self.final_error(failures, True)
+            attempt = self.attempt_for(request, plan, offering, failures)
+            adapter = self.adapters[attempt.provider.flavour]
+            call = adapter.build(attempt)
+            started = time.monotonic()
+            try:
+                response = await self.upstream.send(call, budget)
+            except (TimeoutError, httpx.HTTPError) as exc:
+                failures.append(classify_exception(exc, offering.provider, budget))
+                continue
+            if response.status_code != 200:
+                failure = classify_status(
+                    response.status_code,
+                    offering.provider,
+                    adapter.error_message(response.status_code, response.content),
+                    response.headers,
+                )
+                if not failure.fallback:
+                    raise failure.error
+                failures.append(failure)
+                continue
+            try:
+                data = orjson.loads(response.content)
+                completion, usage = adapter.parse_response(data, attempt)
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                failures.append(classify_exception(exc, offering.provider, budget))
+                continue
+            elapsed = time.monotonic() - started
+            return self._finish_completion(completion, usage, attempt, plan, elapsed)
+        raise self.final_error(failures, deadline is not None and time.monotonic() >= deadline)
+
+    def _finish_completion(
+        self, completion: dict[str, Any], usage: Usage | None, attempt: Attempt, plan: Plan, elapsed: float
+    ) -> bytes:
+        if not completion["created"]:
+            completion["created"] = int(time.time())
+        if attempt.request.body.get("tool_choice") == "none":
+            for choice in completion["choices"]:  # "none" is guaranteed, even if a provider ignores it
+                if choice["message"].pop("tool_calls", None):
+                    choice["finish_reason"] = "stop"
+        tps = None
+        if usage is not None:
+            completion["usage"] = usage.to_dict()
+            if usage.completion and elapsed > 0:
+                tps = usage.completion / elapsed
+                self.stats.record_tps(attempt.offering.key, tps)
+        self._extension_warnings(attempt)
+        completion["routing_metadata"] = routing_metadata(
+            attempt.offering, plan.strategy, usage, attempt.warnings, throughput_tps=tps
+        )
+        return orjson.dumps(completion)
+
+    # --- stream ------------------------------------------------------------------------------------------
+    async def open_stream(self, request: ChatRequest) -> StreamSession:
+        """Try offerings until one has produced its first events; nothing has reached the client yet."""
+        plan = self.plan(request)
+        per_attempt, deadline = self._timeouts(request)
+        failures: list[Failure] = []
+        for offering in plan.attempts:
+            budget = self._budget(per_attempt, deadline)
+            if budget <= 0:
+                raise self.final_error(failures, True)
+            attempt = self.attempt_for(request, plan, offering, failures)
+            adapter = self.adapters[attempt.provider.flavour]
+            call = adapter.build(attempt)
+            started = time.monotonic()
+            response: httpx.Response | None = None
+            try:
+                async with asyncio.timeout(budget):
+                    response = await self.upstream.client.send(
+                        self.upstream.request(call, budget), stream=True
+                    )
+                    if response.status_code != 200:
+                        body = await response.aread()
+                        await response.aclose()
+                        failure = classify_status(
+                            response.status_code,
+                            offering.provider,
+                            adapter.error_message(response.status_code, body),
+                            response.headers,
+                        )
+                        if not failure.fallback:
+                            raise failure.error
+                        failures.append(failure)
+                        continue
+                    session = StreamSession(
+                        self, attempt, plan, adapter.stream_decoder(attempt), response, started
+                    )
+                    await session.prime()
+                    return session
+            except GatewayError:
+                raise
+            except (
+                TimeoutError,
+                httpx.HTTPError,
+                StreamProtocolError,
+                UpstreamStreamError,
+                ValueError,
+            ) as exc:
+                if response is not None:
+                    await response.aclose()
+                failures.append(classify_exception(exc, offering.provider, budget))
+                continue
+        raise self.final_error(failures, deadline is not None and time.monotonic() >= deadline)
+
+
+class StreamSession:
+    """One upstream stream being relayed: primed with its first events, then drained by `events()`."""
+
+    def __init__(
+        self,
+        owner: Completions,
+        attempt: Attempt,
+        plan: Plan,
+        decoder: StreamDecoder,
+        response: httpx.Response,
+        started: float,
+    ) -> None:
+        self.owner = owner
+        self.attempt = attempt
+        self.plan = plan
+        self.decoder = decoder
+        self.response = response
+        self.started = started
+        self.first_token_at: float | None = None
+        self._source = sse_events(response.aiter_raw())
+        self._pending: list[Any] = []
+        created = int(time.time())
+        self.writer = ChunkWriter(new_id("chatcmpl-"), created, attempt.offering.provider_model_id)
+
+    async def prime(self) -> None:
+        """Read until the upstream produced something to send (or ended): failures here can fall back."""
+        async for event, data in self._source:
+            events = self.decoder.feed(event, data)
+            if events:
+                self.first_token_at = time.monotonic()
+                self._pending = events
+                return
+            if self.decoder.done:
+                break
+        self._pending = self.decoder.close()
+        self.first_token_at = time.monotonic()
+
+    async def events(self) -> AsyncIterator[bytes]:
+        """SSE bytes for the client: chunks, then the usage chunk and [DONE], or a D-004 error event."""
+        writer = self.writer
+        none_choice = self.attempt.request.body.get("tool_choice") == "none"
+        try:
+            if self._pending:
+                first = writer.chunk(self._filter(self._pending, none_choice))
+                self._pending = []
+                if first:
+                    yield first
+            if not self.decoder.done:
+                async for event, data in self._source:
+                    events = self.decoder.feed(event, data)
+                    if events:
+                        out = writer.chunk(self._filter(events, none_choice))
+                        if out:
+                            yield out
+                    if self.decoder.done:
+                        break
+                tail = self.decoder.close()
+                if tail:
+                    out = writer.chunk(tail)
+                    if out:
+                        yield out
+        except (httpx.HTTPError, StreamProtocolError, UpstreamStreamError, ValueError, KeyError) as exc:
+            failure = classify_exception(exc, self.attempt.offering.provider, 0)
+            yield error_event(failure.error.error_object())
+            return
+        finally:
+            await self.response.aclose()
+        closing = writer.close_choices()
+        if closing:
+            yield closing
+        yield writer.final(*self._summary())
+
+    @staticmethod
+    def _filter(events: list[Any], none_choice: bool) -> list[Any]:
+        if not none_choice:
+            return events
+        return [
+            e if e[0] != "finish" or e[2] != "tool_calls" else ("finish", e[1], "stop", e[3])
+            for e in events
+            if e[0] != "tool"
+        ]
+
+    def _summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        now = time.monotonic()
+        usage = self.decoder.usage or Usage()
+        offering = self.attempt.offering
+        stats = self.owner.stats
+        ttft_ms = ((self.first_token_at or now) - self.started) * 1000
+        stats.record_ttft(offering.key, ttft_ms)
+        generating = now - (self.first_token_at or self.started)
+        tps = usage.completion / generating if usage.completion and generating > 0 else None
+        if tps is not None:
+            stats.record_tps(offering.key, tps)
+        self.owner._extension_warnings(self.attempt)
+        metadata = routing_metadata(offering, self.plan.strategy, usage, self.attempt.warnings, tps, ttft_ms)
+        return usage.to_dict(), metadata

@@ -1,0 +1,169 @@
+"""Gateway configuration: providers (where and with which key), client API keys, timeouts, limits.
+
+With no file the gateway runs against the local mocks (`http://127.0.0.1:8900/<prefix>`) with the
+documented test key `ak_test_conformance`, so `auriko-conformance serve` works out of the box. A YAML
+file (see docs/reference-gateway.md) overrides any part; unknown keys are errors, because a silently
+ignored typo in a gateway config is a production incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reference_impl.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+
+TEST_API_KEY = "ak_test_conformance"
+FLAVOURS = ("openai", "anthropic", "gemini", "deepseek", "vllm")
+
+
+class ConfigError(ValueError):
+    """A config file or mapping the gateway cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """One upstream: `flavour` picks the adapter (wire format), `base_url` ends before the API path."""
+
+    name: str
+    flavour: str
+    base_url: str
+    api_key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.flavour not in FLAVOURS:
+            raise ConfigError(f"provider {self.name!r}: flavour must be one of {FLAVOURS}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth."""
+
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_messages: int = 2048
+    max_json_depth: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Upstream time allowances. `attempt_ms` is the default per-attempt `timeout_ms` (D-007)."""
+
+    attempt_ms: int = 120_000
+    connect_ms: int = 5_000
+    max_connections: int = 512
+    keepalive_connections: int = 128
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    providers: dict[str, ProviderConfig]
+    catalog: Catalog
+    api_keys: frozenset[str] = frozenset({TEST_API_KEY})
+    limits: Limits = field(default_factory=Limits)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    # Anthropic requires max_tokens; this is what the gateway sends when the client gave none.
+    anthropic_default_max_tokens: int = 4096
+    # live stats: samples kept per offering, and how many before they replace the catalog priors
+    stats_window: int = 64
+    stats_min_samples: int = 5
+
+
+def _providers_from_catalog(catalog: Catalog, mock_base_url: str | None) -> dict[str, ProviderConfig]:
+    providers: dict[str, ProviderConfig] = {}
+    for entry in catalog.providers.values():
+        base_url = entry.base_url
+        if mock_base_url is not None:
+            # catalog URLs point at the default mock host; swap the host, keep the per-provider path
+            path = base_url.split("://", 1)[-1].split("/", 1)
+            base_url = mock_base_url.rstrip("/") + ("/" + path[1] if len(path) > 1 else "")
+        providers[entry.name] = ProviderConfig(entry.name, entry.flavour, base_url, entry.api_key)
+    return providers
+
+
+def default_config(mock_base_url: str | None = None, **overrides: Any) -> GatewayConfig:
+    """The embedded default: the shipped catalog, providers at the mocks, key `ak_test_conformance`.
+
+    `mock_base_url` (e.g. `http://127.0.0.1:50123`) moves every provider to another mock host.
+    """
+    catalog = load_catalog(DEFAULT_CATALOG_PATH)
+    config = GatewayConfig(providers=_providers_from_catalog(catalog, mock_base_url), catalog=catalog)
+    return replace(config, **overrides) if overrides else config
+
+
+def _dataclass_from(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping")
+    allowed = {f.name for f in fields(cls)}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    return cls(**raw)
+
+
+_TOP_KEYS = {
+    "catalog",
+    "mock_base_url",
+    "providers",
+    "api_keys",
+    "limits",
+    "timeouts",
+    "anthropic_default_max_tokens",
+    "stats_window",
+    "stats_min_samples",
+}
+
+
+def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -> GatewayConfig:
+    """Build a config from parsed YAML; every key is optional (see docs/reference-gateway.md)."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"unknown config keys: {sorted(unknown)}")
+    catalog_path = Path(data.get("catalog") or DEFAULT_CATALOG_PATH)
+    if base_dir is not None and not catalog_path.is_absolute():
+        catalog_path = base_dir / catalog_path
+    catalog = load_catalog(catalog_path)
+    providers = _providers_from_catalog(catalog, data.get("mock_base_url"))
+    for name, raw in (data.get("providers") or {}).items():
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"providers.{name}: expected a mapping")
+        bad = set(raw) - {"flavour", "base_url", "api_key"}
+        if bad:
+            raise ConfigError(f"providers.{name}: unknown keys {sorted(bad)}")
+        base = providers.get(name)
+        if base is None:
+            if "flavour" not in raw or "base_url" not in raw:
+                raise ConfigError(f"providers.{name}: a new provider needs flavour and base_url")
+            providers[name] = ProviderConfig(name=name, **raw)
+        else:
+            providers[name] = replace(base, **raw)
+    missing = {o.provider for o in catalog.all_offerings()} - set(providers)
+    if missing:
+        raise ConfigError(f"catalog offerings name providers with no config: {sorted(missing)}")
+    keys = data.get("api_keys")
+    if keys is not None and (not keys or not all(isinstance(k, str) and k.startswith("ak_") for k in keys)):
+        raise ConfigError("api_keys: a non-empty list of keys starting with 'ak_'")
+    extra = {
+        k: data[k] for k in ("anthropic_default_max_tokens", "stats_window", "stats_min_samples") if k in data
+    }
+    return GatewayConfig(
+        providers=providers,
+        catalog=catalog,
+        api_keys=frozenset(keys) if keys is not None else frozenset({TEST_API_KEY}),
+        limits=_dataclass_from(Limits, data.get("limits") or {}, "limits"),
+        timeouts=_dataclass_from(Timeouts, data.get("timeouts") or {}, "timeouts"),
+        **extra,
+    )
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return config_from_mapping(data, base_dir=path.parent)

@@ -1,0 +1,151 @@
+"""Sanitising `extensions.<provider>` before it is merged into a native request.
+
+Credential-like keys are removed at any depth (a passthrough must never smuggle someone else's key
+upstream); core request fields are removed at the top level only (the gateway owns them: letting an
+extension set `model` or `stream` would break routing and translation). Both comparisons are
+case-insensitive with `-`/`_` normalised. Each removal is a `blocked_field` warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference_impl.validation import warning
+
+CREDENTIAL_KEYS = frozenset(
+    k.replace("-", "_")
+    for k in [
+        "api_key",
+        "apikey",
+        "api-key",
+        "authorization",
+        "auth",
+        "bearer",
+        "token",
+        "access_token",
+        "accesstoken",
+        "secret",
+        "secret_key",
+        "secretkey",
+        "credential",
+        "credentials",
+        "password",
+        "x-api-key",
+        "x-auth-token",
+        "anthropic-api-key",
+        "openai-api-key",
+        "google-api-key",
+    ]
+)
+CORE_FIELDS = frozenset(
+    [
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "n",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "parallel_tool_calls",
+        "temperature",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "seed",
+        "stop",
+        "user",
+        "inference_geo",
+        "inferencegeo",
+        "contents",
+        "system_instruction",
+        "systeminstruction",
+        "system",
+    ]
+)
+# Reasoning is steered by `reasoning_effort`; provider-native thinking switches in extensions are blocked
+# too, because they would contradict the translation (contract section 2.4).
+REASONING_FIELDS = frozenset({"thinking", "reasoning_effort", "thinkingconfig", "thinking_config"})
+# D-023: platform-governed fields -> hard 400 rather than a silent strip.
+PLATFORM_GOVERNED = frozenset({"service_tier"})
+
+
+def _norm(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+def _strip_credentials(value: Any, path: str, warnings: list[dict[str, str]]) -> Any:
+    if isinstance(value, dict):
+        clean = {}
+        for key, child in value.items():
+            if _norm(key) in CREDENTIAL_KEYS:
+                warnings.append(
+                    warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
+                )
+                continue
+            clean[key] = _strip_credentials(child, f"{path}.{key}", warnings)
+        return clean
+    if isinstance(value, list):
+        return [_strip_credentials(item, f"{path}[{i}]", warnings) for i, item in enumerate(value)]
+    return value
+
+
+def find_platform_governed(extensions: dict[str, Any]) -> str | None:
+    """The dotted path of the first platform-governed field in any provider extension (D-023)."""
+    for provider, value in extensions.items():
+        if isinstance(value, dict):
+            for key in value:
+                if _norm(key) in PLATFORM_GOVERNED:
+                    return f"extensions.{provider}.{key}"
+    return None
+
+
+def sanitise_extension(value: dict[str, Any], path: str, warnings: list[dict[str, str]]) -> dict[str, Any]:
+    """A copy of one `extensions.<provider>` object that is safe to merge (warnings appended)."""
+    clean: dict[str, Any] = {}
+    for key, child in value.items():
+        norm = _norm(key)
+        if norm in CREDENTIAL_KEYS:
+            warnings.append(
+                warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
+            )
+            continue
+        if norm in CORE_FIELDS or norm.replace("_", "") in CORE_FIELDS:
+            warnings.append(
+                warning(
+                    "blocked_field",
+                    f"{path}.{key} was removed: it is a core request field; set it at the top level.",
+                )
+            )
+            continue
+        if norm in REASONING_FIELDS:
+            warnings.append(
+                warning("blocked_field", f"{path}.{key} was removed: use reasoning_effort for reasoning.")
+            )
+            continue
+        clean[key] = _strip_credentials(child, f"{path}.{key}", warnings)
+    return clean
+
+
+def extension_warnings(
+    extensions: dict[str, Any], known_providers: frozenset[str], used: set[str]
+) -> list[dict[str, str]]:
+    """`unknown_provider` for names no provider has; `ignored_extension` for known ones not used."""
+    warnings = []
+    for name in extensions:
+        if name not in known_providers:
+            warnings.append(
+                warning("unknown_provider", f"extensions.{name} names no known provider and was ignored.")
+            )
+        elif name not in used:
+            warnings.append(
+                warning(
+                    "ignored_extension", f"extensions.{name} was ignored: the request was routed elsewhere."
+                )
+            )
+    return warnings

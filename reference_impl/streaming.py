@@ -1,0 +1,136 @@
+"""SSE in (native upstream streams) and SSE out (OpenAI chunks), with the framing rules in one place.
+
+Out: the role goes in the first delta of each choice only; each choice gets exactly one finish_reason
+(a missing one becomes `stop` when the upstream ended cleanly); tool-call deltas carry `id`, `type` and
+`function.name` only on a call's first delta; reasoning goes in `reasoning_content`; then exactly one
+final chunk with `choices: []`, `usage` and `routing_metadata` (always, D-028), then `data: [DONE]`.
+A failure after the first byte is one `data: {"error": {...}}` event and the stream ends without
+`[DONE]` (D-004). The chunk prefix (id, object, created, model) is serialised once per stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from reference_impl.adapters.base import Event
+
+DONE = b"data: [DONE]\n\n"
+
+
+async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str | None, str]]:
+    """(event name, data) per SSE event of a byte stream; comments and data-less events are skipped."""
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        while True:
+            end = buffer.find(b"\n\n")
+            if end < 0:
+                break
+            raw, buffer = buffer[:end], buffer[end + 2 :]
+            parsed = _parse_event(raw)
+            if parsed is not None:
+                yield parsed
+    if buffer.strip():
+        parsed = _parse_event(buffer.strip(b"\n"))
+        if parsed is not None:
+            yield parsed
+
+
+def _parse_event(raw: bytes) -> tuple[str | None, str] | None:
+    event: str | None = None
+    data: list[bytes] = []
+    for line in raw.split(b"\n"):
+        if line.startswith(b"data:"):
+            value = line[5:]
+            data.append(value[1:] if value.startswith(b" ") else value)
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode()
+    if not data:
+        return None
+    return event, b"\n".join(data).decode()
+
+
+class ChunkWriter:
+    """Normalised events -> OpenAI `chat.completion.chunk` SSE bytes for one stream."""
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        head = orjson.dumps(
+            {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+        )
+        self._prefix = b"data: " + head[:-1] + b',"choices":'
+        self._started: set[int] = set()
+        self._finished: set[int] = set()
+
+    def chunk(self, events: list[Event]) -> bytes:
+        """One chunk for the events of one upstream event (empty bytes when nothing to say)."""
+        choices: dict[int, dict[str, Any]] = {}
+        for event in events:
+            kind, index = event[0], event[1]
+            if index in self._finished:
+                continue  # never anything after a choice's finish_reason
+            choice = choices.get(index)
+            if choice is None:
+                delta: dict[str, Any] = {}
+                if index not in self._started:
+                    self._started.add(index)
+                    delta["role"] = "assistant"
+                choice = {"index": index, "delta": delta, "finish_reason": None}
+                choices[index] = choice
+            delta = choice["delta"]
+            if kind == "text":
+                delta["content"] = delta.get("content", "") + event[2]
+            elif kind == "reasoning":
+                delta["reasoning_content"] = delta.get("reasoning_content", "") + event[2]
+            elif kind == "signature":
+                delta["reasoning_signature"] = event[2]
+            elif kind == "tool":
+                _, _, slot, call_id, name, arguments = event
+                calls = delta.setdefault("tool_calls", [])
+                if call_id is not None:
+                    calls.append(
+                        {
+                            "index": slot,
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": name, "arguments": arguments},
+                        }
+                    )
+                elif calls and calls[-1]["index"] == slot:
+                    calls[-1]["function"]["arguments"] += arguments
+                else:
+                    calls.append({"index": slot, "function": {"arguments": arguments}})
+            elif kind == "logprobs":
+                choice["logprobs"] = event[2]
+            elif kind == "finish":
+                choice["finish_reason"] = event[2]
+                if event[3] is not None and event[3] != event[2]:
+                    choice["native_finish_reason"] = event[3]
+                self._finished.add(index)
+        if not choices:
+            return b""
+        return self._prefix + orjson.dumps(list(choices.values())) + b"}\n\n"
+
+    def close_choices(self) -> bytes:
+        """Finish chunks for choices the upstream left open (and choice 0 if nothing was said at all)."""
+        if not self._started:
+            self._started.add(0)
+            return self.chunk([("finish", 0, "stop", None)]).replace(
+                b'"delta":{}', b'"delta":{"role":"assistant"}', 1
+            )
+        open_choices = sorted(self._started - self._finished)
+        if not open_choices:
+            return b""
+        return self.chunk([("finish", index, "stop", None) for index in open_choices])
+
+    def final(self, usage: dict[str, Any], metadata: dict[str, Any]) -> bytes:
+        tail = orjson.dumps({"usage": usage, "routing_metadata": metadata})
+        return self._prefix + b"[]," + tail[1:] + b"\n\n" + DONE
+
+
+def error_event(error_object: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps({"error": error_object}) + b"\n\n"
