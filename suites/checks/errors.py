@@ -12,6 +12,8 @@ from auriko_conformance import contract
 from suites.checks import Applies, Context, check
 from suites.exchange import Exchange
 
+CHAT_PATH = "/v1/chat/completions"
+
 ERROR = Applies.ERROR
 
 
@@ -22,7 +24,7 @@ def _error(exchange: Exchange) -> dict[str, object] | None:
     return None
 
 
-@check("ERR-001", ERROR)
+@check("SCHEMA-006", ERROR)
 def error_envelope_shape(exchange: Exchange, context: Context) -> Iterator[str]:
     """Errors are `{"error": {message, type, code, param}}`: flat, never empty, never top-level fields."""
     body = exchange.json
@@ -39,11 +41,27 @@ def error_envelope_shape(exchange: Exchange, context: Context) -> Iterator[str]:
     for key in ("message", "type", "code", "param"):
         if key not in error:
             yield f"error.{key} is missing"
+    extra = sorted(set(body) - {"error"})
+    if extra:
+        yield f"top-level keys besides error: {extra}"
+    if "details" in error or isinstance(error.get("error"), dict):
+        yield "the envelope is nested or carries details[] (it must be flat)"
     if not isinstance(error.get("message"), str) or not error.get("message"):
         yield "error.message is not a non-empty string"
 
 
 @check("ERR-002", ERROR)
+def error_code_is_current(exchange: Exchange, context: Context) -> Iterator[str]:
+    """`code` is null or a current registry code; no legacy code, no 402 or 422 status."""
+    if exchange.status in (402, 422):
+        yield f"HTTP {exchange.status} is not a status of the contract"
+    error = _error(exchange)
+    code = error.get("code") if error else None
+    if code is not None and code not in contract.error_codes():
+        yield f"code {code!r} is not a current error code"
+
+
+@check("ERR-001", ERROR)
 def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[str]:
     """The `code` is one the contract lists for this HTTP status, with that status's `type`."""
     error = _error(exchange)
@@ -52,15 +70,14 @@ def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[
     code = error.get("code")
     entry = contract.error_codes().get(code) if isinstance(code, str) else None
     if entry is None:
-        yield f"code {code!r} is not in the contract's error table"
-        return
+        return  # ERR-002 reports unknown codes
     if entry.status != exchange.status:
         yield f"code {code!r} is an HTTP {entry.status} code, returned with {exchange.status}"
     if error.get("type") != entry.type:
         yield f"code {code!r} has type {entry.type!r}, got {error.get('type')!r}"
 
 
-@check("ERR-003", ERROR)
+@check("HDR-003", ERROR)
 def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
     """A 429 carries `Retry-After` in whole or decimal seconds."""
     if exchange.status != 429:
@@ -72,7 +89,7 @@ def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"Retry-After is {value!r}, not a number of seconds"
 
 
-@check("ERR-004", ERROR)
+@check("ERR-012", ERROR)
 def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Iterator[str]:
     """`X-Error-Type` equals the envelope type; `X-Error-Retryable` is true exactly for 429/5xx types."""
     error = _error(exchange)
@@ -91,7 +108,7 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
         yield f"X-Error-Retryable is {retryable!r} for type {error.get('type')!r}, expected {expected!r}"
 
 
-@check("ERR-005", Applies.COMPLETION)
+@check("ERR-003", Applies.COMPLETION)
 def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[str]:
     """A failure is never answered with HTTP 200 and an error body."""
     body = exchange.json
@@ -100,7 +117,14 @@ def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[s
 
 
 @check("HDR-001", Applies.ANY)
-def request_id_header(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Every response, success or error, carries a non-empty `X-Request-ID`."""
-    if not exchange.headers.get("x-request-id", "").strip():
+def request_id_on_chat_responses(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Every chat-completions response, success or error, carries a non-empty `X-Request-ID`."""
+    if exchange.url.endswith(CHAT_PATH) and not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response without X-Request-ID"
+
+
+@check("HDR-002", Applies.ANY)
+def request_id_on_other_responses(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Responses outside the chat handler (models, 404, 405, 401) carry `X-Request-ID` too."""
+    if not exchange.url.endswith(CHAT_PATH) and not exchange.headers.get("x-request-id", "").strip():
+        yield f"HTTP {exchange.status} response to {exchange.method} {exchange.url} without X-Request-ID"

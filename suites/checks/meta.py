@@ -34,16 +34,19 @@ def _metadata(exchange: Exchange) -> dict[str, Any] | None:
     return metadata if isinstance(metadata, dict) else None
 
 
-@check("META-001", SUCCESS)
+@check("META-001", Applies.COMPLETION)
 def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Every successful completion carries `routing_metadata` with its four required string fields."""
+    """Every non-stream successful completion carries a `routing_metadata` object."""
     final = final_object(exchange)
-    if final is None:
-        return
-    metadata = final.get("routing_metadata")
-    if not isinstance(metadata, dict):
-        where = "the final stream chunk" if exchange.is_stream else "the completion"
-        yield f"{where} has no routing_metadata object"
+    if final is not None and not isinstance(final.get("routing_metadata"), dict):
+        yield "the completion has no routing_metadata object"
+
+
+@check("META-003", SUCCESS)
+def routing_metadata_required_fields(exchange: Exchange, context: Context) -> Iterator[str]:
+    """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings."""
+    metadata = _metadata(exchange)
+    if metadata is None:
         return
     for key in REQUIRED:
         value = metadata.get(key)
@@ -51,7 +54,7 @@ def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[s
             yield f"routing_metadata.{key} is {value!r}, not a non-empty string"
 
 
-@check("META-002", SUCCESS)
+@check("META-005", SUCCESS)
 def routing_strategy_echoes_request(exchange: Exchange, context: Context) -> Iterator[str]:
     """`routing_strategy` is the strategy the request asked for (`custom` for explicit weights)."""
     metadata = _metadata(exchange)
@@ -71,7 +74,7 @@ def expected_cost(usage: dict[str, Any], prices: dict[str, float]) -> float:
     return ((prompt - cached) * prices["input"] + cached * cached_price + completion * prices["output"]) / 1e6
 
 
-@check("META-003", SUCCESS)
+@check("META-007", SUCCESS)
 def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Iterator[str]:
     """`cost.usd` equals the catalog prices applied to the reported usage."""
     final = final_object(exchange)
@@ -89,12 +92,24 @@ def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Itera
         yield f"cost.usd is {cost['usd']!r}, prices x usage give {want:.10f}"
 
 
-@check("META-004", SUCCESS)
-def ttft_only_in_streams(exchange: Exchange, context: Context) -> Iterator[str]:
-    """`ttft_ms` is reported for streams (a non-negative number) and absent from non-stream answers."""
+@check("META-006", SUCCESS)
+def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[str]:
+    """cost.usd >= 0, savings fields only when > 0, throughput >= 0; `ttft_ms` only in streams."""
     metadata = _metadata(exchange)
     if metadata is None:
         return
+    cost = metadata.get("cost")
+    if cost is not None:
+        usd = cost.get("usd") if isinstance(cost, dict) else None
+        if not isinstance(usd, int | float) or isinstance(usd, bool) or usd < 0:
+            yield f"cost.usd is {usd!r}"
+        if isinstance(cost, dict):
+            for key in ("cache_savings_percent", "cache_savings_usd"):
+                if key in cost and not (isinstance(cost[key], int | float) and cost[key] > 0):
+                    yield f"cost.{key} is {cost[key]!r} (present only when there were savings)"
+    throughput = metadata.get("throughput_tps")
+    if throughput is not None and (not isinstance(throughput, int | float) or throughput < 0):
+        yield f"throughput_tps is {throughput!r}"
     ttft = metadata.get("ttft_ms")
     if not exchange.is_stream and ttft is not None:
         yield f"non-stream response reports ttft_ms={ttft!r}"
@@ -102,7 +117,7 @@ def ttft_only_in_streams(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"ttft_ms is {ttft!r}"
 
 
-@check("META-005", SUCCESS)
+@check("META-012", SUCCESS)
 def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every request parameter the provider could not take is named in a warning."""
     metadata = _metadata(exchange)
@@ -117,7 +132,7 @@ def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> 
             yield f"{parameter!r} was not applied, but no warning names it (warnings: {warnings!r})"
 
 
-@check("META-006", SUCCESS)
+@check("SCHEMA-005", SUCCESS)
 def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
     """`total_tokens` is prompt + completion; cached <= prompt; reasoning <= completion."""
     final = final_object(exchange)
@@ -138,9 +153,9 @@ def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"reasoning_tokens {reasoning} exceed completion_tokens {completion} (counted twice?)"
 
 
-@check("META-007", SUCCESS)
+@check("META-008", SUCCESS)
 def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Warnings are `{type, code, message}` objects, `type` from the documented set (D-005)."""
+    """Warnings are objects with non-empty `code` and `message` strings (never plain strings)."""
     metadata = _metadata(exchange)
     if metadata is None or "warnings" not in metadata:
         return
@@ -152,6 +167,24 @@ def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[st
         if not isinstance(warning, dict):
             yield f"warnings[{i}] is {warning!r}, not an object"
             continue
-        for key in ("type", "code", "message"):
+        for key in ("code", "message"):
             if not isinstance(warning.get(key), str) or not warning.get(key):
                 yield f"warnings[{i}].{key} is missing"
+
+
+WARNING_TYPES = frozenset(
+    {"unsupported_parameter", "unsupported_feature", "unsupported_field", "ignored_extension",
+     "unknown_provider", "blocked_field", "provider_timeout"}
+)  # fmt: skip
+
+
+@check("META-009", SUCCESS)
+def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each warning has a `type` from the documented set (D-005)."""
+    metadata = _metadata(exchange)
+    warnings = metadata.get("warnings") if metadata else None
+    if not isinstance(warnings, list):
+        return
+    for i, warning in enumerate(warnings):
+        if isinstance(warning, dict) and warning.get("type") not in WARNING_TYPES:
+            yield f"warnings[{i}].type is {warning.get('type')!r}"

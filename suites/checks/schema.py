@@ -12,6 +12,8 @@ from auriko_conformance import contract
 from suites.checks import Applies, Context, check
 from suites.exchange import Exchange, ItemKind
 
+FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+
 
 def _report(schema: str, instance: object, where: str = "") -> Iterator[str]:
     for violation in contract.violations(schema, instance)[:8]:
@@ -19,10 +21,52 @@ def _report(schema: str, instance: object, where: str = "") -> Iterator[str]:
 
 
 @check("SCHEMA-001", Applies.COMPLETION)
+def completion_envelope(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A non-stream 200 has id, object `chat.completion`, integer created, model and non-empty choices."""
+    body = exchange.json
+    if not isinstance(body, dict):
+        yield f"body is not a JSON object: {exchange.excerpt(120)!r}"
+        return
+    if not isinstance(body.get("id"), str) or not body.get("id"):
+        yield f"id is {body.get('id')!r}"
+    if body.get("object") != "chat.completion":
+        yield f"object is {body.get('object')!r}"
+    if not isinstance(body.get("created"), int) or isinstance(body.get("created"), bool):
+        yield f"created is {body.get('created')!r}"
+    if not isinstance(body.get("model"), str) or not body.get("model"):
+        yield f"model is {body.get('model')!r}"
+    if not isinstance(body.get("choices"), list) or not body["choices"]:
+        yield f"choices is {str(body.get('choices'))[:80]}"
+
+
+@check("SCHEMA-003", Applies.COMPLETION)
+def choices_well_formed(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Choice indexes are 0..n-1, role assistant, content string or null, finish_reason from the enum."""
+    body = exchange.json
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list):
+        return
+    indexes = sorted(
+        c.get("index") for c in choices if isinstance(c, dict) and isinstance(c.get("index"), int)
+    )
+    if indexes != list(range(len(choices))):
+        yield f"choice indexes are {indexes}, expected 0..{len(choices) - 1}"
+    for choice in choices:
+        if not isinstance(choice, dict):
+            yield f"a choice is {choice!r}"
+            continue
+        message = choice.get("message") or {}
+        if message.get("role") != "assistant":
+            yield f"choice {choice.get('index')}: role is {message.get('role')!r}"
+        if not isinstance(message.get("content"), str | None):
+            yield f"choice {choice.get('index')}: content is a {type(message.get('content')).__name__}"
+        if choice.get("finish_reason") not in FINISH_REASONS:
+            yield f"choice {choice.get('index')}: finish_reason is {choice.get('finish_reason')!r}"
+
+
+@check("SCHEMA-002", Applies.COMPLETION)
 def completion_matches_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """A non-stream 200 is JSON that satisfies ChatCompletion."""
-    if exchange.content_type != "application/json":
-        yield f"content-type is {exchange.headers.get('content-type')!r}, not application/json"
     if exchange.json is None:
         yield f"body is not JSON: {exchange.excerpt(120)!r}"
         return
@@ -40,7 +84,7 @@ def stream_events_match_schema(exchange: Exchange, context: Context) -> Iterator
         yield from _report("StreamPayload", item.payload, f"event #{item.index}: ")
 
 
-@check("SCHEMA-003", Applies.ERROR)
+@check("SCHEMA-002", Applies.ERROR)
 def error_matches_status_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """An error body is the envelope, with a `code` and `type` that belong to its HTTP status."""
     body = exchange.json
@@ -56,11 +100,19 @@ def error_matches_status_schema(exchange: Exchange, context: Context) -> Iterato
         yield f"code {code!r} belongs to HTTP {known.status}, but the status is {exchange.status}"
 
 
-@check("SCHEMA-004", Applies.ANY)
-def json_content_type_on_json_bodies(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Non-stream responses (success and error) are served as application/json."""
-    if exchange.is_stream or exchange.status == 204:
-        return
+@check("SCHEMA-009", Applies.COMPLETION)
+def json_content_type_on_success(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A non-stream 200 is served as application/json."""
+    yield from _json_media_type(exchange)
+
+
+@check("ERR-004", Applies.ERROR)
+def json_content_type_on_errors(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Error responses are served as application/json (charset optional)."""
+    yield from _json_media_type(exchange)
+
+
+def _json_media_type(exchange: Exchange) -> Iterator[str]:
     if exchange.content_type != "application/json":
         yield f"content-type is {exchange.headers.get('content-type')!r}"
     elif exchange.json is None:

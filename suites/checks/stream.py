@@ -25,14 +25,14 @@ def sse_framing(exchange: Exchange, context: Context) -> Iterator[str]:
     yield from exchange.stream.sse.framing_errors
 
 
-@check("STREAM-002", STREAM)
+@check("STREAM-001", STREAM)
 def event_data_is_json_or_done(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each event's data is a JSON chunk, a JSON error, or the `[DONE]` sentinel."""
     for item in exchange.stream.of_kind(ItemKind.INVALID):
         yield f"event #{item.index} is neither a chunk, an error event nor [DONE]: {item.data[:120]!r}"
 
 
-@check("STREAM-003", STREAM)
+@check("STREAM-002", STREAM)
 def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator[str]:
     """A stream that did not fail ends with exactly one `data: [DONE]`, and nothing follows it."""
     items = exchange.stream.items
@@ -48,9 +48,9 @@ def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator
         yield f"data follows [DONE]: [DONE] at event {done[0]} of {len(items)}"
 
 
-@check("STREAM-004", STREAM)
+@check("STREAM-003", STREAM)
 def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Iterator[str]:
-    """The last data event before `[DONE]` has `choices: []`, `usage` and `routing_metadata`."""
+    """The last data event before `[DONE]` has `choices: []` and a `usage` object."""
     items = exchange.stream.items
     if any(item.kind is ItemKind.ERROR for item in items):
         return
@@ -62,12 +62,34 @@ def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Itera
     if last.kind is not ItemKind.USAGE:
         yield f"the last data event (#{last.index}) is a {last.kind.value}, not the final usage chunk"
         return
-    for key in ("usage", "routing_metadata"):
-        if not isinstance(last.payload.get(key), dict):
-            yield f"the final chunk (#{last.index}) has no {key} object"
+    if not isinstance(last.payload.get("usage"), dict):
+        yield f"the final chunk (#{last.index}) has no usage object"
 
 
 @check("STREAM-005", STREAM)
+def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> Iterator[str]:
+    """The final usage chunk carries `routing_metadata` with its four required fields."""
+    final = exchange.stream.final_usage_chunk
+    if final is None:
+        return  # STREAM-003 reports the missing chunk
+    metadata = final.get("routing_metadata")
+    if not isinstance(metadata, dict):
+        yield "the final usage chunk has no routing_metadata object"
+        return
+    for key in ("provider", "provider_model_id", "model_canonical", "routing_strategy"):
+        if not isinstance(metadata.get(key), str) or not metadata.get(key):
+            yield f"routing_metadata.{key} is {metadata.get(key)!r} in the final chunk"
+
+
+@check("STREAM-006", STREAM)
+def routing_metadata_only_on_final_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Content chunks do not carry `routing_metadata` (it belongs on the final chunk, D-003)."""
+    for item in exchange.stream.of_kind(ItemKind.CHUNK):
+        if item.payload.get("routing_metadata") is not None:
+            yield f"content chunk #{item.index} carries routing_metadata"
+
+
+@check("STREAM-004", STREAM)
 def exactly_one_usage_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
     """Exactly one chunk with empty `choices`, and no other chunk carries `usage`."""
     usage_chunks = exchange.stream.of_kind(ItemKind.USAGE)
@@ -78,18 +100,18 @@ def exactly_one_usage_chunk(exchange: Exchange, context: Context) -> Iterator[st
             yield f"content chunk #{item.index} carries usage (usage belongs on the final chunk only)"
 
 
-@check("STREAM-006", STREAM)
-def constant_id_created_model(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Every chunk of one stream repeats the same `id`, `created` and `model`."""
+@check("STREAM-009", STREAM)
+def constant_id_created(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Every chunk of one stream repeats the same `id` and `created`."""
     payloads = exchange.stream.json_payloads
-    for key in ("id", "created", "model"):
+    for key in ("id", "created"):
         values = {orjson.dumps(p.get(key)) for p in payloads}
         if len(values) > 1:
             shown = sorted(v.decode() for v in values)[:4]
             yield f"{key} changes within the stream: {', '.join(shown)}"
 
 
-@check("STREAM-007", STREAM)
+@check("STREAM-010", STREAM)
 def role_in_first_delta_only(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each choice's first delta carries `role: assistant`; later deltas carry no role."""
     seen: set[int] = set()
@@ -105,7 +127,7 @@ def role_in_first_delta_only(exchange: Exchange, context: Context) -> Iterator[s
                 yield f"choice {index}: role repeated in chunk {number}"
 
 
-@check("STREAM-008", STREAM)
+@check("STREAM-011", STREAM)
 def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each choice gets exactly one non-null `finish_reason`, on its last content chunk."""
     if exchange.stream.of_kind(ItemKind.ERROR):
@@ -135,7 +157,7 @@ def _tool_call_deltas(exchange: Exchange) -> Iterator[tuple[int, int, dict[str, 
                 yield number, choice.get("index"), delta
 
 
-@check("STREAM-009", STREAM)
+@check("STREAM-013", STREAM)
 def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]:
     """A tool call's first delta has `id`, `type` and `function.name`; later ones omit them."""
     started: set[tuple[int, int]] = set()
@@ -156,7 +178,7 @@ def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]
                 yield f"tool call {key[1]} of choice {choice}: chunk {number} repeats {repeated}"
 
 
-@check("STREAM-010", STREAM)
+@check("STREAM-012", STREAM)
 def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each tool call's argument fragments, joined, parse as one JSON object; calls have distinct ids."""
     arguments: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -182,7 +204,7 @@ def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> It
             yield f"tool call id {call_id!r} starts {count} calls (parallel calls need distinct ids)"
 
 
-@check("STREAM-011", STREAM)
+@check("STREAM-014", STREAM)
 def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iterator[str]:
     """The joined stream text equals the non-stream answer to the same (deterministic) request."""
     if context.reference_text is None:
@@ -193,7 +215,7 @@ def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iter
         yield f"streamed text {streamed[:100]!r} differs from the non-stream text {want[:100]!r}"
 
 
-@check("STREAM-012", STREAM)
+@check("STREAM-015", STREAM)
 def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iterator[str]:
     """A stream that stops early ends with an error event, never a silent clean end."""
     items = exchange.stream.items
@@ -203,11 +225,28 @@ def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iter
         yield "the stream ended without [DONE] and without an error event (a silent truncation)"
         return
     error = exchange.stream.of_kind(ItemKind.ERROR)[-1].payload.get("error")
-    if not isinstance(error, dict) or not error.get("message") or not error.get("type"):
-        yield f"the error event lacks the envelope's message/type: {str(error)[:160]}"
+    if not isinstance(error, dict):
+        yield f"the error event's `error` is {error!r}, not an object"
 
 
-@check("STREAM-013", Applies.ANY)
+@check("STREAM-016", STREAM)
+def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Iterator[str]:
+    """The mid-stream error event holds a full envelope; the stream then closes without `[DONE]` (D-004)."""
+    errors = exchange.stream.of_kind(ItemKind.ERROR)
+    if not errors:
+        return
+    error = errors[-1].payload.get("error")
+    if isinstance(error, dict):
+        for key in ("message", "type", "code", "param"):
+            if key not in error:
+                yield f"the error event lacks error.{key}"
+        if error.get("code") not in {"upstream_error", "upstream_timeout", None}:
+            yield f"mid-stream error code {error.get('code')!r} (expected upstream_error or upstream_timeout)"
+    if any(item.kind is ItemKind.DONE for item in exchange.stream.items[errors[-1].index :]):
+        yield "[DONE] follows the error event"
+
+
+@check("SCHEMA-009", Applies.ANY)
 def stream_content_type(exchange: Exchange, context: Context) -> Iterator[str]:
     """A successful `stream: true` request is answered as `text/event-stream`."""
     if context.request.get("stream") is True and exchange.status == 200 and not exchange.is_stream:

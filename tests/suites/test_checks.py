@@ -85,91 +85,112 @@ def _all_tool_calls_on_index_0(payloads: list[Any]) -> None:
     for chunk in payloads[1:5]:
         for delta in chunk["choices"][0]["delta"]["tool_calls"]:
             delta["index"] = 0
+
+
 _FINAL = -2  # index of the usage chunk in stream_payloads()
 
 BROKEN: dict[str, tuple[Exchange, str]] = {
     # ---- stream framing
     "no_blank_line_after_last_event": (
         s.stream_exchange(raw=s.sse(s.stream_payloads()).rstrip(b"\n") + b"\n"), "STREAM-001"),
-    "garbage_event": (_stream(lambda p: p.insert(1, "not json at all")), "STREAM-002"),
-    "done_missing": (_stream(lambda p: p[:-1]), "STREAM-003"),
-    "done_twice": (_stream(lambda p: [*p, "[DONE]"]), "STREAM-003"),
-    "data_after_done": (_stream(lambda p: [*p, p[0]]), "STREAM-003"),
-    "final_usage_chunk_missing": (_stream(lambda p: p[:_FINAL] + p[-1:]), "STREAM-004"),
+    "garbage_event": (_stream(lambda p: p.insert(1, "not json at all")), "STREAM-001"),
+    "done_missing": (_stream(lambda p: p[:-1]), "STREAM-002"),
+    "done_twice": (_stream(lambda p: [*p, "[DONE]"]), "STREAM-002"),
+    "data_after_done": (_stream(lambda p: [*p, p[0]]), "STREAM-002"),
+    "final_usage_chunk_missing": (_stream(lambda p: p[:_FINAL] + p[-1:]), "STREAM-003"),
     "final_chunk_with_choices": (
         _stream(lambda p: p[_FINAL].update(choices=[{"index": 0, "delta": {}, "finish_reason": None}])),
-        "STREAM-004"),
-    "final_chunk_without_routing_metadata": (_stream(lambda p: p[_FINAL].pop("routing_metadata")), "STREAM-004"),
-    "usage_chunk_before_finish_chunk": (_stream(lambda p: [*p[:3], p[_FINAL], p[3], p[-1]]), "STREAM-004"),
-    "usage_on_content_chunk": (_stream(lambda p: p[1].update(usage=s.USAGE)), "STREAM-005"),
-    "two_usage_chunks": (_stream(lambda p: [*p[:-1], p[_FINAL], p[-1]]), "STREAM-005"),
-    "changing_chunk_ids": (_stream(lambda p: p[2].update(id="chatcmpl-2")), "STREAM-006"),
-    "role_on_every_delta": (_stream(lambda p: p[1]["choices"][0]["delta"].update(role="assistant")), "STREAM-007"),
-    "no_role_on_first_delta": (_stream(lambda p: p[0]["choices"][0]["delta"].pop("role")), "STREAM-007"),
-    "finish_reason_twice": (_stream(lambda p: p[2]["choices"][0].update(finish_reason="stop")), "STREAM-008"),
-    "finish_reason_never": (_stream(lambda p: p[3]["choices"][0].update(finish_reason=None)), "STREAM-008"),
+        "STREAM-003"),
+    "final_chunk_without_routing_metadata": (_stream(lambda p: p[_FINAL].pop("routing_metadata")), "STREAM-005"),
+    "usage_chunk_before_finish_chunk": (_stream(lambda p: [*p[:3], p[_FINAL], p[3], p[-1]]), "STREAM-003"),
+    "usage_on_content_chunk": (_stream(lambda p: p[1].update(usage=s.USAGE)), "STREAM-004"),
+    "two_usage_chunks": (_stream(lambda p: [*p[:-1], p[_FINAL], p[-1]]), "STREAM-004"),
+    "changing_chunk_ids": (_stream(lambda p: p[2].update(id="chatcmpl-2")), "STREAM-009"),
+    "role_on_every_delta": (_stream(lambda p: p[1]["choices"][0]["delta"].update(role="assistant")), "STREAM-010"),
+    "no_role_on_first_delta": (_stream(lambda p: p[0]["choices"][0]["delta"].pop("role")), "STREAM-010"),
+    "finish_reason_twice": (_stream(lambda p: p[2]["choices"][0].update(finish_reason="stop")), "STREAM-011"),
+    "finish_reason_never": (_stream(lambda p: p[3]["choices"][0].update(finish_reason=None)), "STREAM-011"),
     "tool_call_name_repeated": (
         _stream(lambda p: p[3]["choices"][0]["delta"]["tool_calls"][0]["function"].update(name="f"), True),
-        "STREAM-009"),
+        "STREAM-013"),
     "tool_call_without_id": (
-        _stream(lambda p: p[1]["choices"][0]["delta"]["tool_calls"][0].pop("id"), True), "STREAM-009"),
+        _stream(lambda p: p[1]["choices"][0]["delta"]["tool_calls"][0].pop("id"), True), "STREAM-013"),
     "parallel_tool_calls_on_index_0": (
         _stream(_all_tool_calls_on_index_0, True),
-        "STREAM-010"),
+        "STREAM-012"),
     "tool_arguments_invalid_json": (
         _stream(lambda p: p[4]["choices"][0]["delta"]["tool_calls"][0]["function"].update(arguments=": 2"), True),
-        "STREAM-010"),
-    "silent_truncation": (_stream(lambda p: p[:2]), "STREAM-012"),
-    "error_event_without_envelope": (_stream(lambda p: [*p[:2], {"error": "boom"}]), "STREAM-012"),
+        "STREAM-012"),
+    "silent_truncation": (_stream(lambda p: p[:2]), "STREAM-015"),
+    "error_event_without_envelope": (_stream(lambda p: [*p[:2], {"error": "boom"}]), "STREAM-015"),
     "stream_answered_as_json": (
         Exchange.build(status=200, body=s.completion(), headers=s.HEADERS, request_body={**s.REQUEST, "stream": True}),
-        "STREAM-013"),
+        "SCHEMA-009"),
     # ---- schema
     "completion_missing_choices": (_completion(_set("choices", _DELETE)), "SCHEMA-001"),
     "completion_wrong_object": (_completion(_set("object", "chat.completion.chunk")), "SCHEMA-001"),
-    "completion_bad_finish_reason": (_completion(_set("choices.0.finish_reason", "end_turn")), "SCHEMA-001"),
+    "completion_bad_finish_reason": (_completion(_set("choices.0.finish_reason", "end_turn")), "SCHEMA-003"),
     "completion_text_plain": (
-        s.completion_exchange(headers={"content-type": "text/plain", "x-request-id": "r"}), "SCHEMA-004"),
+        s.completion_exchange(headers={"content-type": "text/plain", "x-request-id": "r"}), "SCHEMA-009"),
     "chunk_missing_object": (_stream(lambda p: p[1].pop("object")), "SCHEMA-002"),
     "chunk_usage_string": (_stream(lambda p: p[_FINAL].update(usage="14 tokens")), "SCHEMA-002"),
     # ---- routing metadata and usage
     "metadata_missing": (_completion(_set("routing_metadata", _DELETE)), "META-001"),
-    "metadata_provider_missing": (_completion(_set("routing_metadata.provider", _DELETE)), "META-001"),
-    "metadata_provider_number": (_completion(_set("routing_metadata.provider", 3)), "META-001"),
-    "strategy_not_echoed": (_completion(_set("routing_metadata.routing_strategy", "cost")), "META-002"),
+    "metadata_provider_missing": (_completion(_set("routing_metadata.provider", _DELETE)), "META-003"),
+    "metadata_provider_number": (_completion(_set("routing_metadata.provider", 3)), "META-003"),
+    "strategy_not_echoed": (_completion(_set("routing_metadata.routing_strategy", "cost")), "META-005"),
     "cost_off_by_factor": (_completion(_set("routing_metadata.cost.usd", s.METADATA["cost"]["usd"] * 1000)),
-                           "META-003"),
-    "cost_missing": (_completion(_set("routing_metadata.cost", _DELETE)), "META-003"),
-    "ttft_in_non_stream": (_completion(_set("routing_metadata.ttft_ms", 12.0)), "META-004"),
-    "total_not_sum": (_completion(_set("usage.total_tokens", 15)), "META-006"),
+                           "META-007"),
+    "cost_missing": (_completion(_set("routing_metadata.cost", _DELETE)), "META-007"),
+    "ttft_in_non_stream": (_completion(_set("routing_metadata.ttft_ms", 12.0)), "META-006"),
+    "total_not_sum": (_completion(_set("usage.total_tokens", 15)), "SCHEMA-005"),
     "reasoning_double_counted": (
-        _completion(_set("usage.completion_tokens_details", {"reasoning_tokens": 9})), "META-006"),
-    "warning_as_string": (_completion(_set("routing_metadata.warnings", ["seed dropped"])), "META-007"),
+        _completion(_set("usage.completion_tokens_details", {"reasoning_tokens": 9})), "SCHEMA-005"),
+    "warning_as_string": (_completion(_set("routing_metadata.warnings", ["seed dropped"])), "META-008"),
     # ---- errors
     "flattened_envelope": (
         Exchange.build(status=400, headers=s.HEADERS,
                        body={"message": "bad", "type": "invalid_request_error", "code": "invalid_request"}),
-        "ERR-001"),
-    "empty_error_body": (s.error_exchange(401, None), "ERR-001"),
+        "SCHEMA-006"),
+    "empty_error_body": (s.error_exchange(401, None), "SCHEMA-006"),
     "code_of_another_status": (
         s.error_exchange(500, {"message": "m", "type": "api_error", "code": "model_not_found", "param": None}),
-        "ERR-002"),
+        "ERR-001"),
     "error_type_not_of_status": (
         s.error_exchange(400, {"message": "m", "type": "api_error", "code": "invalid_request", "param": None}),
-        "SCHEMA-003"),
+        "SCHEMA-002"),
     "unknown_code": (
         s.error_exchange(502, {"message": "m", "type": "api_error", "code": "provider_error", "param": None}),
         "ERR-002"),
     "429_without_retry_after": (
         s.error_exchange(429, {"message": "m", "type": "rate_limit_error", "code": "rate_limit_exceeded",
-                               "param": None}), "ERR-003"),
+                               "param": None}), "HDR-003"),
     "error_type_header_disagrees": (
         s.error_exchange(503, {"message": "m", "type": "api_error", "code": "no_provider_available", "param": None},
                          {**s.HEADERS, "x-error-type": "server_error", "x-error-retryable": "true"}),
-        "ERR-004"),
+        "ERR-012"),
     "error_with_status_200": (
-        s.completion_exchange({"error": {"message": "m", "type": "api_error", "code": "upstream_error"}}), "ERR-005"),
+        s.completion_exchange({"error": {"message": "m", "type": "api_error", "code": "upstream_error"}}), "ERR-003"),
     "no_request_id": (s.completion_exchange(headers={"content-type": "application/json"}), "HDR-001"),
+    "no_request_id_on_models": (
+        Exchange.build(status=200, body={"object": "list", "data": []}, method="GET",
+                       headers={"content-type": "application/json"}, url="http://target.test/v1/models"),
+        "HDR-002"),
+    "metadata_on_content_chunk": (_stream(lambda p: p[1].update(routing_metadata=s.METADATA)), "STREAM-006"),
+    "done_after_error_event": (
+        _stream(lambda p: [*p[:2], {"error": {"message": "cut", "type": "api_error", "code": "upstream_error",
+                                              "param": None}}, "[DONE]"]), "STREAM-016"),
+    "error_event_missing_param": (
+        _stream(lambda p: [*p[:2], {"error": {"message": "cut", "type": "api_error", "code": "upstream_error"}}]),
+        "STREAM-016"),
+    "error_as_text_plain": (
+        s.error_exchange(404, {"message": "m", "type": "not_found_error", "code": "model_not_found", "param": None},
+                         {"content-type": "text/plain", "x-request-id": "r"}), "ERR-004"),
+    "warning_unknown_type": (
+        _completion(_set("routing_metadata.warnings", [{"type": "note", "code": "x", "message": "y"}])), "META-009"),
+    "negative_cost": (_completion(_set("routing_metadata.cost.usd", -1)), "META-006"),
+    "zero_cache_savings": (_completion(_set("routing_metadata.cost.cache_savings_usd", 0)), "META-006"),
+    "choice_index_gap": (_completion(_set("choices.0.index", 1)), "SCHEMA-003"),
 }  # fmt: skip
 
 
@@ -188,13 +209,13 @@ def test_stream_text_must_match_non_stream_text() -> None:
     context.reference_text = "Hello there"
     assert {
         f.requirement for f in run_checks(exchange, context, only=["stream_text_matches_non_stream"])
-    } == {"STREAM-011"}
+    } == {"STREAM-014"}
 
 
 def test_dropped_parameter_needs_a_warning() -> None:
     context = Context(request=s.REQUEST, dropped_parameters=("seed",))
     found = run_checks(s.completion_exchange(), context, only=["warning_for_each_dropped_parameter"])
-    assert [f.requirement for f in found] == ["META-005"]
+    assert [f.requirement for f in found] == ["META-012"]
     body = s.completion()
     body["routing_metadata"]["warnings"] = [
         {"type": "unsupported_parameter", "code": "unsupported_parameter", "message": "seed was dropped"}
@@ -203,6 +224,6 @@ def test_dropped_parameter_needs_a_warning() -> None:
 
 
 def test_every_check_is_exercised_by_a_broken_case() -> None:
-    exercised = {req for _, req in BROKEN.values()} | {"STREAM-011", "META-005"}
+    exercised = {req for _, req in BROKEN.values()} | {"STREAM-014", "META-012"}
     registered = {c.requirement for c in all_checks().values()}
     assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"

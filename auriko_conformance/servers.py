@@ -1,0 +1,70 @@
+"""Run an ASGI app on a real socket in a background thread, on a free port, and always stop it.
+
+The suites need real HTTP servers (the gateway must make real connections to the mocks, and a third
+party gateway can only reach a real port), but tests must never rely on fixed ports or leave servers
+behind. Binding the socket ourselves with port 0 gives a free port with no race, and the context
+manager stops the server even when the code inside raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+
+@dataclass(slots=True)
+class RunningServer:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout)
+
+
+def start_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0) -> RunningServer:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="auto",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{bound_port}")
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"server for {app!r} did not start on {host}:{bound_port}")
+        time.sleep(0.01)
+    return RunningServer(url=f"http://{host}:{bound_port}", server=server, thread=thread)
+
+
+@contextlib.contextmanager
+def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
+    running = start_server(app, host, port)
+    try:
+        yield running
+    finally:
+        running.stop()

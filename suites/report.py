@@ -1,0 +1,222 @@
+"""Results per requirement: the JSON file, the self-contained HTML matrix, the console table.
+
+Tests are the unit pytest knows; requirements are the unit a gateway team reads. This module folds
+test outcomes and check findings into one verdict per requirement ID (like Autobahn's and h2spec's
+per-case verdicts), and renders one or several runs side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from suites.requirements import load_catalogue
+
+VERDICTS = ("pass", "fail", "informational", "not_claimed", "skipped", "not_run")
+_ORDER = {v: i for i, v in enumerate(VERDICTS)}
+
+
+def _verdict(tests: list[dict[str, Any]], findings: list[dict[str, Any]], requirement: str) -> str:
+    if any(f["level"] == "MUST" for f in findings):
+        return "fail"
+    for test in tests:
+        own = [f for f in test["findings"] if f["requirement"] == requirement]
+        if test["outcome"] == "failed" and not own and not test["findings"]:
+            return "fail"  # an exception or plain assertion: every requirement the test covers failed
+    if findings:
+        return "informational"
+    outcomes = {t["outcome"] for t in tests}
+    if "passed" in outcomes or "failed" in outcomes:
+        return "pass"
+    if outcomes == {"not_claimed"}:
+        return "not_claimed"
+    if outcomes:
+        return "skipped"
+    return "not_run"
+
+
+def build_results(
+    tests: list[dict[str, Any]], *, options: dict[str, Any], started: float, finished: float
+) -> dict[str, Any]:
+    catalogue = load_catalogue()
+    by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for test in tests:
+        ids = set(test["requirements"]) | {f["requirement"] for f in test["findings"]}
+        for requirement in ids:
+            by_requirement[requirement].append(test)
+        for finding in test["findings"]:
+            findings[finding["requirement"]].append({**finding, "test": test["nodeid"]})
+
+    rows = []
+    for req in catalogue:
+        related = by_requirement.get(req.id, [])
+        own_findings = findings.get(req.id, [])
+        evidence = [e for t in related for e in t.get("evidence", []) if own_findings][:2]
+        rows.append(
+            {
+                "id": req.id,
+                "area": req.area,
+                "level": req.level,
+                "scope": req.scope,
+                "title": req.title,
+                "text": req.text,
+                "source": req.source,
+                "decision": req.decision,
+                "verdict": _verdict(related, own_findings, req.id),
+                "tests": sorted({t["nodeid"] for t in related}),
+                "findings": own_findings[:20],
+                "evidence": evidence,
+                "reasons": sorted({t["reason"] for t in related if t.get("reason")})[:3],
+            }
+        )
+    unknown = sorted(set(by_requirement) - {r.id for r in catalogue})
+    summary = Counter(row["verdict"] for row in rows)
+    return {
+        "schema_version": 1,
+        "target": {
+            "url": options.get("target-url") or "embedded reference",
+            "profile": options.get("target-profile") or "reference",
+            "level": options.get("level"),
+            "mock_url": options.get("mock-url"),
+        },
+        "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "duration_s": round(finished - started, 2),
+        "summary": {v: summary.get(v, 0) for v in VERDICTS},
+        "tests_total": len(tests),
+        "unknown_requirement_ids": unknown,
+        "requirements": rows,
+        "tests": tests,
+    }
+
+
+def write_reports(results: dict[str, Any], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    (directory / "report.html").write_text(render_html([results]), encoding="utf-8")
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    return orjson.loads(path.read_bytes())
+
+
+# --------------------------------------------------------------------------------------------------
+# Console
+# --------------------------------------------------------------------------------------------------
+
+
+def console_summary(results: dict[str, Any]) -> str:
+    areas: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in results["requirements"]:
+        areas[row["area"]][row["verdict"]] += 1
+    columns = ("pass", "fail", "informational", "not_claimed", "skipped", "not_run")
+    header = f"{'area':<8}" + "".join(f"{c:>15}" for c in columns)
+    lines = [header, "-" * len(header)]
+    for area in sorted(areas):
+        lines.append(f"{area:<8}" + "".join(f"{areas[area].get(c, 0):>15}" for c in columns))
+    total = results["summary"]
+    lines.append("-" * len(header))
+    lines.append(f"{'total':<8}" + "".join(f"{total.get(c, 0):>15}" for c in columns))
+    failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
+    for row in failed[:40]:
+        first = row["findings"][0]["message"] if row["findings"] else (row["reasons"] or ["see report"])[0]
+        lines.append(f"FAIL {row['id']} ({row['level']}) {row['title']}: {first.splitlines()[0][:140]}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1f24}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 6px}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e3e6ea;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#f6f8fa;position:sticky;top:0}
+.v{font-weight:600;border-radius:4px;padding:1px 6px;white-space:nowrap;font-size:12px}
+.pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}
+.informational{background:#fff8c5;color:#7d4e00}.not_claimed{background:#eef1f4;color:#57606a}
+.skipped{background:#eef1f4;color:#57606a}.not_run{background:#fff;color:#8c959f;border:1px solid #d0d7de}
+details{margin:2px 0}pre{background:#f6f8fa;padding:6px;overflow:auto;max-height:320px;font-size:12px}
+.muted{color:#57606a}.lvl{font-size:11px;color:#57606a}.sum span{margin-right:12px}
+"""
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="v {verdict}">{html.escape(verdict.replace("_", " "))}</span>'
+
+
+def _details(row: dict[str, Any]) -> str:
+    parts = [f"<p>{html.escape(row['text'])}</p>"]
+    parts.append(
+        f'<p class="muted">Source: <a href="{html.escape(row["source"])}">{html.escape(row["source"])}</a>'
+    )
+    if row.get("decision"):
+        parts.append(f" &middot; decision {html.escape(row['decision'])} (docs silent or disagree)")
+    parts.append("</p>")
+    for finding in row["findings"][:10]:
+        parts.append(
+            f"<p>{_badge('fail' if finding['level'] == 'MUST' else 'informational')} "
+            f"<code>{html.escape(finding['check'])}</code>: {html.escape(finding['message'])}"
+            f' <span class="muted">({html.escape(finding["test"])})</span></p>'
+        )
+    for reason in row.get("reasons", []):
+        parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
+    for evidence in row.get("evidence", []):
+        parts.append(
+            f"<pre>{html.escape(orjson.dumps(evidence, option=orjson.OPT_INDENT_2).decode()[:6000])}</pre>"
+        )
+    if row["tests"]:
+        parts.append(
+            '<p class="muted">Tests: ' + ", ".join(html.escape(t) for t in row["tests"][:8]) + "</p>"
+        )
+    return "".join(parts)
+
+
+def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = None) -> str:
+    """One page: a requirement matrix grouped by area, one verdict column per run."""
+    names = list(labels) if labels else [run["target"]["url"] for run in runs]
+    rows_by_id = [{row["id"]: row for row in run["requirements"]} for run in runs]
+    ids = sorted({i for rows in rows_by_id for i in rows})
+    catalogue_rows = {i: next(rows[i] for rows in rows_by_id if i in rows) for i in ids}
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Auriko conformance report</title>",
+        f"<style>{_CSS}</style></head><body><h1>Auriko chat-completions conformance</h1>",
+    ]
+    for name, run in zip(names, runs, strict=True):
+        counts = " ".join(f"<span>{_badge(v)} {run['summary'].get(v, 0)}</span>" for v in VERDICTS)
+        out.append(
+            f'<p class="sum"><b>{html.escape(name)}</b>'
+            f" &middot; level {html.escape(str(run['target']['level']))}"
+            f" &middot; {run['tests_total']} tests in {run['duration_s']} s &middot; {counts}</p>"
+        )
+    areas: dict[str, list[str]] = defaultdict(list)
+    for i in ids:
+        areas[catalogue_rows[i]["area"]].append(i)
+    for area in sorted(areas):
+        out.append(f"<h2>{html.escape(area)}</h2><table><tr><th>ID</th><th>Requirement</th>")
+        out.extend(f"<th>{html.escape(name)}</th>" for name in names)
+        out.append("</tr>")
+        for i in areas[area]:
+            base = catalogue_rows[i]
+            out.append(
+                f"<tr><td><code>{html.escape(i)}</code>"
+                f"<div class='lvl'>{html.escape(base['level'])}</div></td>"
+            )
+            detail_rows = [rows.get(i) for rows in rows_by_id]
+            worst = min((r for r in detail_rows if r), key=lambda r: _ORDER.get(r["verdict"], 99))
+            out.append(
+                f"<td><details><summary>{html.escape(base['title'])}</summary>{_details(worst)}</details></td>"
+            )
+            for row in detail_rows:
+                out.append(f"<td>{_badge(row['verdict']) if row else ''}</td>")
+            out.append("</tr>")
+        out.append("</table>")
+    out.append("</body></html>")
+    return "".join(out)

@@ -1,0 +1,114 @@
+"""`auriko-conformance run`: run the suites against a target and write the reports.
+
+Without `--target-url` it starts the embedded mocks and the reference gateway on free ports, points the
+gateway at the mocks, and runs the suites against it: the one command a fresh checkout needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from suites.report import console_summary, load_results
+
+SUITES_DIR = Path(__file__).resolve().parent
+DEFAULT_KEY = "ak_test_conformance"
+
+
+@contextlib.contextmanager
+def embedded_target() -> Iterator[tuple[str, str]]:
+    """Start the mock providers and the reference gateway; yield (gateway URL, mock URL)."""
+    from auriko_conformance.servers import serving
+    from mocks.app import create_app as create_mocks
+    from reference_impl.app import create_app as create_gateway
+    from reference_impl.config import default_config
+
+    with serving(create_mocks()) as mock_server:
+        config = default_config(mock_url=mock_server.url)
+        with serving(create_gateway(config)) as gateway:
+            yield gateway.url, mock_server.url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auriko-conformance run",
+        description="Run the conformance suites against a gateway and write JUnit, JSON and HTML reports.",
+    )
+    env = os.environ.get
+    parser.add_argument("--target-url", default=env("AURIKO_TARGET_URL"), help="gateway under test")
+    parser.add_argument("--api-key", default=env("AURIKO_API_KEY"), help="API key for the target")
+    parser.add_argument(
+        "--mock-url", default=env("AURIKO_MOCK_URL"), help="mock server the target uses upstream"
+    )
+    parser.add_argument("--target-profile", default=env("AURIKO_TARGET_PROFILE"), help="target profile YAML")
+    parser.add_argument("--level", default=env("AURIKO_LEVEL", "full"), choices=["core", "auriko", "full"])
+    parser.add_argument("--report-dir", default=env("AURIKO_REPORT_DIR", "reports"), type=Path)
+    parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers ('0' to run in-process)")
+    parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
+    return parser
+
+
+def _pytest_args(
+    args: argparse.Namespace, target_url: str, api_key: str | None, mock_url: str | None
+) -> list[str]:
+    report_dir: Path = args.report_dir
+    argv = [
+        str(SUITES_DIR),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+        f"--rootdir={SUITES_DIR}",
+        "-c",
+        os.devnull,
+        f"--target-url={target_url}",
+        f"--level={args.level}",
+        f"--conformance-report={report_dir}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+    ]
+    if api_key:
+        argv.append(f"--api-key={api_key}")
+    if mock_url:
+        argv.append(f"--mock-url={mock_url}")
+    if args.target_profile:
+        argv.append(f"--target-profile={args.target_profile}")
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    if args.workers not in ("0", "1"):
+        argv += ["-n", args.workers, "--dist", "load"]
+    extra = [a for a in args.pytest_args if a != "--"]
+    return argv + extra
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if args.target_url:
+            target_url, mock_url, api_key = args.target_url, args.mock_url, args.api_key
+        else:
+            target_url, mock_url = stack.enter_context(embedded_target())
+            api_key = args.api_key or DEFAULT_KEY
+            print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
+        code = pytest.main(_pytest_args(args, target_url, api_key, mock_url))
+    results_path = args.report_dir / "results.json"
+    if not results_path.exists():
+        print(f"no results written (pytest exit code {int(code)})", file=sys.stderr)
+        return int(code) or 2
+    results = load_results(results_path)
+    print(console_summary(results))
+    print(f"reports: {args.report_dir / 'report.html'}, {results_path}, {args.report_dir / 'junit.xml'}")
+    if int(code) not in (0, 1):
+        return int(code)
+    return 1 if results["summary"]["fail"] or int(code) == 1 else 0
