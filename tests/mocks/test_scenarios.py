@@ -19,6 +19,12 @@ def body(text: str, **extra) -> dict:
     return {"model": "gpt-4o-2024-08-06", "messages": user(text), **extra}
 
 
+def collect(method: str, url: str, into: list[str], **kwargs) -> None:
+    """Read a stream's `data:` lines into `into` until it ends or fails."""
+    with httpx.stream(method, url, **kwargs) as response:
+        into.extend(line for line in response.iter_lines() if line.startswith("data: "))
+
+
 def data_events(text: str) -> list[str]:
     return [line[6:] for line in text.splitlines() if line.startswith("data: ")]
 
