@@ -66,20 +66,10 @@ def test_timeout_holds_until_client_gives_up(server):
 
 
 def test_stall_after_then_client_gives_up(server):
-    received = []
-    with (
-        pytest.raises(httpx.ReadTimeout),
-        httpx.stream(
-            "POST",
-            server.url + OPENAI,
-            json=body("x [[mock: stall_after=3]] [[conformance-id: sc-stall]]", stream=True),
-            headers=AUTH,
-            timeout=0.5,
-        ) as response,
-    ):
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                received.append(line)
+    received: list[str] = []
+    payload = body("x [[mock: stall_after=3]] [[conformance-id: sc-stall]]", stream=True)
+    with pytest.raises(httpx.ReadTimeout):
+        collect("POST", server.url + OPENAI, received, json=payload, headers=AUTH, timeout=0.5)
     assert len(received) == 3
     assert _wait_outcome(server, "sc-stall")["outcome"] == "client_closed"
 
@@ -110,14 +100,9 @@ def test_stall_after_then_client_gives_up(server):
     ],
 )
 def test_disconnect_after_drops_without_terminator(server, path, payload, headers):
-    events = []
-    with (
-        pytest.raises(httpx.RemoteProtocolError),
-        httpx.stream("POST", server.url + path, json=payload, headers=headers) as response,
-    ):
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                events.append(line)
+    events: list[str] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        collect("POST", server.url + path, events, json=payload, headers=headers)
     assert len(events) == 3
     assert "[DONE]" not in "".join(events)
     assert server.journal(tag="sc-drop")[-1]["outcome"] == "disconnected"
