@@ -20,11 +20,11 @@ from reference_impl.validation import ChatRequest, warning
 # strategy -> (cost, ttft, throughput) weights. Base strategies favour one dimension but stay
 # well-rounded; `-focus` is almost only that dimension; `balanced` weighs all three evenly.
 STRATEGY_WEIGHTS: dict[str, tuple[float, float, float]] = {
-    "cost": (0.6, 0.2, 0.2),
+    "cost": (0.7, 0.15, 0.15),
     "cost-focus": (0.9, 0.05, 0.05),
-    "ttft": (0.2, 0.6, 0.2),
+    "ttft": (0.15, 0.7, 0.15),
     "ttft-focus": (0.05, 0.9, 0.05),
-    "tps": (0.2, 0.2, 0.6),
+    "tps": (0.15, 0.15, 0.7),
     "tps-focus": (0.05, 0.05, 0.9),
     "balanced": (1 / 3, 1 / 3, 1 / 3),
 }
