@@ -181,7 +181,7 @@ class Completions:
             started = time.monotonic()
             try:
                 response = await self.upstream.send(call, budget)
-            except (TimeoutError, httpx.HTTPError) as exc:
+            except Exception as exc:  # any transport failure is this provider's failure, never a 500
                 failures.append(classify_exception(exc, offering.provider, budget))
                 continue
             if response.status_code != 200:
@@ -341,9 +341,12 @@ class StreamSession:
                     out = writer.chunk(tail)
                     if out:
                         yield out
-        except (httpx.HTTPError, StreamProtocolError, UpstreamStreamError, ValueError, KeyError) as exc:
+        except Exception as exc:  # after the first byte: one D-004 error event, no [DONE]
             failure = classify_exception(exc, self.attempt.offering.provider, 0)
-            yield error_event(failure.error.error_object())
+            error = failure.error
+            if error.code not in ("upstream_error", "upstream_timeout"):
+                error = GatewayError("upstream_error", error.message, provider=error.provider)
+            yield error_event(error.error_object())
             return
         finally:
             await self.response.aclose()
