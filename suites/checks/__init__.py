@@ -36,6 +36,8 @@ class Context:
     expected_strategy: str | None = None
     #: parameters the test knows the chosen provider cannot take (each needs a warning when dropped)
     dropped_parameters: tuple[str, ...] = ()
+    #: the canonical model ID the request resolves to (alias and suffix removed)
+    expected_canonical: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ error with 200, or drops `Retry-After` from an upstream 429 breaks them (field-s
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 
 from auriko_conformance import contract
@@ -128,3 +130,71 @@ def request_id_on_other_responses(exchange: Exchange, context: Context) -> Itera
     """Responses outside the chat handler (models, 404, 405, 401) carry `X-Request-ID` too."""
     if not exchange.url.endswith(CHAT_PATH) and not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response to {exchange.method} {exchange.url} without X-Request-ID"
+
+
+_INT = re.compile(r"^\d+$")
+_SIGNED_INT = re.compile(r"^-?\d+$")
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+@check("HDR-004", Applies.ANY)
+def rate_limit_and_budget_header_formats(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Rate-limit, credit and budget headers, when present, have the documented formats."""
+    h = exchange.headers
+    limit, remaining = h.get("x-ratelimit-limit-requests"), h.get("x-ratelimit-remaining-requests")
+    for name, value in (("X-RateLimit-Limit-Requests", limit), ("X-RateLimit-Remaining-Requests", remaining)):
+        if value is not None and not _INT.match(value):
+            yield f"{name} is {value!r}, not a non-negative integer"
+    if limit and remaining and _INT.match(limit) and _INT.match(remaining) and int(remaining) > int(limit):
+        yield f"X-RateLimit-Remaining-Requests {remaining} exceeds the limit {limit}"
+    reset = h.get("x-ratelimit-reset-requests")
+    if reset is not None:
+        try:
+            dt.datetime.fromisoformat(reset.replace("Z", "+00:00"))
+        except ValueError:
+            yield f"X-RateLimit-Reset-Requests is {reset!r}, not an ISO 8601 timestamp"
+    credits = h.get("x-credits-balance-microdollars")
+    if credits is not None and not _SIGNED_INT.match(credits):
+        yield f"X-Credits-Balance-Microdollars is {credits!r}, not an integer"
+    for period in ("Daily", "Weekly", "Monthly"):
+        for kind in ("Limit", "Spend"):
+            value = h.get(f"x-budget-{period.lower()}-{kind.lower()}")
+            if value is not None and not _DECIMAL.match(value.lstrip("$")):
+                yield f"X-Budget-{period}-{kind} is {value!r}, not a decimal USD amount"
+
+
+@check("HDR-005", ERROR)
+def budget_exhaustion_headers(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A 429 `budget_exhausted` names the exhausted budget in the X-Budget-Exceeded* headers."""
+    error = _error(exchange)
+    if exchange.status != 429 or not error or error.get("code") != "budget_exhausted":
+        return
+    for name in ("X-Budget-Exceeded", "X-Budget-Exceeded-Period", "X-Budget-Exceeded-Scope"):
+        if not exchange.headers.get(name):
+            yield f"budget_exhausted without {name}"
+
+
+@check("HDR-006", ERROR)
+def rate_limit_source_values(exchange: Exchange, context: Context) -> Iterator[str]:
+    """429s say where the limit came from (`provider`/`auriko`); budget headers use the documented values."""
+    if exchange.status != 429:
+        return
+    source = exchange.headers.get("x-rate-limit-source")
+    if source not in {"provider", "auriko"}:
+        yield f"X-Rate-Limit-Source is {source!r}"
+    period = exchange.headers.get("x-budget-exceeded-period")
+    if period is not None and period not in {"daily", "weekly", "monthly"}:
+        yield f"X-Budget-Exceeded-Period is {period!r}"
+    scope = exchange.headers.get("x-budget-exceeded-scope")
+    if scope is not None and scope not in {"workspace", "api_key", "byok_provider"}:
+        yield f"X-Budget-Exceeded-Scope is {scope!r}"
+
+
+@check("META-002", ERROR)
+def no_routing_metadata_on_errors(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Error responses carry no `routing_metadata` (D-002)."""
+    body = exchange.json
+    if isinstance(body, dict):
+        error = body.get("error")
+        if "routing_metadata" in body or (isinstance(error, dict) and "routing_metadata" in error):
+            yield "the error response carries routing_metadata"

@@ -188,3 +188,60 @@ def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[s
     for i, warning in enumerate(warnings):
         if isinstance(warning, dict) and warning.get("type") not in WARNING_TYPES:
             yield f"warnings[{i}].type is {warning.get('type')!r}"
+
+
+@check("META-004", SUCCESS)
+def model_canonical_is_requested_model(exchange: Exchange, context: Context) -> Iterator[str]:
+    """`model_canonical` is the canonical ID of the requested model (alias resolved, suffix removed)."""
+    metadata = _metadata(exchange)
+    if metadata is None or context.expected_canonical is None:
+        return
+    if metadata.get("model_canonical") != context.expected_canonical:
+        got = metadata.get("model_canonical")
+        yield f"model_canonical is {got!r}, expected {context.expected_canonical!r}"
+
+
+STABLE_KEYS = frozenset(
+    {"provider", "provider_model_id", "model_canonical", "routing_strategy", "cost", "throughput_tps",
+     "ttft_ms", "warnings"}
+)  # fmt: skip
+INTERNAL_KEYS = frozenset(
+    {"candidates_total", "candidates_viable", "routing_decision_ms", "total_latency_ms", "api_key",
+     "upstream_url", "base_url", "score", "scores"}
+)  # fmt: skip
+
+
+@check("META-010", SUCCESS)
+def routing_metadata_extra_keys(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Keys beyond the stable fields are reported; internal routing fields are reported as leaks (D-018)."""
+    metadata = _metadata(exchange)
+    if metadata is None:
+        return
+    extra = sorted(set(metadata) - STABLE_KEYS)
+    leaks = [key for key in extra if key in INTERNAL_KEYS]
+    if leaks:
+        yield f"internal routing fields leak into routing_metadata: {leaks}"
+    elif extra:
+        yield f"routing_metadata keys beyond the stable contract: {extra}"
+
+
+def _metadata_values(request: dict[str, Any]) -> list[str]:
+    gateway = request.get("gateway") if isinstance(request, dict) else None
+    metadata = gateway.get("metadata") if isinstance(gateway, dict) else None
+    if not isinstance(metadata, dict):
+        return []
+    values = [*metadata.get("tags", []), metadata.get("user_id"), metadata.get("trace_id")]
+    values += list((metadata.get("custom_fields") or {}).values())
+    return [v for v in values if isinstance(v, str) and len(v) >= 6]
+
+
+@check("META-013", Applies.ANY)
+def gateway_metadata_not_echoed(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Values sent in `gateway.metadata` do not come back in the body, the stream or the headers (D-013)."""
+    values = _metadata_values(context.request)
+    if not values:
+        return
+    text = exchange.body.decode("utf-8", errors="replace") + " " + " ".join(exchange.headers.values())
+    for value in values:
+        if value in text:
+            yield f"gateway.metadata value {value!r} is echoed in the response"

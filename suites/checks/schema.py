@@ -117,3 +117,78 @@ def _json_media_type(exchange: Exchange) -> Iterator[str]:
         yield f"content-type is {exchange.headers.get('content-type')!r}"
     elif exchange.json is None:
         yield f"declared JSON but does not parse: {exchange.excerpt(80)!r}"
+
+
+@check("SCHEMA-004", Applies.COMPLETION)
+def tool_calls_well_formed(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each `message.tool_calls` item has a unique id, type function, a name and string arguments."""
+    body = exchange.json
+    seen: set[str] = set()
+    for choice in body.get("choices") or [] if isinstance(body, dict) else []:
+        calls = ((choice or {}).get("message") or {}).get("tool_calls") or []
+        for i, call in enumerate(calls):
+            where = f"choice {choice.get('index')} tool_calls[{i}]"
+            call_id = call.get("id") if isinstance(call, dict) else None
+            if not isinstance(call_id, str) or not call_id:
+                yield f"{where}: id is {call_id!r}"
+            elif call_id in seen:
+                yield f"{where}: id {call_id!r} repeats"
+            else:
+                seen.add(call_id)
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(call, dict) or call.get("type") != "function" or not isinstance(function, dict):
+                yield f"{where}: not a function call: {str(call)[:120]}"
+                continue
+            if not isinstance(function.get("name"), str) or not function["name"]:
+                yield f"{where}: function.name is {function.get('name')!r}"
+            if not isinstance(function.get("arguments"), str):
+                kind = type(function.get("arguments")).__name__
+                yield f"{where}: function.arguments is a {kind}, not a string"
+
+
+@check("SCHEMA-007", Applies.ERROR)
+def error_doc_url(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A coded error links `https://docs.auriko.ai/errors/<code>`; a `suggestion` is never empty."""
+    body = exchange.json
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        return
+    want = f"https://docs.auriko.ai/errors/{error['code']}"
+    if error.get("doc_url") != want:
+        yield f"doc_url is {error.get('doc_url')!r}, expected {want!r}"
+    if "provider" in error and not isinstance(error["provider"], str | None):
+        yield f"provider is {error['provider']!r}"
+    if "suggestion" in error and (not isinstance(error["suggestion"], str) or not error["suggestion"]):
+        yield f"suggestion is {error['suggestion']!r}"
+
+
+@check("SCHEMA-008", Applies.ANY)
+def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
+    """With logprobs requested, `logprobs.content` entries carry `top_logprobs` arrays of at most k items."""
+    if exchange.status != 200 or not context.request.get("logprobs"):
+        return
+    limit = context.request.get("top_logprobs")
+    if exchange.is_stream:
+        entries = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
+    else:
+        entries = (exchange.json or {}).get("choices") or []
+    found = False
+    for choice in entries:
+        logprobs = choice.get("logprobs")
+        if logprobs is None:
+            continue
+        found = True
+        content = logprobs.get("content") if isinstance(logprobs, dict) else None
+        if not isinstance(content, list):
+            yield f"choice {choice.get('index')}: logprobs.content is {str(content)[:60]}"
+            continue
+        for token in content:
+            top = token.get("top_logprobs") if isinstance(token, dict) else None
+            if not isinstance(top, list):
+                yield f"choice {choice.get('index')}: top_logprobs is {top!r}, not an array"
+                break
+            if isinstance(limit, int) and len(top) > limit:
+                yield f"choice {choice.get('index')}: {len(top)} top_logprobs for top_logprobs={limit}"
+                break
+    if not found:
+        yield "logprobs were requested but no choice carries logprobs"

@@ -31,18 +31,22 @@ def _ids(exchange: Exchange, context: Context = GOOD_CONTEXT) -> set[str]:
         s.stream_exchange(s.stream_payloads(tool_calls=True)),
         s.error_exchange(
             404,
-            {"message": "no", "type": "not_found_error", "code": "model_not_found", "param": "model"},
+            {
+                "message": "no",
+                "type": "not_found_error",
+                "code": "model_not_found",
+                "param": "model",
+                "doc_url": "https://docs.auriko.ai/errors/model_not_found",
+            },
             {**s.HEADERS, "x-error-type": "not_found_error", "x-error-retryable": "false"},
         ),
         s.error_exchange(
             429,
-            {"message": "slow", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None},
-            {
-                **s.HEADERS,
-                "x-error-type": "rate_limit_error",
-                "x-error-retryable": "true",
-                "retry-after": "7",
-            },
+            {"message": "slow", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/rate_limit_exceeded"},
+            {**s.HEADERS, "x-error-type": "rate_limit_error", "x-error-retryable": "true", "retry-after": "7",
+             "x-rate-limit-source": "auriko", "x-ratelimit-limit-requests": "600",
+             "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2026-11-25T18:00:00Z"},
         ),
     ],
     ids=["completion", "stream", "tool-stream", "404", "429"],
@@ -191,6 +195,42 @@ BROKEN: dict[str, tuple[Exchange, str]] = {
     "negative_cost": (_completion(_set("routing_metadata.cost.usd", -1)), "META-006"),
     "zero_cache_savings": (_completion(_set("routing_metadata.cost.cache_savings_usd", 0)), "META-006"),
     "choice_index_gap": (_completion(_set("choices.0.index", 1)), "SCHEMA-003"),
+    "tool_call_arguments_object": (
+        _completion(_set("choices.0.message.tool_calls",
+                         [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}])),
+        "SCHEMA-004"),
+    "tool_call_ids_repeat": (
+        _completion(_set("choices.0.message.tool_calls",
+                         [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                          {"id": "c1", "type": "function", "function": {"name": "g", "arguments": "{}"}}])),
+        "SCHEMA-004"),
+    "doc_url_wrong": (
+        s.error_exchange(404, {"message": "m", "type": "not_found_error", "code": "model_not_found", "param": None,
+                               "doc_url": "https://docs.auriko.ai/errors/not_found"}), "SCHEMA-007"),
+    "top_logprobs_null": (
+        Exchange.build(status=200, headers=s.HEADERS, request_body={**s.REQUEST, "logprobs": True, "top_logprobs": 2},
+                       body={**s.completion(), "choices": [{**s.completion()["choices"][0], "logprobs": {
+                           "content": [{"token": "Hi", "logprob": -0.1, "bytes": None, "top_logprobs": None}]}}]}),
+        "SCHEMA-008"),
+    "logprobs_silently_dropped": (
+        Exchange.build(status=200, headers=s.HEADERS, request_body={**s.REQUEST, "logprobs": True},
+                       body=s.completion()), "SCHEMA-008"),
+    "remaining_above_limit": (
+        s.completion_exchange(headers={**s.HEADERS, "x-ratelimit-limit-requests": "10",
+                                       "x-ratelimit-remaining-requests": "11"}), "HDR-004"),
+    "reset_not_iso": (
+        s.completion_exchange(headers={**s.HEADERS, "x-ratelimit-reset-requests": "6s"}), "HDR-004"),
+    "budget_429_without_headers": (
+        s.error_exchange(429, {"message": "m", "type": "rate_limit_error", "code": "budget_exhausted", "param": None},
+                         {**s.HEADERS, "retry-after": "60", "x-rate-limit-source": "auriko"}), "HDR-005"),
+    "429_without_source": (
+        s.error_exchange(429, {"message": "m", "type": "rate_limit_error", "code": "rate_limit_exceeded",
+                               "param": None}, {**s.HEADERS, "retry-after": "1"}), "HDR-006"),
+    "metadata_on_error": (
+        Exchange.build(status=404, headers=s.HEADERS, body={
+            "error": {"message": "m", "type": "not_found_error", "code": "model_not_found", "param": "model"},
+            "routing_metadata": s.METADATA}), "META-002"),
+    "internal_field_leak": (_completion(_set("routing_metadata.candidates_total", 5)), "META-010"),
 }  # fmt: skip
 
 
@@ -223,7 +263,25 @@ def test_dropped_parameter_needs_a_warning() -> None:
     assert run_checks(s.completion_exchange(body), context, only=["warning_for_each_dropped_parameter"]) == []
 
 
+def test_model_canonical_must_match() -> None:
+    context = Context(request=s.REQUEST, expected_canonical="gpt-4o")
+    assert run_checks(s.completion_exchange(), context, only=["model_canonical_is_requested_model"]) == []
+    context.expected_canonical = "gpt-4o-mini"
+    found = run_checks(s.completion_exchange(), context, only=["model_canonical_is_requested_model"])
+    assert [f.requirement for f in found] == ["META-004"]
+
+
+def test_gateway_metadata_must_not_be_echoed() -> None:
+    request = {**s.REQUEST, "gateway": {"metadata": {"trace_id": "trace-secret-42", "tags": ["nightly-run"]}}}
+    context = Context(request=request)
+    assert run_checks(s.completion_exchange(), context, only=["gateway_metadata_not_echoed"]) == []
+    echoed = s.completion_exchange(headers={**s.HEADERS, "x-trace": "trace-secret-42"})
+    assert [f.requirement for f in run_checks(echoed, context, only=["gateway_metadata_not_echoed"])] == [
+        "META-013"
+    ]
+
+
 def test_every_check_is_exercised_by_a_broken_case() -> None:
-    exercised = {req for _, req in BROKEN.values()} | {"STREAM-014", "META-012"}
+    exercised = {req for _, req in BROKEN.values()} | {"STREAM-014", "META-012", "META-004", "META-013"}
     registered = {c.requirement for c in all_checks().values()}
     assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"

@@ -1,0 +1,439 @@
+"""REQ: request validation. Bad input gets the contract's envelope with the right code and `param`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suites import expect
+from suites.exchange import Exchange
+from suites.plugin import Judge
+from suites.profile import TargetProfile
+from suites.target import Target
+
+USER = [{"role": "user", "content": "Hello"}]
+BAD = "invalid_parameter_value"
+#: where a requirement names no code, a missing part and a wrong value are both fair answers
+INVALID = {BAD, "missing_required_parameter"}
+
+
+def _body(profile: TargetProfile, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": profile.default_model, "messages": USER}
+    for key, value in fields.items():
+        if value is _DROP:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+_DROP = object()
+
+
+def _accepted(judge: Judge, exchange: Exchange, requirement: str, field: str) -> None:
+    """Accepted = not rejected as invalid because of this field (a routing or capability 400 is fine)."""
+    error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
+    rejected = (
+        exchange.status == 400
+        and isinstance(error, dict)
+        and error.get("code") in {BAD, "unknown_field", "missing_required_parameter"}
+        and str(error.get("param") or "").startswith(field)
+    )
+    judge.require(requirement, not rejected, f"valid {field} rejected: {exchange.excerpt(300)}", exchange)
+    judge.require(requirement, exchange.status < 500, f"HTTP {exchange.status}", exchange)
+
+
+@pytest.mark.requirement("REQ-001")
+def test_messages_missing_or_empty(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    missing = target.chat(_body(profile, messages=_DROP))
+    expect.error(judge, missing, "REQ-001", status=400, code="missing_required_parameter", param="messages")
+    empty = target.chat(_body(profile, messages=[]))
+    expect.error(judge, empty, "REQ-001", status=400, code=BAD, param="messages")
+
+
+@pytest.mark.requirement("REQ-002")
+def test_neither_model_nor_gateway_models(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    exchange = target.chat(_body(profile, model=_DROP))
+    expect.error(judge, exchange, "REQ-002", status=400, code="missing_required_parameter", param="model")
+
+
+@pytest.mark.requirement("REQ-003")
+@pytest.mark.needs("multi_model")
+def test_model_and_gateway_models(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    exchange = target.chat(_body(profile, gateway={"models": [profile.default_model]}))
+    expect.error(judge, exchange, "REQ-003", status=400, code=BAD, param="gateway.models")
+
+
+OUT_OF_RANGE = [
+    ("temperature", 2.01), ("temperature", -0.5), ("top_p", 1.5), ("min_p", -0.1), ("top_a", 1.01),
+    ("presence_penalty", 2.5), ("frequency_penalty", -2.5), ("max_tokens", 0), ("max_completion_tokens", 0),
+    ("top_k", 0), ("n", 0), ("n", 11),
+]  # fmt: skip
+BOUNDARIES = [
+    ("temperature", 0), ("temperature", 2), ("top_p", 0), ("top_p", 1), ("presence_penalty", -2),
+    ("frequency_penalty", 2), ("max_completion_tokens", 1), ("n", 1),
+]  # fmt: skip
+
+
+@pytest.mark.requirement("REQ-004")
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
+def test_out_of_range(target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any) -> None:
+    exchange = target.chat(_body(profile, **{field: value}))
+    expect.error(judge, exchange, "REQ-004", status=400, code=BAD, param=field)
+
+
+@pytest.mark.requirement("REQ-004")
+@pytest.mark.parametrize(("field", "value"), BOUNDARIES)
+def test_boundaries_accepted(
+    target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
+) -> None:
+    _accepted(judge, target.chat(_body(profile, **{field: value})), "REQ-004", field)
+
+
+@pytest.mark.requirement("REQ-005")
+@pytest.mark.parametrize("stream", [False, True])
+def test_top_logprobs_over_20(target: Target, profile: TargetProfile, judge: Judge, stream: bool) -> None:
+    exchange = target.chat(_body(profile, logprobs=True, top_logprobs=21, stream=stream))
+    expect.error(judge, exchange, "REQ-005", status=400, code=BAD, param="top_logprobs")
+    after = target.chat(_body(profile))
+    judge.require("REQ-005", after.status == 200, f"the next valid request got HTTP {after.status}", after)
+
+
+@pytest.mark.requirement("REQ-006")
+def test_repetition_penalty(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    for value in (0, -1):
+        exchange = target.chat(_body(profile, repetition_penalty=value))
+        expect.error(judge, exchange, "REQ-006", status=400, code=BAD, param="repetition_penalty")
+    _accepted(judge, target.chat(_body(profile, repetition_penalty=0.5)), "REQ-006", "repetition_penalty")
+
+
+@pytest.mark.requirement("REQ-007")
+@pytest.mark.parametrize("value", ["minimal", "none", ""])
+def test_reasoning_effort_enum(target: Target, profile: TargetProfile, judge: Judge, value: str) -> None:
+    exchange = target.chat(_body(profile, reasoning_effort=value))
+    expect.error(judge, exchange, "REQ-007", status=400, code=BAD, param="reasoning_effort")
+
+
+@pytest.mark.requirement("REQ-008")
+def test_verbosity_enum(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    exchange = target.chat(_body(profile, verbosity="loud"))
+    expect.error(judge, exchange, "REQ-008", status=400, code=BAD, param="verbosity")
+
+
+TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+@pytest.mark.requirement("REQ-009")
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"tools": [TOOL], "tool_choice": "always"}, "tool_choice"),
+        ({"tools": [{"function": {"name": "f"}}]}, "tools"),
+        ({"tools": [{"type": "function", "function": {"description": "no name"}}]}, "tools"),
+    ],
+    ids=["tool_choice_enum", "tool_without_type", "tool_without_name"],
+)
+def test_tools_validated(
+    target: Target, profile: TargetProfile, judge: Judge, fields: dict[str, Any], param: str
+) -> None:
+    exchange = target.chat(_body(profile, **fields))
+    expect.error(judge, exchange, "REQ-009", status=400, code=INVALID)
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require("REQ-009", got.startswith(param), f"param {got!r} does not start with {param!r}", exchange)
+
+
+@pytest.mark.requirement("REQ-009")
+@pytest.mark.needs("tools")
+def test_named_tool_choice_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    choice = {"type": "function", "function": {"name": "get_weather"}}
+    exchange = target.chat(_body(profile, tools=[TOOL], tool_choice=choice))
+    _accepted(judge, exchange, "REQ-009", "tool_choice")
+
+
+@pytest.mark.requirement("REQ-010")
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "yaml"},
+        {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
+        {"type": "json_schema", "json_schema": {"name": "x"}},
+    ],
+    ids=["unknown_type", "schema_without_name", "schema_without_schema"],
+)
+def test_response_format_validated(
+    target: Target, profile: TargetProfile, judge: Judge, response_format: dict[str, Any]
+) -> None:
+    exchange = target.chat(_body(profile, response_format=response_format))
+    expect.error(judge, exchange, "REQ-010", status=400, code=INVALID)
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require("REQ-010", got.startswith("response_format"), f"param is {got!r}", exchange)
+
+
+@pytest.mark.requirement("REQ-011")
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "robot", "content": "hi"}],
+        [{"role": "tool", "content": "42"}],
+        [{"role": "user", "content": [{"type": "video", "video": "x"}]}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "max"}}],
+            }
+        ],
+        [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "forever"}}]}],
+    ],
+    ids=["unknown_role", "tool_without_id", "unknown_part", "bad_detail", "bad_cache_control"],
+)
+def test_message_shapes_validated(
+    target: Target, profile: TargetProfile, judge: Judge, messages: list[dict[str, Any]]
+) -> None:
+    exchange = target.chat(_body(profile, messages=messages))
+    expect.error(judge, exchange, "REQ-011", status=400, code=INVALID)
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require("REQ-011", got.startswith("messages"), f"param is {got!r}", exchange)
+
+
+@pytest.mark.requirement("REQ-012")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("temperature", "hot"), ("stream", "yes"), ("messages", {}), ("seed", 1.5), ("logprobs", "true")],
+)
+def test_wrong_json_types(
+    target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
+) -> None:
+    exchange = target.chat(_body(profile, **{field: value}))
+    expect.error(judge, exchange, "REQ-012", status=400, code=BAD, param=field)
+
+
+@pytest.mark.requirement("REQ-013")
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"hello"', b"42", b""], ids=str)
+def test_unparseable_body(target: Target, judge: Judge, raw: bytes) -> None:
+    exchange = target.request(
+        "POST", "/v1/chat/completions", raw=raw, headers={"Content-Type": "application/json"}
+    )
+    expect.error(judge, exchange, "REQ-013", status=400, code="invalid_request")
+
+
+DOCUMENTED = [
+    ("stop", "END"), ("stop", ["END", "STOP"]), ("seed", 7), ("user", "user-1"),
+    ("logit_bias", {"50256": -100}), ("presence_penalty", 0.5), ("frequency_penalty", 0.5),
+    ("max_tokens", 64), ("max_completion_tokens", 64),
+    ("parallel_tool_calls", True), ("stream", False), ("n", 1), ("logprobs", False),
+    ("prompt_cache_key", "conv-1"), ("safety_identifier", "hash-1"), ("web_search_options", {}),
+    ("response_format", {"type": "text"}), ("functions", [{"name": "f", "parameters": {"type": "object"}}]),
+    ("function_call", "auto"),
+]  # fmt: skip
+
+
+@pytest.mark.requirement("REQ-014")
+@pytest.mark.parametrize(("field", "value"), DOCUMENTED, ids=lambda v: str(v)[:24])
+def test_documented_parameters_accepted(
+    target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
+) -> None:
+    _accepted(judge, target.chat(_body(profile, **{field: value})), "REQ-014", field)
+
+
+@pytest.mark.requirement("REQ-014")
+def test_top_logprobs_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    _accepted(judge, target.chat(_body(profile, logprobs=True, top_logprobs=0)), "REQ-014", "top_logprobs")
+
+
+@pytest.mark.requirement("REQ-014")
+def test_developer_role_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    messages = [{"role": "developer", "content": "Be brief."}, *USER]
+    exchange = target.chat(_body(profile, messages=messages))
+    expect.success(judge, exchange, "REQ-014")
+
+
+@pytest.mark.requirement("REQ-015")
+def test_at_most_four_stops(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    five = target.chat(_body(profile, stop=["a1", "b2", "c3", "d4", "e5"]))
+    expect.error(judge, five, "REQ-015", status=400, code=BAD, param="stop")
+    _accepted(judge, target.chat(_body(profile, stop=["a1", "b2", "c3", "d4"])), "REQ-015", "stop")
+
+
+@pytest.mark.requirement("REQ-016")
+@pytest.mark.needs("warnings")
+def test_unknown_top_level_field_dropped_with_warning(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    exchange = target.chat(_body(profile, frobnicate=1), tag=tag)
+    expect.success(judge, exchange, "REQ-016")
+    warnings = ((exchange.json or {}).get("routing_metadata") or {}).get("warnings") or []
+    named = [
+        w for w in warnings
+        if isinstance(w, dict) and w.get("type") == "unsupported_field"
+        and "frobnicate" in f"{w.get('code')} {w.get('message')}"
+    ]  # fmt: skip
+    judge.require(
+        "REQ-016", bool(named), f"no unsupported_field warning names frobnicate: {warnings}", exchange
+    )
+
+
+@pytest.mark.requirement("REQ-017")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize(
+    ("gateway", "param"),
+    [
+        ({"routin": {}}, "gateway.routin"),
+        ({"routing": {"speed": "max"}}, "gateway.routing.speed"),
+        ({"metadata": {"owner": "me"}}, "gateway.metadata.owner"),
+    ],
+    ids=["gateway", "routing", "metadata"],
+)
+def test_unknown_gateway_keys(
+    target: Target, profile: TargetProfile, judge: Judge, gateway: dict[str, Any], param: str
+) -> None:
+    exchange = target.chat(_body(profile, gateway=gateway))
+    expect.error(judge, exchange, "REQ-017", status=400, code="unknown_field", param=param)
+
+
+ROUTING_INVALID = [
+    ({"optimize": "cheapest"}, "optimize"), ({"optimize": "fastest"}, "optimize"), ({"mode": "race"}, "mode"),
+    ({"data_policy": "private"}, "data_policy"), ({"ttft_percentile": "p99"}, "ttft_percentile"),
+    ({"throughput_percentile": "p90"}, "throughput_percentile"), ({"max_cost_per_1m": 0}, "max_cost_per_1m"),
+    ({"max_ttft_ms": 0}, "max_ttft_ms"), ({"min_throughput_tps": -1}, "min_throughput_tps"),
+    ({"timeout_ms": 0}, "timeout_ms"), ({"deadline_ms": -5}, "deadline_ms"),
+    ({"only_byok": True, "only_platform": True}, ("only_byok", "only_platform")),
+]  # fmt: skip
+
+
+@pytest.mark.requirement("REQ-018")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize(("routing", "field"), ROUTING_INVALID, ids=lambda v: str(v)[:30])
+def test_routing_constraints_validated(
+    target: Target,
+    profile: TargetProfile,
+    judge: Judge,
+    routing: dict[str, Any],
+    field: str | tuple[str, ...],
+) -> None:
+    exchange = target.chat(_body(profile, gateway={"routing": routing}))
+    fields = field if isinstance(field, tuple) else (field,)
+    expect.error(judge, exchange, "REQ-018", status=400, code=BAD)
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require(
+        "REQ-018",
+        got in {f"gateway.routing.{f}" for f in fields},
+        f"param {got!r}, expected gateway.routing.{'|'.join(fields)}",
+        exchange,
+    )
+
+
+@pytest.mark.requirement("REQ-019")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize(
+    ("routing", "param"),
+    [
+        ({"weights": {"latency": 1}}, "gateway.routing.weights"),
+        ({"weights": {"cost": -1, "ttft": 1}}, "gateway.routing.weights"),
+        ({"weights": {"cost": 0, "ttft": 0}}, "gateway.routing.weights"),
+        ({"timeout_ms": 5000, "deadline_ms": 1000}, "gateway.routing.deadline_ms"),
+    ],
+    ids=["unknown_key", "negative", "all_zero", "deadline_below_timeout"],
+)
+def test_weights_and_deadline_checked_server_side(
+    target: Target, profile: TargetProfile, judge: Judge, routing: dict[str, Any], param: str
+) -> None:
+    exchange = target.chat(_body(profile, gateway={"routing": routing}))
+    expect.error(judge, exchange, "REQ-019", status=400, code=BAD, param=param)
+
+
+@pytest.mark.requirement("REQ-020")
+@pytest.mark.needs("gateway_routing")
+def test_max_fallback_attempts_range(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    for value in (0, 20):
+        exchange = target.chat(_body(profile, gateway={"routing": {"max_fallback_attempts": value}}))
+        expect.error(
+            judge, exchange, "REQ-020", status=400, code=BAD, param="gateway.routing.max_fallback_attempts"
+        )
+    for value in (1, 19):
+        exchange = target.chat(_body(profile, gateway={"routing": {"max_fallback_attempts": value}}))
+        _accepted(judge, exchange, "REQ-020", "gateway.routing.max_fallback_attempts")
+
+
+METADATA_OVER = [
+    {"tags": [f"t{i}" for i in range(33)]}, {"tags": ["x" * 129]}, {"user_id": "u" * 257},
+    {"trace_id": "t" * 257}, {"custom_fields": {f"k{i}": "v" for i in range(33)}},
+    {"custom_fields": {"k" * 65: "v"}}, {"custom_fields": {"k": 1}}, {"custom_fields": {"k": "v" * 513}},
+]  # fmt: skip
+METADATA_AT_LIMIT = {
+    "tags": ["x" * 128 for _ in range(32)], "user_id": "u" * 256, "trace_id": "t" * 256,
+    "custom_fields": {("k" * 62) + f"{i:02d}": "v" * 512 for i in range(32)},
+}  # fmt: skip
+
+
+@pytest.mark.requirement("REQ-021")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("metadata", METADATA_OVER, ids=lambda m: next(iter(m)))
+def test_metadata_limits(
+    target: Target, profile: TargetProfile, judge: Judge, metadata: dict[str, Any]
+) -> None:
+    exchange = target.chat(_body(profile, gateway={"metadata": metadata}))
+    expect.error(judge, exchange, "REQ-021", status=400, code=BAD)
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require("REQ-021", got.startswith("gateway.metadata"), f"param is {got!r}", exchange)
+
+
+@pytest.mark.requirement("REQ-021", "META-013")
+@pytest.mark.needs("gateway_routing")
+def test_metadata_at_limits_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    exchange = target.chat(_body(profile, gateway={"metadata": METADATA_AT_LIMIT}))
+    _accepted(judge, exchange, "REQ-021", "gateway.metadata")
+    judge(exchange)
+
+
+@pytest.mark.requirement("REQ-022")
+@pytest.mark.needs("multi_model")
+def test_gateway_models_limits(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    for models in ([], [profile.default_model] * 11):
+        exchange = target.chat({"messages": USER, "gateway": {"models": models}})
+        expect.error(judge, exchange, "REQ-022", status=400, code=BAD, param="gateway.models")
+    unknown = target.chat(
+        {"messages": USER, "gateway": {"models": [profile.default_model, profile.unknown_model]}}
+    )
+    expect.error(judge, unknown, "REQ-022", status=404, code="model_not_found")
+
+
+@pytest.mark.requirement("REQ-023")
+def test_reasoning_object(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    _accepted(judge, target.chat(_body(profile, reasoning={"exclude": True})), "REQ-023", "reasoning")
+    for value in ("exclude", {"exclude": "yes"}, {"exclude": True, "budget": 5}):
+        exchange = target.chat(_body(profile, reasoning=value))
+        expect.error(judge, exchange, "REQ-023", status=400, code=BAD)
+        got = str((exchange.json or {}).get("error", {}).get("param") or "")
+        judge.require("REQ-023", got.startswith("reasoning"), f"param is {got!r}", exchange)
+
+
+@pytest.mark.requirement("REQ-024")
+def test_stream_options_need_stream(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    for stream in (False, _DROP):
+        exchange = target.chat(_body(profile, stream=stream, stream_options={"include_usage": True}))
+        expect.error(judge, exchange, "REQ-024", status=400, code=BAD, param="stream_options")
+
+
+@pytest.mark.requirement("REQ-025")
+def test_body_size_limit(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    big = _body(profile, messages=[{"role": "user", "content": "x" * (4 * 1024 * 1024 + 16)}])
+    exchange = target.chat(big)
+    expect.error(judge, exchange, "REQ-025", status=413, code="payload_too_large")
+
+
+@pytest.mark.requirement("REQ-025")
+def test_message_count_and_depth_limits(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    many = target.chat(_body(profile, messages=[{"role": "user", "content": "hi"}] * 2049))
+    expect.error(judge, many, "REQ-025", status=400, code=BAD, param="messages")
+    deep: Any = "x"
+    for _ in range(80):
+        deep = {"a": deep}
+    nested = target.chat(_body(profile, extensions={"openai": deep}))
+    expect.error(judge, nested, "REQ-025", status=400, code="invalid_request")
+
+
+@pytest.mark.requirement("REQ-026")
+def test_unknown_model(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    exchange = target.chat(_body(profile, model=profile.unknown_model))
+    expect.error(judge, exchange, "REQ-026", status=404, code="model_not_found", param="model")
