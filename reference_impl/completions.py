@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from reference_impl.adapters import Adapter, Attempt, StreamDecoder, Usage
-from reference_impl.adapters.base import StreamProtocolError, UpstreamStreamError, new_id
+from reference_impl.adapters.base import UpstreamStreamError, new_id
 from reference_impl.catalog import Offering
 from reference_impl.config import GatewayConfig
 from reference_impl.errors import GatewayError
@@ -198,7 +198,7 @@ class Completions:
             try:
                 data = orjson.loads(response.content)
                 completion, usage = adapter.parse_response(data, attempt)
-            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            except Exception as exc:  # an unparseable 200 is an upstream failure too
                 failures.append(classify_exception(exc, offering.provider, budget))
                 continue
             elapsed = time.monotonic() - started
@@ -266,13 +266,7 @@ class Completions:
                     return session
             except GatewayError:
                 raise
-            except (
-                TimeoutError,
-                httpx.HTTPError,
-                StreamProtocolError,
-                UpstreamStreamError,
-                ValueError,
-            ) as exc:
+            except Exception as exc:  # transport, protocol or decoding failure before the first byte
                 if response is not None:
                     await response.aclose()
                 failures.append(classify_exception(exc, offering.provider, budget))
