@@ -67,6 +67,8 @@ class TargetProfile:
     claims: frozenset[str] = frozenset()
     #: (provider, provider_model_id) -> prices per 1M tokens
     prices: dict[tuple[str, str], Prices] = field(default_factory=dict)
+    #: the provider keys the target uses upstream, when known, so the suite can prove none leaks
+    upstream_keys: tuple[str, ...] = ()
     source: Path | None = None
 
     def claims_feature(self, feature: str) -> bool:
@@ -122,5 +124,6 @@ def load_profile(path: Path | None = None) -> TargetProfile:
         mock_instances=dict(raw.get("mock_instances", {})),
         claims=frozenset(raw.get("claims", [])),
         prices=prices,
+        upstream_keys=tuple(raw.get("upstream_keys", [])),
         source=path,
     )

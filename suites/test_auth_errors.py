@@ -1,0 +1,148 @@
+"""AUTH and the gateway's own errors: keys, wrong methods, unknown paths, errors before a stream starts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import orjson
+import pytest
+
+from suites import expect
+from suites.plugin import NOT_CLAIMED, Judge
+from suites.profile import TargetProfile
+from suites.target import Mocks, Target
+
+USER = [{"role": "user", "content": "Hello"}]
+INVALID_KEY = {"status": 401, "code": "invalid_api_key"}
+
+
+def _body(profile: TargetProfile, **extra: Any) -> dict[str, Any]:
+    return {"model": profile.default_model, "messages": USER, **extra}
+
+
+ENDPOINTS = [
+    ("POST", "/v1/chat/completions"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/{model}"),
+    ("GET", "/v1/me"),
+]
+
+
+@pytest.mark.requirement("AUTH-001", "HDR-002")
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS, ids=[p for _, p in ENDPOINTS])
+def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, method: str, path: str) -> None:
+    body = _body(profile) if method == "POST" else None
+    exchange = target.request(method, path.format(model=profile.default_model), body=body, auth=False)
+    expect.error(judge, exchange, "AUTH-001", **INVALID_KEY)
+    error = (exchange.json or {}).get("error") or {}
+    judge.require(
+        "AUTH-001", error.get("type") == "authentication_error", f"type {error.get('type')!r}", exchange
+    )
+
+
+BAD_KEYS = {
+    "unknown_ak_key": f"Bearer ak_live_{secrets.token_hex(12)}",
+    "basic_scheme": "Basic YWtfdGVzdDp4",
+    "empty_bearer": "Bearer",
+    "sk_key": "Bearer sk-proj-0123456789abcdef",
+}
+
+
+@pytest.mark.requirement("AUTH-002")
+@pytest.mark.parametrize("case", sorted(BAD_KEYS))
+def test_wrong_keys(target: Target, profile: TargetProfile, judge: Judge, case: str) -> None:
+    exchange = target.chat(_body(profile), auth=False, headers={"Authorization": BAD_KEYS[case]})
+    expect.error(judge, exchange, "AUTH-002", **INVALID_KEY)
+
+
+@pytest.mark.requirement("AUTH-003")
+@pytest.mark.parametrize("body_case", ["empty_messages", "unknown_model"])
+def test_auth_before_validation(target: Target, profile: TargetProfile, judge: Judge, body_case: str) -> None:
+    body = (
+        _body(profile, messages=[])
+        if body_case == "empty_messages"
+        else _body(profile, model=profile.unknown_model)
+    )
+    for auth in (None, f"Bearer ak_live_{secrets.token_hex(8)}"):
+        exchange = target.chat(body, auth=False, headers={"Authorization": auth} if auth else None)
+        expect.error(judge, exchange, "AUTH-003", **INVALID_KEY)
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+@pytest.mark.requirement("AUTH-004")
+def test_client_key_never_forwarded(
+    target: Target, mocks: Mocks, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    key = target.api_key or ""
+    for model in {profile.default_model, *profile.models_by_provider.values()}:
+        exchange = target.chat({"model": model, "messages": USER}, tag=tag)
+        judge.require("AUTH-004", exchange.status == 200, f"{model}: HTTP {exchange.status}", exchange)
+    entries = mocks.journal(tag)
+    judge.require("AUTH-004", bool(entries), "the mocks recorded no upstream request for this test")
+    for entry in entries:
+        text = orjson.dumps({k: entry.get(k) for k in ("path", "query", "headers", "body")}).decode()
+        leaked = key in text or f"[redacted:{_fingerprint(key)}]" in text
+        judge.require("AUTH-004", not leaked, f"the client key reached {entry.get('provider')}: {text[:300]}")
+
+
+@pytest.mark.requirement("AUTH-005")
+def test_provider_keys_never_reach_the_client(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    if not profile.upstream_keys:
+        pytest.skip(NOT_CLAIMED + "the profile lists no upstream_keys")
+    exchanges = []
+    for model in {profile.default_model, *profile.models_by_provider.values()}:
+        exchanges.append(target.chat({"model": model, "messages": USER}, tag=tag))
+        exchanges.append(target.chat({"model": model, "messages": USER, "stream": True}, tag=tag))
+        faulty = [{"role": "user", "content": "Fail please [[mock: error=401]]"}]
+        exchanges.append(target.chat({"model": model, "messages": faulty}, tag=tag))
+    for exchange in exchanges:
+        text = exchange.body.decode("utf-8", errors="replace") + " ".join(
+            f"{k}: {v}" for k, v in exchange.headers.items()
+        )
+        for key in profile.upstream_keys:
+            judge.require(
+                "AUTH-005", key not in text, f"provider key {key[:6]}... appears in a response", exchange
+            )
+
+
+@pytest.mark.requirement("ERR-005", "HDR-002")
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_wrong_method(target: Target, judge: Judge, method: str) -> None:
+    exchange = target.request(method, "/v1/chat/completions")
+    expect.error(judge, exchange, "ERR-005", status=405, code="method_not_allowed")
+    allow = exchange.headers.get("allow", "")
+    judge.require("ERR-005", "POST" in allow.upper(), f"Allow header is {allow!r}", exchange)
+
+
+@pytest.mark.requirement("ERR-006", "HDR-002")
+@pytest.mark.parametrize("path", ["/v1/chat/complete", "/v1/nothing/here", "/v1/chat/completions/x"])
+def test_unknown_path(target: Target, judge: Judge, path: str) -> None:
+    exchange = target.request("GET", path)
+    expect.error(judge, exchange, "ERR-006", status=404, code="resource_not_found")
+
+
+@pytest.mark.requirement("STREAM-017", "META-002")
+@pytest.mark.parametrize("case", ["validation", "unknown_model", "auth"])
+def test_errors_before_the_stream_are_not_200(
+    target: Target, profile: TargetProfile, judge: Judge, case: str
+) -> None:
+    if case == "validation":
+        exchange = target.chat(_body(profile, stream=True, temperature=9))
+    elif case == "unknown_model":
+        exchange = target.chat(_body(profile, stream=True, model=profile.unknown_model))
+    else:
+        exchange = target.chat(_body(profile, stream=True), auth=False)
+    judge.require(
+        "STREAM-017",
+        exchange.status >= 400 and not exchange.is_stream,
+        f"HTTP {exchange.status} ({exchange.headers.get('content-type')}) for a {case} error on a stream",
+        exchange,
+    )
+    judge(exchange)
