@@ -83,11 +83,12 @@ def check(requirement: str, applies: Applies) -> Callable[[CheckFunc], CheckFunc
 
 def applicable(exchange: Exchange) -> set[Applies]:
     kinds = {Applies.ANY}
+    chat = exchange.url.rstrip("/").endswith("/chat/completions")
     if exchange.status >= 400:
         kinds.add(Applies.ERROR)
-    elif exchange.status == 200 and exchange.is_stream:
+    elif exchange.status == 200 and chat and exchange.is_stream:
         kinds.add(Applies.STREAM)
-    elif exchange.status == 200:
+    elif exchange.status == 200 and chat:
         kinds.add(Applies.COMPLETION)
     return kinds
 
