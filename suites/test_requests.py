@@ -339,7 +339,9 @@ def test_weights_and_deadline_checked_server_side(
     target: Target, profile: TargetProfile, judge: Judge, routing: dict[str, Any], param: str
 ) -> None:
     exchange = target.chat(_body(profile, gateway={"routing": routing}))
-    expect.error(judge, exchange, "REQ-019", status=400, code=BAD, param=param)
+    expect.error(judge, exchange, "REQ-019", status=400, code=INVALID | {"unknown_field"})
+    got = str((exchange.json or {}).get("error", {}).get("param") or "")
+    judge.require("REQ-019", got.startswith(param), f"param {got!r} is not under {param!r}", exchange)
 
 
 @pytest.mark.requirement("REQ-020")
