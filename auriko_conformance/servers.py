@@ -33,7 +33,9 @@ class RunningServer:
             self.thread.join(timeout)
 
 
-def start_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0) -> RunningServer:
+def start_server(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0
+) -> RunningServer:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -49,7 +51,9 @@ def start_server(app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_ti
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{bound_port}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{bound_port}"
+    )
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:

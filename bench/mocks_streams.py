@@ -23,8 +23,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PATHS = {"openai": "/openai/v1/chat/completions", "anthropic": "/anthropic/v1/messages",
-         "gemini": "/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"}
+PATHS = {
+    "openai": "/openai/v1/chat/completions",
+    "anthropic": "/anthropic/v1/messages",
+    "gemini": "/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+}
 
 
 def free_port() -> int:
@@ -36,8 +39,12 @@ def free_port() -> int:
 def request_bytes(flavour: str, port: int, words: int, i: int) -> bytes:
     text = f"stream {i} [[mock: words={words}]]"
     if flavour == "anthropic":
-        body = {"model": "claude-haiku-4-5", "max_tokens": 4096, "stream": True,
-                "messages": [{"role": "user", "content": text}]}
+        body = {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 4096,
+            "stream": True,
+            "messages": [{"role": "user", "content": text}],
+        }
         auth = "x-api-key: sk-bench\r\nanthropic-version: 2023-06-01\r\n"
     elif flavour == "gemini":
         body = {"contents": [{"parts": [{"text": text}]}]}
@@ -46,8 +53,10 @@ def request_bytes(flavour: str, port: int, words: int, i: int) -> bytes:
         body = {"model": "gpt-4o-2024-08-06", "stream": True, "messages": [{"role": "user", "content": text}]}
         auth = "authorization: Bearer sk-bench\r\n"
     payload = json.dumps(body).encode()
-    head = (f"POST {PATHS[flavour]} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
-            f"{auth}content-length: {len(payload)}\r\nconnection: close\r\n\r\n")
+    head = (
+        f"POST {PATHS[flavour]} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+        f"{auth}content-length: {len(payload)}\r\nconnection: close\r\n\r\n"
+    )
     return head.encode() + payload
 
 
@@ -90,8 +99,11 @@ def main() -> int:
     parser.add_argument("--flavour", choices=sorted(PATHS), default="openai")
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mocks.server", "--port", str(port), "--log-level", "error"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mocks.server", "--port", str(port), "--log-level", "error"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -101,9 +113,12 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         name = args.flavour
-        request = urllib.request.Request(base + f"/__mock/providers/{name}", method="PATCH",
-                                         data=json.dumps({"tps": args.tps, "ttft_ms": 100}).encode(),
-                                         headers={"content-type": "application/json"})
+        request = urllib.request.Request(
+            base + f"/__mock/providers/{name}",
+            method="PATCH",
+            data=json.dumps({"tps": args.tps, "ttft_ms": 100}).encode(),
+            headers={"content-type": "application/json"},
+        )
         urllib.request.urlopen(request, timeout=5)
         started = time.monotonic()
         rates = asyncio.run(run(args, port))
@@ -113,10 +128,13 @@ def main() -> int:
         server.wait(timeout=10)
     within = sum(1 for r in rates if abs(r - args.tps) <= 0.1 * args.tps)
     rates_sorted = sorted(rates)
-    print(f"{args.streams} concurrent {args.flavour} streams, {args.words} tokens each, configured tps {args.tps:g}")
+    print(f"{args.streams} concurrent {args.flavour} streams, {args.words} tokens each, tps {args.tps:g}")
     print(f"wall time {elapsed:.2f}s (ideal {0.1 + args.words / args.tps:.2f}s)")
-    print(f"measured tps: mean {statistics.mean(rates):.2f}  min {rates_sorted[0]:.2f}  "
-          f"p5 {rates_sorted[len(rates) // 20]:.2f}  median {statistics.median(rates):.2f}  max {rates_sorted[-1]:.2f}")
+    print(
+        f"measured tps: mean {statistics.mean(rates):.2f}  min {rates_sorted[0]:.2f}  "
+        f"p5 {rates_sorted[len(rates) // 20]:.2f}  median {statistics.median(rates):.2f}  "
+        f"max {rates_sorted[-1]:.2f}"
+    )
     print(f"within 10% of {args.tps:g}: {within}/{len(rates)}")
     return 0 if within == len(rates) else 1
 

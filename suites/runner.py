@@ -30,7 +30,7 @@ def embedded_target() -> Iterator[tuple[str, str]]:
     from reference_impl.config import default_config
 
     with serving(create_mocks()) as mock_server:
-        config = default_config(mock_url=mock_server.url)
+        config = default_config(mock_base_url=mock_server.url)
         with serving(create_gateway(config)) as gateway:
             yield gateway.url, mock_server.url
 
@@ -72,6 +72,8 @@ def _pytest_args(
         f"--level={args.level}",
         f"--conformance-report={report_dir}",
         f"--junitxml={report_dir / 'junit.xml'}",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "-o",
         "junit_family=xunit2",
         "-o",

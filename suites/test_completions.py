@@ -1,0 +1,112 @@
+"""Plain chat completions, non-stream and stream: shape, framing, usage, routing metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suites import expect
+from suites.checks import Context
+from suites.exchange import ItemKind
+from suites.plugin import Judge
+from suites.profile import TargetProfile
+from suites.target import Target
+
+
+def _body(profile: TargetProfile, text: str = "Say something short.", **extra: Any) -> dict[str, Any]:
+    return {"model": profile.default_model, "messages": [{"role": "user", "content": text}], **extra}
+
+
+def _prices(profile: TargetProfile, final: dict[str, Any] | None) -> dict[str, float] | None:
+    metadata = (final or {}).get("routing_metadata") or {}
+    prices = profile.prices_for(metadata.get("provider"), metadata.get("provider_model_id"))
+    return prices.as_dict() if prices and profile.claims_feature("cost") else None
+
+
+@pytest.mark.requirement(
+    "SCHEMA-001", "SCHEMA-002", "SCHEMA-003", "SCHEMA-005", "SCHEMA-009", "META-001", "META-003", "META-006",
+    "META-008", "HDR-001", "ERR-003",
+)  # fmt: skip
+def test_non_stream_completion(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    exchange = target.chat(_body(profile), tag=tag)
+    expect.success(judge, exchange, "SCHEMA-001", prices=_prices(profile, exchange.json))
+
+
+@pytest.mark.requirement("META-007")
+@pytest.mark.needs("cost")
+def test_cost_follows_prices(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    exchange = target.chat(_body(profile, "Tell me about cost accounting in two sentences."), tag=tag)
+    prices = _prices(profile, exchange.json)
+    judge.require(
+        "META-007", prices is not None, "the profile lists no prices for the provider that answered"
+    )
+    judge(
+        exchange,
+        Context(request=exchange.request_body, prices=prices),
+        only=["cost_matches_prices_and_usage"],
+    )
+
+
+@pytest.mark.requirement(
+    "STREAM-001", "STREAM-002", "STREAM-003", "STREAM-004", "STREAM-005", "STREAM-006", "STREAM-007",
+    "STREAM-009", "STREAM-010", "STREAM-011", "SCHEMA-002", "SCHEMA-009", "META-006",
+)  # fmt: skip
+def test_stream_without_stream_options(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    exchange = target.chat(_body(profile, stream=True), tag=tag)
+    expect.success(judge, exchange, "STREAM-007", prices=_prices(profile, exchange.stream.final_usage_chunk))
+    judge.require(
+        "STREAM-007",
+        exchange.stream.final_usage_chunk is not None,
+        "no final usage chunk for a stream without stream_options",
+        exchange,
+    )
+
+
+@pytest.mark.requirement("STREAM-008")
+def test_include_usage_false_still_sends_usage(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    exchange = target.chat(_body(profile, stream=True, stream_options={"include_usage": False}), tag=tag)
+    expect.success(judge, exchange, "STREAM-008")
+    judge.require(
+        "STREAM-008",
+        exchange.stream.final_usage_chunk is not None,
+        "include_usage: false suppressed the final usage chunk",
+        exchange,
+    )
+
+
+@pytest.mark.requirement("STREAM-014")
+def test_stream_text_equals_non_stream_text(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    body = _body(profile, "Describe a lighthouse at night.")
+    plain = target.chat(body, tag=tag)
+    expect.success(judge, plain, "STREAM-014")
+    text = plain.json["choices"][0]["message"]["content"]
+    streamed = target.chat({**body, "stream": True}, tag=tag)
+    expect.success(judge, streamed, "STREAM-014")
+    judge(
+        streamed,
+        Context(request=streamed.request_body, reference_text=text),
+        only=["stream_text_matches_non_stream"],
+    )
+
+
+@pytest.mark.requirement("HDR-001")
+def test_request_ids_are_unique(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    first = target.chat(_body(profile), tag=tag)
+    second = target.chat(_body(profile), tag=tag)
+    ids = [first.headers.get("x-request-id"), second.headers.get("x-request-id")]
+    judge.require("HDR-001", ids[0] is not None and ids[0] != ids[1], f"X-Request-ID values {ids}", second)
+
+
+@pytest.mark.requirement("STREAM-001", "STREAM-002")
+def test_stream_ends_after_done(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    exchange = target.chat(_body(profile, stream=True), tag=tag)
+    expect.success(judge, exchange, "STREAM-002")
+    kinds = [item.kind for item in exchange.stream.items]
+    judge.require("STREAM-002", kinds[-1:] == [ItemKind.DONE], f"last event kinds {kinds[-3:]}", exchange)
