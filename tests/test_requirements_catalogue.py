@@ -82,7 +82,15 @@ def python_files(directory: Path) -> list[Path]:
 
 
 def check_modules(directory: Path = CHECKS_DIR) -> list[Path]:
-    return [p for p in python_files(directory) if not p.name.startswith("_")]
+    """Where requirements are verified: check functions, and the suite tests that judge a target.
+
+    A suite test marked `@pytest.mark.requirement(ID)` that asserts through `judge.require(ID, ...)`
+    verifies its requirement as much as a check function does.
+    """
+    checks = [p for p in python_files(directory) if not p.name.startswith("_")]
+    if directory != CHECKS_DIR:
+        return checks
+    return checks + sorted(directory.parent.glob("test_*.py"))
 
 
 def uncovered_requirements(catalogue: Catalogue, checks: list[Path]) -> list[str]:
