@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from suites.checks import Context, Finding, run_checks
+from suites.checks import Context, Finding, select_checks
 from suites.exchange import Exchange
 from suites.profile import TargetProfile, load_profile
 from suites.requirements import load_catalogue
@@ -101,13 +101,20 @@ class Judge:
     node: pytest.Item
     findings: list[Finding] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    #: requirements whose checks ran in this test (passing or not): a check that ran is evidence
+    checked: set[str] = field(default_factory=set)
 
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
     ) -> list[Finding]:
         """Apply the checks (all that apply, or the named ones) and fail on MUST findings."""
         context = context or Context(request=exchange.request_body or {})
-        found = run_checks(exchange, context, only=only)
+        found: list[Finding] = []
+        for chk in select_checks(exchange, only):
+            findings, applied = chk.judge(exchange, context)
+            if applied:
+                self.checked.add(chk.requirement)
+            found.extend(findings)
         self.record(found, exchange)
         return found
 
@@ -121,6 +128,7 @@ class Judge:
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
         """A one-off assertion bound to a requirement, judged like a check finding."""
+        self.checked.add(requirement)
         if not ok:
             self.record([Finding(requirement, self.node.name, message)], exchange)
 
@@ -195,6 +203,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 for f in (judge.findings if judge else [])
             ],
             "evidence": judge.evidence[:3] if judge else [],
+            "checked": sorted(judge.checked) if judge else [],
         }
         # user_properties travel from xdist workers to the controller.
         report.user_properties.append((_USER_PROPERTY, orjson.dumps(record).decode()))
@@ -215,7 +224,9 @@ class ResultCollector:
         data = next((value for name, value in report.user_properties if name == _USER_PROPERTY), None)
         if data is None:
             if report.when == "call" or (report.failed and report.when != "teardown"):
-                data = orjson.dumps({"requirements": [], "findings": [], "evidence": []}).decode()
+                data = orjson.dumps(
+                    {"requirements": [], "findings": [], "evidence": [], "checked": []}
+                ).decode()
             else:
                 return
         record = orjson.loads(data)

@@ -48,7 +48,11 @@ def build_results(
     by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
     findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for test in tests:
-        ids = set(test["requirements"]) | {f["requirement"] for f in test["findings"]}
+        ids = (
+            set(test["requirements"])
+            | set(test.get("checked", []))
+            | {f["requirement"] for f in test["findings"]}
+        )
         for requirement in ids:
             by_requirement[requirement].append(test)
         for finding in test["findings"]:

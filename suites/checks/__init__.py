@@ -8,7 +8,7 @@ verdicts using the requirement's level from the catalogue (MUST fails, SHOULD/MA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -53,6 +53,14 @@ class Finding:
 CheckFunc = Callable[[Exchange, Context], Iterable[str]]
 
 
+class NotApplicable(Exception):
+    """Raised by a check when the exchange gives it nothing to judge (e.g. a budget rule on a 200).
+
+    The report counts a requirement as exercised only when one of its checks actually judged
+    something, so "pass" never means "never looked".
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
@@ -62,7 +70,17 @@ class Check:
     doc: str
 
     def run(self, exchange: Exchange, context: Context) -> list[Finding]:
-        return [Finding(self.requirement, self.name, message) for message in self.func(exchange, context)]
+        return self.judge(exchange, context)[0]
+
+    def judge(self, exchange: Exchange, context: Context) -> tuple[list[Finding], bool]:
+        """(findings, applied): `applied` is False when the check raised NotApplicable."""
+        findings: list[Finding] = []
+        try:
+            for message in self.func(exchange, context):
+                findings.append(Finding(self.requirement, self.name, message))
+        except NotApplicable:
+            return findings, bool(findings)
+        return findings, True
 
 
 REGISTRY: dict[str, Check] = {}
@@ -93,6 +111,15 @@ def applicable(exchange: Exchange) -> set[Applies]:
     return kinds
 
 
+def select_checks(exchange: Exchange, only: Iterable[str] | None = None) -> list[Check]:
+    """The registered checks that apply to this exchange (or just the named ones)."""
+    _load_all()
+    if only is not None:
+        return [REGISTRY[name] for name in only]
+    kinds = applicable(exchange)
+    return [c for c in REGISTRY.values() if c.applies in kinds]
+
+
 def run_checks(
     exchange: Exchange,
     context: Context | None = None,
@@ -100,23 +127,16 @@ def run_checks(
     only: Iterable[str] | None = None,
 ) -> list[Finding]:
     """Run every registered check that applies to this exchange (or just the named ones)."""
-    _load_all()
     context = context or Context()
-    selected: Iterator[Check]
-    if only is not None:
-        selected = (REGISTRY[name] for name in only)
-    else:
-        kinds = applicable(exchange)
-        selected = (c for c in REGISTRY.values() if c.applies in kinds)
     findings: list[Finding] = []
-    for chk in selected:
+    for chk in select_checks(exchange, only):
         findings.extend(chk.run(exchange, context))
     return findings
 
 
 def _load_all() -> None:
     """Import the check modules so their decorators have registered them."""
-    from suites.checks import errors, meta, schema, stream  # noqa: F401
+    from suites.checks import errors, meta, route, schema, stream  # noqa: F401
 
 
 def all_checks() -> dict[str, Check]:

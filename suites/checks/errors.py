@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from auriko_conformance import contract
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.exchange import Exchange
 
 CHAT_PATH = "/v1/chat/completions"
@@ -68,11 +68,11 @@ def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[
     """The `code` is one the contract lists for this HTTP status, with that status's `type`."""
     error = _error(exchange)
     if error is None:
-        return
+        raise NotApplicable
     code = error.get("code")
     entry = contract.error_codes().get(code) if isinstance(code, str) else None
     if entry is None:
-        return  # ERR-002 reports unknown codes
+        raise NotApplicable  # ERR-002 reports unknown codes
     if entry.status != exchange.status:
         yield f"code {code!r} is an HTTP {entry.status} code, returned with {exchange.status}"
     if error.get("type") != entry.type:
@@ -83,7 +83,7 @@ def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[
 def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
     """A 429 carries `Retry-After` in whole or decimal seconds."""
     if exchange.status != 429:
-        return
+        raise NotApplicable
     value = exchange.headers.get("retry-after")
     if value is None:
         yield "429 without a Retry-After header"
@@ -96,7 +96,7 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
     """`X-Error-Type` equals the envelope type; `X-Error-Retryable` is true exactly for 429/5xx types."""
     error = _error(exchange)
     if error is None:
-        return
+        raise NotApplicable
     error_type = exchange.headers.get("x-error-type")
     if error_type is None:
         yield "no X-Error-Type header"
@@ -121,14 +121,18 @@ def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[s
 @check("HDR-001", Applies.ANY)
 def request_id_on_chat_responses(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every chat-completions response, success or error, carries a non-empty `X-Request-ID`."""
-    if exchange.url.endswith(CHAT_PATH) and not exchange.headers.get("x-request-id", "").strip():
+    if not exchange.url.endswith(CHAT_PATH):
+        raise NotApplicable
+    if not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response without X-Request-ID"
 
 
 @check("HDR-002", Applies.ANY)
 def request_id_on_other_responses(exchange: Exchange, context: Context) -> Iterator[str]:
     """Responses outside the chat handler (models, 404, 405, 401) carry `X-Request-ID` too."""
-    if not exchange.url.endswith(CHAT_PATH) and not exchange.headers.get("x-request-id", "").strip():
+    if exchange.url.endswith(CHAT_PATH):
+        raise NotApplicable
+    if not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response to {exchange.method} {exchange.url} without X-Request-ID"
 
 
@@ -141,6 +145,8 @@ _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 def rate_limit_and_budget_header_formats(exchange: Exchange, context: Context) -> Iterator[str]:
     """Rate-limit, credit and budget headers, when present, have the documented formats."""
     h = exchange.headers
+    if not any(name.startswith(("x-ratelimit-", "x-credits-", "x-budget-")) for name in h):
+        raise NotApplicable
     limit, remaining = h.get("x-ratelimit-limit-requests"), h.get("x-ratelimit-remaining-requests")
     for name, value in (("X-RateLimit-Limit-Requests", limit), ("X-RateLimit-Remaining-Requests", remaining)):
         if value is not None and not _INT.match(value):
@@ -168,7 +174,7 @@ def budget_exhaustion_headers(exchange: Exchange, context: Context) -> Iterator[
     """A 429 `budget_exhausted` names the exhausted budget in the X-Budget-Exceeded* headers."""
     error = _error(exchange)
     if exchange.status != 429 or not error or error.get("code") != "budget_exhausted":
-        return
+        raise NotApplicable
     for name in ("X-Budget-Exceeded", "X-Budget-Exceeded-Period", "X-Budget-Exceeded-Scope"):
         if not exchange.headers.get(name):
             yield f"budget_exhausted without {name}"
@@ -178,7 +184,7 @@ def budget_exhaustion_headers(exchange: Exchange, context: Context) -> Iterator[
 def rate_limit_source_values(exchange: Exchange, context: Context) -> Iterator[str]:
     """429s say where the limit came from (`provider`/`auriko`); budget headers use the documented values."""
     if exchange.status != 429:
-        return
+        raise NotApplicable
     source = exchange.headers.get("x-rate-limit-source")
     if source not in {"provider", "auriko"}:
         yield f"X-Rate-Limit-Source is {source!r}"

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.exchange import Exchange
 
 SUCCESS = Applies.ANY
@@ -47,7 +47,7 @@ def routing_metadata_required_fields(exchange: Exchange, context: Context) -> It
     """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings."""
     metadata = _metadata(exchange)
     if metadata is None:
-        return
+        raise NotApplicable
     for key in REQUIRED:
         value = metadata.get(key)
         if not isinstance(value, str) or not value:
@@ -59,7 +59,7 @@ def routing_strategy_echoes_request(exchange: Exchange, context: Context) -> Ite
     """`routing_strategy` is the strategy the request asked for (`custom` for explicit weights)."""
     metadata = _metadata(exchange)
     if metadata is None or context.expected_strategy is None:
-        return
+        raise NotApplicable
     if metadata.get("routing_strategy") != context.expected_strategy:
         got = metadata.get("routing_strategy")
         yield f"routing_strategy is {got!r}, expected {context.expected_strategy!r}"
@@ -79,10 +79,10 @@ def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Itera
     """`cost.usd` equals the catalog prices applied to the reported usage."""
     final = final_object(exchange)
     if final is None or context.prices is None:
-        return
+        raise NotApplicable
     metadata, usage = final.get("routing_metadata"), final.get("usage")
     if not isinstance(metadata, dict) or not isinstance(usage, dict):
-        return
+        raise NotApplicable
     cost = metadata.get("cost")
     if not isinstance(cost, dict) or not isinstance(cost.get("usd"), int | float):
         yield "routing_metadata.cost.usd is missing"
@@ -97,7 +97,7 @@ def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[st
     """cost.usd >= 0, savings fields only when > 0, throughput >= 0; `ttft_ms` only in streams."""
     metadata = _metadata(exchange)
     if metadata is None:
-        return
+        raise NotApplicable
     cost = metadata.get("cost")
     if cost is not None:
         usd = cost.get("usd") if isinstance(cost, dict) else None
@@ -122,7 +122,7 @@ def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> 
     """Every request parameter the provider could not take is named in a warning."""
     metadata = _metadata(exchange)
     if metadata is None or not context.dropped_parameters:
-        return
+        raise NotApplicable
     warnings = metadata.get("warnings") or []
     text = " ".join(
         str(w.get("message", "")) + " " + str(w.get("code", "")) for w in warnings if isinstance(w, dict)
@@ -138,7 +138,7 @@ def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
     final = final_object(exchange)
     usage = final.get("usage") if final else None
     if not isinstance(usage, dict):
-        return
+        raise NotApplicable
     prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
     if not all(isinstance(v, int) for v in (prompt, completion, total)):
         yield f"usage counts are not all integers: {usage!r}"
@@ -158,7 +158,7 @@ def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[st
     """Warnings are objects with non-empty `code` and `message` strings (never plain strings)."""
     metadata = _metadata(exchange)
     if metadata is None or "warnings" not in metadata:
-        return
+        raise NotApplicable
     warnings = metadata["warnings"]
     if not isinstance(warnings, list):
         yield f"warnings is a {type(warnings).__name__}"
@@ -184,7 +184,7 @@ def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[s
     metadata = _metadata(exchange)
     warnings = metadata.get("warnings") if metadata else None
     if not isinstance(warnings, list):
-        return
+        raise NotApplicable
     for i, warning in enumerate(warnings):
         if isinstance(warning, dict) and warning.get("type") not in WARNING_TYPES:
             yield f"warnings[{i}].type is {warning.get('type')!r}"
@@ -195,7 +195,7 @@ def model_canonical_is_requested_model(exchange: Exchange, context: Context) -> 
     """`model_canonical` is the canonical ID of the requested model (alias resolved, suffix removed)."""
     metadata = _metadata(exchange)
     if metadata is None or context.expected_canonical is None:
-        return
+        raise NotApplicable
     if metadata.get("model_canonical") != context.expected_canonical:
         got = metadata.get("model_canonical")
         yield f"model_canonical is {got!r}, expected {context.expected_canonical!r}"
@@ -216,7 +216,7 @@ def routing_metadata_extra_keys(exchange: Exchange, context: Context) -> Iterato
     """Keys beyond the stable fields are reported; internal routing fields are reported as leaks (D-018)."""
     metadata = _metadata(exchange)
     if metadata is None:
-        return
+        raise NotApplicable
     extra = sorted(set(metadata) - STABLE_KEYS)
     leaks = [key for key in extra if key in INTERNAL_KEYS]
     if leaks:
@@ -240,7 +240,7 @@ def gateway_metadata_not_echoed(exchange: Exchange, context: Context) -> Iterato
     """Values sent in `gateway.metadata` do not come back in the body, the stream or the headers (D-013)."""
     values = _metadata_values(context.request)
     if not values or exchange.status != 200:
-        return  # a validation error may quote the offending value
+        raise NotApplicable  # a validation error may quote the offending value
     text = exchange.body.decode("utf-8", errors="replace") + " " + " ".join(exchange.headers.values())
     for value in values:
         if value in text:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auriko_conformance import contract
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.exchange import Exchange, ItemKind
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
@@ -45,7 +45,7 @@ def choices_well_formed(exchange: Exchange, context: Context) -> Iterator[str]:
     body = exchange.json
     choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(choices, list):
-        return
+        raise NotApplicable
     indexes = sorted(
         c.get("index") for c in choices if isinstance(c, dict) and isinstance(c.get("index"), int)
     )
@@ -123,6 +123,8 @@ def _json_media_type(exchange: Exchange) -> Iterator[str]:
 def tool_calls_well_formed(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each `message.tool_calls` item has a unique id, type function, a name and string arguments."""
     body = exchange.json
+    if not any(((c or {}).get("message") or {}).get("tool_calls") for c in (body or {}).get("choices") or []):
+        raise NotApplicable
     seen: set[str] = set()
     for choice in body.get("choices") or [] if isinstance(body, dict) else []:
         calls = ((choice or {}).get("message") or {}).get("tool_calls") or []
@@ -152,7 +154,7 @@ def error_doc_url(exchange: Exchange, context: Context) -> Iterator[str]:
     body = exchange.json
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), str):
-        return
+        raise NotApplicable
     want = f"https://docs.auriko.ai/errors/{error['code']}"
     if error.get("doc_url") != want:
         yield f"doc_url is {error.get('doc_url')!r}, expected {want!r}"
@@ -166,7 +168,7 @@ def error_doc_url(exchange: Exchange, context: Context) -> Iterator[str]:
 def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
     """With logprobs requested, `logprobs.content` entries carry `top_logprobs` arrays of at most k items."""
     if exchange.status != 200 or not context.request.get("logprobs"):
-        return
+        raise NotApplicable
     limit = context.request.get("top_logprobs")
     if exchange.is_stream:
         entries = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]

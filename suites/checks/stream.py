@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.exchange import Exchange, ItemKind
 
 STREAM = Applies.STREAM
@@ -38,9 +38,10 @@ def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator
     items = exchange.stream.items
     done = [item.index for item in items if item.kind is ItemKind.DONE]
     failed = any(item.kind is ItemKind.ERROR for item in items)
+    if not done and failed:
+        raise NotApplicable  # a failed stream: STREAM-015/016 judge it
     if not done:
-        if not failed:
-            yield "the stream never sent data: [DONE] and reported no error"
+        yield "the stream never sent data: [DONE] and reported no error"
         return
     if len(done) > 1:
         yield f"data: [DONE] sent {len(done)} times (events {done})"
@@ -53,7 +54,7 @@ def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Itera
     """The last data event before `[DONE]` has `choices: []` and a `usage` object."""
     items = exchange.stream.items
     if any(item.kind is ItemKind.ERROR for item in items):
-        return
+        raise NotApplicable
     payload_items = [item for item in items if item.kind is not ItemKind.DONE]
     if not payload_items:
         yield "the stream carried no data events"
@@ -71,7 +72,7 @@ def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> It
     """The final usage chunk carries `routing_metadata` with its four required fields."""
     final = exchange.stream.final_usage_chunk
     if final is None:
-        return  # STREAM-003 reports the missing chunk
+        raise NotApplicable  # STREAM-003 reports the missing chunk
     metadata = final.get("routing_metadata")
     if not isinstance(metadata, dict):
         yield "the final usage chunk has no routing_metadata object"
@@ -131,7 +132,7 @@ def role_in_first_delta_only(exchange: Exchange, context: Context) -> Iterator[s
 def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each choice gets exactly one non-null `finish_reason`, on its last content chunk."""
     if exchange.stream.of_kind(ItemKind.ERROR):
-        return
+        raise NotApplicable
     finishes: dict[int, list[int]] = defaultdict(list)
     last_chunk: dict[int, int] = {}
     for number, chunk in enumerate(exchange.stream.chunks):
@@ -160,6 +161,8 @@ def _tool_call_deltas(exchange: Exchange) -> Iterator[tuple[int, int, dict[str, 
 @check("STREAM-013", STREAM)
 def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]:
     """A tool call's first delta has `id`, `type` and `function.name`; later ones omit them."""
+    if not any(True for _ in _tool_call_deltas(exchange)):
+        raise NotApplicable
     started: set[tuple[int, int]] = set()
     for number, choice, delta in _tool_call_deltas(exchange):
         key = (choice, delta.get("index"))
@@ -181,6 +184,8 @@ def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]
 @check("STREAM-012", STREAM)
 def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each tool call's argument fragments, joined, parse as one JSON object; calls have distinct ids."""
+    if not any(True for _ in _tool_call_deltas(exchange)):
+        raise NotApplicable
     arguments: dict[tuple[int, int], list[str]] = defaultdict(list)
     ids: Counter[str] = Counter()
     for _, choice, delta in _tool_call_deltas(exchange):
@@ -208,7 +213,7 @@ def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> It
 def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iterator[str]:
     """The joined stream text equals the non-stream answer to the same (deterministic) request."""
     if context.reference_text is None:
-        return
+        raise NotApplicable
     streamed = exchange.stream.text()
     if streamed != context.reference_text:
         want = context.reference_text
@@ -220,7 +225,7 @@ def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iter
     """A stream that stops early ends with an error event, never a silent clean end."""
     items = exchange.stream.items
     if not items or any(item.kind is ItemKind.DONE for item in items):
-        return
+        raise NotApplicable
     if not exchange.stream.of_kind(ItemKind.ERROR):
         yield "the stream ended without [DONE] and without an error event (a silent truncation)"
         return
@@ -234,7 +239,7 @@ def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Itera
     """The mid-stream error event holds a full envelope; the stream then closes without `[DONE]` (D-004)."""
     errors = exchange.stream.of_kind(ItemKind.ERROR)
     if not errors:
-        return
+        raise NotApplicable
     error = errors[-1].payload.get("error")
     if isinstance(error, dict):
         for key in ("message", "type", "code", "param"):
@@ -249,5 +254,7 @@ def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Itera
 @check("SCHEMA-009", Applies.ANY)
 def stream_content_type(exchange: Exchange, context: Context) -> Iterator[str]:
     """A successful `stream: true` request is answered as `text/event-stream`."""
-    if context.request.get("stream") is True and exchange.status == 200 and not exchange.is_stream:
+    if context.request.get("stream") is not True or exchange.status != 200:
+        raise NotApplicable
+    if not exchange.is_stream:
         yield f"content-type is {exchange.headers.get('content-type')!r}"

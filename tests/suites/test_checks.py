@@ -295,5 +295,7 @@ def test_gateway_metadata_must_not_be_echoed() -> None:
 
 def test_every_check_is_exercised_by_a_broken_case() -> None:
     exercised = {req for _, req in BROKEN.values()} | {"STREAM-014", "META-012", "META-004", "META-013"}
-    registered = {c.requirement for c in all_checks().values()}
+    # The modules this file covers; route/xlate checks are proven in their own test files.
+    mine = {"suites.checks.stream", "suites.checks.schema", "suites.checks.errors", "suites.checks.meta"}
+    registered = {c.requirement for c in all_checks().values() if c.func.__module__ in mine}
     assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"
