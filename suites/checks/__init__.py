@@ -8,6 +8,8 @@ verdicts using the requirement's level from the catalogue (MUST fails, SHOULD/MA
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -135,8 +137,10 @@ def run_checks(
 
 
 def _load_all() -> None:
-    """Import the check modules so their decorators have registered them."""
-    from suites.checks import errors, meta, route, schema, stream  # noqa: F401
+    """Import every module of this package so their decorators register the checks."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def all_checks() -> dict[str, Check]:
