@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "mocks": ("mocks.server", "main", "run the mock provider servers"),
     "serve": ("reference_impl.server", "main", "run the reference gateway"),
     "run": ("suites.runner", "main", "run the conformance suites against a target"),
+    "report": ("suites.report", "main", "render results.json files side by side as one HTML report"),
     "contract": ("auriko_conformance.contract", "main", "validate openapi.yaml or a request body"),
 }
 

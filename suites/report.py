@@ -224,3 +224,38 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
         out.append("</table>")
     out.append("</body></html>")
     return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI: `auriko-conformance report A.json [B.json ...] [-o report.html]`
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="auriko-conformance report",
+        description="Render one or more results.json files side by side in one HTML matrix.",
+    )
+    parser.add_argument("results", nargs="+", type=Path, help="results.json files (one column each)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("report.html"))
+    parser.add_argument("--label", action="append", default=[], help="column label, once per file, in order")
+    args = parser.parse_args(argv)
+    if args.label and len(args.label) != len(args.results):
+        parser.error("give --label once per results file, or not at all")
+    runs = []
+    for path in args.results:
+        try:
+            runs.append(load_results(path))
+        except (OSError, orjson.JSONDecodeError) as exc:
+            parser.error(f"{path}: {exc}")
+    labels = args.label or [
+        f"{path.parent.name or path.stem}: {run['target']['url']}"
+        for path, run in zip(args.results, runs, strict=True)
+    ]
+    args.output.write_text(render_html(runs, labels), encoding="utf-8")
+    for label, run in zip(labels, runs, strict=True):
+        print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in run["summary"].items()))
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,112 @@
+"""Verdicts per requirement, and the reports built from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from suites.plugin import NOT_CLAIMED
+from suites.report import build_results, console_summary, main, render_html, write_reports
+
+
+def _test(
+    nodeid: str, outcome: str, requirements: list[str], findings=(), checked=(), reason: str = ""
+) -> dict:
+    return {
+        "nodeid": nodeid,
+        "outcome": outcome,
+        "reason": reason,
+        "duration_s": 0.01,
+        "requirements": requirements,
+        "findings": [dict(f) for f in findings],
+        "evidence": [{"request": {"body": {"model": "m"}}, "response": {"status": 200}}] if findings else [],
+        "checked": list(checked),
+    }
+
+
+def _finding(requirement: str, level: str, message: str = "broken") -> dict:
+    return {"requirement": requirement, "check": "c", "message": message, "level": level}
+
+
+TESTS = [
+    _test("t::pass", "passed", ["STREAM-001"]),
+    _test("t::must", "failed", ["STREAM-002"], [_finding("STREAM-002", "MUST", "[DONE] twice")]),
+    _test("t::should", "passed", ["STREAM-004"], [_finding("STREAM-004", "SHOULD")]),
+    _test("t::claim", "not_claimed", ["EXT-001"], reason=NOT_CLAIMED + "extensions"),
+    _test("t::crash", "failed", ["AUTH-001"], reason="ConnectError"),
+    _test("t::checked", "passed", [], checked=["ERR-001"]),
+    # A MUST failure of one requirement does not fail the other requirement the test also covers.
+    _test("t::two", "failed", ["META-001", "META-003"], [_finding("META-003", "MUST")]),
+]
+
+
+@pytest.fixture
+def results() -> dict:
+    return build_results(TESTS, options={"level": "full"}, started=0.0, finished=1.5)
+
+
+def _verdict(results: dict, requirement: str) -> str:
+    return next(r["verdict"] for r in results["requirements"] if r["id"] == requirement)
+
+
+@pytest.mark.parametrize(
+    ("requirement", "verdict"),
+    [
+        ("STREAM-001", "pass"),
+        ("STREAM-002", "fail"),
+        ("STREAM-004", "informational"),
+        ("EXT-001", "not_claimed"),
+        ("AUTH-001", "fail"),
+        ("ERR-001", "pass"),
+        ("META-001", "pass"),
+        ("META-003", "fail"),
+        ("ROUTE-001", "not_run"),
+    ],
+)
+def test_verdicts(results: dict, requirement: str, verdict: str) -> None:
+    assert _verdict(results, requirement) == verdict
+
+
+def test_summary_counts_every_requirement(results: dict) -> None:
+    assert sum(results["summary"].values()) == len(results["requirements"])
+    assert results["summary"]["fail"] == 3
+
+
+def test_console_summary_names_failures(results: dict) -> None:
+    text = console_summary(results)
+    assert "FAIL STREAM-002 (MUST)" in text
+    assert "[DONE] twice" in text
+
+
+def test_reports_are_written(results: dict, tmp_path: Path) -> None:
+    write_reports(results, tmp_path)
+    assert orjson.loads((tmp_path / "results.json").read_bytes())["summary"] == results["summary"]
+    html = (tmp_path / "report.html").read_text()
+    assert "STREAM-002" in html
+    assert "[DONE] twice" in html
+    assert "<script" not in html
+
+
+def test_two_runs_side_by_side(results: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = build_results([_test("t::pass", "passed", ["STREAM-002"])], options={}, started=0, finished=1)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(orjson.dumps(results))
+    b.write_bytes(orjson.dumps(other))
+    out = tmp_path / "both.html"
+    assert main([str(a), str(b), "-o", str(out), "--label", "before", "--label", "after"]) == 0
+    html = out.read_text()
+    assert "<th>before</th>" in html
+    assert "<th>after</th>" in html
+    row = html[html.index("<code>STREAM-002</code>") :].split("</tr>")[0]
+    assert 'class="v fail"' in row
+    assert 'class="v pass"' in row
+    assert render_html([results]).count("<table>") >= 10
+
+
+def test_report_cli_rejects_unreadable_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit):
+        main([str(bad)])
