@@ -1,0 +1,820 @@
+"""ROUTE and META-011: routing decisions, constraints, multi-model modes, suffixes and fallback.
+
+Each scenario is built so the right answer is known whatever the target has measured: strategies and
+filters are judged on one model that two mock instances serve at clearly different prices (found in the
+target's GET /v1/models directory), so cost-focus has one answer, a `prefer` or a price ceiling changes
+it visibly, and a failure injected with a `[[mock: provider=<instance> ...]]` directive hits exactly
+the attempt the scenario expects. What happened upstream is read back from the mock journal by the
+test's correlation tag; nothing here changes a mock instance globally, so tests run in parallel.
+
+Where a scenario needs a provider that cannot do something (Anthropic has no `seed`, no `n` and no JSON
+mode, and refuses forced tool use while thinking; DeepSeek has no structured output and no vision), it
+uses the model the target profile maps to that provider: these are facts of the providers' own APIs,
+which the mocks enforce, not choices of the reference gateway.
+
+The helpers at the top are shared with test_upstream_faults.py and test_client_sdk.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import yaml
+
+from suites import expect
+from suites.checks.route import (
+    Directory,
+    ExpectedError,
+    Offer,
+    RouteContext,
+)
+from suites.exchange import Exchange
+from suites.plugin import NOT_CLAIMED, Judge
+from suites.profile import TargetProfile
+from suites.target import Mocks, Target
+
+PROMPT = "Name three rivers."
+#: per-attempt allowance in fault scenarios: long enough for a healthy mock, short enough to keep runs fast
+ATTEMPT_MS = 400
+DATA_POLICY_RANK = ("none", "no_training", "zdr")
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def directive(**values: Any) -> str:
+    """`[[mock: k=v ...]]`; `True` values become bare flags (e.g. timeout)."""
+    parts = [key if value is True else f"{key}={value}" for key, value in values.items()]
+    return f"[[mock: {' '.join(parts)}]]"
+
+
+def body(
+    model: str | None = None,
+    *,
+    text: str = PROMPT,
+    directives: Iterable[str] = (),
+    routing: Mapping[str, Any] | None = None,
+    models: list[str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A chat request: `model` or `gateway.models`, routing options, directives after the text."""
+    content = " ".join([text, *directives])
+    request: dict[str, Any] = {"messages": [{"role": "user", "content": content}], **fields}
+    if models is not None:
+        request["gateway"] = {"models": models}
+    elif model is not None:
+        request["model"] = model
+    if routing:
+        request.setdefault("gateway", {})["routing"] = dict(routing)
+    return request
+
+
+def settled_journal(mocks: Mocks, tag: str, wait_s: float = 1.5) -> list[dict[str, Any]]:
+    """This tag's upstream requests, once every one of them has finished (or `wait_s` has passed)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        entries = mocks.journal(tag)
+        if all(e.get("status") is not None for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
+@dataclass(slots=True)
+class Scene:
+    """What routing scenarios are built from: the target's model directory mapped onto mock instances."""
+
+    directory: Directory
+    profile: TargetProfile
+    instances: dict[str, str]  # target provider name -> mock instance
+    extra: dict[str, Any]  # the optional `routing:` section of the target profile
+
+    def single(self, provider: str) -> Offer | None:
+        """The profile's model for `provider`, when exactly that provider serves it."""
+        model = self.profile.models_by_provider.get(provider)
+        return self.directory.single(model) if model else None
+
+    def need_single(self, provider: str) -> Offer:
+        offer = self.single(provider)
+        if offer is None:
+            pytest.skip(
+                NOT_CLAIMED + f"no single-provider model of {provider!r} in the profile and directory"
+            )
+        return offer
+
+    def duo(self) -> tuple[Offer, Offer]:
+        pair = self.directory.duo()
+        if pair is None:
+            pytest.skip(
+                NOT_CLAIMED + "no model served by two mock-backed providers at clearly different prices"
+            )
+        return pair
+
+    def default(self) -> Offer:
+        offer = self.directory.single(self.profile.default_model)
+        if offer is None:
+            pytest.skip(
+                NOT_CLAIMED + f"default model {self.profile.default_model!r} has not exactly one provider"
+            )
+        return offer
+
+    def context(
+        self, exchange: Exchange, journal: list[dict[str, Any]] | None, **fields: Any
+    ) -> RouteContext:
+        return RouteContext(
+            request=exchange.request_body or {}, journal=journal, instances=self.instances, **fields
+        )
+
+
+_SCENES: dict[tuple[str, str], Scene] = {}
+
+
+def scene(target: Target, profile: TargetProfile, mocks: Mocks) -> Scene:
+    """The session's Scene (built once per target, from GET /v1/models and the mock's instance list)."""
+    key = (target.base_url, mocks.base_url)
+    if key not in _SCENES:
+        if not profile.claims_feature("models_endpoint"):
+            pytest.skip(NOT_CLAIMED + "models_endpoint (routing scenarios are found in GET /v1/models)")
+        listing = target.request("GET", "/v1/models")
+        if listing.status != 200 or not isinstance(listing.json, dict):
+            pytest.skip(NOT_CLAIMED + f"GET /v1/models answered HTTP {listing.status}")
+        known = mocks.client.get("/__mock/providers").json()["providers"]
+        names: set[str] = set()
+        for model in listing.json.get("data") or []:
+            for p in (model.get("providers") or []) if isinstance(model, dict) else []:
+                if isinstance(p, dict) and isinstance(p.get("name"), str):
+                    names.add(p["name"])
+        instances = {name: profile.mock_instance(name) for name in names}
+        directory = Directory.from_listing(listing.json, profile.mock_instance, known)
+        extra: dict[str, Any] = {}
+        if profile.source is not None:
+            raw = yaml.safe_load(profile.source.read_text()) or {}
+            extra = dict(raw.get("routing") or {})
+        _SCENES[key] = Scene(directory, profile, instances, extra)
+    return _SCENES[key]
+
+
+def answered(judge: Judge, exchange: Exchange, requirement: str, context: RouteContext, *checks: str) -> None:
+    """A 200 the applicable checks accept, then the named route checks, META-011 included."""
+    expect.success(judge, exchange, requirement)
+    judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
+
+
+def failed(judge: Judge, exchange: Exchange, context: RouteContext, *checks: str) -> None:
+    """An error the applicable checks accept, then the named route checks."""
+    judge(exchange)
+    judge(exchange, context, only=list(checks))
+
+
+# --------------------------------------------------------------------------------------------------
+# Provider filters: providers, exclude_providers, prefer
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("ROUTE-001", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_providers_is_a_hard_allowlist(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    routing = {"providers": [dear.provider], "optimize": "cost-focus"}
+    exchange = target.chat(body(cheap.model, routing=routing), tag=tag)
+    context = s.context(
+        exchange,
+        settled_journal(mocks, tag),
+        allowed=frozenset({dear.instance}),
+        answer_from=frozenset({dear.instance}),
+    )
+    answered(judge, exchange, "ROUTE-001", context, "providers_allowlist_respected")
+
+
+@pytest.mark.requirement("ROUTE-002")
+@pytest.mark.needs("gateway_routing")
+def test_allowlist_that_cannot_serve_the_model(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    offer = s.default()
+    others = sorted(name for name in s.instances if name != offer.provider)
+    if not others:
+        pytest.skip(NOT_CLAIMED + "the directory lists only one provider")
+    exchange = target.chat(body(offer.model, routing={"providers": [others[0]]}), tag=tag)
+    context = s.context(exchange, None, error=ExpectedError(400, frozenset({"provider_not_in_allowlist"})))
+    failed(judge, exchange, context, "allowlist_miss_is_400")
+
+
+@pytest.mark.requirement("ROUTE-003", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_exclude_providers_is_honoured(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()  # cost-focus would choose `cheap`: excluding it must move the request
+    routing = {"exclude_providers": [cheap.provider], "optimize": "cost-focus"}
+    exchange = target.chat(body(cheap.model, routing=routing), tag=tag)
+    context = s.context(
+        exchange,
+        settled_journal(mocks, tag),
+        forbidden=frozenset({cheap.instance}),
+        answer_from=frozenset({dear.instance}),
+    )
+    answered(judge, exchange, "ROUTE-003", context, "excluded_providers_not_called")
+
+
+@pytest.mark.requirement("ROUTE-004")
+@pytest.mark.needs("gateway_routing")
+def test_filters_that_leave_no_candidate(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    want = ExpectedError(400, frozenset({"no_compatible_endpoint"}))
+    excluded = target.chat(
+        body(cheap.model, routing={"exclude_providers": [cheap.provider, dear.provider]}), tag=tag
+    )
+    failed(judge, excluded, s.context(excluded, None, error=want), "empty_filter_is_no_compatible_endpoint")
+    candidates = [profile.default_model, *profile.models_by_provider.values()]
+    model = s.directory.without_policy("zdr", candidates)
+    if model is None:
+        pytest.skip(NOT_CLAIMED + "no profile model whose providers all lack data_policy zdr")
+    policy = target.chat(body(model, routing={"data_policy": "zdr"}), tag=tag)
+    failed(judge, policy, s.context(policy, None, error=want), "empty_filter_is_no_compatible_endpoint")
+
+
+@pytest.mark.requirement("ROUTE-005", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_prefer_is_a_soft_hint(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()  # prefer the dearer one, which cost-focus alone would not pick
+    hit = target.chat(body(cheap.model, routing={"prefer": dear.provider, "optimize": "cost-focus"}), tag=tag)
+    context = s.context(hit, settled_journal(mocks, tag), answer_from=frozenset({dear.instance}))
+    answered(judge, hit, "ROUTE-005", context, "preferred_provider_answers")
+    not_serving = sorted(name for name in s.instances if name not in (cheap.provider, dear.provider))
+    for prefer in [*not_serving[:1], "no-such-provider-conformance"]:
+        miss = target.chat(body(cheap.model, routing={"prefer": prefer}))
+        expect.success(judge, miss, "ROUTE-005")
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategy and constraints
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("ROUTE-006", "META-011")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_cost_focus_picks_the_cheapest(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, stream: bool
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    exchange = target.chat(body(cheap.model, routing={"optimize": "cost-focus"}, stream=stream), tag=tag)
+    context = s.context(exchange, settled_journal(mocks, tag), answer_from=frozenset({cheap.instance}))
+    answered(judge, exchange, "ROUTE-006", context, "cheapest_provider_answers")
+
+
+@pytest.mark.requirement("ROUTE-007", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_max_cost_per_1m_filters(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    ceiling = round((cheap.blended + dear.blended) / 2, 6)
+    # prefer the dearer provider: only the ceiling can keep the request away from it
+    routing = {"max_cost_per_1m": ceiling, "prefer": dear.provider}
+    exchange = target.chat(body(cheap.model, routing=routing), tag=f"{tag}-a")
+    context = s.context(
+        exchange,
+        settled_journal(mocks, f"{tag}-a"),
+        forbidden=frozenset({dear.instance}),
+        answer_from=frozenset({cheap.instance}),
+    )
+    answered(judge, exchange, "ROUTE-007", context, "cost_ceiling_respected")
+    below = target.chat(body(cheap.model, routing={"max_cost_per_1m": round(cheap.blended / 2, 6)}), tag=tag)
+    want = ExpectedError(400, frozenset({"cost_constraint_exceeded"}))
+    failed(judge, below, s.context(below, None, error=want), "cost_ceiling_below_all_is_400")
+
+
+@pytest.mark.requirement("ROUTE-008")
+@pytest.mark.needs("gateway_routing")
+def test_unmeetable_latency_or_output_mode_is_400(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    check = "unmeetable_latency_or_mode_is_400"
+    latency = target.chat(body(profile.default_model, routing={"max_ttft_ms": 1}), tag=tag)
+    failed(
+        judge,
+        latency,
+        s.context(latency, None, error=ExpectedError(400, frozenset({"latency_constraint_exceeded"}))),
+        check,
+    )
+    schema = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    cases = [
+        ("deepseek", schema, "structured_output_not_supported"),  # DeepSeek has JSON mode only
+        ("anthropic", {"type": "json_object"}, "json_mode_not_supported"),  # Claude has no JSON mode
+    ]
+    for provider, response_format, code in cases:
+        model = profile.models_by_provider.get(provider)
+        if model is None or s.directory.single(model) is None:
+            continue
+        exchange = target.chat(body(model, text="Reply in JSON.", response_format=response_format), tag=tag)
+        failed(judge, exchange, s.context(exchange, None, error=ExpectedError(400, frozenset({code}))), check)
+
+
+@pytest.mark.requirement("ROUTE-009")
+@pytest.mark.needs("gateway_routing")
+def test_unmeetable_throughput_floor(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    exchange = target.chat(body(profile.default_model, routing={"min_throughput_tps": 1_000_000}), tag=tag)
+    want = ExpectedError(400, frozenset({"throughput_constraint_not_met"}))
+    failed(judge, exchange, s.context(exchange, None, error=want), "unmeetable_throughput_is_400")
+
+
+@pytest.mark.requirement("ROUTE-010", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_data_policy_filters_providers(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    pair = s.duo()
+    ranks = [DATA_POLICY_RANK.index(o.data_policy) if o.data_policy in DATA_POLICY_RANK else -1 for o in pair]
+    if ranks[0] == ranks[1] or max(ranks) <= 0:
+        pytest.skip(NOT_CLAIMED + "the two providers of the duo model declare no distinct data policies")
+    strict, lax = (pair[0], pair[1]) if ranks[0] > ranks[1] else (pair[1], pair[0])
+    routing = {"data_policy": strict.data_policy, "prefer": lax.provider}  # only the policy can refuse `lax`
+    exchange = target.chat(body(strict.model, routing=routing), tag=tag)
+    context = s.context(
+        exchange,
+        settled_journal(mocks, tag),
+        allowed=frozenset({strict.instance}),
+        answer_from=frozenset({strict.instance}),
+    )
+    answered(judge, exchange, "ROUTE-010", context, "data_policy_respected")
+
+
+@pytest.mark.requirement("ROUTE-011", "META-011")
+@pytest.mark.needs("gateway_routing", "multi_model")
+def test_require_parameters_filters_providers(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    lacking = s.need_single("anthropic")  # the Anthropic Messages API has no `seed`
+    capable = s.default()
+    routing = {"require_parameters": True, "prefer": lacking.provider}
+    pooled = target.chat(body(models=[lacking.model, capable.model], routing=routing, seed=7), tag=f"{tag}-a")
+    context = s.context(pooled, settled_journal(mocks, f"{tag}-a"), forbidden=frozenset({lacking.instance}))
+    answered(judge, pooled, "ROUTE-011", context, "required_parameters_respected")
+    alone = target.chat(body(lacking.model, routing={"require_parameters": True}, seed=7), tag=tag)
+    want = ExpectedError(400, frozenset({"required_params_not_supported"}))
+    failed(judge, alone, s.context(alone, None, error=want), "required_params_unsupported_is_400")
+
+
+@pytest.mark.requirement("ROUTE-012")
+@pytest.mark.needs("gateway_routing")
+def test_only_byok_without_keys(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """The conformance key's workspace is assumed to hold no BYOK provider keys."""
+    s = scene(target, profile, mocks)
+    exchange = target.chat(body(profile.default_model, routing={"only_byok": True}), tag=tag)
+    want = ExpectedError(400, frozenset({"byok_keys_required"}))
+    failed(judge, exchange, s.context(exchange, None, error=want), "only_byok_without_keys_is_400")
+
+
+@pytest.mark.requirement("ROUTE-013")
+@pytest.mark.needs("gateway_routing")
+def test_premium_tier_needs_opt_in(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """The premium-only model is the profile's `routing.premium_only_model`, else a directory entry that
+    lists no (standard-tier) provider at all."""
+    s = scene(target, profile, mocks)
+    model = s.extra.get("premium_only_model") or s.directory.premium_only()
+    if not model:
+        pytest.skip(NOT_CLAIMED + "no model offered only at a premium tier")
+    plain = target.chat(body(model), tag=tag)
+    want = ExpectedError(400, frozenset({"tier_opt_in_required"}))
+    failed(judge, plain, s.context(plain, None, error=want), "premium_tier_needs_opt_in")
+    opted = target.chat(body(model, routing={"tier": "priority"}), tag=tag)
+    expect.success(judge, opted, "ROUTE-013")
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+@pytest.mark.requirement("ROUTE-014", "META-011")
+@pytest.mark.needs("gateway_routing", "tools", "reasoning")
+def test_tool_choice_required_routes_to_honouring_providers(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """Anthropic refuses forced tool use while thinking is on (and so does the mock), so Claude with
+    `reasoning_effort` set cannot honour `tool_choice: required` (D-043 names the same rule)."""
+    s = scene(target, profile, mocks)
+    claude = s.need_single("anthropic")
+    fields = {"tools": TOOLS, "tool_choice": "required", "reasoning_effort": "low"}
+    alone = target.chat(body(claude.model, text="Weather in Paris?", **fields), tag=tag)
+    want = ExpectedError(400, frozenset({"tool_choice_required_not_supported"}))
+    failed(judge, alone, s.context(alone, None, error=want), "tool_choice_required_unsupported_is_400")
+    reasoner = profile.reasoning_model and s.directory.single(profile.reasoning_model)
+    if not reasoner or reasoner.instance == claude.instance:
+        return
+    pooled = target.chat(
+        body(
+            models=[claude.model, reasoner.model],
+            text="Weather in Paris?",
+            routing={"prefer": claude.provider},
+            **fields,
+        ),
+        tag=f"{tag}-a",
+    )
+    context = s.context(pooled, settled_journal(mocks, f"{tag}-a"), forbidden=frozenset({claude.instance}))
+    answered(judge, pooled, "ROUTE-014", context, "forced_tool_choice_respected")
+
+
+@pytest.mark.requirement("ROUTE-015", "META-011")
+@pytest.mark.needs("gateway_routing", "multi_model", "json_schema")
+@pytest.mark.parametrize("mode", ["json_schema", "json_object"])
+def test_output_mode_routes_to_capable_providers(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, mode: str
+) -> None:
+    s = scene(target, profile, mocks)
+    if mode == "json_schema":
+        lacking = s.need_single("deepseek")  # DeepSeek has JSON mode but no structured output
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": {"type": "object"}},
+        }
+    else:
+        lacking = s.need_single("anthropic")  # Claude has no JSON mode
+        response_format = {"type": "json_object"}
+    capable = s.default()
+    request = body(
+        models=[lacking.model, capable.model],
+        text="Reply in JSON.",
+        routing={"prefer": lacking.provider},
+        response_format=response_format,
+    )
+    exchange = target.chat(request, tag=tag)
+    context = s.context(exchange, settled_journal(mocks, tag), forbidden=frozenset({lacking.instance}))
+    answered(judge, exchange, "ROUTE-015", context, "output_mode_respected")
+
+
+@pytest.mark.requirement("ROUTE-016")
+@pytest.mark.needs("gateway_routing")
+def test_capability_mismatch_is_a_hard_error(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """An image to a model without vision (DeepSeek's chat API is text-only). The tools half of the
+    requirement needs a model without tool support, which the directory cannot reveal."""
+    s = scene(target, profile, mocks)
+    blind = s.need_single("deepseek")
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    request = {
+        "model": blind.model,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": PROMPT}, image]}],
+    }
+    exchange = target.chat(request, tag=tag)
+    want = ExpectedError(400, frozenset({"vision_not_supported"}))
+    failed(judge, exchange, s.context(exchange, None, error=want), "capability_mismatch_is_400")
+
+
+@pytest.mark.requirement("ROUTE-017")
+def test_n_two_never_returns_one_choice(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    models = dict.fromkeys([profile.default_model, *profile.models_by_provider.values()])
+    for model in models:
+        for stream in (False, True):
+            exchange = target.chat(body(model, n=2, stream=stream), tag=tag)
+            judge(exchange, only=["n_choices_never_fewer"])
+            judge.require(
+                "ROUTE-017",
+                exchange.status == 200 or exchange.status >= 400,
+                f"HTTP {exchange.status}",
+                exchange,
+            )
+
+
+@pytest.mark.requirement("ROUTE-018")
+@pytest.mark.needs("gateway_routing", "multi_model", "n")
+def test_n_routes_to_native_n_providers(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    lacking = s.need_single("anthropic")  # the Anthropic Messages API has no `n`
+    alone = target.chat(body(lacking.model, n=2), tag=tag)
+    want = ExpectedError(400, frozenset({"no_compatible_endpoint"}), param="n")
+    failed(judge, alone, s.context(alone, None, error=want), "n_unsupported_is_no_compatible_endpoint")
+    capable = s.default()
+    pooled = target.chat(
+        body(models=[lacking.model, capable.model], routing={"prefer": lacking.provider}, n=2), tag=f"{tag}-a"
+    )
+    context = s.context(pooled, settled_journal(mocks, f"{tag}-a"), forbidden=frozenset({lacking.instance}))
+    expect.success(judge, pooled, "ROUTE-018")
+    judge(pooled, context, only=["native_n_respected", "n_choices_never_fewer"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Multi-model: pool and fallback modes
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("ROUTE-019", "META-011")
+@pytest.mark.needs("gateway_routing", "multi_model")
+def test_pool_mode_scores_across_models(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    pair = s.directory.pool_pair([profile.default_model, *profile.models_by_provider.values()])
+    if pair is None:
+        pytest.skip(NOT_CLAIMED + "no two single-provider profile models far apart in price")
+    dear, cheap = pair  # the cheap one is listed second
+    routing = {"mode": "pool", "optimize": "cost-focus"}
+    exchange = target.chat(body(models=[dear.model, cheap.model], routing=routing), tag=tag)
+    context = s.context(exchange, settled_journal(mocks, tag), answer_from=frozenset({cheap.instance}))
+    answered(judge, exchange, "ROUTE-019", context, "pool_cheapest_answers")
+    canonical = (exchange.json or {}).get("routing_metadata", {}).get("model_canonical")
+    judge.require(
+        "ROUTE-019", canonical in (dear.model, cheap.model), f"model_canonical is {canonical!r}", exchange
+    )
+
+
+@pytest.mark.requirement("ROUTE-020", "META-011")
+@pytest.mark.needs("gateway_routing", "multi_model")
+def test_fallback_mode_exhausts_models_in_order(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    second = s.default()
+    if second.instance in (cheap.instance, dear.instance):
+        pytest.skip(NOT_CLAIMED + "the default model shares an instance with the duo model")
+    failing = [directive(provider=o.instance, error=500) for o in (cheap, dear)]
+    routing = {"mode": "fallback", "max_fallback_attempts": 3}
+    exchange = target.chat(
+        body(models=[cheap.model, second.model], directives=failing, routing=routing), tag=tag
+    )
+    context = s.context(
+        exchange,
+        settled_journal(mocks, tag),
+        tried_first=frozenset({cheap.instance, dear.instance}),
+        answer_from=frozenset({second.instance}),
+    )
+    answered(judge, exchange, "ROUTE-020", context, "fallback_mode_exhausts_models_in_order")
+
+
+# --------------------------------------------------------------------------------------------------
+# Fallback on upstream failures
+# --------------------------------------------------------------------------------------------------
+
+
+def _cheapest_tried_first(
+    judge: Judge, exchange: Exchange, journal: list[dict[str, Any]], cheap: Offer
+) -> None:
+    """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006)."""
+    first = journal[0].get("provider") if journal else None
+    judge.require(
+        "ROUTE-006",
+        first == cheap.instance,
+        f"cost-focus tried {first!r} first, not the cheapest {cheap.instance!r}: no fallback was exercised",
+        exchange,
+    )
+
+
+def _calls(journal: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    return [(e.get("provider"), e.get("status")) for e in journal]
+
+
+FAILURES = {
+    "429": ({"error": 429, "retry_after": 1}, False),
+    "500": ({"error": 500}, False),
+    "502": ({"error": 502}, False),
+    "503": ({"error": 503}, False),
+    "reset": ({"disconnect_after": 0}, True),  # the connection drops before the first event
+}
+
+
+@pytest.mark.requirement("ROUTE-021", "META-011")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_fallback_on_upstream_429_and_5xx(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, failure: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    values, stream = FAILURES[failure]
+    request = body(
+        cheap.model,
+        directives=[directive(provider=cheap.instance, **values)],
+        routing={"optimize": "cost-focus", "allow_fallbacks": True},
+        stream=stream,
+    )
+    exchange = target.chat(request, tag=tag)
+    journal = settled_journal(mocks, tag)
+    _cheapest_tried_first(judge, exchange, journal, cheap)
+    context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
+    answered(judge, exchange, "ROUTE-021", context, "next_candidate_answers")
+
+
+@pytest.mark.requirement("ROUTE-022", "META-011")
+@pytest.mark.needs("gateway_routing", "multi_model")
+def test_anthropic_529_is_retryable(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    claude = s.need_single("anthropic")
+    other = s.default()
+    request = body(
+        models=[claude.model, other.model],
+        directives=[directive(provider=claude.instance, error=529)],
+        routing={"mode": "fallback"},
+    )
+    exchange = target.chat(request, tag=tag)
+    journal = settled_journal(mocks, tag)
+    context = s.context(exchange, journal, answer_from=frozenset({other.instance}), error=ExpectedError(503))
+    judge(exchange, context, only=["anthropic_529_never_500"])
+    context.error = None
+    answered(judge, exchange, "ROUTE-022", context, "next_candidate_after_overload")
+    judge.require(
+        "ROUTE-022",
+        bool(journal) and journal[0].get("provider") == claude.instance and journal[0].get("status") == 529,
+        f"the first attempt was not the overloaded Anthropic one: {_calls(journal)}",
+        exchange,
+    )
+
+
+@pytest.mark.requirement("ROUTE-023", "META-011")
+@pytest.mark.needs("gateway_routing")
+def test_fallback_on_attempt_timeout(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    request = body(
+        cheap.model,
+        directives=[directive(provider=cheap.instance, timeout=True)],
+        routing={"optimize": "cost-focus", "timeout_ms": ATTEMPT_MS},
+    )
+    exchange = target.chat(request, tag=tag)
+    journal = settled_journal(mocks, tag)
+    _cheapest_tried_first(judge, exchange, journal, cheap)
+    context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
+    answered(judge, exchange, "ROUTE-023", context, "next_candidate_after_timeout")
+
+
+@pytest.mark.requirement("ROUTE-024")
+@pytest.mark.needs("gateway_routing")
+def test_allow_fallbacks_false_makes_one_attempt(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    request = body(
+        cheap.model,
+        directives=[directive(error=500)],  # every instance fails: a second attempt would be visible
+        routing={"optimize": "cost-focus", "allow_fallbacks": False},
+    )
+    exchange = target.chat(request, tag=tag)
+    want = ExpectedError(502, frozenset({"upstream_error"}))  # an upstream 500 maps to 502 (ERR-010)
+    context = s.context(exchange, settled_journal(mocks, tag), max_upstream=1, min_upstream=1, error=want)
+    failed(judge, exchange, context, "one_attempt_without_fallbacks", "single_attempt_error_is_mapped")
+
+
+@pytest.mark.requirement("ROUTE-025")
+@pytest.mark.needs("gateway_routing", "multi_model")
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_max_fallback_attempts_caps_the_chain(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, attempts: int
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    models = list(dict.fromkeys([cheap.model, profile.default_model, *profile.models_by_provider.values()]))
+    request = body(
+        models=models[:10],
+        directives=[directive(error=500)],
+        routing={"max_fallback_attempts": attempts},
+    )
+    exchange = target.chat(request, tag=tag)
+    context = s.context(exchange, settled_journal(mocks, tag), max_upstream=1 + attempts)
+    failed(judge, exchange, context, "fallback_attempts_capped")
+
+
+@pytest.mark.requirement("ROUTE-026")
+@pytest.mark.needs("gateway_routing")
+def test_fallbacks_are_on_by_default(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    exchange = target.chat(body(cheap.model, directives=[directive(error=503)]), tag=tag)
+    context = s.context(exchange, settled_journal(mocks, tag), min_upstream=2)
+    failed(judge, exchange, context, "fallbacks_on_by_default")
+
+
+@pytest.mark.requirement("ROUTE-027")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_deadline_bounds_the_whole_chain(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, stream: bool
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    deadline_ms = ATTEMPT_MS + ATTEMPT_MS // 2  # shorter than the two attempts' allowances together
+    routing = {"timeout_ms": ATTEMPT_MS, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
+    exchange = target.chat(
+        body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream), tag=tag
+    )
+    context = s.context(exchange, None, within_ms=deadline_ms + 1000)
+    failed(judge, exchange, context, "deadline_bounds_the_chain")
+
+
+# --------------------------------------------------------------------------------------------------
+# Model suffix shortcuts
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("ROUTE-028")
+@pytest.mark.needs("model_suffix")
+@pytest.mark.parametrize("suffix", ["cost-focus", "cost", "ttft-focus", "ttft", "tps-focus"])
+def test_model_suffix_sets_the_strategy(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str, suffix: str
+) -> None:
+    exchange = target.chat(body(f"{profile.default_model}:{suffix}"), tag=tag)
+    context = RouteContext(
+        request=exchange.request_body, expected_strategy=suffix, expected_canonical=profile.default_model
+    )
+    judge(exchange, context, only=["suffix_sets_strategy"])
+
+
+@pytest.mark.requirement("ROUTE-028")
+@pytest.mark.needs("model_suffix")
+def test_multi_colon_model_id_is_looked_up_whole(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    exchange = target.chat(body(f"ft:{profile.default_model}:org:ttft"), tag=tag)
+    context = RouteContext(request=exchange.request_body, not_strategy="ttft")
+    judge(exchange, context, only=["multi_colon_id_looked_up_whole"])
+
+
+@pytest.mark.requirement("ROUTE-029")
+@pytest.mark.needs("model_suffix", "gateway_routing")
+@pytest.mark.parametrize(
+    ("suffix", "optimize", "strategy"),
+    [
+        ("tps", None, "tps"),
+        ("balanced", None, "balanced"),
+        ("ttft", "tps", "tps"),
+        ("cost", "ttft-focus", "ttft-focus"),
+    ],
+)
+def test_extra_suffixes_and_optimize_precedence(
+    target: Target,
+    profile: TargetProfile,
+    judge: Judge,
+    tag: str,
+    suffix: str,
+    optimize: str | None,
+    strategy: str,
+) -> None:
+    routing = {"optimize": optimize} if optimize else None
+    exchange = target.chat(body(f"{profile.default_model}:{suffix}", routing=routing), tag=tag)
+    context = RouteContext(
+        request=exchange.request_body, expected_strategy=strategy, expected_canonical=profile.default_model
+    )
+    judge(exchange, context, only=["extra_suffix_or_optimize_wins"])
+
+
+@pytest.mark.requirement("ROUTE-030")
+@pytest.mark.needs("model_suffix")
+def test_unknown_single_colon_suffix(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    exchange = target.chat(body(f"{profile.default_model}:warp"), tag=tag)
+    context = RouteContext(
+        request=exchange.request_body, error=ExpectedError(404, frozenset({"model_not_found"}), "model")
+    )
+    judge(exchange)
+    judge(exchange, context, only=["unknown_suffix_is_model_not_found"])
