@@ -16,8 +16,13 @@ def error(
     status: int,
     code: str | set[str],
     param: str | type[Any] | None = Any,
+    param_prefix: str | None = None,
 ) -> None:
-    """The exchange is an error with this status and code (and `param`, when given); checks run too."""
+    """The exchange is an error with this status and code; `param` equal to, or under, the given one.
+
+    Every applicable check runs on the exchange as well, so a right status with a malformed envelope
+    still fails.
+    """
     judge(exchange)
     body = exchange.json if isinstance(exchange.json, dict) else {}
     got = body.get("error") if isinstance(body.get("error"), dict) else {}
@@ -33,6 +38,13 @@ def error(
             requirement,
             got.get("param") == param,
             f"expected param {param!r}, got {got.get('param')!r}",
+            exchange,
+        )
+    if param_prefix is not None:
+        judge.require(
+            requirement,
+            str(got.get("param") or "").startswith(param_prefix),
+            f"expected param under {param_prefix!r}, got {got.get('param')!r}",
             exchange,
         )
 

@@ -8,7 +8,7 @@ import pytest
 
 from suites import expect
 from suites.checks import Context
-from suites.exchange import ItemKind
+from suites.exchange import Exchange, ItemKind
 from suites.plugin import Judge
 from suites.profile import TargetProfile
 from suites.target import Target
@@ -56,13 +56,7 @@ def test_stream_without_stream_options(
     target: Target, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
     exchange = target.chat(_body(profile, stream=True), tag=tag)
-    expect.success(judge, exchange, "STREAM-007", prices=_prices(profile, exchange.stream.final_usage_chunk))
-    judge.require(
-        "STREAM-007",
-        exchange.stream.final_usage_chunk is not None,
-        "no final usage chunk for a stream without stream_options",
-        exchange,
-    )
+    _expect_usage_chunk(judge, exchange, "STREAM-007", "no final usage chunk without stream_options", profile)
 
 
 @pytest.mark.requirement("STREAM-008")
@@ -70,13 +64,17 @@ def test_include_usage_false_still_sends_usage(
     target: Target, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
     exchange = target.chat(_body(profile, stream=True, stream_options={"include_usage": False}), tag=tag)
-    expect.success(judge, exchange, "STREAM-008")
-    judge.require(
-        "STREAM-008",
-        exchange.stream.final_usage_chunk is not None,
-        "include_usage: false suppressed the final usage chunk",
-        exchange,
+    _expect_usage_chunk(
+        judge, exchange, "STREAM-008", "include_usage: false suppressed the usage chunk", profile
     )
+
+
+def _expect_usage_chunk(
+    judge: Judge, exchange: Exchange, requirement: str, message: str, profile: TargetProfile
+) -> None:
+    final = exchange.stream.final_usage_chunk
+    expect.success(judge, exchange, requirement, prices=_prices(profile, final))
+    judge.require(requirement, final is not None, message, exchange)
 
 
 @pytest.mark.requirement("STREAM-014")
