@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.exchange import Exchange, ItemKind
 
 #: the six envelope types of the contract (section 9.1)
@@ -169,8 +169,9 @@ def _register(requirement: str, name: str, doc: str, body: Body) -> None:
 
     def func(exchange: Exchange, context: Context) -> Iterator[str]:
         route = _route(context)
-        if route is not None:
-            yield from body(exchange, route)
+        if route is None:
+            raise NotApplicable
+        yield from body(exchange, route)
 
     func.__name__ = func.__qualname__ = name
     func.__doc__ = doc
@@ -183,8 +184,8 @@ def _register(requirement: str, name: str, doc: str, body: Body) -> None:
 
 
 def _calls(exchange: Exchange, context: RouteContext) -> Iterator[str]:
-    if context.journal is None:
-        return
+    if context.journal is None or (context.allowed is None and not context.forbidden):
+        raise NotApplicable
     seen = called(context.journal)
     if context.allowed is not None:
         outside = sorted({p for p in seen if p not in context.allowed})
@@ -216,7 +217,7 @@ for _req, (_name, _doc) in CALL_CHECKS.items():
 
 def _answered(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.answer_from is None:
-        return
+        raise NotApplicable
     want = sorted(context.answer_from)
     if exchange.status != 200:
         yield f"expected an answer from {want}, got HTTP {exchange.status}: {exchange.excerpt(200)}"
@@ -249,7 +250,7 @@ for _req, (_name, _doc) in ANSWER_CHECKS.items():
 
 def _fallback_order(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.journal is None or context.tried_first is None:
-        return
+        raise NotApplicable
     seen = called(context.journal)
     first = context.tried_first
     missing = sorted(first - set(seen))
@@ -277,8 +278,8 @@ _register(
 
 
 def _attempts(exchange: Exchange, context: RouteContext) -> Iterator[str]:
-    if context.journal is None:
-        return
+    if context.journal is None or (context.max_upstream is None and context.min_upstream is None):
+        raise NotApplicable
     seen = called(context.journal)
     if context.max_upstream is not None and len(seen) > context.max_upstream:
         yield f"{len(seen)} upstream requests {seen}, at most {context.max_upstream} allowed"
@@ -306,7 +307,7 @@ for _req, (_name, _doc) in ATTEMPT_CHECKS.items():
 def _error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     want = context.error
     if want is None:
-        return
+        raise NotApplicable
     if exchange.status == 200:
         yield f"expected HTTP {want.status} {sorted(want.codes)}, got 200: {exchange.excerpt(200)}"
         return
@@ -384,7 +385,7 @@ for _req, (_name, _doc) in ERROR_CHECKS.items():
 
 def _retry_after(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.error is None or context.error.status != 429:
-        return
+        raise NotApplicable
     value = exchange.headers.get("retry-after")
     try:
         seconds = float(value) if value is not None else None
@@ -406,7 +407,7 @@ _register(
 
 def _never_500(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.error is None:
-        return
+        raise NotApplicable
     error = error_object(exchange) or {}
     if exchange.status == 500 or error.get("code") == "internal_error":
         yield f"an upstream failure surfaced as HTTP {exchange.status} {error.get('code')!r}"
@@ -423,7 +424,7 @@ _register("ROUTE-022", "anthropic_529_never_500", "An Anthropic 529 is never sur
 
 def _deadline(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.within_ms is None:
-        return
+        raise NotApplicable
     if exchange.elapsed_ms > context.within_ms:
         took, limit = exchange.elapsed_ms, context.within_ms
         yield f"the request took {took:.0f} ms, beyond deadline_ms + 1 s = {limit:.0f} ms"
@@ -447,10 +448,10 @@ _register(
 
 def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.journal is None or exchange.status != 200:
-        return
+        raise NotApplicable
     metadata = metadata_of(exchange)
     if metadata is None:
-        return  # META-001/META-003 report a missing object
+        raise NotApplicable  # META-001/META-003 report a missing object
     answers = answering_entries(context.journal)
     if len(answers) != 1:
         seen = [(e.get("provider"), e.get("status"), e.get("outcome")) for e in context.journal]
@@ -479,7 +480,7 @@ _register(
 
 def _strategy(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.expected_strategy is None and context.expected_canonical is None:
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"expected a 200 answer, got HTTP {exchange.status}: {exchange.excerpt(200)}"
         return
@@ -514,7 +515,7 @@ _register(
 
 def _multi_colon(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.not_strategy is None:
-        return
+        raise NotApplicable
     metadata = metadata_of(exchange)
     if metadata is not None and metadata.get("routing_strategy") == context.not_strategy:
         yield f"the last segment of a multi-colon model ID set routing_strategy {context.not_strategy!r}"
@@ -542,7 +543,12 @@ _register(
 def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]:
     """`n: k` is answered with k choices (indices 0..k-1) or an error; never fewer choices."""
     n = context.request.get("n") if isinstance(context.request, dict) else None
-    if not isinstance(n, int) or n < 2 or exchange.status != 200:
+    if not isinstance(n, int) or n < 2:
+        raise NotApplicable
+    if exchange.status >= 400:
+        return  # an error is a fair answer
+    if exchange.status != 200:
+        yield f"n={n} answered with HTTP {exchange.status}"
         return
     if exchange.is_stream:
         indices = sorted(
@@ -580,7 +586,7 @@ def upstream_keepalives_not_data(exchange: Exchange, context: Context) -> Iterat
 def stream_logprobs_join_to_content(exchange: Exchange, context: Context) -> Iterator[str]:
     """With `logprobs: true`, content chunks carry logprobs.content whose tokens join to the text."""
     if not (isinstance(context.request, dict) and context.request.get("logprobs") is True):
-        return
+        raise NotApplicable
     tokens: list[str] = []
     missing = 0
     for chunk in exchange.stream.chunks:
@@ -609,7 +615,7 @@ def stream_logprobs_join_to_content(exchange: Exchange, context: Context) -> Ite
 
 def _stream_failure(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if not context.upstream_failed:
-        return
+        raise NotApplicable
     if exchange.status != 200 or not exchange.is_stream:
         if exchange.status < 400 or error_object(exchange) is None:
             yield f"the failed stream ended as HTTP {exchange.status} with no error: {exchange.excerpt(160)}"
@@ -633,7 +639,7 @@ _register(
 
 def _pre_stream_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.error is None or context.request.get("stream") is not True:
-        return
+        raise NotApplicable
     if 200 <= exchange.status < 300:
         kind = exchange.content_type
         yield f"an error known before the first byte was sent as HTTP {exchange.status} ({kind})"
@@ -651,7 +657,7 @@ _register(
 
 def _usage_not_summed(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.upstream_usage is None or exchange.status != 200 or not exchange.is_stream:
-        return
+        raise NotApplicable
     usage_items = exchange.stream.of_kind(ItemKind.USAGE)
     with_usage = [p for p in exchange.stream.json_payloads if isinstance(p.get("usage"), dict)]
     if len(with_usage) != 1:
@@ -698,14 +704,15 @@ def _sdk_success(sdk: SdkOutcome) -> Iterator[str]:
 
 
 def _sdk_sync(exchange: Exchange, context: RouteContext) -> Iterator[str]:
-    if context.sdk is not None:
-        yield from _sdk_success(context.sdk)
+    if context.sdk is None:
+        raise NotApplicable
+    yield from _sdk_success(context.sdk)
 
 
 def _sdk_async(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     sdk = context.sdk
     if sdk is None:
-        return
+        raise NotApplicable
     yield from _sdk_success(sdk)
     if context.reference_text is not None and not sdk.raised and sdk.text != context.reference_text:
         want = context.reference_text[:80]
@@ -715,7 +722,7 @@ def _sdk_async(exchange: Exchange, context: RouteContext) -> Iterator[str]:
 def _sdk_strategy(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     sdk = context.sdk
     if sdk is None:
-        return
+        raise NotApplicable
     yield from _sdk_success(sdk)
     metadata = sdk.routing_metadata if isinstance(sdk.routing_metadata, dict) else {}
     if context.expected_strategy and metadata.get("routing_strategy") != context.expected_strategy:
@@ -729,7 +736,7 @@ SDK_STATUS_CLASSES = {400: "BadRequestError", 401: "AuthenticationError", 404: "
 def _sdk_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     sdk = context.sdk
     if sdk is None or sdk.kind != "error":
-        return
+        raise NotApplicable
     want = SDK_STATUS_CLASSES.get(sdk.status or 0)
     if not sdk.raised:
         yield f"the SDK raised nothing for HTTP {sdk.status}"
@@ -748,7 +755,7 @@ def _sdk_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
 def _sdk_mid_stream(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     sdk = context.sdk
     if sdk is None or sdk.kind != "stream":
-        return
+        raise NotApplicable
     if "APIError" not in sdk.raised:
         yield f"a stream whose upstream failed ended without openai.APIError (after {sdk.chunks} chunks)"
 
