@@ -36,3 +36,10 @@ conformance: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .ruff_cache dist build
+
+# LiteLLM's proxy as a third-party target (docs/litellm.md): litellm[proxy] in its own venv
+# (.venv-litellm), our mocks as its upstreams, report in reports/litellm. Exits 0 when the report
+# was written, whatever LiteLLM's verdicts; non-zero only for a harness failure.
+.PHONY: conformance-litellm
+conformance-litellm: $(STAMP)
+	PYTHON=$(PYTHON) REPORT_DIR=$(REPORT_DIR)/litellm bash bench/litellm/run.sh run

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# LiteLLM's proxy as a conformance target, with our mock providers as its upstreams (docs/litellm.md).
+#
+#   bench/litellm/run.sh            install (once), start mocks + proxy, run the suites, stop both
+#   bench/litellm/run.sh serve      install (once), start mocks + proxy, print their URLs, wait for Ctrl-C
+#   bench/litellm/run.sh install    only create/refresh .venv-litellm
+#
+# LiteLLM lives in its own venv (.venv-litellm): installing it into .venv would move shared
+# dependency versions (openai, httpx, pydantic, fastapi ...). The mocks and the suite run from .venv.
+# Extra arguments after `--` go to `auriko-conformance run` (e.g. `-- -k test_models`).
+#
+# Exit status: 0 when the suite ran and wrote its report (whatever LiteLLM's verdicts are: the report
+# is the product); non-zero when the harness itself failed (install, start-up, no report).
+# Only 127.0.0.1 is used.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+LITELLM_VERSION="${LITELLM_VERSION:-1.108.7}"
+PYTHON="${PYTHON:-python3}"
+VENV="${LITELLM_VENV:-.venv-litellm}"
+PY=".venv/bin/python"
+REPORT_DIR="${REPORT_DIR:-reports/litellm}"
+API_KEY="ak_test_litellm"          # general_settings.master_key in bench/litellm/config.yaml
+PROFILE="fixtures/profiles/litellm.yaml"
+CONFIG_TEMPLATE="bench/litellm/config.yaml"
+START_TIMEOUT_S="${START_TIMEOUT_S:-90}"
+
+MODE="${1:-run}"
+[[ $# -gt 0 ]] && shift
+[[ "${1:-}" == "--" ]] && shift
+
+log() { printf '[conformance-litellm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+install_litellm() {
+  local stamp="$VENV/.installed-litellm-$LITELLM_VERSION-extra_proxy"
+  if [[ -f "$stamp" ]]; then
+    return
+  fi
+  local started=$SECONDS
+  log "installing litellm[proxy,extra_proxy]==$LITELLM_VERSION into $VENV (first time: about a minute)"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 \
+    | grep -v '^WARNING: Location' >&2 || true
+  # extra_proxy as well: it brings `prisma`, which the proxy imports in its unhandled-error path; without
+  # it a request with no API key crashes that handler into a plain-text 500 (a broken install, not
+  # LiteLLM's behaviour: its Docker image ships prisma).
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "litellm[proxy,extra_proxy]==$LITELLM_VERSION" 2>&1 \
+    | grep -v '^WARNING: Location' >&2 || true
+  "$VENV/bin/python" -c "import litellm.proxy.proxy_server, prisma.errors" >/dev/null 2>&1 \
+    || { log "litellm[proxy,extra_proxy]==$LITELLM_VERSION did not install"; exit 3; }
+  touch "$stamp"
+  log "installed in $((SECONDS - started)) s"
+}
+
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() {  # wait_for URL PID NAME LOGFILE
+  local url="$1" pid="$2" name="$3" logfile="$4" deadline=$((SECONDS + START_TIMEOUT_S))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start-up; last lines of $logfile:"
+      tail -n 30 "$logfile" >&2 || true
+      exit 4
+    fi
+    if ((SECONDS > deadline)); then
+      log "$name not ready at $url after ${START_TIMEOUT_S}s; last lines of $logfile:"
+      tail -n 30 "$logfile" >&2 || true
+      exit 4
+    fi
+    sleep 0.3
+  done
+}
+
+MOCKS_PID=""
+PROXY_PID=""
+WORK_DIR=""
+stop_all() {
+  local pid
+  for pid in "$PROXY_PID" "$MOCKS_PID"; do
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "$PROXY_PID" "$MOCKS_PID"; do
+    [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
+  done
+  [[ -n "$WORK_DIR" ]] && rm -rf "$WORK_DIR"
+  return 0
+}
+
+start_servers() {
+  mkdir -p "$REPORT_DIR"
+  WORK_DIR="$(mktemp -d)"
+  trap stop_all EXIT
+  trap 'exit 130' INT TERM
+
+  local mock_port proxy_port
+  mock_port="$(free_port)"
+  MOCK_URL="http://127.0.0.1:$mock_port"
+  "$PY" -m mocks.server --host 127.0.0.1 --port "$mock_port" --log-level warning \
+    >"$REPORT_DIR/mocks.log" 2>&1 &
+  MOCKS_PID=$!
+  wait_for "$MOCK_URL/__mock/health" "$MOCKS_PID" mocks "$REPORT_DIR/mocks.log"
+  log "mocks ready at $MOCK_URL"
+
+  sed "s#__MOCK_URL__#$MOCK_URL#g" "$CONFIG_TEMPLATE" >"$WORK_DIR/config.yaml"
+  cp "$WORK_DIR/config.yaml" "$REPORT_DIR/litellm-config.yaml"
+  proxy_port="$(free_port)"
+  TARGET_URL="http://127.0.0.1:$proxy_port"
+  local started=$SECONDS
+  # No network but the package registries: use the cost map bundled with the package instead of
+  # fetching it at start-up. No DATABASE_URL: the master key is the only key.
+  env -u DATABASE_URL LITELLM_LOCAL_MODEL_COST_MAP=True \
+    "$VENV/bin/litellm" --config "$WORK_DIR/config.yaml" --host 127.0.0.1 --port "$proxy_port" \
+    >"$REPORT_DIR/litellm.log" 2>&1 &
+  PROXY_PID=$!
+  wait_for "$TARGET_URL/health/liveliness" "$PROXY_PID" "litellm proxy" "$REPORT_DIR/litellm.log"
+  log "litellm proxy $LITELLM_VERSION ready at $TARGET_URL after $((SECONDS - started)) s"
+}
+
+case "$MODE" in
+  install)
+    install_litellm
+    ;;
+  serve)
+    install_litellm
+    start_servers
+    log "serving: target $TARGET_URL (key $API_KEY), mocks $MOCK_URL; Ctrl-C stops both"
+    wait "$PROXY_PID"
+    ;;
+  run)
+    total_started=$SECONDS
+    install_litellm
+    start_servers
+    rm -f "$REPORT_DIR/results.json"
+    suite_started=$SECONDS
+    set +e
+    .venv/bin/auriko-conformance run --target-url "$TARGET_URL" --api-key "$API_KEY" \
+      --mock-url "$MOCK_URL" --target-profile "$PROFILE" --report-dir "$REPORT_DIR" "$@"
+    code=$?
+    set -e
+    log "suite finished in $((SECONDS - suite_started)) s (exit $code); total $((SECONDS - total_started)) s"
+    if [[ ($code -eq 0 || $code -eq 1) && -s "$REPORT_DIR/results.json" ]]; then
+      log "report: $REPORT_DIR/report.html (LiteLLM's failures are findings, not a harness error)"
+      exit 0
+    fi
+    log "the suite did not complete (exit $code); see $REPORT_DIR/litellm.log and mocks.log"
+    exit "$((code == 0 ? 2 : code))"
+    ;;
+  *)
+    echo "usage: $0 [run|serve|install] [-- extra auriko-conformance run args]" >&2
+    exit 2
+    ;;
+esac
