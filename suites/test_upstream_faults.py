@@ -1,0 +1,271 @@
+"""ERR-007..011 and STREAM-015..020: what the client gets when the providers behind the target fail.
+
+Failures are injected per request with `[[mock: ...]]` directives (no `provider=`: every instance the
+target tries fails the same way, so "every attempt" holds whatever the target's fallback chain is), and
+what reached the providers is read back from the mock journal. The rules come from real gateway bugs
+(field-survey section 4): a 429 that loses `Retry-After`, an Anthropic 529 turned into a 500, an upstream
+error sent as HTTP 200, a stream cut short that ends as if complete, cumulative usage summed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suites import expect
+from suites.checks import Context
+from suites.checks.route import ExpectedError, RouteContext, answering_entries, native_usage
+from suites.exchange import Exchange
+from suites.plugin import NOT_CLAIMED, Judge
+from suites.profile import TargetProfile
+from suites.target import Mocks, Target
+from suites.test_routing import ATTEMPT_MS, body, directive, failed, scene, settled_journal
+
+
+def _model(profile: TargetProfile, provider: str) -> str:
+    model = profile.models_by_provider.get(provider)
+    if model is None:
+        pytest.skip(NOT_CLAIMED + f"the profile names no model for provider {provider!r}")
+    return model
+
+
+def _calls(journal: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    return [(e.get("provider"), e.get("status")) for e in journal]
+
+
+def _context(exchange: Exchange, journal: list[dict[str, Any]] | None = None, **fields: Any) -> RouteContext:
+    return RouteContext(request=exchange.request_body or {}, journal=journal, **fields)
+
+
+# --------------------------------------------------------------------------------------------------
+# ERR: the mapping of upstream failures
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("ERR-007", "HDR-003")
+@pytest.mark.parametrize("chain", ["exhausted", "no-fallback"])
+def test_upstream_429_stays_429_with_retry_after(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, chain: str
+) -> None:
+    routing = None
+    if chain == "no-fallback":
+        if not profile.claims_feature("gateway_routing"):
+            pytest.skip(NOT_CLAIMED + "gateway_routing")
+        routing = {"allow_fallbacks": False}
+    request = body(profile.default_model, directives=[directive(error=429, retry_after=30)], routing=routing)
+    exchange = target.chat(request, tag=tag)
+    want = ExpectedError(429, frozenset({"rate_limit_exceeded"}), error_type="rate_limit_error")
+    failed(
+        judge,
+        exchange,
+        _context(exchange, error=want),
+        "upstream_429_stays_429",
+        "upstream_retry_after_preserved",
+    )
+
+
+@pytest.mark.requirement("ERR-008", "ERR-011")
+@pytest.mark.parametrize(("provider", "status"), [("anthropic", 529), ("openai", 503)])
+def test_upstream_overload_is_a_retryable_503(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str, status: int
+) -> None:
+    request = body(_model(profile, provider), directives=[directive(error=status)])
+    exchange = target.chat(request, tag=tag)
+    journal = settled_journal(mocks, tag)
+    judge.require(
+        "ERR-008",
+        bool(journal) and all(e.get("status") == status for e in journal),
+        f"the scenario expected every attempt to answer {status}: {_calls(journal)}",
+        exchange,
+    )
+    overload = _context(exchange, error=ExpectedError(503, error_type="api_error"))
+    failed(judge, exchange, overload, "upstream_overload_is_503", "upstream_overload_never_500")
+    mapped = _context(exchange, error=ExpectedError(503, frozenset({"service_unavailable"})))
+    judge(exchange, mapped, only=["upstream_error_mapping"])
+
+
+@pytest.mark.requirement("ERR-009", "STREAM-017")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_upstream_timeout_is_504(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, stream: bool
+) -> None:
+    request = body(
+        profile.default_model,
+        directives=[directive(timeout=True)],
+        routing={"timeout_ms": ATTEMPT_MS},
+        stream=stream,
+    )
+    exchange = target.chat(request, tag=tag)
+    want = ExpectedError(504, frozenset({"upstream_timeout"}), error_type="api_error")
+    failed(
+        judge,
+        exchange,
+        _context(exchange, error=want),
+        "upstream_timeout_is_504",
+        "pre_stream_error_is_non_2xx",
+    )
+
+
+ERR_010_CASES = {
+    "500": ("anthropic", {"error": 500}, False),  # Anthropic's own error shape must not leak through
+    "garbage": ("openai", {"malformed": True}, False),  # an unparseable 200 body
+    "reset": ("openai", {"disconnect_after": 0}, True),  # headers, then the connection drops
+}
+
+
+@pytest.mark.requirement("ERR-010", "STREAM-017")
+@pytest.mark.parametrize("case", list(ERR_010_CASES))
+def test_other_upstream_failures_are_502(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, case: str
+) -> None:
+    provider, values, stream = ERR_010_CASES[case]
+    request = body(_model(profile, provider), directives=[directive(**values)], stream=stream)
+    exchange = target.chat(request, tag=tag)
+    want = ExpectedError(502, frozenset({"upstream_error"}))
+    failed(
+        judge,
+        exchange,
+        _context(exchange, error=want),
+        "upstream_failure_is_502",
+        "pre_stream_error_is_non_2xx",
+    )
+
+
+@pytest.mark.requirement("ERR-011")
+@pytest.mark.needs("gateway_routing")
+def test_chain_error_reflects_the_last_attempt(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, dear = s.duo()
+    failing = [
+        directive(provider=cheap.instance, error=429, retry_after=1),
+        directive(provider=dear.instance, error=500),
+    ]
+    exchange = target.chat(body(cheap.model, directives=failing, routing={"optimize": "cost-focus"}), tag=tag)
+    journal = settled_journal(mocks, tag)
+    last = journal[-1].get("status") if journal else None
+    if last == 429:
+        want = ExpectedError(429, frozenset({"rate_limit_exceeded"}))
+    else:
+        want = ExpectedError(502, frozenset({"upstream_error"}))
+    judge.require(
+        "ERR-011", len(journal) == 2, f"expected both providers to be tried: {journal!r}"[:300], exchange
+    )
+    failed(judge, exchange, _context(exchange, journal, error=want), "upstream_error_mapping")
+
+
+@pytest.mark.requirement("ERR-011")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("status", [401, 403])
+def test_upstream_credential_failure_is_502_after_fallback(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, status: int
+) -> None:
+    s = scene(target, profile, mocks)
+    cheap, _ = s.duo()
+    exchange = target.chat(body(cheap.model, directives=[directive(error=status)]), tag=tag)
+    journal = settled_journal(mocks, tag)
+    judge.require(
+        "ERR-011",
+        len(journal) >= 2,
+        f"an upstream {status} did not fail over: {_calls(journal)}",
+        exchange,
+    )
+    want = ExpectedError(502, frozenset({"upstream_error"}))
+    failed(judge, exchange, _context(exchange, journal, error=want), "upstream_error_mapping")
+
+
+# --------------------------------------------------------------------------------------------------
+# STREAM: failures around streams
+# --------------------------------------------------------------------------------------------------
+
+
+MID_STREAM_CASES = {
+    "cut-openai": ("openai", {"disconnect_after": 3}),
+    "cut-anthropic": ("anthropic", {"disconnect_after": 8}),  # past message_start and the first deltas
+    "garbage": ("openai", {"malformed": True}),  # an unparseable frame after the first event
+    "stall": ("openai", {"stall_after": 3}),
+}
+
+
+@pytest.mark.requirement("STREAM-015", "STREAM-016")
+@pytest.mark.parametrize("case", list(MID_STREAM_CASES))
+def test_mid_stream_failure_is_never_a_clean_end(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, case: str
+) -> None:
+    provider, values = MID_STREAM_CASES[case]
+    routing = None
+    if case == "stall":  # only a per-attempt allowance ends a stalled upstream in reasonable time
+        if not profile.claims_feature("gateway_routing"):
+            pytest.skip(NOT_CLAIMED + "gateway_routing (timeout_ms ends the stalled stream)")
+        routing = {"timeout_ms": ATTEMPT_MS}
+    request = body(_model(profile, provider), directives=[directive(**values)], routing=routing, stream=True)
+    exchange = target.chat(request, tag=tag)
+    judge(exchange)
+    context = _context(exchange, upstream_failed=True)
+    judge(exchange, context, only=["upstream_failure_reported_in_stream"])
+    if exchange.status == 200 and exchange.is_stream:
+        judge(exchange, context, only=["mid_stream_error_event_format"])
+
+
+STREAM_017_CASES = ["validation", "authentication", "unknown-model", "upstream"]
+
+
+@pytest.mark.requirement("STREAM-017")
+@pytest.mark.parametrize("case", STREAM_017_CASES)
+def test_errors_before_the_first_byte_are_non_2xx(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, case: str
+) -> None:
+    request = body(profile.default_model, stream=True)
+    auth = True
+    if case == "validation":
+        request["temperature"] = 5
+    elif case == "authentication":
+        if not target.api_key:
+            pytest.skip(NOT_CLAIMED + "the target runs without an API key")
+        auth = False
+    elif case == "unknown-model":
+        request["model"] = profile.unknown_model
+    else:
+        request = body(profile.default_model, directives=[directive(error=500)], stream=True)
+    exchange = target.chat(request, tag=tag, auth=auth)
+    context = _context(exchange, error=ExpectedError(400))  # any error status: the check asks for non-2xx
+    judge(exchange)
+    judge(exchange, context, only=["pre_stream_error_is_non_2xx"])
+
+
+@pytest.mark.requirement("STREAM-018")
+@pytest.mark.parametrize("provider", ["anthropic", "deepseek"])
+def test_upstream_keepalives_never_become_data(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str, provider: str
+) -> None:
+    """Anthropic streams a `ping` event; DeepSeek may send `: keep-alive` comments."""
+    exchange = target.chat(body(_model(profile, provider), stream=True), tag=tag)
+    expect.success(judge, exchange, "STREAM-018")
+    judge(exchange, only=["upstream_keepalives_not_data"])
+
+
+@pytest.mark.requirement("STREAM-019")
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+def test_cumulative_upstream_usage_is_not_summed(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str
+) -> None:
+    request = body(_model(profile, provider), directives=[directive(usage="cumulative")], stream=True)
+    exchange = target.chat(request, tag=tag)
+    expect.success(judge, exchange, "STREAM-019")
+    answers = answering_entries(settled_journal(mocks, tag))
+    counts = native_usage(answers[-1]) if answers else None
+    judge.require(
+        "STREAM-019", counts is not None, "the journal holds no upstream usage for this stream", exchange
+    )
+    judge(exchange, _context(exchange, upstream_usage=counts), only=["cumulative_usage_not_summed"])
+
+
+@pytest.mark.requirement("STREAM-020")
+@pytest.mark.needs("logprobs")
+def test_logprobs_survive_streaming(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    exchange = target.chat(body(_model(profile, "openai"), logprobs=True, stream=True), tag=tag)
+    expect.success(judge, exchange, "STREAM-020")
+    judge(exchange, Context(request=exchange.request_body), only=["stream_logprobs_join_to_content"])
