@@ -66,6 +66,7 @@ class SdkOutcome:
     status: int | None = None
     request_id: str | None = None
     envelope: dict[str, Any] | None = None  # the `error` object the target sent, for comparison
+    metadata_claimed: bool = True  # whether routing_metadata must be readable (the target claims it)
 
 
 @dataclass(slots=True)
@@ -691,7 +692,9 @@ def _sdk_success(sdk: SdkOutcome) -> Iterator[str]:
         return
     if sdk.kind == "completion":
         metadata = sdk.routing_metadata
-        if not isinstance(metadata, dict) or not isinstance(metadata.get("provider"), str):
+        if sdk.metadata_claimed and (
+            not isinstance(metadata, dict) or not isinstance(metadata.get("provider"), str)
+        ):
             yield f"routing_metadata is not readable from the parsed completion: {metadata!r}"
         if not sdk.text:
             yield "the parsed completion has no message content"

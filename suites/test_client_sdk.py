@@ -1,0 +1,222 @@
+"""CLIENT: the official `openai` Python SDK works against the target unchanged.
+
+Most users reach an OpenAI-compatible gateway through this SDK, so what counts is what the SDK makes of
+the target's answers: a parsed completion with `routing_metadata` in its extra fields, streams that end
+cleanly (and raise on a mid-stream error event), gateway options through `extra_body`, and the typed
+exception classes with `code`, `param` and `type` taken from the envelope. Each call's outcome is
+reduced to a `SdkOutcome` and judged by the CLIENT checks in suites/checks/route.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from suites.checks.route import RouteContext, SdkOutcome
+from suites.exchange import Exchange
+from suites.plugin import NOT_CLAIMED, Judge
+from suites.profile import TargetProfile
+from suites.target import CHAT_PATH, Target, tag_body
+from suites.test_routing import body, directive
+
+openai = pytest.importorskip("openai")
+
+WRONG_KEY = "ak_test_conformance_wrong_key_0000"
+
+
+def _client(target: Target, api_key: str | None = None) -> Any:
+    return openai.OpenAI(
+        base_url=f"{target.base_url}/v1",
+        api_key=api_key or target.api_key or "unused",
+        max_retries=0,
+        timeout=30,
+    )
+
+
+def _async_client(target: Target) -> Any:
+    return openai.AsyncOpenAI(
+        base_url=f"{target.base_url}/v1", api_key=target.api_key or "unused", max_retries=0, timeout=30
+    )
+
+
+def _request(
+    profile: TargetProfile, tag: str, text: str = "Describe a quiet harbor.", **fields: Any
+) -> dict[str, Any]:
+    """Keyword arguments for `chat.completions.create`, the last user message tagged for the journal."""
+    tagged = tag_body(body(profile.default_model, text=text), tag)
+    return {"model": tagged["model"], "messages": tagged["messages"], **fields}
+
+
+def _raised(exc: BaseException) -> tuple[str, ...]:
+    return tuple(cls.__name__ for cls in type(exc).__mro__)
+
+
+def _error_outcome(exc: BaseException, kind: str, chunks: int = 0) -> SdkOutcome:
+    outcome = SdkOutcome(kind=kind, raised=_raised(exc), chunks=chunks)
+    outcome.error_fields = {
+        "code": getattr(exc, "code", None),
+        "param": getattr(exc, "param", None),
+        "type": getattr(exc, "type", None),
+        "message": getattr(exc, "message", str(exc)),
+    }
+    response = getattr(exc, "response", None)
+    if response is not None:
+        outcome.status = response.status_code
+        outcome.request_id = getattr(exc, "request_id", None) or response.headers.get("x-request-id")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        outcome.envelope = data.get("error") if isinstance(data, dict) else None
+    return outcome
+
+
+def _completion_outcome(completion: Any, claimed: bool) -> SdkOutcome:
+    extra = completion.model_extra or {}
+    return SdkOutcome(
+        kind="completion",
+        routing_metadata=extra.get("routing_metadata"),
+        text=completion.choices[0].message.content if completion.choices else None,
+        metadata_claimed=claimed,
+    )
+
+
+def _stream_outcome(chunks: Iterable[Any], claimed: bool) -> SdkOutcome:
+    outcome = SdkOutcome(kind="stream", metadata_claimed=claimed)
+    parts: list[str] = []
+    try:
+        for chunk in chunks:
+            outcome.chunks += 1
+            outcome.last_chunk = chunk.model_dump()
+            for choice in chunk.choices:
+                if choice.index == 0 and choice.delta and choice.delta.content:
+                    parts.append(choice.delta.content)
+    except openai.APIError as exc:
+        failed = _error_outcome(exc, "stream", outcome.chunks)
+        failed.last_chunk = outcome.last_chunk
+        return failed
+    outcome.text = "".join(parts)
+    return outcome
+
+
+def _call(kind: str, make: Callable[[], Any], claimed: bool) -> SdkOutcome:
+    try:
+        result = make()
+        return _stream_outcome(result, claimed) if kind == "stream" else _completion_outcome(result, claimed)
+    except openai.APIError as exc:
+        return _error_outcome(exc, "error" if kind != "stream" else "stream")
+
+
+async def _async_outcomes(
+    target: Target, request: dict[str, Any], claimed: bool
+) -> tuple[SdkOutcome, SdkOutcome]:
+    async with _async_client(target) as client:
+        try:
+            completion = await client.chat.completions.create(**request)
+            plain = _completion_outcome(completion, claimed)
+        except openai.APIError as exc:
+            plain = _error_outcome(exc, "error")
+        streamed = SdkOutcome(kind="stream", metadata_claimed=claimed)
+        parts: list[str] = []
+        try:
+            stream = await client.chat.completions.create(**request, stream=True)
+            async for chunk in stream:
+                streamed.chunks += 1
+                streamed.last_chunk = chunk.model_dump()
+                for choice in chunk.choices:
+                    if choice.index == 0 and choice.delta and choice.delta.content:
+                        parts.append(choice.delta.content)
+            streamed.text = "".join(parts)
+        except openai.APIError as exc:
+            streamed = _error_outcome(exc, "stream", streamed.chunks)
+    return plain, streamed
+
+
+def _judge(
+    judge: Judge, target: Target, outcome: SdkOutcome, check: str, request: dict[str, Any], **fields: Any
+) -> None:
+    """Judge an SDK outcome; the evidence is a synthetic exchange of what the SDK saw."""
+    shown = {
+        "kind": outcome.kind,
+        "raised": list(outcome.raised[:1]),
+        "status": outcome.status,
+        "routing_metadata": outcome.routing_metadata,
+        "last_chunk": outcome.last_chunk,
+        "error_fields": outcome.error_fields,
+    }
+    exchange = Exchange.build(
+        status=outcome.status or (200 if not outcome.raised else 599),
+        body=shown,
+        request_body=request,
+        url=f"{target.base_url}{CHAT_PATH}",
+    )
+    judge(exchange, RouteContext(request=request, sdk=outcome, **fields), only=[check])
+
+
+@pytest.mark.requirement("CLIENT-001")
+@pytest.mark.parametrize("kind", ["completion", "stream"])
+def test_sync_client(target: Target, profile: TargetProfile, judge: Judge, tag: str, kind: str) -> None:
+    request = _request(profile, tag)
+    claimed = profile.claims_feature("routing_metadata")
+    with _client(target) as client:
+        outcome = _call(
+            kind, lambda: client.chat.completions.create(**request, stream=kind == "stream"), claimed
+        )
+    _judge(judge, target, outcome, "sdk_sync_client_works", request)
+
+
+@pytest.mark.requirement("CLIENT-002")
+def test_async_client(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    request = _request(profile, tag)
+    claimed = profile.claims_feature("routing_metadata")
+    with _client(target) as client:
+        sync = _call("completion", lambda: client.chat.completions.create(**request), claimed)
+    plain, streamed = asyncio.run(_async_outcomes(target, request, claimed))
+    for outcome in (plain, streamed):
+        _judge(judge, target, outcome, "sdk_async_client_works", request, reference_text=sync.text)
+
+
+@pytest.mark.requirement("CLIENT-003")
+@pytest.mark.needs("gateway_routing", "routing_metadata")
+def test_gateway_options_through_extra_body(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str
+) -> None:
+    request = _request(profile, tag, extra_body={"gateway": {"routing": {"optimize": "ttft"}}})
+    with _client(target) as client:
+        outcome = _call("completion", lambda: client.chat.completions.create(**request), True)
+    _judge(judge, target, outcome, "sdk_extra_body_gateway", request, expected_strategy="ttft")
+
+
+@pytest.mark.requirement("CLIENT-004")
+@pytest.mark.parametrize("status", [401, 404, 400])
+def test_error_classes(target: Target, profile: TargetProfile, judge: Judge, tag: str, status: int) -> None:
+    request = _request(profile, tag)
+    key = None
+    if status == 401:
+        if not target.api_key:
+            pytest.skip(NOT_CLAIMED + "the target runs without an API key")
+        key = WRONG_KEY
+    elif status == 404:
+        request["model"] = profile.unknown_model
+    else:
+        request["temperature"] = 5  # outside 0..2; the openai SDK does not check it client-side
+    with _client(target, key) as client:
+        outcome = _call("completion", lambda: client.chat.completions.create(**request), True)
+    if not outcome.raised:
+        outcome = SdkOutcome(kind="error", status=status)
+    elif outcome.status != status:
+        judge.require(
+            "CLIENT-004", False, f"expected HTTP {status}, the SDK saw {outcome.status} ({outcome.raised[0]})"
+        )
+    _judge(judge, target, outcome, "sdk_error_classes", request)
+
+
+@pytest.mark.requirement("CLIENT-005")
+def test_mid_stream_error_raises(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    request = _request(profile, tag, text=f"Describe a quiet harbor. {directive(disconnect_after=3)}")
+    with _client(target) as client:
+        outcome = _call("stream", lambda: client.chat.completions.create(**request, stream=True), True)
+    _judge(judge, target, outcome, "sdk_mid_stream_error_raises", request)
