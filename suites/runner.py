@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--target-profile", default=env("AURIKO_TARGET_PROFILE"), help="target profile YAML")
     parser.add_argument("--level", default=env("AURIKO_LEVEL", "full"), choices=["core", "auriko", "full"])
     parser.add_argument("--report-dir", default=env("AURIKO_REPORT_DIR", "reports"), type=Path)
+    parser.add_argument(
+        "--fail-on",
+        default=env("AURIKO_FAIL_ON", "must"),
+        choices=["must", "any", "never"],
+        help="exit 1 on MUST failures (default), on any finding incl. SHOULD/MAY (any), or never",
+    )
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers ('0' to run in-process)")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
@@ -112,5 +119,15 @@ def main(argv: Sequence[str]) -> int:
     print(console_summary(results))
     print(f"reports: {args.report_dir / 'report.html'}, {results_path}, {args.report_dir / 'junit.xml'}")
     if int(code) not in (0, 1):
-        return int(code)
-    return 1 if results["summary"]["fail"] or int(code) == 1 else 0
+        return int(code)  # the run itself broke (usage error, collection error, interrupted)
+    return exit_code(results, args.fail_on, tests_failed=int(code) == 1)
+
+
+def exit_code(results: dict[str, Any], fail_on: str, *, tests_failed: bool = False) -> int:
+    """The build verdict: MUST failures (or a test that crashed) fail it; `any` also fails on SHOULD/MAY."""
+    summary = results["summary"]
+    if fail_on == "never":
+        return 0
+    if summary["fail"] or tests_failed:
+        return 1
+    return 1 if fail_on == "any" and summary["informational"] else 0

@@ -218,7 +218,6 @@ DOCUMENTED = [
     ("parallel_tool_calls", True), ("stream", False), ("n", 1), ("logprobs", False),
     ("prompt_cache_key", "conv-1"), ("safety_identifier", "hash-1"), ("web_search_options", {}),
     ("response_format", {"type": "text"}), ("functions", [{"name": "f", "parameters": {"type": "object"}}]),
-    ("function_call", "auto"),
 ]  # fmt: skip
 
 
@@ -228,6 +227,13 @@ def test_documented_parameters_accepted(
     target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
 ) -> None:
     _accepted(judge, target.chat(_body(profile, **{field: value})), "REQ-014", field)
+
+
+@pytest.mark.requirement("REQ-014")
+def test_legacy_function_call_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
+    functions = [{"name": "f", "parameters": {"type": "object"}}]
+    exchange = target.chat(_body(profile, functions=functions, function_call="auto"))
+    _accepted(judge, exchange, "REQ-014", "function_call")
 
 
 @pytest.mark.requirement("REQ-014")
