@@ -43,34 +43,74 @@ def _context(exchange: Exchange, journal: list[dict[str, Any]] | None = None, **
 # --------------------------------------------------------------------------------------------------
 
 
+RATE_LIMITED = ExpectedError(429, frozenset({"rate_limit_exceeded"}), error_type="rate_limit_error")
+
+
 @pytest.mark.requirement("ERR-007", "HDR-003")
-@pytest.mark.parametrize("chain", ["exhausted", "no-fallback"])
+@pytest.mark.parametrize(
+    ("provider", "chain", "stream"),
+    [
+        ("openai", "exhausted", False),
+        ("openai", "no-fallback", False),
+        ("openai", "exhausted", True),
+        ("anthropic", "exhausted", False),
+        ("deepseek", "exhausted", False),
+    ],
+)
 def test_upstream_429_stays_429_with_retry_after(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, chain: str
+    target: Target,
+    profile: TargetProfile,
+    mocks: Mocks,
+    judge: Judge,
+    tag: str,
+    provider: str,
+    chain: str,
+    stream: bool,
 ) -> None:
+    """Every instance answers 429 with `Retry-After: 30` (a header in these providers' APIs)."""
     routing = None
     if chain == "no-fallback":
         if not profile.claims_feature("gateway_routing"):
             pytest.skip(NOT_CLAIMED + "gateway_routing")
         routing = {"allow_fallbacks": False}
-    request = body(profile.default_model, directives=[directive(error=429, retry_after=30)], routing=routing)
+    model = _model(profile, provider)
+    request = body(model, directives=[directive(error=429, retry_after=30)], routing=routing, stream=stream)
     exchange = target.chat(request, tag=tag)
-    want = ExpectedError(429, frozenset({"rate_limit_exceeded"}), error_type="rate_limit_error")
-    failed(
-        judge,
-        exchange,
-        _context(exchange, error=want),
-        "upstream_429_stays_429",
-        "upstream_retry_after_preserved",
-    )
+    checks = ["upstream_429_stays_429", "upstream_retry_after_preserved"]
+    if stream:
+        checks.append("pre_stream_error_is_non_2xx")
+    failed(judge, exchange, _context(exchange, error=RATE_LIMITED), *checks)
 
 
-@pytest.mark.requirement("ERR-008", "ERR-011")
-@pytest.mark.parametrize(("provider", "status"), [("anthropic", 529), ("openai", 503)])
-def test_upstream_overload_is_a_retryable_503(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str, status: int
+@pytest.mark.requirement("ERR-011", "HDR-003")
+def test_gemini_retry_delay_becomes_retry_after(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
 ) -> None:
-    request = body(_model(profile, provider), directives=[directive(error=status)])
+    """Gemini says how long to wait in the body (`google.rpc.RetryInfo` `retryDelay: "30s"`), not in a
+    header; D-038 asks for a client `Retry-After` no shorter than the upstream's, whatever its spelling."""
+    request = body(_model(profile, "google"), directives=[directive(error=429, retry_after=30)])
+    exchange = target.chat(request, tag=tag)
+    judge(exchange)
+    context = _context(exchange, error=RATE_LIMITED)
+    judge(exchange, context, only=["upstream_error_mapping", "upstream_retry_delay_kept"])
+
+
+@pytest.mark.requirement("ERR-008", "ERR-011", "STREAM-017")
+@pytest.mark.parametrize(
+    ("provider", "status", "stream"),
+    [("anthropic", 529, False), ("anthropic", 529, True), ("openai", 503, False), ("google", 503, False)],
+)
+def test_upstream_overload_is_a_retryable_503(
+    target: Target,
+    profile: TargetProfile,
+    mocks: Mocks,
+    judge: Judge,
+    tag: str,
+    provider: str,
+    status: int,
+    stream: bool,
+) -> None:
+    request = body(_model(profile, provider), directives=[directive(error=status)], stream=stream)
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
     judge.require(
@@ -80,7 +120,8 @@ def test_upstream_overload_is_a_retryable_503(
         exchange,
     )
     overload = _context(exchange, error=ExpectedError(503, error_type="api_error"))
-    failed(judge, exchange, overload, "upstream_overload_is_503", "upstream_overload_never_500")
+    checks = ["upstream_overload_is_503", "upstream_overload_never_500"]
+    failed(judge, exchange, overload, *checks, *(["pre_stream_error_is_non_2xx"] if stream else []))
     mapped = _context(exchange, error=ExpectedError(503, frozenset({"service_unavailable"})))
     judge(exchange, mapped, only=["upstream_error_mapping"])
 
@@ -110,6 +151,8 @@ def test_upstream_timeout_is_504(
 
 ERR_010_CASES = {
     "500": ("anthropic", {"error": 500}, False),  # Anthropic's own error shape must not leak through
+    "500-gemini": ("google", {"error": 500}, False),
+    "garbage-anthropic": ("anthropic", {"malformed": True}, False),
     "garbage": ("openai", {"malformed": True}, False),  # an unparseable 200 body
     "reset": ("openai", {"disconnect_after": 0}, True),  # headers, then the connection drops
 }
@@ -248,7 +291,7 @@ def test_upstream_keepalives_never_become_data(
 
 
 @pytest.mark.requirement("STREAM-019")
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google", "deepseek", "vllm"])
 def test_cumulative_upstream_usage_is_not_summed(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str
 ) -> None:
@@ -265,7 +308,10 @@ def test_cumulative_upstream_usage_is_not_summed(
 
 @pytest.mark.requirement("STREAM-020")
 @pytest.mark.needs("logprobs")
-def test_logprobs_survive_streaming(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
-    exchange = target.chat(body(_model(profile, "openai"), logprobs=True, stream=True), tag=tag)
+@pytest.mark.parametrize("provider", ["openai", "deepseek", "vllm"])  # providers whose APIs return logprobs
+def test_logprobs_survive_streaming(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str, provider: str
+) -> None:
+    exchange = target.chat(body(_model(profile, provider), logprobs=True, stream=True), tag=tag)
     expect.success(judge, exchange, "STREAM-020")
     judge(exchange, Context(request=exchange.request_body), only=["stream_logprobs_join_to_content"])

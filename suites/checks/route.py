@@ -404,6 +404,12 @@ _register(
     "A passed-through upstream 429 keeps a Retry-After no shorter than the upstream's (30 s).",
     _retry_after,
 )
+_register(
+    "ERR-011",
+    "upstream_retry_delay_kept",
+    "An upstream 429's retry delay in any spelling (Gemini RetryInfo too) is kept as Retry-After (D-038).",
+    _retry_after,
+)
 
 
 def _never_500(exchange: Exchange, context: RouteContext) -> Iterator[str]:

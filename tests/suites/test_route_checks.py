@@ -298,6 +298,16 @@ CASES: dict[str, Case] = dict(
             ),
         ),
         (
+            "upstream_retry_delay_kept",
+            Case(
+                lambda: (
+                    error(429, "rate_limit_exceeded", "rate_limit_error", RATE_LIMITED),
+                    ctx(error=E429),
+                ),
+                lambda: (error(429, "rate_limit_exceeded", "rate_limit_error"), ctx(error=E429)),
+            ),
+        ),
+        (
             "upstream_overload_never_500",
             Case(
                 lambda: (error(503, "service_unavailable"), ctx(error=ExpectedError(503))),
