@@ -643,8 +643,9 @@ def test_fallback_on_upstream_429_and_5xx(
 
 @pytest.mark.requirement("ROUTE-022", "META-011")
 @pytest.mark.needs("gateway_routing", "multi_model")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_anthropic_529_is_retryable(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, stream: bool
 ) -> None:
     s = scene(target, profile, mocks)
     claude = s.need_single("anthropic")
@@ -653,6 +654,7 @@ def test_anthropic_529_is_retryable(
         models=[claude.model, other.model],
         directives=[directive(provider=claude.instance, error=529)],
         routing={"mode": "fallback"},
+        stream=stream,
     )
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
@@ -670,15 +672,23 @@ def test_anthropic_529_is_retryable(
 
 @pytest.mark.requirement("ROUTE-023", "META-011")
 @pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize(
+    ("slowness", "stream"),
+    [("hang", False), ("hang", True), ("slow", False), ("slow", True)],
+    ids=["hang-json", "hang-stream", "slow-json", "slow-stream"],
+)
 def test_fallback_on_attempt_timeout(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, slowness: str, stream: bool
 ) -> None:
+    """`hang`: the provider never answers; `slow`: its first byte would come 10x after `timeout_ms`."""
     s = scene(target, profile, mocks)
     cheap, dear = s.duo()
+    slow = {"timeout": True} if slowness == "hang" else {"ttft_ms": ATTEMPT_MS * 10}
     request = body(
         cheap.model,
-        directives=[directive(provider=cheap.instance, timeout=True)],
+        directives=[directive(provider=cheap.instance, **slow)],
         routing={"optimize": "cost-focus", "timeout_ms": ATTEMPT_MS},
+        stream=stream,
     )
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
@@ -689,8 +699,9 @@ def test_fallback_on_attempt_timeout(
 
 @pytest.mark.requirement("ROUTE-024")
 @pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_allow_fallbacks_false_makes_one_attempt(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, stream: bool
 ) -> None:
     s = scene(target, profile, mocks)
     cheap, _ = s.duo()
@@ -698,6 +709,7 @@ def test_allow_fallbacks_false_makes_one_attempt(
         cheap.model,
         directives=[directive(error=500)],  # every instance fails: a second attempt would be visible
         routing={"optimize": "cost-focus", "allow_fallbacks": False},
+        stream=stream,
     )
     exchange = target.chat(request, tag=tag)
     want = ExpectedError(502, frozenset({"upstream_error"}))  # an upstream 500 maps to 502 (ERR-010)
@@ -818,3 +830,29 @@ def test_unknown_single_colon_suffix(target: Target, profile: TargetProfile, jud
     )
     judge(exchange)
     judge(exchange, context, only=["unknown_suffix_is_model_not_found"])
+
+
+# --------------------------------------------------------------------------------------------------
+# routing_metadata names the endpoint that answered
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("META-011")
+@pytest.mark.needs("routing_metadata")
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google", "deepseek", "vllm"])
+def test_provider_fields_name_the_answering_endpoint(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str, stream: bool
+) -> None:
+    """Every provider's model, plain: the provider name maps to the instance the journal saw answer, and
+    `provider_model_id` is the model that instance received (Gemini's is in the URL path)."""
+    model = profile.models_by_provider.get(provider)
+    if model is None:
+        pytest.skip(NOT_CLAIMED + f"the profile names no model for provider {provider!r}")
+    exchange = target.chat(body(model, stream=stream), tag=tag)
+    instances = {provider: profile.mock_instance(provider), **profile.mock_instances}
+    context = RouteContext(
+        request=exchange.request_body or {}, journal=settled_journal(mocks, tag), instances=instances
+    )
+    expect.success(judge, exchange, "META-011")
+    judge(exchange, context, only=["provider_names_answering_endpoint"])
