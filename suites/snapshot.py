@@ -6,8 +6,8 @@ provider flavour a test is about (otherwise the test is "not claimed").
 
 `normalise()` turns one upstream request into a stable document (volatile values replaced by
 placeholders, keys sorted) so that syrupy can keep it as a regression baseline of a gateway's
-translation. Baselines live per target profile, `<snapshot root>/<profile name>/<suite>/`, one JSON file
-per corpus case and provider: a team records its own gateway with `--snapshot-update` and sees every
+translation. Baselines live per target profile, `<snapshot root>/<profile name>/<test module>/`, one JSON
+file per corpus case and provider: a team records its own gateway with `--snapshot-update` and sees every
 later change as a diff. The root is `fixtures/snapshots/` (in a wheel: the packaged copy), or the
 directory named by `AURIKO_SNAPSHOT_DIR`.
 """
@@ -287,23 +287,25 @@ def snapshot_root() -> Path:
     return Path(configured) if configured else FIXTURES_DIR / "snapshots"
 
 
-def snapshot_dir(profile_name: str, suite: str) -> Path:
-    """`<root>/<profile>/<suite>`; the profile name is made safe for a directory name."""
+def snapshot_dir(profile_name: str) -> Path:
+    """`<root>/<profile>`; the profile name is made safe for a directory name."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", profile_name).strip("-") or "unnamed"
-    return snapshot_root() / safe / suite
+    return snapshot_root() / safe
 
 
 @functools.cache
 def extension_for(directory: str) -> type[JSONSnapshotExtension]:
-    """A syrupy JSON extension that stores its files in `directory` (one class per directory, so syrupy
-    discovers and reports each profile's baselines on their own)."""
+    """A syrupy JSON extension that keeps its files in `<directory>/<test module>/`, one per assertion.
+
+    The test module's name as the last directory is syrupy's own single-file layout, so it relates
+    every file to its test (and reports baselines no test uses any more). One class per directory.
+    """
 
     class ProfileSnapshotExtension(JSONSnapshotExtension):
         @classmethod
         def dirname(cls, *, test_location: Any) -> str:
-            return directory
+            return str(Path(directory) / test_location.basename)
 
-    ProfileSnapshotExtension.__name__ = ProfileSnapshotExtension.__qualname__ = "ProfileSnapshotExtension"
     return ProfileSnapshotExtension
 
 

@@ -1002,7 +1002,7 @@ def test_upstream_snapshot(
     model = _corpus_model(profile, corpus_provider, case)
     if model is None:
         pytest.skip(NOT_CLAIMED + f"the profile names no model for {corpus_provider} in case {corpus_case}")
-    snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name, "translation"))))
+    snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name))))
     if not snap.update_snapshots and not baseline_path(snap).exists():
         pytest.skip(f"no baseline for profile {profile.name!r}: record one with --snapshot-update")
     body = {**copy.deepcopy(case["body"]), "model": model}
