@@ -54,6 +54,15 @@ def directive(**values: Any) -> str:
     return f"[[mock: {' '.join(parts)}]]"
 
 
+def model_on(profile: TargetProfile, instance: str) -> str | None:
+    """The profile's model for the provider whose mock instance is `instance` (provider names differ per
+    target: `google` or `gemini`, `vllm` or `hosted_vllm`)."""
+    for provider, model in profile.models_by_provider.items():
+        if profile.mock_instance(provider) == instance:
+            return model
+    return None
+
+
 def body(
     model: str | None = None,
     *,
@@ -94,17 +103,16 @@ class Scene:
     instances: dict[str, str]  # target provider name -> mock instance
     extra: dict[str, Any]  # the optional `routing:` section of the target profile
 
-    def single(self, provider: str) -> Offer | None:
-        """The profile's model for `provider`, when exactly that provider serves it."""
-        model = self.profile.models_by_provider.get(provider)
-        return self.directory.single(model) if model else None
+    def single(self, instance: str) -> Offer | None:
+        """The profile's model on mock `instance`, when only that provider serves it."""
+        model = model_on(self.profile, instance)
+        offer = self.directory.single(model) if model else None
+        return offer if offer is not None and offer.instance == instance else None
 
-    def need_single(self, provider: str) -> Offer:
-        offer = self.single(provider)
+    def need_single(self, instance: str) -> Offer:
+        offer = self.single(instance)
         if offer is None:
-            pytest.skip(
-                NOT_CLAIMED + f"no single-provider model of {provider!r} in the profile and directory"
-            )
+            pytest.skip(NOT_CLAIMED + f"no single-provider profile model on the {instance!r} mock")
         return offer
 
     def duo(self) -> tuple[Offer, Offer]:
@@ -323,11 +331,13 @@ def test_unmeetable_latency_or_output_mode_is_400(
         ("deepseek", schema, "structured_output_not_supported"),  # DeepSeek has JSON mode only
         ("anthropic", {"type": "json_object"}, "json_mode_not_supported"),  # Claude has no JSON mode
     ]
-    for provider, response_format, code in cases:
-        model = profile.models_by_provider.get(provider)
-        if model is None or s.directory.single(model) is None:
+    for instance, response_format, code in cases:
+        offer = s.single(instance)
+        if offer is None:
             continue
-        exchange = target.chat(body(model, text="Reply in JSON.", response_format=response_format), tag=tag)
+        exchange = target.chat(
+            body(offer.model, text="Reply in JSON.", response_format=response_format), tag=tag
+        )
         failed(judge, exchange, s.context(exchange, None, error=ExpectedError(400, frozenset({code}))), check)
 
 
@@ -840,17 +850,17 @@ def test_unknown_single_colon_suffix(target: Target, profile: TargetProfile, jud
 @pytest.mark.requirement("META-011")
 @pytest.mark.needs("routing_metadata")
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "google", "deepseek", "vllm"])
+@pytest.mark.parametrize("instance", ["openai", "anthropic", "gemini", "deepseek", "vllm"])
 def test_provider_fields_name_the_answering_endpoint(
-    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str, stream: bool
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, instance: str, stream: bool
 ) -> None:
     """Every provider's model, plain: the provider name maps to the instance the journal saw answer, and
     `provider_model_id` is the model that instance received (Gemini's is in the URL path)."""
-    model = profile.models_by_provider.get(provider)
+    model = model_on(profile, instance)
     if model is None:
-        pytest.skip(NOT_CLAIMED + f"the profile names no model for provider {provider!r}")
+        pytest.skip(NOT_CLAIMED + f"the profile names no model on the {instance!r} mock")
     exchange = target.chat(body(model, stream=stream), tag=tag)
-    instances = {provider: profile.mock_instance(provider), **profile.mock_instances}
+    instances = {p: profile.mock_instance(p) for p in profile.models_by_provider}
     context = RouteContext(
         request=exchange.request_body or {}, journal=settled_journal(mocks, tag), instances=instances
     )

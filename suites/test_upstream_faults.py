@@ -20,13 +20,14 @@ from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
 from suites.target import Mocks, Target
-from suites.test_routing import ATTEMPT_MS, body, directive, failed, scene, settled_journal
+from suites.test_routing import ATTEMPT_MS, body, directive, failed, model_on, scene, settled_journal
 
 
-def _model(profile: TargetProfile, provider: str) -> str:
-    model = profile.models_by_provider.get(provider)
+def _model(profile: TargetProfile, instance: str) -> str:
+    """The profile's model for the provider behind mock `instance`."""
+    model = model_on(profile, instance)
     if model is None:
-        pytest.skip(NOT_CLAIMED + f"the profile names no model for provider {provider!r}")
+        pytest.skip(NOT_CLAIMED + f"the profile names no model on the {instance!r} mock")
     return model
 
 
@@ -88,7 +89,7 @@ def test_gemini_retry_delay_becomes_retry_after(
 ) -> None:
     """Gemini says how long to wait in the body (`google.rpc.RetryInfo` `retryDelay: "30s"`), not in a
     header; D-038 asks for a client `Retry-After` no shorter than the upstream's, whatever its spelling."""
-    request = body(_model(profile, "google"), directives=[directive(error=429, retry_after=30)])
+    request = body(_model(profile, "gemini"), directives=[directive(error=429, retry_after=30)])
     exchange = target.chat(request, tag=tag)
     judge(exchange)
     context = _context(exchange, error=RATE_LIMITED)
@@ -98,7 +99,7 @@ def test_gemini_retry_delay_becomes_retry_after(
 @pytest.mark.requirement("ERR-008", "ERR-011", "STREAM-017")
 @pytest.mark.parametrize(
     ("provider", "status", "stream"),
-    [("anthropic", 529, False), ("anthropic", 529, True), ("openai", 503, False), ("google", 503, False)],
+    [("anthropic", 529, False), ("anthropic", 529, True), ("openai", 503, False), ("gemini", 503, False)],
 )
 def test_upstream_overload_is_a_retryable_503(
     target: Target,
@@ -151,7 +152,7 @@ def test_upstream_timeout_is_504(
 
 ERR_010_CASES = {
     "500": ("anthropic", {"error": 500}, False),  # Anthropic's own error shape must not leak through
-    "500-gemini": ("google", {"error": 500}, False),
+    "500-gemini": ("gemini", {"error": 500}, False),
     "garbage-anthropic": ("anthropic", {"malformed": True}, False),
     "garbage": ("openai", {"malformed": True}, False),  # an unparseable 200 body
     "reset": ("openai", {"disconnect_after": 0}, True),  # headers, then the connection drops
@@ -291,7 +292,7 @@ def test_upstream_keepalives_never_become_data(
 
 
 @pytest.mark.requirement("STREAM-019")
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "google", "deepseek", "vllm"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "deepseek", "vllm"])
 def test_cumulative_upstream_usage_is_not_summed(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str
 ) -> None:
