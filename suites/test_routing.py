@@ -39,7 +39,7 @@ from suites.target import Mocks, Target
 
 PROMPT = "Name three rivers."
 #: per-attempt allowance in fault scenarios: long enough for a healthy mock, short enough to keep runs fast
-ATTEMPT_MS = 400
+ATTEMPT_MS = 300
 DATA_POLICY_RANK = ("none", "no_training", "zdr")
 
 
