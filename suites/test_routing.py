@@ -451,8 +451,8 @@ def test_tool_choice_required_routes_to_honouring_providers(
     want = ExpectedError(400, frozenset({"tool_choice_required_not_supported"}))
     failed(judge, alone, s.context(alone, None, error=want), "tool_choice_required_unsupported_is_400")
     reasoner = profile.reasoning_model and s.directory.single(profile.reasoning_model)
-    if not reasoner or reasoner.instance == claude.instance:
-        return
+    if not reasoner or reasoner.instance == claude.instance or not profile.claims_feature("multi_model"):
+        return  # the routing half needs a pool of Claude and another reasoning model
     pooled = target.chat(
         body(
             models=[claude.model, reasoner.model],
