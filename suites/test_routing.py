@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 import yaml
 
@@ -35,11 +37,14 @@ from suites.checks.route import (
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
-from suites.target import Mocks, Target
+from suites.target import CHAT_PATH, Mocks, Target, tag_body
 
 PROMPT = "Name three rivers."
 #: per-attempt allowance in fault scenarios: long enough for a healthy mock, short enough to keep runs fast
 ATTEMPT_MS = 300
+#: how long a fault scenario may take on the client side before the suite stops waiting (a target that
+#: ignores `timeout_ms` would otherwise hold each test for the 600 s a mock `timeout` lasts)
+PATIENCE_S = 5.0
 DATA_POLICY_RANK = ("none", "no_training", "zdr")
 
 
@@ -82,6 +87,51 @@ def body(
     if routing:
         request.setdefault("gateway", {})["routing"] = dict(routing)
     return request
+
+
+def chat_capped(
+    target: Target, request: dict[str, Any], tag: str, seconds: float = PATIENCE_S
+) -> Exchange | None:
+    """`target.chat`, but the client stops reading after `seconds` in total: None when no response
+    started by then, else the exchange with whatever arrived (`elapsed_ms` tells whether it was cut)."""
+    tagged = tag_body(request, tag)
+    headers = {**target.auth_headers(), "Content-Type": "application/json"}
+    started = time.perf_counter()
+    parts: list[bytes] = []
+    response: httpx.Response | None = None
+    try:
+        with target.client.stream(
+            "POST", CHAT_PATH, content=orjson.dumps(tagged), headers=headers, timeout=httpx.Timeout(seconds)
+        ) as response:
+            for part in response.iter_raw():
+                parts.append(part)
+                if time.perf_counter() - started > seconds:
+                    break
+    except httpx.TimeoutException:
+        if response is None:
+            return None
+    assert response is not None
+    return Exchange(
+        method="POST",
+        url=f"{target.base_url}{CHAT_PATH}",
+        request_body=tagged,
+        status=response.status_code,
+        headers=response.headers,
+        body=b"".join(parts),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def no_answer(
+    judge: Judge, requirement: str, exchange: Exchange | None, seconds: float = PATIENCE_S
+) -> Exchange:
+    """Fail (or inform) when a fault scenario got no response at all within `seconds`."""
+    if exchange is None:
+        judge.require(
+            requirement, False, f"no response within {seconds:g} s although the request set timeout_ms"
+        )
+        pytest.fail(f"no response within {seconds:g} s", pytrace=False)
+    return exchange
 
 
 def settled_journal(mocks: Mocks, tag: str, wait_s: float = 1.5) -> list[dict[str, Any]]:
@@ -700,7 +750,7 @@ def test_fallback_on_attempt_timeout(
         routing={"optimize": "cost-focus", "timeout_ms": ATTEMPT_MS},
         stream=stream,
     )
-    exchange = target.chat(request, tag=tag)
+    exchange = no_answer(judge, "ROUTE-023", chat_capped(target, request, tag))
     journal = settled_journal(mocks, tag)
     _cheapest_tried_first(judge, exchange, journal, cheap)
     context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
@@ -768,9 +818,8 @@ def test_deadline_bounds_the_whole_chain(
     cheap, _ = s.duo()
     deadline_ms = ATTEMPT_MS + ATTEMPT_MS // 2  # shorter than the two attempts' allowances together
     routing = {"timeout_ms": ATTEMPT_MS, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
-    exchange = target.chat(
-        body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream), tag=tag
-    )
+    request = body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream)
+    exchange = no_answer(judge, "ROUTE-027", chat_capped(target, request, tag))
     context = s.context(exchange, None, within_ms=deadline_ms + 1000)
     failed(judge, exchange, context, "deadline_bounds_the_chain")
 
