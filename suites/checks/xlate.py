@@ -190,7 +190,7 @@ def warnings_of(exchange: Exchange | None) -> list[dict[str, Any]]:
 
 def names(text: str, name: str) -> bool:
     """`name` appears in `text` as a word of its own (case-insensitive)."""
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text, re.IGNORECASE) is not None
 
 
 def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> bool:
@@ -469,7 +469,11 @@ def anthropic_tools_native(exchange: Exchange, context: Context) -> Iterator[str
         return
     request = context.request
     body = up.json
-    by_name = {t.get("name"): t for t in body.get("tools") or [] if isinstance(t, dict)}
+    by_name = {
+        t.get("name") or (t.get("function") or {}).get("name"): t
+        for t in body.get("tools") or []
+        if isinstance(t, dict)
+    }
     for tool in request.get("tools") or []:
         fn = tool.get("function") or {}
         native = by_name.get(fn.get("name"))
