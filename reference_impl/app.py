@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import orjson
@@ -61,6 +62,33 @@ def _request_id() -> str:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+MODELS_ENDPOINTS = ("chat_completions", "responses")
+IDEMPOTENCY_KEY_MAX = 255  # openapi.yaml: components.parameters.IdempotencyKey
+
+
+def _check_models_query(scope: Scope) -> None:
+    """`GET /v1/models?endpoint=`: one of the contract's values, else 400 (other parameters are ignored)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if key == "endpoint" and value not in MODELS_ENDPOINTS:
+            raise GatewayError(
+                "invalid_parameter_value",
+                f"endpoint must be one of {', '.join(MODELS_ENDPOINTS)}.",
+                "endpoint",
+            )
+
+
+def _check_idempotency_key(headers: dict[bytes, bytes]) -> None:
+    """The contract's Idempotency-Key is 1 to 255 characters when sent."""
+    key = headers.get(b"idempotency-key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise GatewayError(
+            "invalid_parameter_value",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters.",
+            "Idempotency-Key",
+        )
 
 
 class GatewayApp:
@@ -112,6 +140,7 @@ class GatewayApp:
             if name == "chat":
                 await self._chat(scope, receive, send, headers, request_id)
             elif name == "models":
+                _check_models_query(scope)
                 await self._json(send, request_id, self._models_body())
             elif name == "model":
                 await self._json(send, request_id, self._model_body(path[len(MODEL_PREFIX) :]))
@@ -161,6 +190,7 @@ class GatewayApp:
         except _BodyTooLarge:
             limit = self.config.limits.max_body_bytes
             raise GatewayError("payload_too_large", f"The request body exceeds {limit} bytes.") from None
+        _check_idempotency_key(headers)
         body = parse_body(raw, self.config.limits.max_json_depth)
         request = validate_chat_request(body)
         if not request.stream:

@@ -114,8 +114,10 @@ def _param(path: str) -> str | None:
 
 def _first_violation(body: dict[str, Any]) -> GatewayError:
     found = contract.validate_request_body(body)
-    if not found:  # the fast validator and the reference validator disagree: trust the reference
-        raise AssertionError("fast validator rejected a body the contract accepts")
+    if not found:
+        # The validators disagree only on numbers JSON parsing could not keep exact (an integer beyond
+        # 64 bits arrives as a float): the value is out of range either way, never a 500.
+        return GatewayError("invalid_parameter_value", "A number in the body is out of range.")
     violation = found[0]
     param = _param(violation.path)
     match = _PATH_INDEX.match(param or "")
@@ -124,7 +126,7 @@ def _first_violation(body: dict[str, Any]) -> GatewayError:
         index = int(match.group(1))
         message = body["messages"][index]
         role = message.get("role") if isinstance(message, dict) else None
-        if role not in _ROLE_SCHEMAS:
+        if not isinstance(role, str) or role not in _ROLE_SCHEMAS:
             return GatewayError(
                 "invalid_parameter_value",
                 f"messages[{index}].role must be one of {', '.join(_ROLE_SCHEMAS)}",
@@ -208,7 +210,38 @@ def _convert_functions(body: dict[str, Any], warnings: list[dict[str, str]]) -> 
             body["tool_choice"] = {"type": "function", "function": {"name": function_call["name"]}}
 
 
+def _declares_tools(body: dict[str, Any]) -> bool:
+    """A non-empty `tools`, or the deprecated `functions` when `tools` is absent."""
+    if "tools" in body:
+        return isinstance(body["tools"], list) and bool(body["tools"])
+    return "functions" in body
+
+
+def _check_dependent_fields(body: dict[str, Any]) -> None:
+    """The contract's cross-field rules (`ChatCompletionRequest.allOf`), reported on the dependent field.
+
+    Checked before the schema so that the error keeps its own message; tolerant of wrong types (the
+    schema reports those).
+    """
+    if "stream_options" in body and body.get("stream") is not True:  # D-035
+        raise GatewayError(
+            "invalid_parameter_value", "stream_options is only allowed with stream: true.", "stream_options"
+        )
+    if "top_logprobs" in body and body.get("logprobs") is not True:
+        raise GatewayError("invalid_parameter_value", "top_logprobs requires logprobs: true.", "top_logprobs")
+    if "tool_choice" in body and body["tool_choice"] != "none" and not _declares_tools(body):
+        raise GatewayError("invalid_parameter_value", "tool_choice requires tools.", "tool_choice")
+    if (
+        "function_call" in body
+        and body["function_call"] != "none"
+        and "tool_choice" not in body
+        and not _declares_tools(body)
+    ):
+        raise GatewayError("invalid_parameter_value", "function_call requires functions.", "function_call")
+
+
 def _semantic_checks(body: dict[str, Any], routing: dict[str, Any]) -> None:
+    """What no schema can say: comparisons between values, references between fields."""
     timeout, deadline = routing.get("timeout_ms"), routing.get("deadline_ms")
     if timeout is not None and deadline is not None and deadline < timeout:
         raise GatewayError(
@@ -216,16 +249,8 @@ def _semantic_checks(body: dict[str, Any], routing: dict[str, Any]) -> None:
             "deadline_ms must be greater than or equal to timeout_ms.",
             "gateway.routing.deadline_ms",
         )
-    if "stream_options" in body and not body.get("stream"):  # D-035
-        raise GatewayError(
-            "invalid_parameter_value", "stream_options is only allowed with stream: true.", "stream_options"
-        )
-    if "top_logprobs" in body and not body.get("logprobs"):
-        raise GatewayError("invalid_parameter_value", "top_logprobs requires logprobs: true.", "top_logprobs")
     tools = body.get("tools")
     choice = body.get("tool_choice")
-    if choice is not None and choice != "none" and not tools:
-        raise GatewayError("invalid_parameter_value", "tool_choice requires tools.", "tool_choice")
     if isinstance(choice, dict):
         name = choice["function"]["name"]
         if not any(t["function"]["name"] == name for t in tools or ()):
@@ -265,6 +290,7 @@ def validate_chat_request(body: dict[str, Any]) -> ChatRequest:
     """Validate a parsed body and normalise it into a `ChatRequest` (raises GatewayError)."""
     _check_model_choice(body)
     _check_strict_keys(body)
+    _check_dependent_fields(body)
     if not _IS_VALID(body):
         raise _first_violation(body)
 
