@@ -51,6 +51,7 @@ class Capabilities:
     json_schema: bool = False
     vision: bool = False
     n: bool = False
+    max_n: int | None = None  # the native ceiling of n (Gemini candidateCount: 8), None = no ceiling
     logprobs: bool = False
     reasoning: str = "none"  # effort | budget | adaptive | level | none
     can_disable_reasoning: bool = False

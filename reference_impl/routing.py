@@ -302,9 +302,9 @@ def _capability_filters(needs: Needs, label: str) -> list[Filter]:
     if needs.n > 1:
         add(
             "n",
-            lambda o: o.capabilities.n,
+            lambda o: o.capabilities.n and needs.n <= (o.capabilities.max_n or needs.n),
             "no_compatible_endpoint",
-            f"No provider of '{label}' supports n > 1.",
+            f"No provider of '{label}' supports n = {needs.n}.",
             "n",
         )
     return filters

@@ -12,6 +12,7 @@ Reasoning: Gemini 2.5 (`budget`) -> `thinkingConfig.thinkingBudget` (1024/2048/4
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import orjson
@@ -54,6 +55,32 @@ CONTENT_FILTER = frozenset(
         "IMAGE_OTHER",
     ]
 )
+
+
+_GEMINI_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,127}")
+_GEMINI_NAME_CHAR = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def native_function_name(name: str) -> str:
+    """Gemini function names must start with a letter or `_`; OpenAI's may start with a digit or `-`.
+
+    Such a name gets a leading `_` on the way up (declared tool names, `[A-Za-z0-9_-]{1,64}`, need only
+    that) and loses it on the way back (`client_function_name`). Names in the history, which the contract
+    does not restrict, also have other characters replaced by `_`.
+    """
+    if _GEMINI_NAME.fullmatch(name):
+        return name
+    return ("_" + _GEMINI_NAME_CHAR.sub("_", name))[:128]
+
+
+def client_function_name(attempt: Attempt, native: str) -> str:
+    """The declared tool name a Gemini function-call name stands for."""
+    if native.startswith("_"):
+        for tool in attempt.request.body.get("tools") or ():
+            name = tool["function"]["name"]
+            if name != native and native_function_name(name) == native:
+                return name
+    return native
 
 
 def _image_part(url: str) -> dict[str, Any]:
@@ -151,7 +178,7 @@ class GeminiAdapter(Adapter):
             elif role == "assistant":
                 parts = _parts(text_of(m.get("content")))
                 for call in m.get("tool_calls") or ():
-                    name = call["function"]["name"]
+                    name = native_function_name(call["function"]["name"])
                     call_names[call["id"]] = name
                     part: dict[str, Any] = {
                         "functionCall": {"name": name, "args": parse_arguments(call["function"]["arguments"])}
@@ -161,7 +188,9 @@ class GeminiAdapter(Adapter):
                     parts.append(part)
                 add("model", parts)
             elif role in ("tool", "function"):
-                name = m.get("name") or call_names.get(m.get("tool_call_id", ""), "function")
+                name = call_names.get(m.get("tool_call_id", ""), "function")
+                if m.get("name"):
+                    name = native_function_name(m["name"])
                 text = text_of(m.get("content"))
                 try:
                     result = orjson.loads(text)
@@ -179,7 +208,7 @@ class GeminiAdapter(Adapter):
         declarations = []
         for tool in body["tools"]:
             fn = tool["function"]
-            entry: dict[str, Any] = {"name": fn["name"]}
+            entry: dict[str, Any] = {"name": native_function_name(fn["name"])}
             if fn.get("description"):
                 entry["description"] = fn["description"]
             if fn.get("parameters"):
@@ -195,7 +224,8 @@ class GeminiAdapter(Adapter):
         elif choice == "auto":
             config = {"mode": "AUTO"}
         elif isinstance(choice, dict):
-            config = {"mode": "ANY", "allowedFunctionNames": [choice["function"]["name"]]}
+            allowed = [native_function_name(choice["function"]["name"])]
+            config = {"mode": "ANY", "allowedFunctionNames": allowed}
         if config is not None:
             native["toolConfig"] = {"functionCallingConfig": config}
 
@@ -247,7 +277,7 @@ class GeminiAdapter(Adapter):
                         "id": fc.get("id") or new_id("call_"),
                         "type": "function",
                         "function": {
-                            "name": fc["name"],
+                            "name": client_function_name(attempt, fc["name"]),
                             "arguments": orjson.dumps(fc.get("args") or {}).decode(),
                         },
                     }
@@ -322,7 +352,7 @@ class GeminiStreamDecoder(StreamDecoder):
                             index,
                             slot,
                             fc.get("id") or new_id("call_"),
-                            fc["name"],
+                            client_function_name(self.attempt, fc["name"]),
                             orjson.dumps(fc.get("args") or {}).decode(),
                         )
                     )
