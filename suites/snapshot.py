@@ -78,7 +78,9 @@ def _profile_kinds(source: Path | None) -> dict[str, str]:
 
 
 def kind_model(profile: TargetProfile, kind: str) -> str:
-    return _profile_kinds(profile.source).get(kind) or KINDS[kind][1]
+    """The target's model of `kind`: the profile's `models.by_kind` entry, else the public model name."""
+    named = getattr(profile, "models_by_kind", None) or _profile_kinds(profile.source)
+    return named.get(kind) or KINDS[kind][1]
 
 
 def flavour_models_of(mocks: Mocks, profile: TargetProfile) -> dict[str, str]:

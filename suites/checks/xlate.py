@@ -364,8 +364,11 @@ def native_endpoint_and_auth(exchange: Exchange, context: Context) -> Iterator[s
         if not up.header("anthropic-version"):
             yield "Anthropic request has no anthropic-version header"
         max_tokens = up.json.get("max_tokens")
+        limit = context.request.get("max_completion_tokens") or context.request.get("max_tokens")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             yield f"Anthropic body max_tokens is {max_tokens!r}, not a positive integer"
+        elif isinstance(limit, int) and not anthropic_thinking(up) and max_tokens != limit:
+            yield f"Anthropic body max_tokens is {max_tokens}, the client's limit is {limit}"
         if model is not None and up.json.get("model") != model:
             yield f"Anthropic body model is {up.json.get('model')!r}, expected {model!r}"
     elif up.flavour == "gemini":
@@ -1099,7 +1102,7 @@ def gemini_thinking_by_generation(exchange: Exchange, context: Context) -> Itera
             yield f"reasoning_effort {effort!r} reached Gemini 3 as {thinking!r}, expected level {want!r}"
         if effort not in GEMINI_LEVELS and not warned(exchange, "reasoning_effort", "unsupported_parameter"):
             yield f"{effort!r} became {want!r} without a warning naming reasoning_effort"
-    elif not isinstance(budget, int) or isinstance(budget, bool) or not (budget > 0 or budget == -1):
+    elif not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
         yield f"reasoning_effort {effort!r} reached Gemini 2.5 as {thinking!r}, not a positive budget"
 
 
@@ -1358,14 +1361,20 @@ def tool_choice_none_honoured(exchange: Exchange, context: Context) -> Iterator[
 
 @check("XLATE-009", Applies.ANY)
 def tool_call_arguments_are_json(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Every returned `function.arguments` parses as JSON (`"{}"` for none, never `""`)."""
+    """Every returned `function.arguments` parses as JSON (`"{}"` for none, never `""`).
+
+    expect: `no_argument_tools` names of tools the provider called without arguments.
+    """
+    empty = set(_expect(context).get("no_argument_tools") or ())
     for i, message in enumerate(messages_of(exchange)):
         for call in message.get("tool_calls") or []:
-            arguments = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
-            ok, _ = parse_json(arguments)
+            fn = (call.get("function") or {}) if isinstance(call, dict) else {}
+            arguments = fn.get("arguments")
+            ok, value = parse_json(arguments)
             if not ok:
-                name = (call.get("function") or {}).get("name") if isinstance(call, dict) else None
-                yield f"choice {i} tool call {name!r} has arguments {arguments!r}, which is not JSON"
+                yield f"choice {i} call {fn.get('name')!r} has arguments {arguments!r}, which is not JSON"
+            elif fn.get("name") in empty and value != {}:
+                yield f"choice {i} call {fn.get('name')!r} has no arguments but returned {arguments!r}"
 
 
 @check("XLATE-011", Applies.STREAM)

@@ -282,6 +282,10 @@ case(
         answer(),
         ctx({"model": "m"}, up("anthropic", ANT_BODY, headers={"x-api-key": "[redacted:1a2b3c4d]"})),
     ),
+    anthropic_ignores_client_limit=(
+        answer(),
+        ctx({"model": "m", "max_completion_tokens": 64}, up("anthropic", ANT_BODY)),
+    ),
     anthropic_wrong_model=(
         answer(),
         ctx({"model": "m"}, up("anthropic", ANT_BODY), provider_model_id="claude-sonnet-4-5"),
@@ -636,6 +640,15 @@ case(
             ]
         ),
         ctx({"model": "m"}),
+    ),
+    no_arguments_as_null=(
+        answer(
+            {
+                "content": None,
+                "tool_calls": [edit(EMPTY_CALL, lambda c: c["function"].update(arguments="null"))],
+            }
+        ),
+        ctx({"model": "m"}, no_argument_tools=["ping"]),
     ),
 )
 
@@ -1307,6 +1320,14 @@ case(
         ctx(
             _effort("low"),
             up("gemini", {**GEM_BODY, "generation_config": {"thinking_config": {"thinking_budget": 1024}}}),
+            gemini_kind="budget",
+        ),
+    ),
+    dynamic_budget_is_not_derived_from_effort=(
+        answer(),
+        ctx(
+            _effort("low"),
+            up("gemini", {**GEM_BODY, "generationConfig": {"thinkingConfig": {"thinkingBudget": -1}}}),
             gemini_kind="budget",
         ),
     ),
