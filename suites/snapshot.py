@@ -9,7 +9,13 @@ placeholders, keys sorted) so that syrupy can keep it as a regression baseline o
 translation. Baselines live per target profile, `<snapshot root>/<profile name>/<test module>/`, one JSON
 file per corpus case and provider: a team records its own gateway with `--snapshot-update` and sees every
 later change as a diff. The root is `fixtures/snapshots/` (in a wheel: the packaged copy), or the
-directory named by `AURIKO_SNAPSHOT_DIR`.
+directory named by `AURIKO_SNAPSHOT_DIR`:
+
+    AURIKO_SNAPSHOT_DIR=baselines auriko-conformance run --target-url URL --mock-url MOCKS \
+        --target-profile my-gateway.yaml -k test_upstream_snapshot -- --snapshot-update
+
+records `baselines/<profile name>/test_translation/*.json`; later runs without the flag fail on every
+difference. Without a baseline for the profile, the snapshot tests are skipped.
 """
 
 from __future__ import annotations
