@@ -262,6 +262,7 @@ class Completions:
                     session = StreamSession(
                         self, attempt, plan, adapter.stream_decoder(attempt), response, started
                     )
+                    session.budget, session.deadline = budget, deadline
                     await session.prime()
                     return session
             except GatewayError:
@@ -293,6 +294,8 @@ class StreamSession:
         self.response = response
         self.started = started
         self.first_token_at: float | None = None
+        self.budget = 0.0  # the attempt's allowance: also the longest silence tolerated mid-stream
+        self.deadline: float | None = None  # deadline_ms bounds the whole stream too (D-048)
         self._source = sse_events(response.aiter_raw())
         self._pending: list[Any] = []
         created = int(time.time())
@@ -322,7 +325,7 @@ class StreamSession:
                 if first:
                     yield first
             if not self.decoder.done:
-                async for event, data in self._source:
+                async for event, data in self._upstream():
                     events = self.decoder.feed(event, data)
                     if events:
                         out = writer.chunk(self._filter(events, none_choice))
@@ -336,8 +339,7 @@ class StreamSession:
                     if out:
                         yield out
         except Exception as exc:  # after the first byte: one D-004 error event, no [DONE]
-            failure = classify_exception(exc, self.attempt.offering.provider, 0)
-            error = failure.error
+            error = exc if isinstance(exc, GatewayError) else self._failure(exc)
             if error.code not in ("upstream_error", "upstream_timeout"):
                 error = GatewayError("upstream_error", error.message, provider=error.provider)
             yield error_event(error.error_object())
@@ -348,6 +350,32 @@ class StreamSession:
         if closing:
             yield closing
         yield writer.final(*self._summary())
+
+    def _failure(self, exc: Exception) -> GatewayError:
+        return classify_exception(exc, self.attempt.offering.provider, self.budget).error
+
+    async def _upstream(self) -> AsyncIterator[tuple[str | None, str]]:
+        """The rest of the upstream events; waiting past `deadline_ms` ends the stream (D-048)."""
+        if self.deadline is None:
+            async for item in self._source:
+                yield item
+            return
+        loop = asyncio.get_running_loop()
+        when = loop.time() + (self.deadline - time.monotonic())
+        source = aiter(self._source)
+        while True:
+            try:
+                async with asyncio.timeout_at(when):
+                    item = await anext(source)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise GatewayError(
+                    "upstream_timeout",
+                    "The request did not complete within deadline_ms.",
+                    provider=self.attempt.offering.provider,
+                ) from None
+            yield item
 
     @staticmethod
     def _filter(events: list[Any], none_choice: bool) -> list[Any]:
