@@ -62,6 +62,10 @@ class TargetProfile:
     unknown_model: str = "no-such-model-conformance"
     #: target provider name -> a model name that the target routes only to that provider
     models_by_provider: dict[str, str] = field(default_factory=dict)
+    #: model kind (e.g. `claude_adaptive`, `gemini_budget`) -> the target's model name of that kind
+    models_by_kind: dict[str, str] = field(default_factory=dict)
+    #: a model the target offers only at a premium tier (ROUTE-013), when it has one
+    premium_only_model: str | None = None
     #: target provider name -> mock instance name (when they differ, e.g. google -> gemini)
     mock_instances: dict[str, str] = field(default_factory=dict)
     claims: frozenset[str] = frozenset()
@@ -121,6 +125,8 @@ def load_profile(path: Path | None = None) -> TargetProfile:
         tools_model=models.get("tools"),
         unknown_model=models.get("unknown", "no-such-model-conformance"),
         models_by_provider=dict(models.get("by_provider", {})),
+        models_by_kind=dict(models.get("by_kind", {})),
+        premium_only_model=models.get("premium_only") or (raw.get("routing") or {}).get("premium_only_model"),
         mock_instances=dict(raw.get("mock_instances", {})),
         claims=frozenset(raw.get("claims", [])),
         prices=prices,

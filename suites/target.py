@@ -102,6 +102,41 @@ class Target:
     def chat(self, body: dict[str, Any], *, tag: str | None = None, **kwargs: Any) -> Exchange:
         return self.request("POST", CHAT_PATH, body=tag_body(body, tag) if tag else body, **kwargs)
 
+    def chat_within(self, body: dict[str, Any], seconds: float, *, tag: str | None = None) -> Exchange | None:
+        """`chat`, but the client gives up after `seconds` in total, as a patient caller would.
+
+        None when no response started in time; otherwise the exchange with whatever had arrived
+        (`elapsed_ms` tells whether it was cut), so a target that hangs past its deadline is a finding,
+        never a hung suite.
+        """
+        sent = tag_body(body, tag) if tag else body
+        headers = {**self.auth_headers(), "Content-Type": "application/json"}
+        started = time.perf_counter()
+        parts: list[bytes] = []
+        response: httpx.Response | None = None
+        try:
+            with self.client.stream(
+                "POST", CHAT_PATH, content=orjson.dumps(sent), headers=headers, timeout=httpx.Timeout(seconds)
+            ) as response:
+                for part in response.iter_raw():
+                    parts.append(part)
+                    if time.perf_counter() - started > seconds:
+                        break
+        except httpx.TimeoutException:
+            if response is None:
+                return None
+        if response is None:
+            return None
+        return Exchange(
+            method="POST",
+            url=f"{self.base_url}{CHAT_PATH}",
+            request_body=sent,
+            status=response.status_code,
+            headers=response.headers,
+            body=b"".join(parts),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
 
 @dataclass(slots=True)
 class Mocks:
@@ -124,6 +159,16 @@ class Mocks:
         response = self.client.get("/__mock/journal", params=params)
         response.raise_for_status()
         return list(response.json()["entries"])
+
+    def providers(self) -> list[dict[str, Any]]:
+        """Every mock instance with its flavour, prefix and current behaviour."""
+        response = self.client.get("/__mock/providers")
+        response.raise_for_status()
+        return list(response.json()["providers"])
+
+    def provider(self, name: str) -> dict[str, Any] | None:
+        response = self.client.get(f"/__mock/providers/{name}")
+        return response.json() if response.status_code == 200 else None
 
     def set_provider(self, name: str, **behaviour: Any) -> None:
         self.client.patch(f"/__mock/providers/{name}", json=behaviour).raise_for_status()

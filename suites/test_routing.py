@@ -22,10 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import orjson
 import pytest
-import yaml
 
 from suites import expect
 from suites.checks.route import (
@@ -37,7 +34,7 @@ from suites.checks.route import (
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
-from suites.target import CHAT_PATH, Mocks, Target, tag_body
+from suites.target import Mocks, Target
 
 PROMPT = "Name three rivers."
 #: per-attempt allowance in fault scenarios: long enough for a healthy mock, short enough to keep runs fast
@@ -89,39 +86,6 @@ def body(
     return request
 
 
-def chat_capped(
-    target: Target, request: dict[str, Any], tag: str, seconds: float = PATIENCE_S
-) -> Exchange | None:
-    """`target.chat`, but the client stops reading after `seconds` in total: None when no response
-    started by then, else the exchange with whatever arrived (`elapsed_ms` tells whether it was cut)."""
-    tagged = tag_body(request, tag)
-    headers = {**target.auth_headers(), "Content-Type": "application/json"}
-    started = time.perf_counter()
-    parts: list[bytes] = []
-    response: httpx.Response | None = None
-    try:
-        with target.client.stream(
-            "POST", CHAT_PATH, content=orjson.dumps(tagged), headers=headers, timeout=httpx.Timeout(seconds)
-        ) as response:
-            for part in response.iter_raw():
-                parts.append(part)
-                if time.perf_counter() - started > seconds:
-                    break
-    except httpx.TimeoutException:
-        if response is None:
-            return None
-    assert response is not None
-    return Exchange(
-        method="POST",
-        url=f"{target.base_url}{CHAT_PATH}",
-        request_body=tagged,
-        status=response.status_code,
-        headers=response.headers,
-        body=b"".join(parts),
-        elapsed_ms=(time.perf_counter() - started) * 1000,
-    )
-
-
 def no_answer(
     judge: Judge, requirement: str, exchange: Exchange | None, seconds: float = PATIENCE_S
 ) -> Exchange:
@@ -151,7 +115,6 @@ class Scene:
     directory: Directory
     profile: TargetProfile
     instances: dict[str, str]  # target provider name -> mock instance
-    extra: dict[str, Any]  # the optional `routing:` section of the target profile
 
     def single(self, instance: str) -> Offer | None:
         """The profile's model on mock `instance`, when only that provider serves it."""
@@ -201,7 +164,7 @@ def scene(target: Target, profile: TargetProfile, mocks: Mocks) -> Scene:
         listing = target.request("GET", "/v1/models")
         if listing.status != 200 or not isinstance(listing.json, dict):
             pytest.skip(NOT_CLAIMED + f"GET /v1/models answered HTTP {listing.status}")
-        known = mocks.client.get("/__mock/providers").json()["providers"]
+        known = mocks.providers()
         names: set[str] = set()
         for model in listing.json.get("data") or []:
             for p in (model.get("providers") or []) if isinstance(model, dict) else []:
@@ -209,11 +172,7 @@ def scene(target: Target, profile: TargetProfile, mocks: Mocks) -> Scene:
                     names.add(p["name"])
         instances = {name: profile.mock_instance(name) for name in names}
         directory = Directory.from_listing(listing.json, profile.mock_instance, known)
-        extra: dict[str, Any] = {}
-        if profile.source is not None:
-            raw = yaml.safe_load(profile.source.read_text()) or {}
-            extra = dict(raw.get("routing") or {})
-        _SCENES[key] = Scene(directory, profile, instances, extra)
+        _SCENES[key] = Scene(directory, profile, instances)
     return _SCENES[key]
 
 
@@ -461,7 +420,7 @@ def test_premium_tier_needs_opt_in(
     """The premium-only model is the profile's `routing.premium_only_model`, else a directory entry that
     lists no (standard-tier) provider at all."""
     s = scene(target, profile, mocks)
-    model = s.extra.get("premium_only_model") or s.directory.premium_only()
+    model = s.profile.premium_only_model or s.directory.premium_only()
     if not model:
         pytest.skip(NOT_CLAIMED + "no model offered only at a premium tier")
     plain = target.chat(body(model), tag=tag)
@@ -750,7 +709,7 @@ def test_fallback_on_attempt_timeout(
         routing={"optimize": "cost-focus", "timeout_ms": ATTEMPT_MS},
         stream=stream,
     )
-    exchange = no_answer(judge, "ROUTE-023", chat_capped(target, request, tag))
+    exchange = no_answer(judge, "ROUTE-023", target.chat_within(request, PATIENCE_S, tag=tag))
     journal = settled_journal(mocks, tag)
     _cheapest_tried_first(judge, exchange, journal, cheap)
     context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
@@ -819,7 +778,7 @@ def test_deadline_bounds_the_whole_chain(
     deadline_ms = ATTEMPT_MS + ATTEMPT_MS // 2  # shorter than the two attempts' allowances together
     routing = {"timeout_ms": ATTEMPT_MS, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
     request = body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream)
-    exchange = no_answer(judge, "ROUTE-027", chat_capped(target, request, tag))
+    exchange = no_answer(judge, "ROUTE-027", target.chat_within(request, PATIENCE_S, tag=tag))
     context = s.context(exchange, None, within_ms=deadline_ms + 1000)
     failed(judge, exchange, context, "deadline_bounds_the_chain")
 

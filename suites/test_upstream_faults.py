@@ -22,8 +22,8 @@ from suites.profile import TargetProfile
 from suites.target import Mocks, Target
 from suites.test_routing import (
     ATTEMPT_MS,
+    PATIENCE_S,
     body,
-    chat_capped,
     directive,
     failed,
     model_on,
@@ -149,7 +149,7 @@ def test_upstream_timeout_is_504(
         routing={"timeout_ms": ATTEMPT_MS},
         stream=stream,
     )
-    exchange = no_answer(judge, "ERR-009", chat_capped(target, request, tag))
+    exchange = no_answer(judge, "ERR-009", target.chat_within(request, PATIENCE_S, tag=tag))
     want = ExpectedError(504, frozenset({"upstream_timeout"}), error_type="api_error")
     failed(
         judge,
@@ -256,7 +256,7 @@ def test_mid_stream_failure_is_never_a_clean_end(
             pytest.skip(NOT_CLAIMED + "gateway_routing (timeout_ms ends the stalled stream)")
         routing = {"timeout_ms": ATTEMPT_MS}
     request = body(_model(profile, provider), directives=[directive(**values)], routing=routing, stream=True)
-    exchange = no_answer(judge, "STREAM-015", chat_capped(target, request, tag))
+    exchange = no_answer(judge, "STREAM-015", target.chat_within(request, PATIENCE_S, tag=tag))
     judge(exchange)
     context = _context(exchange, upstream_failed=True)
     judge(exchange, context, only=["upstream_failure_reported_in_stream"])
