@@ -147,6 +147,11 @@ def test_gemini_system_instruction_and_model_role(client: Client, flavour_models
 # Tools (XLATE-005 .. XLATE-011)
 # --------------------------------------------------------------------------------------------------
 
+#: Anthropic's tool shapes are XLATE-005, Gemini's XLATE-006: each parameter carries its own ID.
+TOOL_FLAVOURS = [
+    pytest.param("anthropic", marks=pytest.mark.requirement("XLATE-005")),
+    pytest.param("gemini", marks=pytest.mark.requirement("XLATE-006")),
+]
 TOOL_CHOICES = {
     "auto-serial": {"tool_choice": "auto", "parallel_tool_calls": False},
     "required": {"tool_choice": "required"},
@@ -155,10 +160,9 @@ TOOL_CHOICES = {
 }
 
 
-@pytest.mark.requirement("XLATE-005", "XLATE-006")
 @pytest.mark.needs("tools")
 @pytest.mark.parametrize("choice", list(TOOL_CHOICES))
-@pytest.mark.parametrize("flavour", ["anthropic", "gemini"])
+@pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
 def test_tools_and_tool_choice_native(
     client: Client, flavour_models: dict[str, str], flavour: str, choice: str
 ) -> None:
@@ -174,9 +178,8 @@ def test_tools_and_tool_choice_native(
         client.check(sent, x.anthropic_tools_native if flavour == "anthropic" else x.gemini_tools_native)
 
 
-@pytest.mark.requirement("XLATE-005", "XLATE-006")
 @pytest.mark.needs("tools")
-@pytest.mark.parametrize("flavour", ["anthropic", "gemini"])
+@pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
 def test_tool_history_native(client: Client, flavour_models: dict[str, str], flavour: str) -> None:
     requirement = "XLATE-005" if flavour == "anthropic" else "XLATE-006"
     messages = tool_history(provider_signature="c2lnLWNvbmZvcm1hbmNl")
@@ -823,8 +826,10 @@ USAGE_CHECKS = {
 }
 
 
-@pytest.mark.requirement("XLATE-033", "XLATE-034", "XLATE-035")
-@pytest.mark.parametrize("case", list(USAGE_CASES))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.requirement(USAGE_CHECKS[USAGE_CASES[c][0]][0])) for c in USAGE_CASES],
+)
 def test_usage_translated_without_double_counting(
     client: Client, profile: TargetProfile, flavour_models: dict[str, str], case: str
 ) -> None:

@@ -2054,3 +2054,12 @@ def test_non_decreasing() -> None:
     assert x.non_decreasing("budget", [("low", 2048), ("medium", 1024)]) == [
         "budget falls from 2048 (low) to 1024 (medium)"
     ]
+
+
+@pytest.mark.parametrize(("native", "want"), sorted({**x.FINISH_MAP, **x.UNMAPPED_FINISH}.items()))
+def test_every_native_finish_reason_has_its_openai_value(native: str, want: str) -> None:
+    """The live suite can only make the mocks answer some reasons; the table is checked for all of them."""
+    check = x.native_finish_reason_kept if native in x.UNMAPPED_FINISH else x.finish_reason_mapped
+    assert found(check, (answer(finish=want, native=native), ctx({"model": "m"}, native_finish=native))) == []
+    wrong = "stop" if want != "stop" else "length"
+    assert found(check, (answer(finish=wrong, native=native), ctx({"model": "m"}, native_finish=native)))
