@@ -25,6 +25,7 @@ import yaml
 from auriko_conformance.paths import FIXTURES_DIR
 from mocks.behaviour import reasoning_text, reply_text
 from mocks.directives import strip_markers
+from mocks.tokens import count_tokens
 from suites import expect
 from suites.checks import xlate as x
 from suites.plugin import NOT_CLAIMED, Judge
@@ -851,6 +852,19 @@ def test_usage_translated_without_double_counting(
             requirement, sent.upstream.usage is not None, "the mock journal recorded no usage"
         )
         client.check(sent, usage_check)
+        # Independent of the journal: the visible answer's tokens under the mock token rule are exactly
+        # what is left of completion_tokens once reasoning is taken out (nothing counted twice).
+        usage = x.final_usage(sent.exchange) or {}
+        reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+        content = "".join(m.get("content") or "" for m in x.messages_of(sent.exchange))
+        visible = (usage.get("completion_tokens") or 0) - reasoning
+        client.judge.require(
+            requirement,
+            visible == count_tokens(content),
+            f"completion_tokens {usage.get('completion_tokens')} - reasoning_tokens {reasoning} = {visible}, "
+            f"but the answer has {count_tokens(content)} tokens",
+            sent.exchange,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
