@@ -10,7 +10,6 @@ back until its first byte has gone to the client; after that a failure is a D-00
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,37 +41,17 @@ class Failure:
     timed_out: bool = False
 
 
-def _retry_after(headers: httpx.Headers) -> str | None:
-    value = headers.get("retry-after")
-    if value is not None:
-        try:
-            return str(max(0, math.ceil(float(value))))
-        except ValueError:
-            return None
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return str(max(0, math.ceil(float(ms) / 1000)))
-        except ValueError:
-            return None
-    return None
-
-
-def classify_status(status: int, provider: str, message: str, headers: httpx.Headers) -> Failure:
+def classify_status(status: int, provider: str, message: str, retry_after: str | None) -> Failure:
     """An upstream HTTP error -> the contract's error and whether to fall back (D-038)."""
     text = f"{provider} returned HTTP {status}: {message}"
     lowered = message.lower()
     if status == 429:
         return Failure(
-            GatewayError(
-                "rate_limit_exceeded", text, provider=provider, retry_after=_retry_after(headers) or "1"
-            ),
+            GatewayError("rate_limit_exceeded", text, provider=provider, retry_after=retry_after or "1"),
             True,
         )
     if status in (503, 529):
-        error = GatewayError(
-            "service_unavailable", text, provider=provider, retry_after=_retry_after(headers)
-        )
+        error = GatewayError("service_unavailable", text, provider=provider, retry_after=retry_after)
         return Failure(error, True)
     if status in (408, 504):
         return Failure(GatewayError("upstream_timeout", text, provider=provider), True, timed_out=True)
@@ -189,7 +168,7 @@ class Completions:
                     response.status_code,
                     offering.provider,
                     adapter.error_message(response.status_code, response.content),
-                    response.headers,
+                    adapter.retry_after(response.headers, response.content),
                 )
                 if not failure.fallback:
                     raise failure.error
@@ -253,7 +232,7 @@ class Completions:
                             response.status_code,
                             offering.provider,
                             adapter.error_message(response.status_code, body),
-                            response.headers,
+                            adapter.retry_after(response.headers, body),
                         )
                         if not failure.fallback:
                             raise failure.error

@@ -18,11 +18,13 @@ plus `usage` kept on the decoder (replaced, never added: upstream usage is often
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import httpx
 import orjson
 
 from reference_impl.catalog import Offering
@@ -232,7 +234,20 @@ class Adapter:
 
     def place_max_tokens(self, attempt: Attempt, native: dict[str, Any], max_tokens: int | None) -> None:
         if max_tokens is not None:
-            set_path(native, self.max_tokens_path, max_tokens)
+            set_path(native, self.max_tokens_path, self.clamp_max_tokens(attempt, max_tokens))
+
+    @staticmethod
+    def clamp_max_tokens(attempt: Attempt, max_tokens: int) -> int:
+        """A limit above the model's output ceiling becomes the ceiling, with a warning (XLATE-014)."""
+        ceiling = attempt.offering.max_output_tokens
+        if ceiling is None or max_tokens <= ceiling:
+            return max_tokens
+        attempt.warn(
+            "unsupported_parameter",
+            f"max_completion_tokens {max_tokens} is above the output limit of "
+            f"{attempt.offering.provider_model_id}; {ceiling} was used.",
+        )
+        return ceiling
 
     def translate_reasoning(self, attempt: Attempt, native: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -267,6 +282,17 @@ class Adapter:
 
     def stream_decoder(self, attempt: Attempt) -> StreamDecoder:
         raise NotImplementedError
+
+    def retry_after(self, headers: httpx.Headers, body: bytes) -> str | None:
+        """Seconds the provider asks us to wait, from `retry-after` / `retry-after-ms` (whole seconds, up)."""
+        for name, scale in (("retry-after", 1.0), ("retry-after-ms", 1000.0)):
+            value = headers.get(name)
+            if value is not None:
+                try:
+                    return str(max(0, math.ceil(float(value) / scale)))
+                except ValueError:
+                    return None
+        return None
 
     def error_message(self, status: int, body: bytes) -> str:
         """The provider's error text from its own envelope (for logs and the 502 message)."""

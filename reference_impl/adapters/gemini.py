@@ -12,9 +12,11 @@ Reasoning: Gemini 2.5 (`budget`) -> `thinkingConfig.thinkingBudget` (1024/2048/4
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar
 
+import httpx
 import orjson
 
 from reference_impl.adapters.base import (
@@ -105,6 +107,9 @@ def _parts(content: Any) -> list[dict[str, Any]]:
     return parts
 
 
+_DELAY = re.compile(r"(\d+(?:\.\d+)?)s")
+
+
 class GeminiAdapter(Adapter):
     flavour = "gemini"
     param_map: ClassVar[dict[str, str]] = {
@@ -125,6 +130,22 @@ class GeminiAdapter(Adapter):
         reason: "content_filter" for reason in CONTENT_FILTER
     }
     extension_keys: ClassVar[tuple[str, ...]] = ("gemini",)
+
+    def retry_after(self, headers: httpx.Headers, body: bytes) -> str | None:
+        """Gemini puts the wait in the body (`RetryInfo.retryDelay`, e.g. "30s"), not in a header."""
+        from_headers = super().retry_after(headers, body)
+        if from_headers is not None:
+            return from_headers
+        try:
+            details = orjson.loads(body).get("error", {}).get("details") or []
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+        for detail in details if isinstance(details, list) else []:
+            delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+            match = _DELAY.fullmatch(delay) if isinstance(delay, str) else None
+            if match:
+                return str(math.ceil(float(match.group(1))))
+        return None
 
     def adjust_param(self, attempt: Attempt, name: str, value: Any) -> Any:
         if name == "temperature" and value == 0:
