@@ -77,6 +77,7 @@ class Offering:
     data_policy: str
     tier: str
     key: str = ""  # unique id used by stats: "<provider>/<model>[@tier]"
+    max_output_tokens: int | None = None  # the native output ceiling, where the provider enforces one
 
     @property
     def data_policy_rank(self) -> int:
@@ -155,6 +156,7 @@ def _offering(model_id: str, raw: Mapping[str, Any], index: int) -> Offering:
             data_policy=raw.get("data_policy", "none"),
             tier=tier,
             key=f"{raw['provider']}/{model_id}" + ("" if tier == "standard" else f"@{tier}"),
+            max_output_tokens=raw.get("max_output_tokens"),
         )
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"{where}: missing or bad field ({exc})") from None

@@ -65,6 +65,37 @@ def _fast_validator() -> Any:
 
 _IS_VALID = _fast_validator().is_valid
 _KNOWN_FIELDS = contract.request_fields()
+
+
+def _integer_fields(schema_name: str) -> frozenset[str]:
+    properties = contract.load_spec()["components"]["schemas"][schema_name]["properties"]
+    return frozenset(name for name, prop in properties.items() if prop.get("type") == "integer")
+
+
+_INTEGER_FIELDS = _integer_fields("ChatCompletionRequest")
+_ROUTING_INTEGER_FIELDS = _integer_fields("RoutingOptions")
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _integral_floats_to_int(body: dict[str, Any]) -> None:
+    """JSON Schema counts `4.0` as an integer, provider APIs do not: integer fields become ints (D-050).
+
+    Only after validation, so every such value is integral. Values beyond 64 bits (JSON parsing hands
+    them over as floats) become the 64-bit maximum: no upstream takes more, and for the unbounded
+    limits (`max_tokens`, `timeout_ms`, ...) that is the same as "no limit".
+    """
+    gateway = body.get("gateway")
+    routing = gateway.get("routing") if isinstance(gateway, dict) else None
+    for node, names in ((body, _INTEGER_FIELDS), (routing, _ROUTING_INTEGER_FIELDS)):
+        if isinstance(node, dict):
+            for name in names & node.keys():
+                value = node[name]
+                if isinstance(value, float) or (isinstance(value, int) and value > _INT64_MAX):
+                    node[name] = min(int(value), _INT64_MAX)
+
+
 _STRICT_KEYS = {
     path: frozenset(contract.load_spec()["components"]["schemas"][name]["properties"])
     for path, name in _STRICT_SCHEMAS.items()
@@ -293,6 +324,7 @@ def validate_chat_request(body: dict[str, Any]) -> ChatRequest:
     _check_dependent_fields(body)
     if not _IS_VALID(body):
         raise _first_violation(body)
+    _integral_floats_to_int(body)
 
     warnings: list[dict[str, str]] = []
     for key in [k for k in body if k not in _KNOWN_FIELDS]:

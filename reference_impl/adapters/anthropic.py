@@ -139,9 +139,12 @@ class AnthropicAdapter(Adapter):
 
     def place_max_tokens(self, attempt: Attempt, native: dict[str, Any], max_tokens: int | None) -> None:
         requested = max_tokens if max_tokens is not None else self.default_max_tokens
+        requested = self.clamp_max_tokens(attempt, requested)
         budget = (native.get("thinking") or {}).get("budget_tokens")
         if budget is not None and requested <= budget:
             requested += budget  # thinking counts toward max_tokens and the budget must stay below it
+            ceiling = attempt.offering.max_output_tokens
+            requested = min(requested, ceiling) if ceiling else requested  # budgets stay below ceilings
         native["max_tokens"] = requested
 
     # --- messages ----------------------------------------------------------------------------------------
