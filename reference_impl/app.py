@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import time
@@ -31,6 +33,7 @@ from reference_impl.adapters import make_adapters
 from reference_impl.completions import Completions, StreamSession
 from reference_impl.config import GatewayConfig, default_config
 from reference_impl.errors import GatewayError
+from reference_impl.ratelimit import RateLimiter
 from reference_impl.upstream import Upstream
 from reference_impl.validation import parse_body, validate_chat_request
 
@@ -102,7 +105,10 @@ class GatewayApp:
         )
         self.started = time.time()
         self._models_payload = self._build_models()
-        self._me = orjson.dumps(self._identity())
+        # keys are compared as SHA-256 digests in constant time, every configured key every time
+        self._key_digests = [(key, hashlib.sha256(key.encode()).digest()) for key in sorted(config.api_keys)]
+        self.limiter = RateLimiter(config.rate_limits, config.api_keys)
+        self._me = {key: orjson.dumps(self._identity(key)) for key in config.api_keys}
 
     # --- ASGI entry ----------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +130,7 @@ class GatewayApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _request_id()
+        limit_headers: list[tuple[bytes, bytes]] = []
         try:
             path, method = scope["path"], scope["method"]
             route = ROUTES.get(path)
@@ -136,18 +143,22 @@ class GatewayApp:
                 await self._method_not_allowed(send, request_id, method, path, allowed)
                 return
             headers = dict(scope["headers"])
-            self._authenticate(headers)
+            key = self._authenticate(headers)
             if name == "chat":
-                await self._chat(scope, receive, send, headers, request_id)
+                limit_headers, retry_after = self.limiter.take(key)
+                if retry_after is not None:
+                    message = "Rate limit exceeded for this API key."
+                    raise GatewayError("rate_limit_exceeded", message, retry_after=retry_after)
+                await self._chat(scope, receive, send, headers, request_id, limit_headers)
             elif name == "models":
                 _check_models_query(scope)
                 await self._json(send, request_id, self._models_body())
             elif name == "model":
                 await self._json(send, request_id, self._model_body(path[len(MODEL_PREFIX) :]))
             else:
-                await self._json(send, request_id, self._me)
+                await self._json(send, request_id, self._me[key])
         except GatewayError as error:
-            await self._error(send, request_id, error)
+            await self._error(send, request_id, error, limit_headers)
         except Exception:  # a bug: still a proper envelope, never a bare 500
             log.exception("unhandled error in request %s", request_id)
             await self._error(
@@ -155,12 +166,17 @@ class GatewayApp:
             )
 
     # --- pieces --------------------------------------------------------------------------------------------
-    def _authenticate(self, headers: dict[bytes, bytes]) -> None:
-        value = headers.get(b"authorization", b"")
-        scheme, _, token = value.decode("latin-1").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token.startswith("ak_") or token not in self.config.api_keys:
+    def _authenticate(self, headers: dict[bytes, bytes]) -> str:
+        """The configured key the bearer token equals, compared in constant time against every key."""
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        digest = hashlib.sha256(token.strip()).digest()
+        found = None
+        for key, key_digest in self._key_digests:  # no early exit: the time never says which key is close
+            if hmac.compare_digest(digest, key_digest):
+                found = key
+        if found is None or scheme.lower() != b"bearer":
             raise GatewayError("invalid_api_key", "Invalid API key. Send 'Authorization: Bearer ak_...'.")
+        return found
 
     async def _read_body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
         limit = self.config.limits.max_body_bytes
@@ -183,7 +199,13 @@ class GatewayApp:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _chat(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], request_id: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes],
+        request_id: str,
+        extra: list[tuple[bytes, bytes]],
     ) -> None:
         try:
             raw = await self._read_body(receive, headers)
@@ -194,12 +216,19 @@ class GatewayApp:
         body = parse_body(raw, self.config.limits.max_json_depth)
         request = validate_chat_request(body)
         if not request.stream:
-            await self._json(send, request_id, await self.completions.complete(request))
+            await self._json(send, request_id, await self.completions.complete(request), extra=extra)
             return
         session = await self.completions.open_stream(request)
-        await self._stream(session, receive, send, request_id)
+        await self._stream(session, receive, send, request_id, extra)
 
-    async def _stream(self, session: StreamSession, receive: Receive, send: Send, request_id: str) -> None:
+    async def _stream(
+        self,
+        session: StreamSession,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
         """Relay the stream; a client disconnect cancels the relay, which closes the upstream request."""
 
         async def pump() -> None:
@@ -207,7 +236,7 @@ class GatewayApp:
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [*SSE_HEADERS, (b"x-request-id", request_id.encode())],
+                    "headers": [*SSE_HEADERS, (b"x-request-id", request_id.encode()), *extra],
                 }
             )
             async for data in session.events():
@@ -232,7 +261,9 @@ class GatewayApp:
                 await watcher
             await session.response.aclose()
 
-    async def _json(self, send: Send, request_id: str, body: bytes, status: int = 200) -> None:
+    async def _json(
+        self, send: Send, request_id: str, body: bytes, status: int = 200, extra: list[Any] | None = None
+    ) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -241,6 +272,7 @@ class GatewayApp:
                     (b"content-type", JSON),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", request_id.encode()),
+                    *(extra or ()),
                 ],
             }
         )
@@ -312,13 +344,14 @@ class GatewayApp:
             raise GatewayError("model_not_found", f"Model '{model_id}' is not in the catalog.", "model_id")
         return orjson.dumps(self._model_entry(model.id))
 
-    def _identity(self) -> dict[str, Any]:
+    def _identity(self, key: str) -> dict[str, Any]:
+        rpm = self.limiter.requests_per_minute(key)
         return {
             "object": "api_key_identity",
             "user_id": None,
             "workspace_id": "ws_conformance",
             "tier": "standard",
-            "rate_limit_rpm": 600,
+            "rate_limit_rpm": rpm,
             "credential_type": "api_key",
             "status": "active",
             "profile": "inference",
@@ -327,7 +360,7 @@ class GatewayApp:
             "key_name": "conformance",
             "workspace": {"id": "ws_conformance", "name": "Conformance"},
             "scopes": ["inference"],
-            "rate_limits": {"inference_rpm": 600, "management_reads_rpm": 60, "management_writes_rpm": 10},
+            "rate_limits": {"inference_rpm": rpm, "management_reads_rpm": 60, "management_writes_rpm": 10},
             "expires_at": None,
             "created_at": "2026-11-01T00:00:00Z",
         }

@@ -49,6 +49,27 @@ class Limits:
     max_json_depth: int = 64
 
 
+# Requests per minute per API key when the config names no limit: high enough that no suite run, soak or
+# benchmark of this project comes near it (the soak peaks around 25,000 per minute), low enough to exist.
+DEFAULT_REQUESTS_PER_MINUTE = 600_000
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Per-key request limits (D-049): `requests_per_minute` for every key, `keys` overrides per key."""
+
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    keys: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for where, value in [("requests_per_minute", self.requests_per_minute), *self.keys.items()]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"rate_limits: {where} must be a positive integer (requests per minute)")
+
+    def for_key(self, key: str) -> int:
+        return self.keys.get(key, self.requests_per_minute)
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Upstream time allowances. `attempt_ms` is the default per-attempt `timeout_ms` (D-007)."""
@@ -66,6 +87,7 @@ class GatewayConfig:
     api_keys: frozenset[str] = frozenset({TEST_API_KEY})
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     # Anthropic requires max_tokens; this is what the gateway sends when the client gave none.
     anthropic_default_max_tokens: int = 4096
     # live stats: samples kept per offering, and how many before they replace the catalog priors
@@ -112,6 +134,7 @@ _TOP_KEYS = {
     "api_keys",
     "limits",
     "timeouts",
+    "rate_limits",
     "anthropic_default_max_tokens",
     "stats_window",
     "stats_min_samples",
@@ -147,6 +170,10 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
     keys = data.get("api_keys")
     if keys is not None and (not keys or not all(isinstance(k, str) and k.startswith("ak_") for k in keys)):
         raise ConfigError("api_keys: a non-empty list of keys starting with 'ak_'")
+    rate_limits = _dataclass_from(RateLimits, data.get("rate_limits") or {}, "rate_limits")
+    unknown_keys = set(rate_limits.keys) - set(keys if keys is not None else [TEST_API_KEY])
+    if unknown_keys:
+        raise ConfigError(f"rate_limits.keys: not in api_keys: {len(unknown_keys)} key(s)")
     extra = {
         k: data[k] for k in ("anthropic_default_max_tokens", "stats_window", "stats_min_samples") if k in data
     }
@@ -156,6 +183,7 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
         api_keys=frozenset(keys) if keys is not None else frozenset({TEST_API_KEY}),
         limits=_dataclass_from(Limits, data.get("limits") or {}, "limits"),
         timeouts=_dataclass_from(Timeouts, data.get("timeouts") or {}, "timeouts"),
+        rate_limits=rate_limits,
         **extra,
     )
 
