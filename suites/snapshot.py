@@ -149,14 +149,17 @@ class Client:
         )
         return Sent(exchange, upstreams, flavour)
 
-    def served(self, sent: Sent, requirement: str, *, optional_model: bool = False) -> bool:
-        """The request succeeded at a provider of the expected flavour (else: fail, inform or skip)."""
+    def served(self, sent: Sent, requirement: str, *, optional_model: bool = False, **context: Any) -> bool:
+        """The request succeeded at a provider of the expected flavour (else: fail, inform or skip).
+
+        `context` goes to the checks every exchange gets (e.g. `dropped_parameters` for META-012).
+        """
         exchange = sent.exchange
         code = error_code(exchange)
         if optional_model and (exchange.status == 404 or code == "model_not_found"):
             model = (exchange.request_body or {}).get("model")
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
-        expect.success(self.judge, exchange, requirement)
+        expect.success(self.judge, exchange, requirement, **context)
         if exchange.status != 200:
             return False
         if sent.upstream is None:
