@@ -92,6 +92,16 @@ def test_every_deployment_reaches_a_mock_model(deployments: dict[str, dict]) -> 
         assert params.get("api_key"), f"{name}: the mocks need a non-empty key"
 
 
+def test_every_mock_model_has_a_deployment(deployments: dict[str, dict]) -> None:
+    """The suites' model kinds (public catalog names) all resolve, as they do on the reference."""
+    from mocks.models import MODELS_BY_FLAVOUR
+
+    served = {(LITELLM_PROVIDERS[_split(p)[0]][0], _split(p)[1]) for p in deployments.values()}
+    for flavour, models in MODELS_BY_FLAVOUR.items():
+        for spec in models:
+            assert (flavour, spec.id) in served, f"no deployment reaches {spec.id} on the {flavour} mock"
+
+
 def test_profile_models_are_routed_where_the_profile_says(profile, deployments: dict[str, dict]) -> None:
     for role in (profile.default_model, profile.tools_model, profile.reasoning_model):
         assert role in deployments
