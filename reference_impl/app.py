@@ -281,7 +281,7 @@ class GatewayApp:
     async def _error(
         self, send: Send, request_id: str, error: GatewayError, extra: list[Any] | None = None
     ) -> None:
-        body = error.body()
+        body = self.completions.redact(error).body()
         headers = [
             (b"content-type", ERROR_JSON),
             (b"content-length", str(len(body)).encode()),

@@ -63,8 +63,12 @@ def classify_status(status: int, provider: str, message: str, retry_after: str |
         if "content" in lowered and ("filter" in lowered or "policy" in lowered):
             return Failure(GatewayError("content_filtered", text, "messages", provider=provider), False)
         return Failure(GatewayError("upstream_error", text, provider=provider), False)
-    # 5xx, and 401/402/403 (a problem with the platform's provider account, not the request): next one
-    retry = status >= 500 or status in (401, 402, 403)
+    if status in (401, 402, 403):  # the platform's provider account, not the request: next one
+        # never the provider's text: it may quote the platform's key (OpenAI and DeepSeek do)
+        text = f"{provider} refused the platform's provider credentials (HTTP {status})."
+        return Failure(GatewayError("upstream_error", text, provider=provider), True)
+    # 5xx: next one
+    retry = status >= 500
     return Failure(GatewayError("upstream_error", text, provider=provider), retry)
 
 
@@ -94,6 +98,16 @@ class Completions:
         self.known_extensions = frozenset(config.providers) | frozenset(
             p.flavour for p in config.providers.values()
         )
+        # the platform's provider keys, longest first: cut from any error text a client can read
+        keys = {p.api_key for p in config.providers.values() if len(p.api_key) >= 4}
+        self.secrets = tuple(sorted(keys, key=len, reverse=True))
+
+    def redact(self, error: GatewayError) -> GatewayError:
+        """`error` with any provider key in its message replaced (upstream texts may echo them)."""
+        for secret in self.secrets:
+            if secret in error.message:
+                error.message = error.message.replace(secret, "[redacted]")
+        return error
 
     # --- shared ------------------------------------------------------------------------------------------
     def plan(self, request: ChatRequest) -> Plan:
@@ -321,7 +335,7 @@ class StreamSession:
             error = exc if isinstance(exc, GatewayError) else self._failure(exc)
             if error.code not in ("upstream_error", "upstream_timeout"):
                 error = GatewayError("upstream_error", error.message, provider=error.provider)
-            yield error_event(error.error_object())
+            yield error_event(self.owner.redact(error).error_object())
             return
         finally:
             await self.response.aclose()

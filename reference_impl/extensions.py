@@ -73,17 +73,57 @@ CORE_FIELDS = frozenset(
 REASONING_FIELDS = frozenset({"thinking", "reasoning_effort", "thinkingconfig", "thinking_config"})
 # D-023: platform-governed fields -> hard 400 rather than a silent strip.
 PLATFORM_GOVERNED = frozenset({"service_tier"})
+# Credential-like names beyond the exact list: any key containing one of these, or ending in "token"
+# (`refresh_token`, `sessionToken`; never `max_tokens`), at any depth (D-050).
+CREDENTIAL_PARTS = (
+    "api_key",
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "credential",
+    "private_key",
+    "privatekey",
+    "access_key",
+    "accesskey",
+    "cookie",
+)
+# SDK-client and transport options (where and how to connect), never native body fields: a request must
+# not be able to aim the gateway's upstream call anywhere else or add headers to it (D-050).
+TRANSPORT_FIELDS = frozenset(
+    {
+        "base_url",
+        "baseurl",
+        "api_base",
+        "apibase",
+        "api_url",
+        "url",
+        "endpoint",
+        "host",
+        "headers",
+        "extra_headers",
+        "default_headers",
+        "extra_query",
+        "default_query",
+        "proxy",
+        "proxies",
+    }
+)
 
 
 def _norm(key: str) -> str:
     return key.lower().replace("-", "_")
 
 
+def _is_credential(norm: str) -> bool:
+    return norm in CREDENTIAL_KEYS or norm.endswith("token") or any(p in norm for p in CREDENTIAL_PARTS)
+
+
 def _strip_credentials(value: Any, path: str, warnings: list[dict[str, str]]) -> Any:
     if isinstance(value, dict):
         clean = {}
         for key, child in value.items():
-            if _norm(key) in CREDENTIAL_KEYS:
+            if _is_credential(_norm(key)):
                 warnings.append(
                     warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
                 )
@@ -110,9 +150,17 @@ def sanitise_extension(value: dict[str, Any], path: str, warnings: list[dict[str
     clean: dict[str, Any] = {}
     for key, child in value.items():
         norm = _norm(key)
-        if norm in CREDENTIAL_KEYS:
+        if _is_credential(norm):
             warnings.append(
                 warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
+            )
+            continue
+        if norm in TRANSPORT_FIELDS:
+            warnings.append(
+                warning(
+                    "blocked_field",
+                    f"{path}.{key} was removed: the upstream URL and headers are the gateway's.",
+                )
             )
             continue
         if norm in CORE_FIELDS or norm.replace("_", "") in CORE_FIELDS:
