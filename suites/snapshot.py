@@ -30,7 +30,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from auriko_conformance.paths import FIXTURES_DIR
@@ -75,17 +74,9 @@ def send(
 # ------------------------------------------------------------------------------------------------ requests
 
 
-@functools.cache
-def _profile_kinds(source: Path | None) -> dict[str, str]:
-    if source is None or not Path(source).is_file():
-        return {}
-    raw = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
-    return dict((raw.get("models") or {}).get("by_kind") or {})
-
-
 def kind_model(profile: TargetProfile, kind: str) -> str:
     """The target's model of `kind`: the profile's `models.by_kind` entry, else the public model name."""
-    named = getattr(profile, "models_by_kind", None) or _profile_kinds(profile.source)
+    named = profile.models_by_kind
     return named.get(kind) or KINDS[kind][1]
 
 

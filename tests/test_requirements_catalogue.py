@@ -348,12 +348,7 @@ def test_code_references_only_catalogue_ids(catalogue):
 
 
 def test_every_requirement_has_a_check(catalogue):
+    """Both ways: every requirement is verified somewhere, every cited ID exists (the test above)."""
     modules = _require_check_modules()
     uncovered = uncovered_requirements(catalogue, modules)
-    if uncovered:
-        # Checks are being written area by area; until every requirement has one, this reports progress
-        # (pytest -ra prints the reason) instead of failing CI. It passes once the catalogue is covered.
-        pytest.xfail(
-            f"{len(uncovered)} of {len(catalogue)} requirements have no check in suites/checks yet, "
-            f"e.g. {', '.join(uncovered[:8])}"
-        )
+    assert not uncovered, f"{len(uncovered)} requirements have no check or suite test: {uncovered[:20]}"

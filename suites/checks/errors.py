@@ -204,3 +204,21 @@ def no_routing_metadata_on_errors(exchange: Exchange, context: Context) -> Itera
         error = body.get("error")
         if "routing_metadata" in body or (isinstance(error, dict) and "routing_metadata" in error):
             yield "the error response carries routing_metadata"
+
+
+_BUDGET_CODES = frozenset({"budget_exhausted", "insufficient_quota", "budget_exceeded"})
+
+
+@check("ERR-013", ERROR)
+def budget_errors_are_429(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Budget and quota exhaustion are 429 `rate_limit_error` (D-012), never the legacy 402."""
+    error = _error(exchange)
+    code = error.get("code") if error else None
+    if exchange.status != 402 and code not in _BUDGET_CODES:
+        raise NotApplicable
+    if exchange.status != 429:
+        yield f"budget/quota error {code!r} returned with HTTP {exchange.status}, not 429"
+    if code == "budget_exceeded":
+        yield "legacy code budget_exceeded (current: budget_exhausted)"
+    if error and error.get("type") != "rate_limit_error":
+        yield f"budget/quota error has type {error.get('type')!r}, not rate_limit_error"

@@ -169,6 +169,8 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
     """With logprobs requested, `logprobs.content` entries carry `top_logprobs` arrays of at most k items."""
     if exchange.status != 200 or not context.request.get("logprobs"):
         raise NotApplicable
+    if "logprobs" in context.dropped_parameters or _warned_about(exchange, "logprobs"):
+        raise NotApplicable  # routed to a provider without logprobs, and said so: SCHEMA-008 is moot
     limit = context.request.get("top_logprobs")
     if exchange.is_stream:
         entries = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
@@ -194,3 +196,15 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
                 break
     if not found:
         yield "logprobs were requested but no choice carries logprobs"
+
+
+def _warned_about(exchange: Exchange, parameter: str) -> bool:
+    """Did the response's routing_metadata.warnings name this request parameter?"""
+    if exchange.is_stream:
+        final = exchange.stream.final_usage_chunk or {}
+    else:
+        final = exchange.json if isinstance(exchange.json, dict) else {}
+    warnings = (final.get("routing_metadata") or {}).get("warnings") or []
+    return any(
+        isinstance(w, dict) and parameter in f"{w.get('code', '')} {w.get('message', '')}" for w in warnings
+    )

@@ -242,6 +242,12 @@ BROKEN: dict[str, tuple[Exchange, str]] = {
         Exchange.build(status=404, headers=s.HEADERS, body={
             "error": {"message": "m", "type": "not_found_error", "code": "model_not_found", "param": "model"},
             "routing_metadata": s.METADATA}), "META-002"),
+    "budget_as_402": (
+        s.error_exchange(402, {"message": "m", "type": "invalid_request_error", "code": "budget_exceeded",
+                               "param": None}), "ERR-013"),
+    "quota_as_403": (
+        s.error_exchange(403, {"message": "m", "type": "permission_error", "code": "insufficient_quota",
+                               "param": None}), "ERR-013"),
     "internal_field_leak": (_completion(_set("routing_metadata.candidates_total", 5)), "META-010"),
 }  # fmt: skip
 
