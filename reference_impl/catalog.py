@@ -58,6 +58,7 @@ class Capabilities:
     effort_values: tuple[str, ...] = ()  # native effort values the model takes (effort/adaptive/level)
     effort_ceiling: str | None = None  # what `max` (and unknown higher values) become
     xhigh_to: str | None = None  # Claude: where `xhigh` goes when the model lacks it
+    effort_with_budget: bool = False  # Claude Opus 4.5: output_config.effort alongside the thinking budget
 
 
 @dataclass(frozen=True, slots=True)

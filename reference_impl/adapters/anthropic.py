@@ -136,6 +136,8 @@ class AnthropicAdapter(Adapter):
             native["output_config"] = {"effort": effort}
         else:
             native["thinking"] = {"type": "enabled", "budget_tokens": BUDGETS[effort]}
+            if caps.effort_with_budget:  # Opus 4.5: "thinking budget + effort control" (contract §7)
+                native["output_config"] = {"effort": effort}
 
     def place_max_tokens(self, attempt: Attempt, native: dict[str, Any], max_tokens: int | None) -> None:
         requested = max_tokens if max_tokens is not None else self.default_max_tokens
