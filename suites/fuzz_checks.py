@@ -1,0 +1,467 @@
+"""Schemathesis extensions for fuzzing a gateway from openapi.yaml.
+
+Importing this module registers, with schemathesis's global registries:
+
+- `before_call`: makes every generated chat request one the target can serve. Model names (`model`,
+  `gateway.models`) and provider names are replaced with names from the target profile, message text is
+  kept short, extension values for real providers are emptied, and positive cases are made to satisfy
+  the few cross-field rules JSON Schema cannot state (D-051). Schemathesis re-validates an edited case,
+  so a positive case stays positive and a negative one keeps its violation.
+- `filter_failure`: a schema-valid request refused with a routing or capability code (the request is
+  well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-051).
+- Three checks, built from the suite's own check functions (`suites.checks`) so that the fuzzer and the
+  suites judge a response the same way: `auriko_error_envelope`, `auriko_routing_metadata` and
+  `auriko_stream_framing`. A finding against a MUST requirement fails the case; SHOULD/MAY findings are
+  counted in `INFORMATIONAL` and reported, as the suites report them.
+
+`auriko-conformance fuzz` and `suites/test_fuzz.py` import this module; plain schemathesis loads it with
+`SCHEMATHESIS_HOOKS=suites.fuzz_checks st run openapi.yaml ...` (the profile then comes from
+`AURIKO_TARGET_PROFILE`, or the reference profile).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core.failures import Failure, Severity
+
+from suites.checks import REGISTRY, Context, Finding, all_checks, applicable
+from suites.exchange import Exchange
+from suites.profile import TargetProfile, load_profile
+from suites.requirements import load_catalogue
+
+CHAT_PATH = "/v1/chat/completions"
+
+#: Message text longer than this is cut: the fuzzer tests shapes, not long prompts (D-051).
+MAX_TEXT = 200
+
+# Routing suffixes a model name may carry (`gpt-4o:ttft`); kept when a generated name has one.
+_SUFFIXES = frozenset({"cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-focus", "balanced"})
+
+# 400 codes that say "well formed, but no provider can serve this as asked" (routing filters and
+# capability mismatches, D-036/D-011/D-029). A schema-valid request may get one of these; it may never
+# get a validation code (invalid_request, missing_required_parameter, invalid_parameter_value,
+# unknown_field, ...), which would mean the target rejects what the contract accepts (D-051).
+ROUTING_REFUSALS = frozenset(
+    {
+        "context_length_exceeded", "content_filtered", "tools_not_supported", "json_mode_not_supported",
+        "structured_output_not_supported", "tools_with_structured_output_not_supported",
+        "vision_not_supported", "reasoning_not_supported", "thinking_disable_not_supported",
+        "streaming_not_supported", "non_streaming_not_supported", "batch_only", "tier_opt_in_required",
+        "tool_choice_required_not_supported", "cost_constraint_exceeded", "latency_constraint_exceeded",
+        "throughput_constraint_not_met", "provider_not_in_allowlist", "provider_blocked",
+        "required_params_not_supported", "byok_keys_required", "platform_keys_unavailable",
+        "unsupported_modalities", "no_compatible_endpoint",
+    }
+)  # fmt: skip
+
+# The suite's check functions each schemathesis check runs (by name, from suites.checks).
+ERROR_ENVELOPE_CHECKS = (
+    "error_envelope_shape",  # SCHEMA-006
+    "error_matches_status_schema",  # SCHEMA-002: code in the status's list, type of that status
+    "error_code_is_current",  # ERR-002
+    "error_code_matches_status",  # ERR-001
+    "json_content_type_on_errors",  # ERR-004
+    "no_error_with_status_200",  # ERR-003
+)
+ROUTING_METADATA_CHECKS = (
+    "routing_metadata_present",  # META-001
+    "routing_metadata_required_fields",  # META-003
+    "final_chunk_has_routing_metadata",  # STREAM-005
+)
+STREAM_FRAMING_CHECKS = (
+    "stream_content_type",  # SCHEMA-009: stream: true is answered as text/event-stream
+    "sse_framing",  # STREAM-001
+    "event_data_is_json_or_done",  # STREAM-001
+    "stream_events_match_schema",  # SCHEMA-002
+    "done_exactly_once_and_last",  # STREAM-002
+    "final_usage_chunk_before_done",  # STREAM-003
+    "exactly_one_usage_chunk",  # STREAM-004 (SHOULD)
+    "routing_metadata_only_on_final_chunk",  # STREAM-006 (SHOULD)
+    "constant_id_created",  # STREAM-009
+    "role_in_first_delta_only",  # STREAM-010
+    "one_finish_reason_per_choice",  # STREAM-011
+    "tool_call_arguments_join_to_json",  # STREAM-012
+    "tool_call_delta_shape",  # STREAM-013
+    "mid_stream_error_is_detectable",  # STREAM-015
+    "mid_stream_error_event_format",  # STREAM-016 (SHOULD)
+)
+CHECK_GROUPS: dict[str, tuple[str, ...]] = {
+    "auriko_error_envelope": ERROR_ENVELOPE_CHECKS,
+    "auriko_routing_metadata": ROUTING_METADATA_CHECKS,
+    "auriko_stream_framing": STREAM_FRAMING_CHECKS,
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the hooks know about the target
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzTarget:
+    """Names the target accepts, from its profile; the hooks draw replacements from these."""
+
+    models: tuple[str, ...]
+    providers: tuple[str, ...]
+    max_text: int = MAX_TEXT
+
+    @classmethod
+    def from_profile(cls, profile: TargetProfile, *, max_text: int = MAX_TEXT) -> FuzzTarget:
+        names = [profile.default_model, profile.tools_model, profile.reasoning_model]
+        names += list(profile.models_by_provider.values())
+        models = tuple(dict.fromkeys(n for n in names if n))
+        return cls(models=models, providers=tuple(profile.models_by_provider), max_text=max_text)
+
+
+_lock = threading.Lock()
+_target: FuzzTarget | None = None
+
+
+def configure(profile: TargetProfile | None = None, *, max_text: int = MAX_TEXT) -> FuzzTarget:
+    """Point the hooks at a target profile (default: `AURIKO_TARGET_PROFILE`, else the reference)."""
+    global _target
+    if profile is None:
+        path = os.environ.get("AURIKO_TARGET_PROFILE")
+        profile = load_profile(Path(path) if path else None)
+    with _lock:
+        _target = FuzzTarget.from_profile(profile, max_text=max_text)
+        return _target
+
+
+def target() -> FuzzTarget:
+    return _target or configure()
+
+
+def _pick(choices: tuple[str, ...], key: str) -> str:
+    """A stable choice (same generated value, same replacement: runs stay reproducible)."""
+    return choices[zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(choices)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Making generated requests fit the target
+# ---------------------------------------------------------------------------------------------------
+
+
+def _model_name(value: str, fuzz: FuzzTarget) -> str:
+    base, colon, suffix = value.rpartition(":")
+    if colon and base and suffix in _SUFFIXES and value.count(":") == 1:
+        return f"{_pick(fuzz.models, base)}:{suffix}"
+    return value if value in fuzz.models else _pick(fuzz.models, value)
+
+
+def _short(text: Any, limit: int) -> Any:
+    return text[:limit] if isinstance(text, str) and len(text) > limit else text
+
+
+def _shorten_messages(messages: Any, limit: int) -> None:
+    if not isinstance(messages, list):
+        return
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            message["content"] = _short(content, limit)
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    part["text"] = _short(part["text"], limit)
+
+
+def _map_names(values: Any, choices: tuple[str, ...]) -> None:
+    if isinstance(values, list) and choices:
+        for i, value in enumerate(values):
+            if isinstance(value, str) and value and value not in choices:
+                values[i] = _pick(choices, value)
+
+
+def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
+    """Edit a generated chat body in place so that the target can serve it (any generation mode).
+
+    Only values that are already valid are replaced (a non-empty string by another non-empty string,
+    an object by an empty object), so a negative case keeps its violation.
+    """
+    model = body.get("model")
+    if isinstance(model, str) and model:
+        body["model"] = _model_name(model, fuzz)
+    gateway = body.get("gateway")
+    if isinstance(gateway, dict):
+        models = gateway.get("models")
+        if isinstance(models, list):
+            for i, entry in enumerate(models):
+                if isinstance(entry, str) and entry:
+                    models[i] = _model_name(entry, fuzz)
+        routing = gateway.get("routing")
+        if isinstance(routing, dict):
+            _map_names(routing.get("providers"), fuzz.providers)
+            prefer = routing.get("prefer")
+            if isinstance(prefer, str) and prefer and prefer not in fuzz.providers and fuzz.providers:
+                routing["prefer"] = _pick(fuzz.providers, prefer)
+    _shorten_messages(body.get("messages"), fuzz.max_text)
+    extensions = body.get("extensions")
+    if isinstance(extensions, dict):
+        # Extension values are the provider's native fields, outside the contract: generated ones
+        # would be rejected upstream (D-051). Real providers get `{}`; other names stay (D-046 warning).
+        known = {*fuzz.providers, "google", "gemini", "openai", "anthropic", "deepseek", "vllm"}
+        for name, value in extensions.items():
+            if name in known and isinstance(value, dict) and value:
+                extensions[name] = {}
+
+
+def _function_names(body: Mapping[str, Any]) -> list[str]:
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        functions = [t.get("function") for t in tools if isinstance(t, dict)]
+        return [f["name"] for f in functions if isinstance(f, dict) and isinstance(f.get("name"), str)]
+    functions = body.get("functions")
+    if isinstance(functions, list):
+        return [f["name"] for f in functions if isinstance(f, dict) and isinstance(f.get("name"), str)]
+    return []
+
+
+def _rename_duplicates(items: Any, get: Any) -> None:
+    seen: set[str] = set()
+    for item in items if isinstance(items, list) else ():
+        holder = get(item)
+        if not isinstance(holder, dict) or not isinstance(holder.get("name"), str):
+            continue
+        name, n = holder["name"], 1
+        while name in seen:
+            n += 1
+            name = f"{holder['name'][: 64 - len(str(n)) - 1]}_{n}"
+        holder["name"] = name
+        seen.add(name)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
+    """Positive cases only: meet the rules the contract states in prose, not in JSON Schema (D-051).
+
+    - `deadline_ms` >= `timeout_ms` (RoutingOptions);
+    - tool (and deprecated function) names are unique;
+    - a named `tool_choice` / `function_call` names a declared tool.
+    """
+    gateway = body.get("gateway")
+    routing = gateway.get("routing") if isinstance(gateway, dict) else None
+    if isinstance(routing, dict):
+        timeout, deadline = routing.get("timeout_ms"), routing.get("deadline_ms")
+        if _is_number(timeout) and _is_number(deadline) and deadline < timeout:
+            routing["deadline_ms"] = timeout
+    _rename_duplicates(body.get("tools"), lambda t: t.get("function") if isinstance(t, dict) else None)
+    _rename_duplicates(body.get("functions"), lambda f: f)
+    names = _function_names(body)
+    choice = body.get("tool_choice")
+    function = choice.get("function") if isinstance(choice, dict) else None
+    if isinstance(function, dict) and names and function.get("name") not in names:
+        function["name"] = names[0]
+    call = body.get("function_call")
+    if isinstance(call, dict) and names and call.get("name") not in names:
+        call["name"] = names[0]
+
+
+def _is_chat(case: Any) -> bool:
+    return case.method.upper() == "POST" and case.operation.path == CHAT_PATH
+
+
+def _is_positive(case: Any) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Fit every chat request to the target, in every phase, just before it is sent."""
+    if not _is_chat(case) or not isinstance(case.body, dict):
+        return
+    fit_to_target(case.body, target())
+    if _is_positive(case):
+        satisfy_cross_field_rules(case.body)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Failures the contract accepts (D-051)
+# ---------------------------------------------------------------------------------------------------
+
+ACCEPTED_REFUSALS: dict[str, int] = {}
+
+
+def _error_code(content: bytes) -> str | None:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def is_routing_refusal(status: int, content: bytes) -> str | None:
+    """The code of a 400 that refuses a well-formed request for routing or capability reasons."""
+    if status != 400:
+        return None
+    code = _error_code(content)
+    return code if code in ROUTING_REFUSALS else None
+
+
+@schemathesis.hook
+def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
+    """Drop `positive_data_acceptance` failures for 400 routing/capability refusals (counted instead)."""
+    if type(failure).__name__ != "RejectedPositiveData":
+        return True
+    code = is_routing_refusal(response.status_code, response.content or b"")
+    if code is None:
+        return True
+    with _lock:
+        ACCEPTED_REFUSALS[code] = ACCEPTED_REFUSALS.get(code, 0) + 1
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# The suite's checks as schemathesis checks
+# ---------------------------------------------------------------------------------------------------
+
+
+class ConformanceFailure(Failure):
+    """A MUST finding of one of the suite's checks, named by requirement ID."""
+
+    code = "ST901"
+    kind_title = "Auriko conformance check failed"
+
+    __slots__ = ("requirement",)
+
+    def __init__(self, *, operation: str | None, requirement: str, check: str, message: str) -> None:
+        title = f"[{requirement}] {load_catalogue().get(requirement).title} ({check})"
+        super().__init__(operation=operation, title=title, message=message, severity=Severity.HIGH)
+        self.requirement = requirement
+
+    @property
+    def _unique_key(self) -> str:
+        return self.title
+
+
+@dataclass(slots=True)
+class Informational:
+    """SHOULD/MAY findings: counted and shown, never failing (as in the suite's verdicts)."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    examples: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, finding: Finding) -> None:
+        key = (finding.requirement, finding.check)
+        with _lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.examples.setdefault(key, finding.message)
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [
+            {"requirement": r, "check": c, "count": n, "example": self.examples[(r, c)]}
+            for (r, c), n in sorted(self.counts.items())
+        ]
+
+
+INFORMATIONAL = Informational()
+
+
+def reset_counters() -> None:
+    with _lock:
+        ACCEPTED_REFUSALS.clear()
+        INFORMATIONAL.counts.clear()
+        INFORMATIONAL.examples.clear()
+
+
+def exchange_from(response: Any, case: Any) -> Exchange:
+    """The suite's view of one schemathesis interaction."""
+    headers = httpx.Headers([(k, v) for k, values in response.headers.items() for v in values])
+    url = str(response.request.url or "").split("?", 1)[0]
+    body = case.body if isinstance(case.body, dict) else None
+    return Exchange(
+        method=str(case.method).upper(),
+        url=url,
+        request_body=body,
+        status=response.status_code,
+        headers=headers,
+        body=response.content or b"",
+    )
+
+
+def judge(exchange: Exchange, names: Iterable[str]) -> list[Finding]:
+    """Run the named suite checks that apply to the exchange; return the MUST findings.
+
+    SHOULD and MAY findings go to `INFORMATIONAL`.
+    """
+    all_checks()  # import the check modules
+    kinds = applicable(exchange)
+    context = Context(request=exchange.request_body or {})
+    catalogue = load_catalogue()
+    must: list[Finding] = []
+    for name in names:
+        chk = REGISTRY[name]
+        if chk.applies not in kinds:
+            continue
+        for finding in chk.run(exchange, context):
+            if catalogue.get(finding.requirement).level == "MUST":
+                must.append(finding)
+            else:
+                INFORMATIONAL.add(finding)
+    return must
+
+
+def _raise(findings: list[Finding], case: Any) -> None:
+    if not findings:
+        return
+    by_check: dict[tuple[str, str], list[str]] = {}
+    for finding in findings:
+        by_check.setdefault((finding.requirement, finding.check), []).append(finding.message)
+    failures = [
+        ConformanceFailure(
+            operation=case.operation.label, requirement=req, check=check, message="\n".join(messages[:8])
+        )
+        for (req, check), messages in by_check.items()
+    ]
+    if len(failures) == 1:
+        raise failures[0]
+    from schemathesis.core.failures import FailureGroup
+
+    raise FailureGroup(failures)
+
+
+def _run_group(group: str, response: Any, case: Any) -> bool | None:
+    if getattr(response, "stream_cut_short", False):
+        return True  # a stream read in part cannot be judged on its framing; nothing to say
+    _raise(judge(exchange_from(response, case), CHECK_GROUPS[group]), case)
+    return None
+
+
+@schemathesis.check
+def auriko_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
+    """4xx/5xx bodies are the flat envelope with a code of the catalogue listed for that status."""
+    return _run_group("auriko_error_envelope", response, case)
+
+
+@schemathesis.check
+def auriko_routing_metadata(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 200 chat completion (body or final stream chunk) has routing_metadata and its 4 fields."""
+    return _run_group("auriko_routing_metadata", response, case)
+
+
+@schemathesis.check
+def auriko_stream_framing(ctx: Any, response: Any, case: Any) -> bool | None:
+    """SSE framing, [DONE] once and last, usage chunk last, id/created constant, role/finish rules."""
+    return _run_group("auriko_stream_framing", response, case)
+
+
+CUSTOM_CHECKS = tuple(CHECK_GROUPS)
