@@ -34,22 +34,23 @@ class RunningServer:
 
 
 def start_server(
-    app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0, **options: Any
 ) -> RunningServer:
+    """Serve `app` on a free port; `options` override the `uvicorn.Config` defaults below (e.g. `http=`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.set_inheritable(True)
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="auto",
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=2,
-    )
+    defaults: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "auto",
+        "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": 2,
+    }
+    config = uvicorn.Config(app, **{**defaults, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{bound_port}"
@@ -66,8 +67,8 @@ def start_server(
 
 
 @contextlib.contextmanager
-def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
-    running = start_server(app, host, port)
+def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> Iterator[RunningServer]:
+    running = start_server(app, host, port, **options)
     try:
         yield running
     finally:

@@ -179,24 +179,26 @@ class GatewayApp:
         return found
 
     async def _read_body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+        """The body, at most `max_body_bytes` (413 above) within `body_timeout_ms` (slow clients, D-051)."""
         limit = self.config.limits.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _BodyTooLarge
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise asyncio.CancelledError
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise _BodyTooLarge
-                chunks.append(chunk)
-            if not message.get("more_body"):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        async with asyncio.timeout(self.config.limits.body_timeout_ms / 1000):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise asyncio.CancelledError
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise _BodyTooLarge
+                    chunks.append(chunk)
+                if not message.get("more_body"):
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _chat(
         self,
@@ -212,6 +214,11 @@ class GatewayApp:
         except _BodyTooLarge:
             limit = self.config.limits.max_body_bytes
             raise GatewayError("payload_too_large", f"The request body exceeds {limit} bytes.") from None
+        except TimeoutError:  # a slow (or stalled) client: answer, then close the connection
+            ms = self.config.limits.body_timeout_ms
+            error = GatewayError("invalid_request", f"The request body did not arrive within {ms} ms.")
+            await self._error(send, request_id, error, [*extra, (b"connection", b"close")])
+            return
         _check_idempotency_key(headers)
         body = parse_body(raw, self.config.limits.max_json_depth)
         request = validate_chat_request(body)

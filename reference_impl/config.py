@@ -42,11 +42,15 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth."""
+    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth; and the
+    slow-client guards (D-051): header bytes and time (`reference_impl/protocol.py`), body time (app)."""
 
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 2048
     max_json_depth: int = 64
+    max_header_bytes: int = 64 * 1024
+    header_timeout_ms: int = 10_000
+    body_timeout_ms: int = 30_000
 
 
 # Requests per minute per API key when the config names no limit: high enough that no suite run, soak or

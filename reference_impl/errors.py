@@ -13,6 +13,15 @@ import orjson
 from auriko_conformance.contract import ErrorCode, error_codes
 
 DOC_URL = "https://docs.auriko.ai/errors/"
+# Longest message and param a client gets back: texts quote request values, and an error must never
+# echo a multi-megabyte field (D-051).
+MAX_TEXT = 1024
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 _CODES: dict[str, ErrorCode] = error_codes()
 
 
@@ -62,10 +71,10 @@ class GatewayError(Exception):
 
     def error_object(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "message": self.message,
+            "message": clip(self.message),
             "type": self.type,
             "code": self.code,
-            "param": self.param,
+            "param": self.param if self.param is None else clip(self.param),
             "doc_url": DOC_URL + self.code,
         }
         if self.provider is not None:

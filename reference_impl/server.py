@@ -13,6 +13,7 @@ import uvicorn
 
 from reference_impl.app import create_app
 from reference_impl.config import default_config, load_config
+from reference_impl.protocol import guarded_protocol
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(config.limits),  # httptools + header size and time limits (D-051)
         log_level=args.log_level,
         access_log=False,
         lifespan="on",

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from auriko_conformance import contract
-from reference_impl.errors import GatewayError
+from reference_impl.errors import GatewayError, clip
 
 try:  # jsonschema_rs ships with schemathesis (a dependency); fall back to the Python validator
     import jsonschema_rs
@@ -120,8 +120,8 @@ class ChatRequest:
 
 
 def warning(kind: str, message: str, code: str | None = None) -> dict[str, str]:
-    """A StructuredWarning (D-005): `{type, code, message}`."""
-    return {"type": kind, "code": code or kind, "message": message}
+    """A StructuredWarning (D-005): `{type, code, message}` (the message clipped like error texts)."""
+    return {"type": kind, "code": code or kind, "message": clip(message)}
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
