@@ -9,7 +9,7 @@ fuzzer each get a core), and the reports:
 
     <report-dir>/fuzz-junit.xml      schemathesis's JUnit report (one test case per operation and phase)
     <report-dir>/fuzz.json           summary: requests per phase and mode, failures with a curl line each,
-                                     the routing refusals accepted under D-051, informational findings
+                                     the routing refusals accepted under D-053, informational findings
     <report-dir>/fuzz-schemathesis.toml  the exact schemathesis configuration of the run
 
 A run is reproducible: `--seed` fixes Hypothesis's seed and, by default, generation is deterministic
@@ -85,7 +85,7 @@ def schemathesis_config(options: FuzzOptions) -> str:
 
     Every built-in check stays on with its default expectations, including `negative_data_rejection`,
     `positive_data_acceptance`, `unsupported_method`, `missing_required_header` and `ignored_auth`; the
-    suite's checks are added by `suites.fuzz_checks`. Decision D-051 says what counts as a failure.
+    suite's checks are added by `suites.fuzz_checks`. Decision D-053 says what counts as a failure.
     """
     settings: dict[str, Any] = {
         "seed": options.seed,
@@ -463,7 +463,7 @@ def console_summary(summary: dict[str, Any]) -> str:
     lines.append("  statuses  " + "  ".join(f"{k} {v}" for k, v in requests["by_status"].items()))
     if summary["accepted_refusals"]:
         refusals = ", ".join(f"{k} {v}" for k, v in summary["accepted_refusals"].items())
-        lines.append(f"  schema-valid requests refused for routing/capability reasons (D-051): {refusals}")
+        lines.append(f"  schema-valid requests refused for routing/capability reasons (D-053): {refusals}")
     for item in summary["informational"]:
         lines.append(
             f"  informational [{item['requirement']}] {item['check']} x{item['count']}: {item['example']}"

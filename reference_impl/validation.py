@@ -80,7 +80,7 @@ _INT64_MAX = 2**63 - 1
 
 
 def _integral_floats_to_int(body: dict[str, Any]) -> None:
-    """JSON Schema counts `4.0` as an integer, provider APIs do not: integer fields become ints (D-050).
+    """JSON Schema counts `4.0` as an integer, provider APIs do not: integer fields become ints (D-052).
 
     Only after validation, so every such value is integral. Values beyond 64 bits (JSON parsing hands
     them over as floats) become the 64-bit maximum: no upstream takes more, and for the unbounded

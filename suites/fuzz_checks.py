@@ -5,10 +5,10 @@ Importing this module registers, with schemathesis's global registries:
 - `before_call`: makes every generated chat request one the target can serve. Model names (`model`,
   `gateway.models`) and provider names are replaced with names from the target profile, message text is
   kept short, extension values for real providers are emptied, and positive cases are made to satisfy
-  the few cross-field rules JSON Schema cannot state (D-051). Schemathesis re-validates an edited case,
+  the few cross-field rules JSON Schema cannot state (D-053). Schemathesis re-validates an edited case,
   so a positive case stays positive and a negative one keeps its violation.
 - `filter_failure`: a schema-valid request refused with a routing or capability code (the request is
-  well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-051).
+  well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-053).
 - Three checks, built from the suite's own check functions (`suites.checks`) so that the fuzzer and the
   suites judge a response the same way: `auriko_error_envelope`, `auriko_routing_metadata` and
   `auriko_stream_framing`. A finding against a MUST requirement fails the case; SHOULD/MAY findings are
@@ -42,7 +42,7 @@ from suites.requirements import load_catalogue
 
 CHAT_PATH = "/v1/chat/completions"
 
-#: Message text longer than this is cut: the fuzzer tests shapes, not long prompts (D-051).
+#: Message text longer than this is cut: the fuzzer tests shapes, not long prompts (D-053).
 MAX_TEXT = 200
 
 # Routing suffixes a model name may carry (`gpt-4o:ttft`); kept when a generated name has one.
@@ -51,7 +51,7 @@ _SUFFIXES = frozenset({"cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-f
 # 400 codes that say "well formed, but no provider can serve this as asked" (routing filters and
 # capability mismatches, D-036/D-011/D-029). A schema-valid request may get one of these; it may never
 # get a validation code (invalid_request, missing_required_parameter, invalid_parameter_value,
-# unknown_field, ...), which would mean the target rejects what the contract accepts (D-051).
+# unknown_field, ...), which would mean the target rejects what the contract accepts (D-053).
 ROUTING_REFUSALS = frozenset(
     {
         "context_length_exceeded", "content_filtered", "tools_not_supported", "json_mode_not_supported",
@@ -212,7 +212,7 @@ def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
     extensions = body.get("extensions")
     if isinstance(extensions, dict):
         # Extension values are the provider's native fields, outside the contract: generated ones
-        # would be rejected upstream (D-051). Real providers get `{}`; other names stay (D-046 warning).
+        # would be rejected upstream (D-053). Real providers get `{}`; other names stay (D-046 warning).
         known = {*fuzz.providers, "google", "gemini", "openai", "anthropic", "deepseek", "vllm"}
         for name, value in extensions.items():
             if name in known and isinstance(value, dict) and value:
@@ -249,7 +249,7 @@ def _is_number(value: Any) -> bool:
 
 
 def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
-    """Positive cases only: meet the rules the contract states in prose, not in JSON Schema (D-051).
+    """Positive cases only: meet the rules the contract states in prose, not in JSON Schema (D-053).
 
     - `deadline_ms` >= `timeout_ms` (RoutingOptions);
     - tool (and deprecated function) names are unique;
@@ -293,7 +293,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Failures the contract accepts (D-051)
+# Failures the contract accepts (D-053)
 # ---------------------------------------------------------------------------------------------------
 
 ACCEPTED_REFUSALS: dict[str, int] = {}
