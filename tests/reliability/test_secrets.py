@@ -342,7 +342,7 @@ def test_no_request_can_move_or_reshape_the_upstream_call(client, journal, tag, 
         "headers": {"Host": HOSTILE, "X-Evil": "1"},
         "extra_headers": {"X-Evil": "1\r\nX-Injected: 1"},
         "extra_query": {"key": HOSTILE},
-        "proxy": f"http://{HOSTILE}:3128",
+        "proxy": f"socks5://{HOSTILE}",
     }
     body = chat_body(
         f"hello [[conformance-id: {tag}]]",
