@@ -108,3 +108,31 @@ def test_stream_ends_after_done(target: Target, profile: TargetProfile, judge: J
     expect.success(judge, exchange, "STREAM-002")
     kinds = [item.kind for item in exchange.stream.items]
     judge.require("STREAM-002", kinds[-1:] == [ItemKind.DONE], f"last event kinds {kinds[-3:]}", exchange)
+
+
+STRATEGIES = ["cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-focus", "balanced"]
+
+
+@pytest.mark.requirement("META-005")
+@pytest.mark.needs("routing_metadata", "gateway_routing")
+@pytest.mark.parametrize(
+    ("routing", "expected"),
+    [
+        (None, "cost-focus"),
+        *(({"optimize": s}, s) for s in STRATEGIES),
+        ({"weights": {"cost": 1, "ttft": 2}}, "custom"),
+    ],
+    ids=["default", *STRATEGIES, "weights"],
+)
+def test_routing_strategy_reports_the_strategy(
+    target: Target,
+    profile: TargetProfile,
+    judge: Judge,
+    tag: str,
+    routing: dict[str, Any] | None,
+    expected: str,
+) -> None:
+    body = _body(profile, **({"gateway": {"routing": routing}} if routing else {}))
+    for stream in (False, True):
+        exchange = target.chat({**body, "stream": stream}, tag=tag)
+        expect.success(judge, exchange, "META-005", expected_strategy=expected)
