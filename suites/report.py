@@ -81,6 +81,13 @@ def build_results(
             }
         )
     unknown = sorted(set(by_requirement) - {r.id for r in catalogue})
+    # Failures bound to no requirement: regression snapshots (a diff against the profile's baseline),
+    # or a suite test that crashed before naming one. They fail the run and are shown with their text.
+    others = [
+        {"test": t["nodeid"], "reason": t["reason"][-4000:]}
+        for t in tests
+        if t["outcome"] == "failed" and not t["requirements"] and not t["findings"]
+    ]
     summary = Counter(row["verdict"] for row in rows)
     return {
         "schema_version": 1,
@@ -95,6 +102,7 @@ def build_results(
         "summary": {v: summary.get(v, 0) for v in VERDICTS},
         "tests_total": len(tests),
         "unknown_requirement_ids": unknown,
+        "other_failures": others,
         "requirements": rows,
         "tests": tests,
     }
@@ -127,6 +135,8 @@ def console_summary(results: dict[str, Any]) -> str:
     total = results["summary"]
     lines.append("-" * len(header))
     lines.append(f"{'total':<8}" + "".join(f"{total.get(c, 0):>15}" for c in columns))
+    for other in results.get("other_failures", [])[:20]:
+        lines.append(f"FAIL {other['test']} (regression snapshot or unbound test)")
     failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
     for row in failed[:40]:
         first = row["findings"][0]["message"] if row["findings"] else (row["reasons"] or ["see report"])[0]
@@ -222,6 +232,16 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
                 out.append(f"<td>{_badge(row['verdict']) if row else ''}</td>")
             out.append("</tr>")
         out.append("</table>")
+    for name, run in zip(names, runs, strict=True):
+        others = run.get("other_failures") or []
+        if others:
+            out.append(f"<h2>Regression snapshots and other failures: {html.escape(name)}</h2>")
+            for other in others:
+                out.append(
+                    f"<details open><summary>{_badge('fail')} "
+                    f"<code>{html.escape(other['test'])}</code></summary>"
+                    f"<pre>{html.escape(other['reason'])}</pre></details>"
+                )
     out.append("</body></html>")
     return "".join(out)
 

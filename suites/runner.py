@@ -128,6 +128,6 @@ def exit_code(results: dict[str, Any], fail_on: str, *, tests_failed: bool = Fal
     summary = results["summary"]
     if fail_on == "never":
         return 0
-    if summary["fail"] or tests_failed:
+    if summary["fail"] or results.get("other_failures") or tests_failed:
         return 1
     return 1 if fail_on == "any" and summary["informational"] else 0

@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from auriko_conformance.paths import FIXTURES_DIR
@@ -314,3 +315,38 @@ def extension_for(directory: str) -> type[JSONSnapshotExtension]:
 def baseline_path(snapshot: Any) -> Path:
     """Where the current assertion of a syrupy `snapshot` (with our extension) reads its baseline."""
     return Path(snapshot.extension.get_location(test_location=snapshot.test_location, index=snapshot.index))
+
+
+# ------------------------------------------------------------------------------------------------ corpus
+
+CORPUS_PATH = FIXTURES_DIR / "corpus" / "translation.yaml"
+
+
+@functools.cache
+def load_corpus() -> dict[str, dict[str, Any]]:
+    """The request corpus: named cases, each an OpenAI-shaped body and the providers it is sent to."""
+    return dict(yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"])
+
+
+def corpus_model(profile: TargetProfile, provider: str, case: dict[str, Any]) -> str | None:
+    """The target's model for one corpus case on one provider (`@reasoning`/`@tools` use the profile's)."""
+    chosen = (case.get("models") or {}).get(provider)
+    if chosen == "@reasoning":
+        return profile.reasoning_model
+    if chosen == "@tools":
+        return profile.tools_model
+    return chosen or profile.models_by_provider.get(provider)
+
+
+def corpus_params(config: pytest.Config) -> list[Any]:
+    """(provider, case) parameters for every corpus case and every provider the target profile names."""
+    from suites.profile import load_profile
+
+    path = config.getoption("--target-profile")
+    providers = sorted(load_profile(Path(path) if path else None).models_by_provider)
+    return [
+        pytest.param(provider, name, id=f"{provider}-{name}")
+        for name, case in load_corpus().items()
+        for provider in providers
+        if provider in (case.get("providers") or providers)
+    ]

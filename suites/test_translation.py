@@ -15,14 +15,10 @@ Requirements with a `decision` are SHOULD: their findings are informational, nev
 from __future__ import annotations
 
 import copy
-import functools
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from auriko_conformance.paths import FIXTURES_DIR
 from mocks.behaviour import reasoning_text, reply_text
 from mocks.directives import strip_markers
 from mocks.tokens import count_tokens
@@ -36,9 +32,12 @@ from suites.snapshot import (
     Sent,
     Upstream,
     baseline_path,
+    corpus_model,
+    corpus_params,
     extension_for,
     flavour_models_of,
     kind_model,
+    load_corpus,
     model_for,
     normalise_exchange,
     send,
@@ -990,37 +989,10 @@ def test_anthropic_cache_control_forwarded(client: Client, flavour_models: dict[
 # Snapshots of the normalised upstream bodies (regression baselines per target profile)
 # --------------------------------------------------------------------------------------------------
 
-CORPUS_PATH = FIXTURES_DIR / "corpus" / "translation.yaml"
-
-
-@functools.cache
-def load_corpus() -> dict[str, dict[str, Any]]:
-    return dict(yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"])
-
-
-def _corpus_model(profile: TargetProfile, provider: str, case: dict[str, Any]) -> str | None:
-    chosen = (case.get("models") or {}).get(provider)
-    if chosen == "@reasoning":
-        return profile.reasoning_model
-    if chosen == "@tools":
-        return profile.tools_model
-    return chosen or profile.models_by_provider.get(provider)
-
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "corpus_case" not in metafunc.fixturenames:
-        return
-    from suites.profile import load_profile
-
-    path = metafunc.config.getoption("--target-profile")
-    providers = sorted(load_profile(Path(path) if path else None).models_by_provider)
-    params = [
-        pytest.param(provider, name, id=f"{provider}-{name}")
-        for name, case in load_corpus().items()
-        for provider in providers
-        if provider in (case.get("providers") or providers)
-    ]
-    metafunc.parametrize(("corpus_provider", "corpus_case"), params)
+    if "corpus_case" in metafunc.fixturenames:
+        metafunc.parametrize(("corpus_provider", "corpus_case"), corpus_params(metafunc.config))
 
 
 def test_upstream_snapshot(
@@ -1034,7 +1006,7 @@ def test_upstream_snapshot(
 ) -> None:
     """The normalised upstream requests of one corpus case equal the profile's recorded baseline."""
     case = load_corpus()[corpus_case]
-    model = _corpus_model(profile, corpus_provider, case)
+    model = corpus_model(profile, corpus_provider, case)
     if model is None:
         pytest.skip(NOT_CLAIMED + f"the profile names no model for {corpus_provider} in case {corpus_case}")
     snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name))))

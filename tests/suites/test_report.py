@@ -110,3 +110,15 @@ def test_report_cli_rejects_unreadable_input(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(SystemExit):
         main([str(bad)])
+
+
+def test_snapshot_diffs_appear_in_the_report(tmp_path: Path) -> None:
+    diff = "AssertionError: assert [+ received] == [- snapshot]\n-  'stop_sequences': ['END']\n+  'stop': ['END']"
+    tests = [
+        *TESTS,
+        _test("suites/test_regression.py::test_stream_transcript[openai-plain]", "failed", [], reason=diff),
+    ]
+    results = build_results(tests, options={}, started=0, finished=1)
+    assert results["other_failures"][0]["test"].endswith("[openai-plain]")
+    assert "'stop': ['END']" in render_html([results])
+    assert "test_stream_transcript[openai-plain]" in console_summary(results)
