@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import orjson
@@ -120,5 +121,5 @@ def test_snapshot_diffs_appear_in_the_report(tmp_path: Path) -> None:
     ]
     results = build_results(tests, options={}, started=0, finished=1)
     assert results["other_failures"][0]["test"].endswith("[openai-plain]")
-    assert "'stop': ['END']" in render_html([results])
+    assert html.escape("'stop': ['END']") in render_html([results])
     assert "test_stream_transcript[openai-plain]" in console_summary(results)
