@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("suites.report", "main", "render results.json files side by side as one HTML report"),
     "contract": ("auriko_conformance.contract", "main", "validate openapi.yaml or a request body"),
     "fuzz": ("auriko_conformance.fuzz", "main", "fuzz a gateway from openapi.yaml with schemathesis"),
+    "mutants": ("auriko_conformance.mutants.cli", "main", "mutation testing: faults the suites catch"),
 }
 
 

@@ -1,0 +1,300 @@
+"""Run the suites against mutants and decide, per fault, which requirement caught it.
+
+Each run builds a fresh sandwich on free ports, so runs never share state (journal, live routing stats,
+rate limits):
+
+    suites --> front proxy --> reference gateway --> back proxy --> mock providers
+                  (fault)                              (fault)
+
+(against an external target only the front proxy exists: `client -> front proxy -> target`). The suites
+then run in the same process, through `suites.runner` with `-n 0` and the fault's `-k` selection, and
+write their `results.json`. Runs go to a pool of worker processes; each worker keeps its imports between
+runs, so a run costs its tests plus well under a second of setup.
+
+A fault is **killed** when at least one of its expected requirements has verdict `fail` (a MUST) or
+`informational`/`fail` (a SHOULD or MAY) under the fault while the same requirement passes on the
+identity run (no fault, same proxies). The identity run is the false-positive baseline: every
+requirement it does not pass is reported.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import io
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auriko_conformance.mutants.catalogue import FaultSpec, identity
+
+API_KEY = "ak_test_conformance"
+DEFAULT_MODEL = "gpt-4o-mini"
+#: verdicts that count as "caught", per requirement level
+CAUGHT = {"MUST": {"fail"}, "SHOULD": {"fail", "informational"}, "MAY": {"fail", "informational"}}
+#: merging verdicts of several runs: the first present wins
+_MERGE_ORDER = ("fail", "informational", "pass", "not_claimed", "skipped", "not_run")
+#: the identity run of the whole catalogue, split so that the pool runs it in parallel
+IDENTITY_CHUNKS = (
+    "test_translation",
+    "test_routing",
+    "test_upstream_faults or test_client_sdk",
+    "not (test_translation or test_routing or test_upstream_faults or test_client_sdk)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class External:
+    """A target the harness does not start: only front-side faults can be applied to it."""
+
+    target_url: str
+    mock_url: str | None = None
+    api_key: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    name: str
+    spec: FaultSpec
+    select: str
+
+
+@dataclass(slots=True)
+class RunResult:
+    name: str
+    fault: str
+    select: str
+    verdicts: dict[str, str] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    tests: int = 0
+    seconds: float = 0.0
+    exit_code: int = 0
+    error: str | None = None
+    report_dir: str = ""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The verdict on one fault."""
+
+    spec: FaultSpec
+    detected_by: list[str]
+    also: list[str]
+    seconds: float
+    tests: int
+    error: str | None = None
+    #: expected requirements that did not run under the fault's selection (a selection mistake)
+    unexercised: list[str] = field(default_factory=list)
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.detected_by) and self.error is None
+
+
+@dataclass(slots=True)
+class Report:
+    outcomes: list[Outcome]
+    baseline: dict[str, str]
+    false_positives: dict[str, str]
+    seconds: float
+    workers: int
+
+    @property
+    def kill_rate(self) -> float:
+        return sum(o.killed for o in self.outcomes) / len(self.outcomes) if self.outcomes else 1.0
+
+    @property
+    def survivors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.killed]
+
+
+# --------------------------------------------------------------------------------------------------
+# One run, in the current process
+# --------------------------------------------------------------------------------------------------
+
+
+def _quiet() -> None:
+    """Servers log aborted connections (a mutant cutting a stream) at ERROR: not news here."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _stop_all(servers: Sequence[Any]) -> None:
+    for server in servers:
+        server.server.should_exit = True
+    for server in servers:
+        server.stop()
+
+
+@contextlib.contextmanager
+def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tuple[str, str | None, str]]:
+    """Start the servers of one run; yield (target URL, mock URL, API key)."""
+    from auriko_conformance.mutants import faults
+    from auriko_conformance.mutants.proxy import Ledger, MutantProxy
+    from auriko_conformance.servers import start_server
+
+    key = (external.api_key if external else None) or API_KEY
+    fault = faults.build(spec.transform, spec.args, api_key=key, default_model=DEFAULT_MODEL)
+    ledger = Ledger()
+    servers: list[Any] = []
+    try:
+        if external is not None:
+            front = start_server(MutantProxy(external.target_url, fault, "front", ledger))
+            servers.append(front)
+            _quiet()
+            yield front.url, external.mock_url, key
+            return
+        from mocks.app import create_app as create_mocks
+        from reference_impl.app import create_app as create_gateway
+        from reference_impl.config import default_config
+
+        mocks = start_server(create_mocks())
+        servers.append(mocks)
+        back = start_server(MutantProxy(mocks.url, fault, "back", ledger))
+        servers.append(back)
+        gateway = start_server(create_gateway(default_config(mock_base_url=back.url)))
+        servers.append(gateway)
+        front = start_server(MutantProxy(gateway.url, fault, "front", ledger))
+        servers.append(front)
+        _quiet()
+        yield front.url, mocks.url, key
+    finally:
+        _stop_all(servers)
+
+
+def run_task(task: Task, workdir: str, external: External | None = None) -> RunResult:
+    """Run the selected suites against one mutant (in this process) and read their verdicts."""
+    import pytest
+
+    from suites import runner
+    from suites.report import load_results
+
+    report_dir = Path(workdir) / task.name
+    report_dir.mkdir(parents=True, exist_ok=True)
+    result = RunResult(task.name, task.spec.id, task.select, report_dir=str(report_dir))
+    started = time.perf_counter()
+    log = io.StringIO()
+    try:
+        with sandwich(task.spec, external) as (target_url, mock_url, key):
+            argv = ["--report-dir", str(report_dir), "-n", "0", "--fail-on", "never"]
+            if task.select:
+                argv += ["-k", task.select]
+            if external is not None and external.profile:
+                argv += ["--target-profile", external.profile]
+            # the schemathesis suite only runs with `-m fuzz`, but building it costs ~2 s per collection
+            argv += ["--", f"--ignore={Path(runner.SUITES_DIR) / 'test_fuzz.py'}"]
+            args = runner._parser().parse_args(argv)
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                code = pytest.main(runner._pytest_args(args, target_url, key, mock_url))
+        result.exit_code = int(code)
+    except Exception as exc:  # a broken run is reported, never hidden
+        result.error = f"{type(exc).__name__}: {exc}"
+    (report_dir / "pytest.log").write_text(log.getvalue(), encoding="utf-8")
+    result.seconds = round(time.perf_counter() - started, 2)
+    results_path = report_dir / "results.json"
+    if result.error is None and result.exit_code not in (0, 1):
+        result.error = f"pytest exit code {result.exit_code} (see {report_dir / 'pytest.log'})"
+    if results_path.exists():
+        results = load_results(results_path)
+        result.tests = int(results.get("tests_total", 0))
+        for row in results["requirements"]:
+            result.verdicts[row["id"]] = row["verdict"]
+            result.levels[row["id"]] = row["level"]
+    elif result.error is None:
+        result.error = f"no results.json written (see {report_dir / 'pytest.log'})"
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Many runs, in a pool of worker processes
+# --------------------------------------------------------------------------------------------------
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    _quiet()
+    import pytest  # noqa: F401  (pay the imports once per worker)
+
+    import suites.runner  # noqa: F401
+
+
+def run_tasks(
+    tasks: Sequence[Task], workdir: Path, workers: int, external: External | None = None
+) -> list[RunResult]:
+    """Run every task in a pool of `workers` processes (spawned: no server threads are forked)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=context, initializer=_worker_init
+    ) as pool:
+        futures = [pool.submit(run_task, task, str(workdir), external) for task in tasks]
+        return [future.result() for future in futures]
+
+
+def merge_verdicts(runs: Iterable[RunResult]) -> dict[str, str]:
+    """One verdict per requirement over several runs: a failure anywhere wins, then a report, then a pass."""
+    merged: dict[str, str] = {}
+    rank = {v: i for i, v in enumerate(_MERGE_ORDER)}
+    for run in runs:
+        for requirement, verdict in run.verdicts.items():
+            current = merged.get(requirement)
+            if current is None or rank.get(verdict, 99) < rank.get(current, 99):
+                merged[requirement] = verdict
+    return merged
+
+
+def judge(spec: FaultSpec, run: RunResult, baseline: dict[str, str]) -> Outcome:
+    """Which expected requirements caught the fault (and which others it also broke)."""
+
+    def caught(requirement: str) -> bool:
+        level = run.levels.get(requirement, "MUST")
+        return run.verdicts.get(requirement) in CAUGHT[level] and baseline.get(requirement) == "pass"
+
+    detected = [r for r in spec.expect if caught(r)]
+    also = sorted(r for r in run.verdicts if r not in spec.expect and caught(r))
+    unexercised = [
+        r for r in spec.expect if run.verdicts.get(r) in (None, "not_run", "skipped", "not_claimed")
+    ]
+    return Outcome(spec, detected, also, run.seconds, run.tests, run.error, unexercised)
+
+
+def identity_tasks(specs: Sequence[FaultSpec], full: bool) -> list[Task]:
+    """The identity runs that give every selected fault its baseline."""
+    base = identity()
+    if full:
+        return [Task(f"identity-{i}", base, select) for i, select in enumerate(IDENTITY_CHUNKS, 1)]
+    selects = list(dict.fromkeys(s.select for s in specs if s.select))
+    return [Task("identity", base, " or ".join(f"({s})" for s in selects))]
+
+
+def evaluate(
+    specs: Sequence[FaultSpec],
+    *,
+    workers: int = 2,
+    workdir: Path,
+    full_baseline: bool = True,
+    external: External | None = None,
+) -> Report:
+    """Run the identity baseline and every fault; judge each fault against the baseline."""
+    started = time.perf_counter()
+    fault_tasks = [Task(spec.id, spec, spec.select) for spec in specs]
+    tasks = identity_tasks(specs, full_baseline) + fault_tasks
+    runs = run_tasks(tasks, workdir, workers, external)
+    base_runs = [r for r in runs if r.fault == "identity"]
+    baseline = merge_verdicts(base_runs)
+    levels: dict[str, str] = {}
+    for run in base_runs:
+        levels.update(run.levels)
+    false_positives = {r: v for r, v in baseline.items() if v in ("fail", "informational")}
+    for run in base_runs:
+        if run.error:
+            false_positives[f"<identity run {run.name}>"] = run.error
+    by_name = {r.name: r for r in runs}
+    outcomes = [judge(spec, by_name[spec.id], baseline) for spec in specs]
+    return Report(outcomes, baseline, false_positives, round(time.perf_counter() - started, 1), workers)
