@@ -27,7 +27,7 @@ from reference_impl.extensions import extension_warnings, find_platform_governed
 from reference_impl.metadata import routing_metadata
 from reference_impl.routing import Plan, Router
 from reference_impl.stats import LiveStats
-from reference_impl.streaming import ChunkWriter, error_event, sse_events
+from reference_impl.streaming import ChunkWriter, error_event, sse_events, unique_call_id
 from reference_impl.upstream import Upstream
 from reference_impl.validation import ChatRequest, warning
 
@@ -207,6 +207,10 @@ class Completions:
             for choice in completion["choices"]:  # "none" is guaranteed, even if a provider ignores it
                 if choice["message"].pop("tool_calls", None):
                     choice["finish_reason"] = "stop"
+        call_ids: set[str] = set()
+        for choice in completion["choices"]:
+            for call in choice["message"].get("tool_calls") or ():
+                call["id"] = unique_call_id(call["id"], choice["index"], call_ids)
         tps = None
         if usage is not None:
             completion["usage"] = usage.to_dict()

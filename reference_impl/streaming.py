@@ -55,6 +55,17 @@ def _parse_event(raw: bytes) -> tuple[str | None, str] | None:
     return event, b"\n".join(data).decode()
 
 
+def unique_call_id(call_id: str, choice: int, seen: set[str]) -> str:
+    """Tool-call ids are unique within one response (SCHEMA-004); with n > 1 an upstream may repeat one
+    across choices (the same deterministic answer), so a repeat gets the choice index appended."""
+    candidate, n = call_id, 0
+    while candidate in seen:
+        n += 1
+        candidate = f"{call_id}_{choice}" if n == 1 else f"{call_id}_{choice}_{n}"
+    seen.add(candidate)
+    return candidate
+
+
 class ChunkWriter:
     """Normalised events -> OpenAI `chat.completion.chunk` SSE bytes for one stream."""
 
@@ -65,6 +76,7 @@ class ChunkWriter:
         self._prefix = b"data: " + head[:-1] + b',"choices":'
         self._started: set[int] = set()
         self._finished: set[int] = set()
+        self._call_ids: set[str] = set()
 
     def chunk(self, events: list[Event]) -> bytes:
         """One chunk for the events of one upstream event (empty bytes when nothing to say)."""
@@ -92,6 +104,7 @@ class ChunkWriter:
                 _, _, slot, call_id, name, arguments = event
                 calls = delta.setdefault("tool_calls", [])
                 if call_id is not None:
+                    call_id = unique_call_id(call_id, index, self._call_ids)
                     calls.append(
                         {
                             "index": slot,

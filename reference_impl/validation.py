@@ -269,6 +269,29 @@ def _check_dependent_fields(body: dict[str, Any]) -> None:
         and not _declares_tools(body)
     ):
         raise GatewayError("invalid_parameter_value", "function_call requires functions.", "function_call")
+    response_format = body.get("response_format")
+    if (
+        isinstance(response_format, dict)
+        and response_format.get("type") == "json_object"
+        and not _mentions_json(body.get("messages"))
+    ):  # D-054
+        raise GatewayError(
+            "invalid_parameter_value",
+            "response_format json_object needs the word 'JSON' in a message (ask for JSON in the prompt).",
+            "messages",
+        )
+
+
+def _mentions_json(messages: Any) -> bool:
+    """Some message's text (a string content or a text part) contains `json`, in any case (D-054)."""
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        parts = content if isinstance(content, list) else [content]
+        for part in parts:
+            text = part.get("text") if isinstance(part, dict) else part
+            if isinstance(text, str) and "json" in text.lower():
+                return True
+    return False
 
 
 def _semantic_checks(body: dict[str, Any], routing: dict[str, Any]) -> None:

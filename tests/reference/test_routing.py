@@ -188,7 +188,11 @@ TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "
     ("body", "code", "param"),
     [
         (
-            {"model": "claude-sonnet-4-6", "response_format": {"type": "json_object"}},
+            {
+                "model": "claude-sonnet-4-6",
+                "messages": [{"role": "user", "content": "Reply in JSON."}],  # D-054
+                "response_format": {"type": "json_object"},
+            },
             "json_mode_not_supported",
             "response_format",
         ),
