@@ -78,14 +78,21 @@ wait_for() {  # wait_for URL PID NAME LOGFILE
 MOCKS_PID=""
 PROXY_PID=""
 WORK_DIR=""
+stop_pid() {  # TERM, up to 10 s to exit (the proxy drains connections), then KILL
+  local pid="$1"
+  [[ -z "$pid" ]] && return 0
+  kill "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 stop_all() {
-  local pid
-  for pid in "$PROXY_PID" "$MOCKS_PID"; do
-    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
-  done
-  for pid in "$PROXY_PID" "$MOCKS_PID"; do
-    [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
-  done
+  stop_pid "$PROXY_PID"
+  stop_pid "$MOCKS_PID"
   [[ -n "$WORK_DIR" ]] && rm -rf "$WORK_DIR"
   PROXY_PID="" MOCKS_PID="" WORK_DIR=""
   return 0
