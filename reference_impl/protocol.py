@@ -46,7 +46,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
-        _awaiting_headers = True
+        _awaiting_headers = False  # from a request's first byte (on_message_begin) to its header end
         _header_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -58,7 +58,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            super().data_received(data)
+            super().data_received(data)  # may begin a request and may complete its headers
             if self._awaiting_headers and not self.transport.is_closing():
                 self._header_bytes += len(data)  # no header end in this chunk: all of it is header bytes
                 if self._header_bytes > max_bytes:
@@ -72,6 +72,11 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self.transport.write(_rejection(f"{msg.rstrip('.')}: not a well-formed HTTP/1.1 request."))
             self.transport.close()
 
+        def on_message_begin(self) -> None:
+            self._awaiting_headers = True
+            self._header_bytes = 0
+            super().on_message_begin()
+
         def on_headers_complete(self) -> None:
             self._awaiting_headers = False
             self._stop_timer()
@@ -84,8 +89,6 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 self._await_headers()
 
         def _await_headers(self) -> None:
-            self._awaiting_headers = True
-            self._header_bytes = 0
             self._stop_timer()
             self._header_timer = self.loop.call_later(timeout_s, self._headers_too_slow)
 
@@ -94,9 +97,9 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 self._header_timer.cancel()
                 self._header_timer = None
 
-        def _headers_too_slow(self) -> None:
+        def _headers_too_slow(self) -> None:  # armed until on_headers_complete: nothing or too little came
             self._header_timer = None
-            if self._awaiting_headers and not self.transport.is_closing():
+            if not self.transport.is_closing():
                 self.transport.close()
 
     return GuardedHttpToolsProtocol
