@@ -144,6 +144,8 @@ class FuzzResults:
     statuses: Counter[str] = field(default_factory=Counter)
     operations: Counter[str] = field(default_factory=Counter)
     failures: dict[tuple[str, str, str], FailureRecord] = field(default_factory=dict)
+    #: operations schemathesis could not test at all (e.g. a schema part it cannot generate)
+    errors: list[dict[str, str]] = field(default_factory=list)
     network_errors: int = 0
     exit_code: int | None = None
     stop_reason: str | None = None
@@ -261,6 +263,16 @@ def _register_handler() -> None:
                 return
             if isinstance(event, events.ScenarioFinished):
                 results.record_scenario(str(event.phase), event.recorder)
+            elif isinstance(event, events.NonFatalError):
+                with results.lock:
+                    results.errors.append(
+                        {
+                            "operation": event.label,
+                            "phase": str(event.phase or ""),
+                            "title": event.info.title,
+                            "message": event.info.message[:2000],
+                        }
+                    )
             elif isinstance(event, events.EngineFinished):
                 results.running_time = event.running_time
                 results.stop_reason = str(event.stop_reason)
@@ -427,7 +439,8 @@ def build_summary(
         },
         "exit_code": results.exit_code,
         "stop_reason": results.stop_reason,
-        "passed": results.exit_code == 0 and not failures,
+        "passed": results.exit_code == 0 and not failures and not results.errors,
+        "errors": results.errors,
         "failures": [
             {
                 "check": f.check,
@@ -468,6 +481,8 @@ def console_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"  informational [{item['requirement']}] {item['check']} x{item['count']}: {item['example']}"
         )
+    for error in summary.get("errors", []):
+        lines.append(f"ERROR {error['operation']} ({error['phase']}): {error['title']}: not tested")
     failures = summary["failures"]
     lines.append(f"{len(failures)} unique failure(s)" if failures else "no failures")
     for failure in failures:

@@ -115,13 +115,20 @@ class FuzzTarget:
     models: tuple[str, ...]
     providers: tuple[str, ...]
     max_text: int = MAX_TEXT
+    #: features the profile claims: a check needing another feature does not judge the target
+    claims: frozenset[str] | None = None
 
     @classmethod
     def from_profile(cls, profile: TargetProfile, *, max_text: int = MAX_TEXT) -> FuzzTarget:
         names = [profile.default_model, profile.tools_model, profile.reasoning_model]
         names += list(profile.models_by_provider.values())
         models = tuple(dict.fromkeys(n for n in names if n))
-        return cls(models=models, providers=tuple(profile.models_by_provider), max_text=max_text)
+        return cls(
+            models=models,
+            providers=tuple(profile.models_by_provider),
+            max_text=max_text,
+            claims=frozenset(profile.claims),
+        )
 
 
 _lock = threading.Lock()
@@ -253,7 +260,8 @@ def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
 
     - `deadline_ms` >= `timeout_ms` (RoutingOptions);
     - tool (and deprecated function) names are unique;
-    - a named `tool_choice` / `function_call` names a declared tool.
+    - a named `tool_choice` / `function_call` names a declared tool;
+    - `response_format` `json_object` comes with the word JSON in a message (D-054).
     """
     gateway = body.get("gateway")
     routing = gateway.get("routing") if isinstance(gateway, dict) else None
@@ -271,6 +279,25 @@ def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
     call = body.get("function_call")
     if isinstance(call, dict) and names and call.get("name") not in names:
         call["name"] = names[0]
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_object":
+        _ask_for_json(body.get("messages"))
+
+
+def _ask_for_json(messages: Any) -> None:
+    """Make some message's text mention JSON, unless one already does."""
+    texts: list[tuple[dict[str, Any], str]] = []  # (holder, key) of every text
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            texts.append((message, "content"))
+        elif isinstance(content, list):
+            parts = [part for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
+            texts += [(part, "text") for part in parts]
+    if not texts or any("json" in str(holder.get(key)).lower() for holder, key in texts):
+        return
+    holder, key = texts[-1]
+    holder[key] = f"{holder[key]} Reply in JSON."
 
 
 def _is_chat(case: Any) -> bool:
@@ -407,11 +434,14 @@ def judge(exchange: Exchange, names: Iterable[str]) -> list[Finding]:
     kinds = applicable(exchange)
     context = Context(request=exchange.request_body or {})
     catalogue = load_catalogue()
+    claims = target().claims
     must: list[Finding] = []
     for name in names:
         chk = REGISTRY[name]
         if chk.applies not in kinds:
             continue
+        if claims is not None and not set(getattr(chk, "needs", ())) <= claims:
+            continue  # the profile does not claim what this check judges (e.g. routing_metadata)
         for finding in chk.run(exchange, context):
             if catalogue.get(finding.requirement).level == "MUST":
                 must.append(finding)

@@ -347,9 +347,24 @@ def test_cross_field_rules_for_positive_cases():
         "tool_choice": {"type": "function", "function": {"name": "missing"}},
     }  # fmt: skip
     satisfy_cross_field_rules(body)
+    assert body["messages"] == []  # no json_object: nothing to ask for
     assert body["gateway"]["routing"]["deadline_ms"] == 5000.0
     assert [t["function"]["name"] for t in body["tools"]] == ["f", "f_2"]
     assert body["tool_choice"]["function"]["name"] == "f"
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], ["a", "b Reply in JSON."]),
+        ([{"role": "user", "content": "say JSON"}, {"role": "user", "content": "b"}], ["say JSON", "b"]),
+        ([{"role": "user", "content": [{"type": "text", "text": "x"}]}], [[{"type": "text", "text": "x Reply in JSON."}]]),
+    ],
+)  # fmt: skip
+def test_json_object_positive_cases_ask_for_json(messages, expected):
+    body = {"model": "m", "messages": messages, "response_format": {"type": "json_object"}}
+    satisfy_cross_field_rules(body)
+    assert [m["content"] for m in body["messages"]] == expected
 
 
 def test_before_call_fits_positive_cases_and_revalidation_keeps_them_positive(schema, target):
@@ -389,3 +404,27 @@ def test_generation_mode_is_read_from_case_metadata(schema):
         GenerationMode.POSITIVE,
         GenerationMode.NEGATIVE,
     )
+
+
+# ---------------------------------------------------------------------------------------------- contract
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [(CHAT, "POST"), ("/v1/models", "GET"), ("/v1/models/{model_id}", "GET"), ("/v1/me", "GET")],
+)
+def test_the_contract_stays_fuzzable(schema, path, method, mode):
+    """schemathesis can generate every operation (a keyword it cannot generate silently skips one)."""
+    from hypothesis import HealthCheck, given, settings
+
+    strategy = schema[path][method].as_strategy(generation_mode=mode)
+    drawn = []
+
+    @settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(case: Any) -> None:
+        drawn.append(case)
+
+    draw()
+    assert drawn

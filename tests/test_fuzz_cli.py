@@ -109,6 +109,11 @@ def test_console_summary():
         ],
     }  # fmt: skip
     text = fuzz.console_summary(summary)
+    assert "ERROR" not in text
+    summary["errors"] = [
+        {"operation": "POST /x", "phase": "fuzzing", "title": "Schema Error", "message": "m"}
+    ]
+    assert "ERROR POST /x (fuzzing): Schema Error: not tested" in fuzz.console_summary(summary)
     assert "3 requests" in text
     assert "coverage  negative 2  positive 1" in text
     assert "provider_not_in_allowlist 1" in text
@@ -137,6 +142,7 @@ def test_short_run_against_the_embedded_reference_passes(tmp_path, capsys):
     )
     summary = _summary(tmp_path)
     assert summary["failures"] == [], capsys.readouterr().out[-4000:]
+    assert summary["errors"] == []  # every operation could be generated in every phase
     assert code == 0
     requests = summary["requests"]
     assert requests["total"] > 100
