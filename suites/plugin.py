@@ -99,6 +99,7 @@ class Judge:
     """Runs checks on exchanges and decides the verdict from the requirements' levels."""
 
     node: pytest.Item
+    claims: frozenset[str] | None = None
     findings: list[Finding] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     #: requirements whose checks ran in this test (passing or not): a check that ran is evidence
@@ -107,10 +108,12 @@ class Judge:
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
     ) -> list[Finding]:
-        """Apply the checks (all that apply, or the named ones) and fail on MUST findings."""
+        """Apply the checks (all that apply, or the named ones); MUST findings fail the test at its end."""
         context = context or Context(request=exchange.request_body or {})
+        if context.claims is None:
+            context.claims = self.claims
         found: list[Finding] = []
-        for chk in select_checks(exchange, only):
+        for chk in select_checks(exchange, only, context.claims):
             findings, applied = chk.judge(exchange, context)
             if applied:
                 self.checked.add(chk.requirement)
@@ -119,12 +122,15 @@ class Judge:
         return found
 
     def record(self, found: list[Finding], exchange: Exchange | None = None) -> None:
+        """Keep findings; the test goes on so that every requirement it covers is judged, and fails at
+        its end if any finding is against a MUST (see `pytest_runtest_call`)."""
         self.findings.extend(found)
         if exchange is not None and found:
             self.evidence.append(_evidence(exchange))
-        must = [f for f in found if _level(f.requirement) == "MUST"]
-        if must:
-            pytest.fail("\n".join(str(f) for f in must), pytrace=False)
+
+    @property
+    def must_failures(self) -> list[Finding]:
+        return [f for f in self.findings if _level(f.requirement) == "MUST"]
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
         """A one-off assertion bound to a requirement, judged like a check finding."""
@@ -150,10 +156,20 @@ def _evidence(exchange: Exchange) -> dict[str, Any]:
 
 
 @pytest.fixture
-def judge(request: pytest.FixtureRequest) -> Judge:
-    judge = Judge(request.node)
+def judge(request: pytest.FixtureRequest, profile: TargetProfile) -> Judge:
+    judge = Judge(request.node, claims=profile.claims)
     request.node.stash[_JUDGE_KEY] = judge
     return judge
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After the test body: fail it when its judge holds MUST findings (SHOULD/MAY only inform)."""
+    result = yield
+    judge = item.stash.get(_JUDGE_KEY, None)
+    if judge is not None and judge.must_failures:
+        pytest.fail("\n".join(str(f) for f in judge.must_failures), pytrace=False)
+    return result
 
 
 _JUDGE_KEY = pytest.StashKey[Judge]()

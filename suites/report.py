@@ -23,22 +23,33 @@ _ORDER = {v: i for i, v in enumerate(VERDICTS)}
 
 
 def _verdict(tests: list[dict[str, Any]], findings: list[dict[str, Any]], requirement: str) -> str:
+    """One requirement's verdict from the tests that covered it and the findings against it.
+
+    "pass" needs evidence: a check or assertion bound to the requirement actually judged something
+    (the test's `checked` set) and found nothing; a test that merely carries the marker is not enough.
+    """
     if any(f["level"] == "MUST" for f in findings):
         return "fail"
     for test in tests:
-        own = [f for f in test["findings"] if f["requirement"] == requirement]
-        if test["outcome"] == "failed" and not own and not test["findings"]:
-            return "fail"  # an exception or plain assertion: every requirement the test covers failed
+        crashed = test["outcome"] == "failed" and not test["findings"]
+        if crashed and requirement in test["requirements"]:
+            return "fail"  # an exception before any finding: every requirement the test covers failed
     if findings:
         return "informational"
-    outcomes = {t["outcome"] for t in tests}
-    if "passed" in outcomes or "failed" in outcomes:
+    if any(requirement in t.get("checked", ()) for t in tests if t["outcome"] in ("passed", "failed")):
         return "pass"
-    if outcomes == {"not_claimed"}:
+    outcomes = {t["outcome"] for t in tests}
+    if outcomes and outcomes <= {"not_claimed"}:
         return "not_claimed"
-    if outcomes:
+    if outcomes and outcomes <= {"not_claimed", "skipped"}:
         return "skipped"
     return "not_run"
+
+
+def _failure_line(text: str) -> str:
+    """The line of a pytest failure text that says what went wrong (its last `E ` line)."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    return lines[-1] if lines else (text.strip().splitlines() or [""])[-1]
 
 
 def build_results(
@@ -77,7 +88,12 @@ def build_results(
                 "tests": sorted({t["nodeid"] for t in related}),
                 "findings": own_findings[:20],
                 "evidence": evidence,
-                "reasons": sorted({t["reason"] for t in related if t.get("reason")})[:3],
+                "reasons": sorted(
+                    {t["reason"] for t in related if t.get("reason") and t["outcome"] == "failed"}
+                )[:3],
+                "skip_reasons": sorted(
+                    {t["reason"] for t in related if t["outcome"] in ("not_claimed", "skipped")}
+                )[:3],
             }
         )
     unknown = sorted(set(by_requirement) - {r.id for r in catalogue})
@@ -139,7 +155,9 @@ def console_summary(results: dict[str, Any]) -> str:
         lines.append(f"FAIL {other['test']} (regression snapshot or unbound test)")
     failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
     for row in failed[:40]:
-        first = row["findings"][0]["message"] if row["findings"] else (row["reasons"] or ["see report"])[0]
+        first = (
+            row["findings"][0]["message"] if row["findings"] else _failure_line((row["reasons"] or ["-"])[0])
+        )
         lines.append(f"FAIL {row['id']} ({row['level']}) {row['title']}: {first.splitlines()[0][:140]}")
     return "\n".join(lines)
 

@@ -77,6 +77,15 @@ def _expect_usage_chunk(
     judge.require(requirement, final is not None, message, exchange)
 
 
+@pytest.mark.requirement("STREAM-003", "STREAM-004", "STREAM-005")
+def test_stream_with_include_usage(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
+    """The client asks for usage the OpenAI way; the usage chunk must still have empty choices."""
+    exchange = target.chat(_body(profile, stream=True, stream_options={"include_usage": True}), tag=tag)
+    _expect_usage_chunk(
+        judge, exchange, "STREAM-003", "no usage chunk although include_usage was true", profile
+    )
+
+
 @pytest.mark.requirement("STREAM-014")
 def test_stream_text_equals_non_stream_text(
     target: Target, profile: TargetProfile, judge: Judge, tag: str

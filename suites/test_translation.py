@@ -857,6 +857,8 @@ def test_usage_translated_without_double_counting(
         stream=stream,
         **extra,
     )
+    if stream:  # ask for usage explicitly: a missing usage chunk is STREAM-007's finding, not this one's
+        body["stream_options"] = {"include_usage": True}
     sent = client.send(body, flavour, usage=True)
     if client.served(sent, requirement):
         client.judge.require(

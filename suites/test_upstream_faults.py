@@ -307,6 +307,8 @@ def test_cumulative_upstream_usage_is_not_summed(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str
 ) -> None:
     request = body(_model(profile, provider), directives=[directive(usage="cumulative")], stream=True)
+    # Ask for usage explicitly: a missing usage chunk is STREAM-007's finding, not this one's.
+    request["stream_options"] = {"include_usage": True}
     exchange = target.chat(request, tag=tag)
     expect.success(judge, exchange, "STREAM-019")
     answers = answering_entries(settled_journal(mocks, tag))

@@ -40,6 +40,11 @@ class Context:
     dropped_parameters: tuple[str, ...] = ()
     #: the canonical model ID the request resolves to (alias and suffix removed)
     expected_canonical: str | None = None
+    #: features the target's profile claims (None: all); checks needing others do not run
+    claims: frozenset[str] | None = None
+
+    def claimed(self, feature: str) -> bool:
+        return self.claims is None or feature in self.claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class Check:
     applies: Applies
     func: CheckFunc
     doc: str
+    #: target-profile features this check judges; unclaimed ones are not held against the target
+    needs: tuple[str, ...] = ()
 
     def run(self, exchange: Exchange, context: Context) -> list[Finding]:
         return self.judge(exchange, context)[0]
@@ -88,14 +95,16 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(requirement: str, applies: Applies) -> Callable[[CheckFunc], CheckFunc]:
+def check(
+    requirement: str, applies: Applies, *, needs: tuple[str, ...] = ()
+) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under its requirement ID (names are unique across the registry)."""
 
     def register(func: CheckFunc) -> CheckFunc:
         name = func.__name__
         if name in REGISTRY:
             raise ValueError(f"two checks named {name!r}")
-        REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip())
+        REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip(), needs)
         return func
 
     return register
@@ -113,13 +122,20 @@ def applicable(exchange: Exchange) -> set[Applies]:
     return kinds
 
 
-def select_checks(exchange: Exchange, only: Iterable[str] | None = None) -> list[Check]:
-    """The registered checks that apply to this exchange (or just the named ones)."""
+def select_checks(
+    exchange: Exchange, only: Iterable[str] | None = None, claims: frozenset[str] | None = None
+) -> list[Check]:
+    """The registered checks that apply to this exchange (or just the named ones) and whose features
+    the target claims (all, when `claims` is None)."""
     _load_all()
     if only is not None:
-        return [REGISTRY[name] for name in only]
-    kinds = applicable(exchange)
-    return [c for c in REGISTRY.values() if c.applies in kinds]
+        chosen = [REGISTRY[name] for name in only]
+    else:
+        kinds = applicable(exchange)
+        chosen = [c for c in REGISTRY.values() if c.applies in kinds]
+    if claims is None:
+        return chosen
+    return [c for c in chosen if all(feature in claims for feature in c.needs)]
 
 
 def run_checks(
@@ -131,7 +147,7 @@ def run_checks(
     """Run every registered check that applies to this exchange (or just the named ones)."""
     context = context or Context()
     findings: list[Finding] = []
-    for chk in select_checks(exchange, only):
+    for chk in select_checks(exchange, only, context.claims):
         findings.extend(chk.run(exchange, context))
     return findings
 

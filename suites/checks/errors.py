@@ -91,7 +91,7 @@ def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"Retry-After is {value!r}, not a number of seconds"
 
 
-@check("ERR-012", ERROR)
+@check("ERR-012", ERROR, needs=("error_headers",))
 def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Iterator[str]:
     """`X-Error-Type` equals the envelope type; `X-Error-Retryable` is true exactly for 429/5xx types."""
     error = _error(exchange)

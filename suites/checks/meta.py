@@ -34,7 +34,7 @@ def _metadata(exchange: Exchange) -> dict[str, Any] | None:
     return metadata if isinstance(metadata, dict) else None
 
 
-@check("META-001", Applies.COMPLETION)
+@check("META-001", Applies.COMPLETION, needs=("routing_metadata",))
 def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every non-stream successful completion carries a `routing_metadata` object."""
     final = final_object(exchange)
@@ -42,7 +42,7 @@ def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[s
         yield "the completion has no routing_metadata object"
 
 
-@check("META-003", SUCCESS)
+@check("META-003", SUCCESS, needs=("routing_metadata",))
 def routing_metadata_required_fields(exchange: Exchange, context: Context) -> Iterator[str]:
     """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings."""
     metadata = _metadata(exchange)
@@ -54,7 +54,7 @@ def routing_metadata_required_fields(exchange: Exchange, context: Context) -> It
             yield f"routing_metadata.{key} is {value!r}, not a non-empty string"
 
 
-@check("META-005", SUCCESS)
+@check("META-005", SUCCESS, needs=("routing_metadata",))
 def routing_strategy_echoes_request(exchange: Exchange, context: Context) -> Iterator[str]:
     """`routing_strategy` is the strategy the request asked for (`custom` for explicit weights)."""
     metadata = _metadata(exchange)
@@ -74,7 +74,7 @@ def expected_cost(usage: dict[str, Any], prices: dict[str, float]) -> float:
     return ((prompt - cached) * prices["input"] + cached * cached_price + completion * prices["output"]) / 1e6
 
 
-@check("META-007", SUCCESS)
+@check("META-007", SUCCESS, needs=("cost",))
 def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Iterator[str]:
     """`cost.usd` equals the catalog prices applied to the reported usage."""
     final = final_object(exchange)
@@ -92,7 +92,7 @@ def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Itera
         yield f"cost.usd is {cost['usd']!r}, prices x usage give {want:.10f}"
 
 
-@check("META-006", SUCCESS)
+@check("META-006", SUCCESS, needs=("routing_metadata",))
 def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[str]:
     """cost.usd >= 0, savings fields only when > 0, throughput >= 0; `ttft_ms` only in streams."""
     metadata = _metadata(exchange)
@@ -117,7 +117,7 @@ def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[st
         yield f"ttft_ms is {ttft!r}"
 
 
-@check("META-012", SUCCESS)
+@check("META-012", SUCCESS, needs=("warnings",))
 def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every request parameter the provider could not take is named in a warning."""
     metadata = _metadata(exchange)
@@ -153,7 +153,7 @@ def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"reasoning_tokens {reasoning} exceed completion_tokens {completion} (counted twice?)"
 
 
-@check("META-008", SUCCESS)
+@check("META-008", SUCCESS, needs=("routing_metadata",))
 def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[str]:
     """Warnings are objects with non-empty `code` and `message` strings (never plain strings)."""
     metadata = _metadata(exchange)
@@ -178,7 +178,7 @@ WARNING_TYPES = frozenset(
 )  # fmt: skip
 
 
-@check("META-009", SUCCESS)
+@check("META-009", SUCCESS, needs=("routing_metadata",))
 def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each warning has a `type` from the documented set (D-005)."""
     metadata = _metadata(exchange)
@@ -190,7 +190,7 @@ def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[s
             yield f"warnings[{i}].type is {warning.get('type')!r}"
 
 
-@check("META-004", SUCCESS)
+@check("META-004", SUCCESS, needs=("routing_metadata",))
 def model_canonical_is_requested_model(exchange: Exchange, context: Context) -> Iterator[str]:
     """`model_canonical` is the canonical ID of the requested model (alias resolved, suffix removed)."""
     metadata = _metadata(exchange)
@@ -211,7 +211,7 @@ INTERNAL_KEYS = frozenset(
 )  # fmt: skip
 
 
-@check("META-010", SUCCESS)
+@check("META-010", SUCCESS, needs=("routing_metadata",))
 def routing_metadata_extra_keys(exchange: Exchange, context: Context) -> Iterator[str]:
     """Keys beyond the stable fields are reported; internal routing fields are reported as leaks (D-018)."""
     metadata = _metadata(exchange)

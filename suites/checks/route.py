@@ -565,11 +565,14 @@ def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]
                 for c in chunk.get("choices") or []
                 if isinstance(c, dict)
             },
-            key=str,
+            key=lambda i: (not isinstance(i, int), i if isinstance(i, int) else 0),
         )
     else:
         body = exchange.json if isinstance(exchange.json, dict) else {}
-        indices = sorted((c.get("index") for c in body.get("choices") or [] if isinstance(c, dict)), key=str)
+        indices = sorted(
+            (c.get("index") for c in body.get("choices") or [] if isinstance(c, dict)),
+            key=lambda i: (not isinstance(i, int), i if isinstance(i, int) else 0),
+        )
     if indices != list(range(n)):
         yield f"n={n} answered with choice indices {indices}"
 

@@ -67,7 +67,7 @@ def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Itera
         yield f"the final chunk (#{last.index}) has no usage object"
 
 
-@check("STREAM-005", STREAM)
+@check("STREAM-005", STREAM, needs=("routing_metadata",))
 def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> Iterator[str]:
     """The final usage chunk carries `routing_metadata` with its four required fields."""
     final = exchange.stream.final_usage_chunk
@@ -82,7 +82,7 @@ def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> It
             yield f"routing_metadata.{key} is {metadata.get(key)!r} in the final chunk"
 
 
-@check("STREAM-006", STREAM)
+@check("STREAM-006", STREAM, needs=("routing_metadata",))
 def routing_metadata_only_on_final_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
     """Content chunks do not carry `routing_metadata` (it belongs on the final chunk, D-003)."""
     for item in exchange.stream.of_kind(ItemKind.CHUNK):

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from suites.checks import Applies, Context, check
+from suites.checks import Applies, Context, NotApplicable, check
 from suites.checks.meta import final_object
 from suites.exchange import Exchange
 
@@ -350,7 +350,7 @@ def native_endpoint_and_auth(exchange: Exchange, context: Context) -> Iterator[s
     """
     up = _upstream(context)
     if up is None:
-        return
+        raise NotApplicable
     stream = context.request.get("stream") is True
     model = _expect(context).get("provider_model_id")
     if up.method != "POST":
@@ -398,7 +398,7 @@ def stream_options_where_accepted(exchange: Exchange, context: Context) -> Itera
     """OpenAI-compatible streams ask for usage; Anthropic and Gemini never get `stream_options`."""
     up = _upstream(context)
     if up is None:
-        return
+        raise NotApplicable
     if up.flavour in ("anthropic", "gemini"):
         for key in ("stream_options", "streamOptions"):
             if key in up.json:
@@ -414,7 +414,7 @@ def anthropic_system_top_level(exchange: Exchange, context: Context) -> Iterator
     """System and developer texts become the top-level `system`, in order; messages hold user/assistant."""
     up = _upstream(context, "anthropic")
     if up is None:
-        return
+        raise NotApplicable
     wanted = [t for t in _system_texts(context.request) if t]
     system = up.json.get("system")
     if isinstance(system, list):
@@ -435,7 +435,7 @@ def gemini_system_instruction(exchange: Exchange, context: Context) -> Iterator[
     """System/developer texts become `systemInstruction.parts[].text`; assistant turns have role `model`."""
     up = _upstream(context, "gemini")
     if up is None:
-        return
+        raise NotApplicable
     body = up.gemini
     wanted = [t for t in _system_texts(context.request) if t]
     parts = (body.get("systemInstruction") or {}).get("parts") or []
@@ -469,7 +469,7 @@ def anthropic_tools_native(exchange: Exchange, context: Context) -> Iterator[str
     """Tools, tool_choice, parallel_tool_calls and tool history in Anthropic's native shapes."""
     up = _upstream(context, "anthropic")
     if up is None:
-        return
+        raise NotApplicable
     request = context.request
     body = up.json
     by_name = {
@@ -556,7 +556,7 @@ def gemini_tools_native(exchange: Exchange, context: Context) -> Iterator[str]:
     """Tools as functionDeclarations, tool_choice as functionCallingConfig, history as function parts."""
     up = _upstream(context, "gemini")
     if up is None:
-        return
+        raise NotApplicable
     request = context.request
     body = up.gemini
     declared = {
@@ -640,7 +640,7 @@ def deepseek_reasoning_content_on_tool_turns(exchange: Exchange, context: Contex
     """In thinking mode every assistant tool-call turn sent to DeepSeek carries `reasoning_content`."""
     up = _upstream(context, "deepseek")
     if up is None or not (_deepseek_thinking(context.request, up) or _expect(context).get("thinking")):
-        return
+        raise NotApplicable
     client = [
         m
         for m in context.request.get("messages") or []
@@ -666,7 +666,7 @@ def empty_arguments_become_empty_object(exchange: Exchange, context: Context) ->
     """A client tool call with `arguments: ""` reaches Anthropic as `input: {}`, Gemini as `args: {}`."""
     up = _upstream(context, "anthropic", "gemini")
     if up is None:
-        return
+        raise NotApplicable
     empty = [
         c
         for c in _client_tool_calls(context.request)
@@ -674,7 +674,7 @@ def empty_arguments_become_empty_object(exchange: Exchange, context: Context) ->
         and not c["function"]["arguments"].strip()
     ]
     if not empty:
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"the request with empty arguments failed with HTTP {exchange.status}"
     for call in empty:
@@ -705,7 +705,7 @@ def stop_native_field(exchange: Exchange, context: Context) -> Iterator[str]:
     up = _upstream(context)
     stops = _client_stops(context.request)
     if up is None or stops is None:
-        return
+        raise NotApplicable
     if up.flavour == "anthropic":
         want = [s for s in stops if s.strip()]  # whitespace-only ones are XLATE-013's business
         got = up.json.get("stop_sequences")
@@ -726,7 +726,7 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
     """Whitespace-only stop sequences are removed for Anthropic, with a warning naming `stop`."""
     stops = _client_stops(context.request) or []
     if not any(not s.strip() for s in stops):
-        return
+        raise NotApplicable
     up = _upstream(context, "anthropic")
     if up is None:
         if _expect(context).get("flavour") == "anthropic" and exchange.status != 200:
@@ -752,7 +752,7 @@ def output_limit_native_field(exchange: Exchange, context: Context) -> Iterator[
     request = context.request
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
     if up is None or not isinstance(limit, int):
-        return
+        raise NotApplicable
     if up.flavour == "gemini":
         got = up.gemini["generationConfig"].get("maxOutputTokens")
         if not isinstance(got, int) or isinstance(got, bool) or got < 1:
@@ -793,11 +793,11 @@ def sampling_native_anthropic_gemini(exchange: Exchange, context: Context) -> It
     """temperature/top_p/top_k reach Anthropic unchanged; the sampling set reaches generationConfig."""
     up = _upstream(context, "anthropic", "gemini")
     if up is None:
-        return
+        raise NotApplicable
     request = context.request
     if up.flavour == "anthropic":
         if anthropic_thinking(up):
-            return
+            raise NotApplicable
         for name in ("temperature", "top_p", "top_k"):
             value = request.get(name)
             if value is None or (name == "temperature" and value > 1):
@@ -822,7 +822,7 @@ def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Itera
     up = _upstream(context, "anthropic")
     value = context.request.get("temperature")
     if up is None or not isinstance(value, int | float) or not 1 < value <= 2 or anthropic_thinking(up):
-        return
+        raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
     if not warned(exchange, "temperature", "unsupported_parameter"):
@@ -850,7 +850,7 @@ def openai_compatible_fields_unchanged(exchange: Exchange, context: Context) -> 
     """OpenAI gets its own extra fields unchanged; vLLM gets top_k, min_p and repetition_penalty."""
     up = _upstream(context, "openai", "vllm")
     if up is None:
-        return
+        raise NotApplicable
     fields_ = OPENAI_UNCHANGED if up.flavour == "openai" else VLLM_UNCHANGED
     for name in fields_:
         if name not in context.request or context.request[name] is None:
@@ -897,7 +897,7 @@ def no_native_field_not_forwarded(exchange: Exchange, context: Context) -> Itera
     """Parameters without a native field on the provider never reach it (any spelling, any level)."""
     up = _upstream(context)
     if up is None:
-        return
+        raise NotApplicable
     places = [up.json]
     if up.flavour == "gemini":
         places.append(up.gemini["generationConfig"])
@@ -925,7 +925,7 @@ def gemini_response_format(exchange: Exchange, context: Context) -> Iterator[str
     up = _upstream(context, "gemini")
     rf = context.request.get("response_format")
     if up is None or not isinstance(rf, dict) or rf.get("type") not in ("json_object", "json_schema"):
-        return
+        raise NotApplicable
     config = up.gemini["generationConfig"]
     if config.get("responseMimeType") != "application/json":
         yield f"{rf['type']} reached Gemini with responseMimeType={config.get('responseMimeType')!r}"
@@ -956,7 +956,7 @@ def claude_adaptive_effort(exchange: Exchange, context: Context) -> Iterator[str
         or _expect(context).get("claude_kind") != "adaptive"
         or effort not in ("low", "medium", "high")
     ):
-        return
+        raise NotApplicable
     thinking = up.json.get("thinking")
     if not (isinstance(thinking, dict) and thinking.get("type") == "adaptive"):
         yield f"reasoning_effort {effort!r} reached Claude 4.6 as thinking={thinking!r}, not adaptive"
@@ -983,7 +983,7 @@ def claude_budget_from_effort(exchange: Exchange, context: Context) -> Iterator[
     expect = _expect(context)
     effort = context.request.get("reasoning_effort")
     if up is None or expect.get("claude_kind") != "budget" or effort in (None, "off"):
-        return
+        raise NotApplicable
     thinking = up.json.get("thinking")
     budget = budget_of(up)
     if budget is None:
@@ -1011,7 +1011,7 @@ def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[st
     expect = _expect(context)
     target = expect.get("xhigh_to")
     if up is None or context.request.get("reasoning_effort") != "xhigh" or target is None:
-        return
+        raise NotApplicable
     effort = (up.json.get("output_config") or {}).get("effort")
     if expect.get("claude_kind") == "adaptive" or target == "xhigh":
         if effort != target:
@@ -1036,7 +1036,7 @@ def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> I
     up = _upstream(context, "anthropic")
     request = context.request
     if up is None or not anthropic_thinking(up):
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"the request failed with HTTP {exchange.status}"
     for name in ("temperature", "top_k", "top_p"):
@@ -1054,9 +1054,9 @@ def claude_thinking_no_forced_tool(exchange: Exchange, context: Context) -> Iter
     """Reasoning plus a forced tool choice never reaches Claude; another provider or a 400 instead."""
     request = context.request
     if request.get("reasoning_effort") in (None, "off") or _forced_choice(request) is None:
-        return
+        raise NotApplicable
     if _expect(context).get("flavour") != "anthropic":
-        return
+        raise NotApplicable
     ups = getattr(context, "upstreams", None) or []
     for up in ups:
         if up.flavour != "anthropic":
@@ -1091,7 +1091,7 @@ def gemini_thinking_by_generation(exchange: Exchange, context: Context) -> Itera
     kind = _expect(context).get("gemini_kind")
     effort = context.request.get("reasoning_effort")
     if up is None or kind is None or effort in (None, "off"):
-        return
+        raise NotApplicable
     thinking = up.gemini["generationConfig"].get("thinkingConfig") or {}
     level, budget = thinking.get("thinkingLevel"), thinking.get("thinkingBudget")
     if level is not None and budget is not None:
@@ -1119,7 +1119,7 @@ def openai_native_effort(exchange: Exchange, context: Context) -> Iterator[str]:
     expect = _expect(context)
     effort = context.request.get("reasoning_effort")
     if up is None or effort in (None, "off") or not expect.get("openai_reasoning"):
-        return
+        raise NotApplicable
     got = up.json.get("reasoning_effort")
     if expect.get("effort_dropped_with_tools"):
         if got is not None:
@@ -1146,7 +1146,7 @@ def deepseek_thinking_from_effort(exchange: Exchange, context: Context) -> Itera
     up = _upstream(context, "deepseek")
     effort = context.request.get("reasoning_effort")
     if up is None or effort in (None, "off") or not _expect(context).get("deepseek_v4"):
-        return
+        raise NotApplicable
     thinking = up.json.get("thinking")
     if not (isinstance(thinking, dict) and thinking.get("type") == "enabled"):
         yield f"reasoning_effort {effort!r} reached DeepSeek V4 as thinking={thinking!r}, not enabled"
@@ -1175,7 +1175,7 @@ def reasoning_rejected_without_reasoning(exchange: Exchange, context: Context) -
     """
     effort = context.request.get("reasoning_effort")
     if not _expect(context).get("non_reasoning_model") or effort in (None, "off"):
-        return
+        raise NotApplicable
     if exchange.status != 400 or error_code(exchange) != "reasoning_not_supported":
         yield f"expected 400 reasoning_not_supported, got HTTP {exchange.status} {error_code(exchange)!r}"
 
@@ -1188,7 +1188,7 @@ def reasoning_off_native(exchange: Exchange, context: Context) -> Iterator[str]:
     """
     how = _expect(context).get("off")
     if context.request.get("reasoning_effort") != "off" or how is None:
-        return
+        raise NotApplicable
     up = getattr(context, "upstream", None)
     if how == "reject":
         if exchange.status != 400 or error_code(exchange) != "thinking_disable_not_supported":
@@ -1214,7 +1214,7 @@ def anthropic_history_round_trips(exchange: Exchange, context: Context) -> Itera
     """Client reasoning blocks reach Anthropic in order; empty assistant content gives no empty text block."""
     up = _upstream(context, "anthropic")
     if up is None:
-        return
+        raise NotApplicable
     client_turns = [
         m
         for m in context.request.get("messages") or []
@@ -1273,7 +1273,7 @@ def image_parts_native(exchange: Exchange, context: Context) -> Iterator[str]:
     """image_url parts become Anthropic image blocks and Gemini inlineData parts (data URLs)."""
     up = _upstream(context, "anthropic", "gemini")
     if up is None:
-        return
+        raise NotApplicable
     urls = [
         part["image_url"]["url"]
         for m in context.request.get("messages") or []
@@ -1323,7 +1323,7 @@ def anthropic_cache_control_forwarded(exchange: Exchange, context: Context) -> I
     """A text part with cache_control reaches Anthropic as a block with the same cache_control."""
     up = _upstream(context, "anthropic")
     if up is None:
-        return
+        raise NotApplicable
     wanted = [
         (part.get("text"), part["cache_control"])
         for m in context.request.get("messages") or []
@@ -1351,7 +1351,7 @@ def anthropic_cache_control_forwarded(exchange: Exchange, context: Context) -> I
 def tool_choice_none_honoured(exchange: Exchange, context: Context) -> Iterator[str]:
     """With `tool_choice: none` the answer has no tool calls and finish_reason is not tool_calls."""
     if context.request.get("tool_choice") != "none":
-        return
+        raise NotApplicable
     for i, message in enumerate(messages_of(exchange)):
         if message.get("tool_calls"):
             yield f"choice {i} has tool_calls although tool_choice was none"
@@ -1384,7 +1384,7 @@ def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Itera
     expect: `tool_names` (optional) the tools called, in order.
     """
     if _upstream(context, "anthropic") is None:
-        return
+        raise NotApplicable
     for message in messages_of(exchange):
         indices = message.get("_indices") or []
         if not indices:
@@ -1412,7 +1412,7 @@ def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> It
     """json_schema answered by Claude comes back as JSON content, no tool_calls, finish_reason stop."""
     rf = context.request.get("response_format")
     if _upstream(context, "anthropic") is None or not isinstance(rf, dict) or rf.get("type") != "json_schema":
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"json_schema on Claude failed with HTTP {exchange.status}"
         return
@@ -1450,7 +1450,7 @@ def reasoning_returned_as_reasoning_content(exchange: Exchange, context: Context
     up = _upstream(context)
     want = _expect(context).get("reasoning_text")
     if up is None or not want or exchange.status != 200:
-        return
+        raise NotApplicable
     for i, message in enumerate(messages_of(exchange)):
         got = message.get("reasoning_content")
         if got != want:
@@ -1497,7 +1497,7 @@ def anthropic_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str
     """prompt = input + cache_creation + cache_read; cached = cache_read; completion = output_tokens."""
     native = _native_usage(context, "anthropic")
     if native is None or exchange.status != 200:
-        return
+        raise NotApplicable
     read = int(native.get("cache_read_input_tokens") or 0)
     write = int(native.get("cache_creation_input_tokens") or 0)
     want = {
@@ -1513,7 +1513,7 @@ def gemini_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """prompt = promptTokenCount; completion = candidates + thoughts; reasoning = thoughts; cached."""
     native = _native_usage(context, "gemini")
     if native is None or exchange.status != 200:
-        return
+        raise NotApplicable
     native = _camel_keys(native)
     thoughts = int(native.get("thoughtsTokenCount") or 0)
     want = {
@@ -1530,7 +1530,7 @@ def deepseek_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]
     """cached = prompt_cache_hit_tokens; reasoning passed through; completion unchanged (not re-added)."""
     native = _native_usage(context, "deepseek")
     if native is None or exchange.status != 200:
-        return
+        raise NotApplicable
     want = {
         "prompt_tokens": int(native.get("prompt_tokens") or 0),
         "completion_tokens": int(native.get("completion_tokens") or 0),
@@ -1574,7 +1574,7 @@ def finish_reason_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """
     native = _expect(context).get("native_finish")
     if native not in FINISH_MAP or exchange.status != 200:
-        return
+        raise NotApplicable
     for i, message in enumerate(messages_of(exchange)):
         want = FINISH_MAP[native]
         if native == "STOP" and message.get("tool_calls"):
@@ -1591,7 +1591,7 @@ def native_finish_reason_kept(exchange: Exchange, context: Context) -> Iterator[
     """
     native = _expect(context).get("native_finish")
     if native is None or exchange.status != 200:
-        return
+        raise NotApplicable
     for i, (finish, kept) in enumerate(_finishes(exchange)):
         if native not in FINISH_MAP:
             want = UNMAPPED_FINISH.get(native, "stop")
@@ -1608,7 +1608,7 @@ def truncation_wins_over_tool_calls(exchange: Exchange, context: Context) -> Ite
     expect: `truncated` (bool).
     """
     if not _expect(context).get("truncated") or exchange.status != 200:
-        return
+        raise NotApplicable
     for i, (finish, _) in enumerate(_finishes(exchange)):
         if finish != "length":
             yield f"choice {i} finish_reason is {finish!r} after a truncated tool call, not length"
@@ -1638,7 +1638,7 @@ def extensions_reach_provider(exchange: Exchange, context: Context) -> Iterator[
     name = _expect(context).get("extension")
     extensions = context.request.get("extensions") or {}
     if up is None or name is None or not isinstance(extensions.get(name), dict):
-        return
+        raise NotApplicable
     keys = _expect(context).get("passthrough") or list(extensions[name])
     for key in keys:
         present, value = _top_level(up, key)
@@ -1658,7 +1658,7 @@ def other_extensions_stay_behind(exchange: Exchange, context: Context) -> Iterat
     name = _expect(context).get("extension")
     extensions = context.request.get("extensions") or {}
     if up is None or name is None:
-        return
+        raise NotApplicable
     own = set(extensions.get(name) or {}) if isinstance(extensions.get(name), dict) else set()
     for other, value in extensions.items():
         if other == name or not isinstance(value, dict):
@@ -1679,7 +1679,7 @@ def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterato
     """
     expect = _expect(context)
     if "ignored" not in expect and "unknown" not in expect:
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"extensions for other providers made the request fail with HTTP {exchange.status}"
         return
@@ -1697,7 +1697,7 @@ def credentials_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
     """
     secrets = _expect(context).get("secrets")
     if not secrets:
-        return
+        raise NotApplicable
     if exchange.status != 200:
         yield f"the request with credential keys failed with HTTP {exchange.status}"
     for up in getattr(context, "upstreams", None) or []:
@@ -1726,7 +1726,7 @@ def core_fields_top_level_only(exchange: Exchange, context: Context) -> Iterator
     up = getattr(context, "upstream", None)
     expect = _expect(context)
     if up is None or not ("preserved" in expect or "nested" in expect):
-        return
+        raise NotApplicable
     body = up.gemini if up.flavour == "gemini" else up.json
     for path, want in (expect.get("preserved") or {}).items():
         present, got = _path_value(body, path)
@@ -1750,7 +1750,7 @@ def strips_reported_without_value(exchange: Exchange, context: Context) -> Itera
     """
     expect = _expect(context)
     if not expect.get("stripped") or exchange.status != 200:
-        return
+        raise NotApplicable
     for key in expect["stripped"]:
         if not warned(exchange, key):
             yield f"no warning names the stripped key {key!r}"
@@ -1768,7 +1768,7 @@ def service_tier_extension_rejected(exchange: Exchange, context: Context) -> Ite
     """
     param = _expect(context).get("platform_governed")
     if param is None:
-        return
+        raise NotApplicable
     body = exchange.json if isinstance(exchange.json, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     got = (exchange.status, error.get("type"), error.get("code"), error.get("param"))
@@ -1785,7 +1785,7 @@ def extension_not_object_rejected(exchange: Exchange, context: Context) -> Itera
     """
     param = _expect(context).get("bad_extension")
     if param is None:
-        return
+        raise NotApplicable
     got = (exchange.status, error_code(exchange), error_param(exchange))
     want = (400, "invalid_parameter_value", param)
     if got != want:

@@ -32,14 +32,22 @@ def _finding(requirement: str, level: str, message: str = "broken") -> dict:
 
 
 TESTS = [
-    _test("t::pass", "passed", ["STREAM-001"]),
+    _test("t::pass", "passed", ["STREAM-001"], checked=["STREAM-001"]),
+    # Carrying the marker is not evidence: nothing judged STREAM-009, so it was not run.
+    _test("t::marker-only", "passed", ["STREAM-009"]),
     _test("t::must", "failed", ["STREAM-002"], [_finding("STREAM-002", "MUST", "[DONE] twice")]),
     _test("t::should", "passed", ["STREAM-004"], [_finding("STREAM-004", "SHOULD")]),
     _test("t::claim", "not_claimed", ["EXT-001"], reason=NOT_CLAIMED + "extensions"),
     _test("t::crash", "failed", ["AUTH-001"], reason="ConnectError"),
     _test("t::checked", "passed", [], checked=["ERR-001"]),
     # A MUST failure of one requirement does not fail the other requirement the test also covers.
-    _test("t::two", "failed", ["META-001", "META-003"], [_finding("META-003", "MUST")]),
+    _test(
+        "t::two",
+        "failed",
+        ["META-001", "META-003"],
+        [_finding("META-003", "MUST")],
+        checked=["META-001", "META-003"],
+    ),
 ]
 
 
@@ -64,6 +72,7 @@ def _verdict(results: dict, requirement: str) -> str:
         ("META-001", "pass"),
         ("META-003", "fail"),
         ("ROUTE-001", "not_run"),
+        ("STREAM-009", "not_run"),
     ],
 )
 def test_verdicts(results: dict, requirement: str, verdict: str) -> None:
@@ -91,7 +100,12 @@ def test_reports_are_written(results: dict, tmp_path: Path) -> None:
 
 
 def test_two_runs_side_by_side(results: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    other = build_results([_test("t::pass", "passed", ["STREAM-002"])], options={}, started=0, finished=1)
+    other = build_results(
+        [_test("t::pass", "passed", ["STREAM-002"], checked=["STREAM-002"])],
+        options={},
+        started=0,
+        finished=1,
+    )
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_bytes(orjson.dumps(results))
     b.write_bytes(orjson.dumps(other))
