@@ -71,7 +71,8 @@ OPENAI_MODELS: tuple[ModelSpec, ...] = (
 )
 
 ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("claude-sonnet-4-6", Reasoning.ADAPTIVE, context_window=200_000, max_output=64_000),
+    # Anthropic's model page: Sonnet 4.6 writes up to 128K tokens (LiteLLM sends that as max_tokens).
+    ModelSpec("claude-sonnet-4-6", Reasoning.ADAPTIVE, context_window=200_000, max_output=128_000),
     ModelSpec(
         "claude-opus-4-7",
         Reasoning.ADAPTIVE,

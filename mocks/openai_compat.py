@@ -79,6 +79,21 @@ OPENAI_FIELDS = frozenset(
 )
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: (field, predicate, what the error says is expected)
+_SCALAR_TYPES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("seed", _is_int, "an integer"),
+    ("top_logprobs", _is_int, "an integer"),
+    ("logprobs", lambda v: isinstance(v, bool), "a boolean"),
+    ("stream", lambda v: isinstance(v, bool), "a boolean"),
+    ("parallel_tool_calls", lambda v: isinstance(v, bool), "a boolean"),
+    ("user", lambda v: isinstance(v, str), "a string"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The differences between the three OpenAI-compatible APIs, as data."""
@@ -373,6 +388,15 @@ class OpenAICompatFlavour(Flavour):
             value = body.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise self.bad_request(f"Invalid '{key}': expected an integer >= 1, but got {value!r}.", key)
+        # Type rules the real API enforces on the other scalar fields (it answers "Invalid type").
+        for key, kind, label in _SCALAR_TYPES:
+            value = body.get(key)
+            if value is not None and not kind(value):
+                raise self.bad_request(
+                    f"Invalid type for '{key}': expected {label}, but got {type(value).__name__} instead.",
+                    key,
+                    "invalid_type",
+                )
 
     def _max_tokens(self, body: dict[str, Any], spec: ModelSpec) -> int | None:
         if (

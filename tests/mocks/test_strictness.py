@@ -52,6 +52,9 @@ OPENAI_CASES = [
     ("empty messages", {"model": GPT, "messages": []}, "messages"),
     ("json_object without the word", oa(response_format={"type": "json_object"}), "messages"),
     ("tool_choice without tools", oa(tool_choice="required"), "tool_choice"),
+    ("seed not an integer", oa(seed=1.5), "seed"),
+    ("logprobs a string", oa(logprobs="true"), "logprobs"),
+    ("stream a string", oa(stream="yes"), "stream"),
 ]
 
 
