@@ -169,7 +169,11 @@ class Client:
     ) -> Sent:
         """Send `body` to a model of `kind`; skip as not claimed when the target lacks that model."""
         flavour, _ = KINDS[kind]
-        sent = self.send({**body, "model": kind_model(profile, kind)}, flavour, **kw)
+        model = kind_model(profile, kind)
+        listed = listed_models(self.target) if profile.claims_feature("models_endpoint") else None
+        if listed is not None and model not in listed and kind not in profile.models_by_kind:
+            pytest.skip(NOT_CLAIMED + f"GET /v1/models does not list {model!r} ({kind})")
+        sent = self.send({**body, "model": model}, flavour, **kw)
         code = error_code(sent.exchange)
         if sent.exchange.status == 404 or code == "model_not_found":
             pytest.skip(NOT_CLAIMED + f"the target does not know model {kind_model(profile, kind)!r}")
@@ -177,6 +181,21 @@ class Client:
             got = sorted({u.flavour for u in sent.upstreams})
             pytest.skip(NOT_CLAIMED + f"{kind_model(profile, kind)!r} was served by {got}, not {flavour}")
         return sent
+
+
+_LISTINGS: dict[str, frozenset[str] | None] = {}
+
+
+def listed_models(target: Target) -> frozenset[str] | None:
+    """The model IDs the target lists (None when it lists none), read once per target."""
+    if target.base_url not in _LISTINGS:
+        exchange = target.request("GET", "/v1/models")
+        data = (
+            exchange.json.get("data") if exchange.status == 200 and isinstance(exchange.json, dict) else None
+        )
+        ids = {m.get("id") for m in data if isinstance(m, dict)} if isinstance(data, list) else set()
+        _LISTINGS[target.base_url] = frozenset(i for i in ids if isinstance(i, str)) or None
+    return _LISTINGS[target.base_url]
 
 
 def user(text: str, **extra: Any) -> dict[str, Any]:
