@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         "-n",
         "--workers",
         type=int,
-        default=max(2, (os.cpu_count() or 2)),
-        help="parallel runs (default: CPUs)",
+        default=min(4, 2 * (os.cpu_count() or 1)),
+        help="parallel runs (default: twice the CPUs, at most 4; the runs mostly wait on sockets)",
     )
     parser.add_argument(
         "--report-dir", type=Path, help="keep each run's results.json here (default: a temp dir)"

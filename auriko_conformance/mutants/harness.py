@@ -6,8 +6,9 @@ rate limits):
     suites --> front proxy --> reference gateway --> back proxy --> mock providers
                   (fault)                              (fault)
 
-(against an external target only the front proxy exists: `client -> front proxy -> target`). The suites
-then run in the same process, through `suites.runner` with `-n 0` and the fault's `-k` selection, and
+A fault acting on one side gets only that side's proxy (the identity run has both); against an external
+target only the front proxy exists (`client -> front proxy -> target`). The suites then run in the same
+process, through `suites.runner` with `-n 0` and the fault's `-k` selection, and
 write their `results.json`. Runs go to a pool of worker processes; each worker keeps its imports between
 runs, so a run costs its tests plus well under a second of setup.
 
@@ -154,16 +155,24 @@ def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tupl
         from reference_impl.app import create_app as create_gateway
         from reference_impl.config import default_config
 
+        # Only the proxies the fault acts through: each hop costs CPU, and the identity run (both
+        # proxies) already shows that a proxy on its own changes nothing.
         mocks = start_server(create_mocks())
         servers.append(mocks)
-        back = start_server(MutantProxy(mocks.url, fault, "back", ledger))
-        servers.append(back)
-        gateway = start_server(create_gateway(default_config(mock_base_url=back.url)))
+        upstream = mocks.url
+        if spec.side in ("back", "both"):
+            back = start_server(MutantProxy(mocks.url, fault, "back", ledger))
+            servers.append(back)
+            upstream = back.url
+        gateway = start_server(create_gateway(default_config(mock_base_url=upstream)))
         servers.append(gateway)
-        front = start_server(MutantProxy(gateway.url, fault, "front", ledger))
-        servers.append(front)
+        target = gateway.url
+        if spec.side in ("front", "both"):
+            front = start_server(MutantProxy(gateway.url, fault, "front", ledger))
+            servers.append(front)
+            target = front.url
         _quiet()
-        yield front.url, mocks.url, key
+        yield target, mocks.url, key
     finally:
         _stop_all(servers)
 
@@ -187,8 +196,10 @@ def run_task(task: Task, workdir: str, external: External | None = None) -> RunR
                 argv += ["-k", task.select]
             if external is not None and external.profile:
                 argv += ["--target-profile", external.profile]
-            # the schemathesis suite only runs with `-m fuzz`, but building it costs ~2 s per collection
+            # The schemathesis suite only runs with `-m fuzz`; building it (and loading its plugins) costs
+            # seconds per run and per worker.
             argv += ["--", f"--ignore={Path(runner.SUITES_DIR) / 'test_fuzz.py'}"]
+            argv += ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
             args = runner._parser().parse_args(argv)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 code = pytest.main(runner._pytest_args(args, target_url, key, mock_url))

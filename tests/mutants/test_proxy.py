@@ -1,0 +1,268 @@
+"""The mutant proxy and the transforms on their own: SSE cut into events as bytes arrive, streams kept
+streaming, requests and answers rewritten, a client that leaves cancels the upstream request, and the
+catalogue's data is consistent with the suites' requirement catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from auriko_conformance.mutants import catalogue, faults
+from auriko_conformance.mutants.proxy import Ledger, MutantProxy, ProxyRequest, SSEEvent, sse_events
+from auriko_conformance.servers import serving
+from suites.requirements import load_catalogue as load_requirements
+
+
+async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def _collect(events: AsyncIterator[SSEEvent]) -> list[SSEEvent]:
+    return [event async for event in events]
+
+
+# --------------------------------------------------------------------------------------------------
+# SSE events
+# --------------------------------------------------------------------------------------------------
+
+
+def test_events_are_cut_wherever_the_bytes_split():
+    body = b'event: a\ndata: {"x": 1}\n\n: keep-alive\n\ndata: [DONE]\r\n\r\ndata: tail'
+    for size in (1, 3, 7, len(body)):
+        parts = [body[i : i + size] for i in range(0, len(body), size)]
+        events = asyncio.run(_collect(sse_events(_chunks(*parts))))
+        assert [e.raw for e in events] == [
+            b'event: a\ndata: {"x": 1}\n\n',
+            b": keep-alive\n\n",
+            b"data: [DONE]\r\n\r\n",
+            b"data: tail",
+        ]
+        assert (events[0].event, events[0].json) == ("a", {"x": 1})
+        assert events[1].data is None
+        assert events[2].is_done
+        assert events[3].data == "tail"  # an unterminated block is passed on as it is
+
+
+def test_new_events_are_framed_and_keep_their_name():
+    event = SSEEvent.of({"a": [1, 2]}, "message_delta")
+    assert event.raw == b'event: message_delta\ndata: {"a":[1,2]}\n\n'
+    assert SSEEvent.parse(event.raw).json == {"a": [1, 2]}
+    assert SSEEvent.of("[DONE]").raw == b"data: [DONE]\n\n"
+    assert event.with_json({"b": 1}).event == "message_delta"
+
+
+def test_request_tag_and_instance():
+    body = orjson.dumps({"messages": [{"role": "user", "content": "hi [[conformance-id: t-abc123-2]]"}]})
+    request = ProxyRequest("back", "POST", "/vllm-b/v1/chat/completions", "", httpx.Headers(), body)
+    assert request.tag == "t-abc123-2"
+    assert request.instance == "vllm-b"
+    assert faults.flavour_of(request) == "vllm"
+    gemini = ProxyRequest(
+        "back", "POST", "/gemini/v1beta/models/g:streamGenerateContent", "", httpx.Headers(), b""
+    )
+    assert faults.flavour_of(gemini) == "gemini"
+
+
+def test_walk_matches_wildcards():
+    body = {"messages": [{"content": [{"cache_control": 1}, {"text": "x"}]}, {"content": "plain"}]}
+    assert faults.lookup(body, "messages.*.content.*.cache_control") == [1]
+    assert faults.lookup(body, "messages.*.content") == [[{"cache_control": 1}, {"text": "x"}], "plain"]
+    assert faults.lookup(body, "nothing.here") == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Transforms on synthetic streams
+# --------------------------------------------------------------------------------------------------
+
+
+def _chunk(**choice: Any) -> SSEEvent:
+    base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    return SSEEvent.of({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": None, **choice}]})
+
+
+STREAM = [
+    _chunk(delta={"role": "assistant", "content": "Hello"}),
+    _chunk(delta={"content": " world"}),
+    _chunk(finish_reason="stop"),
+    SSEEvent.of({"id": "c1", "created": 1, "model": "m", "choices": [], "usage": {"total_tokens": 3}}),
+    SSEEvent.of("[DONE]"),
+]
+
+
+def _through(
+    name: str, args: dict[str, Any] | None = None, client: dict[str, Any] | None = None
+) -> list[str]:
+    fault = faults.build(name, args)
+    assert isinstance(fault, faults.CompletionEdit)
+
+    async def run() -> list[SSEEvent]:
+        async def source() -> AsyncIterator[SSEEvent]:
+            for event in STREAM:
+                yield event
+
+        return await _collect(fault.stream(source(), client or {}))
+
+    return [faults.kind_of(e) for e in asyncio.run(run())]
+
+
+@pytest.mark.parametrize(
+    ("name", "kinds"),
+    [
+        ("identity_stream", ["chunk", "chunk", "chunk", "usage", "done"]),
+        ("drop_usage_chunk", ["chunk", "chunk", "chunk", "done"]),
+        ("usage_chunk_before_finish", ["chunk", "chunk", "usage", "chunk", "done"]),
+        ("done_twice", ["chunk", "chunk", "chunk", "usage", "done", "done"]),
+        ("data_after_done", ["chunk", "chunk", "chunk", "usage", "done", "usage"]),
+        ("finish_reason_twice", ["chunk", "chunk", "chunk", "chunk", "usage", "done"]),
+    ],
+)
+def test_stream_transforms_reorder_events(name, kinds):
+    if name == "identity_stream":
+        assert _through("usage_edit", {"completion_factor": 1}) == kinds
+    else:
+        assert _through(name) == kinds
+
+
+# --------------------------------------------------------------------------------------------------
+# The proxy over real sockets
+# --------------------------------------------------------------------------------------------------
+
+
+class Upstream:
+    """An SSE upstream that holds its second event until the test says so, and records disconnects."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.cancelled = threading.Event()
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        message = await receive()
+        self.bodies.append(message.get("body", b""))
+        if scope["path"] == "/hang":
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self.cancelled.set()
+            return
+        if b'"stream":true' not in self.bodies[-1].replace(b" ", b""):
+            payload = orjson.dumps({"choices": [{"index": 0, "finish_reason": "stop"}], "id": "x"})
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        first = STREAM[0].raw
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+        rest = b"".join(e.raw for e in STREAM[1:])
+        await send({"type": "http.response.body", "body": rest, "more_body": False})
+
+
+def test_streams_stay_streams_through_a_fault():
+    upstream = Upstream()
+    fault = faults.build("role_on_every_delta")
+    with serving(upstream) as up, serving(MutantProxy(up.url, fault, "front")) as proxy:
+        body = {"messages": [{"role": "user", "content": "x"}], "stream": True}
+        url = f"{proxy.url}/v1/chat/completions"
+        with httpx.Client(timeout=10) as client, client.stream("POST", url, json=body) as response:
+            lines = response.iter_lines()
+            first = next(line for line in lines if line.startswith("data:"))
+            # the upstream still holds the rest: the first event came through on its own
+            upstream.release.set()
+            rest = [line for line in lines if line.startswith("data:")]
+    assert orjson.loads(first[5:])["choices"][0]["delta"]["role"] == "assistant"
+    payloads = [orjson.loads(line[5:]) for line in rest if line != "data: [DONE]"]
+    chunks = [p for p in payloads if p["choices"]]
+    assert all(c["choices"][0]["delta"].get("role") == "assistant" for c in chunks)
+    assert rest[-1] == "data: [DONE]"
+
+
+def test_front_faults_rewrite_json_answers_and_see_the_client_request():
+    upstream = Upstream()
+    fault = faults.build("finish_reason_null")
+    with serving(upstream) as up, serving(MutantProxy(up.url, fault, "front")) as proxy:
+        response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"messages": []}, timeout=10)
+    assert response.json()["choices"][0]["finish_reason"] is None
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_the_client_going_away_cancels_the_upstream_request():
+    upstream = Upstream()
+    with serving(upstream) as up, serving(MutantProxy(up.url, faults.build("identity"), "back")) as proxy:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{proxy.url}/hang", content=b"{}", timeout=0.5)
+        assert upstream.cancelled.wait(5), "the upstream request outlived the client"
+
+
+def test_back_faults_share_the_ledger_with_the_front():
+    ledger = Ledger()
+    ledger.put("client", "t-1", {"extensions": {"anthropic": {"api_key": "sk-secret"}}})
+    request = ProxyRequest(
+        "back",
+        "POST",
+        "/anthropic/v1/messages",
+        "",
+        httpx.Headers(),
+        orjson.dumps({"model": "c", "messages": [{"role": "user", "content": "[[conformance-id: t-1]]"}]}),
+    )
+    fault = faults.build("extensions_unsanitised", {"flavour": "any", "mode": "own"})
+
+    class FakeHop:
+        pass
+
+    hop = FakeHop()
+    hop.ledger = ledger  # type: ignore[attr-defined]
+    edited = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
+    assert edited.json["api_key"] == "sk-secret"
+
+
+# --------------------------------------------------------------------------------------------------
+# The catalogue
+# --------------------------------------------------------------------------------------------------
+
+
+def test_catalogue_is_consistent():
+    specs = catalogue.load_catalogue()
+    everything = catalogue.faults()
+    assert len(everything) >= 40
+    assert len({s.id for s in specs}) == len(specs)
+    requirements = load_requirements()
+    for spec in everything:
+        assert spec.transform in faults.TRANSFORMS, spec.id
+        assert spec.expect, spec.id
+        assert all(r in requirements for r in spec.expect), spec.id
+        assert spec.select, spec.id
+        faults.build(spec.transform, spec.args)  # the arguments fit the transform
+    assert catalogue.faults(smoke=True), "the fast self-test needs a smoke subset"
+    assert {s.side for s in everything} == {"front", "back", "both"}
+
+
+def test_catalogue_rejects_mistakes(tmp_path):
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(
+        "faults:\n"
+        "  - {id: identity, side: both, transform: identity, expect: [], description: x}\n"
+        "  - {id: a, side: front, transform: no_such_transform, expect: [STREAM-001], select: x, description: x}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(catalogue.CatalogueError, match="unknown transform"):
+        catalogue.load_catalogue(path)
+    path.write_text(
+        "faults:\n"
+        "  - {id: identity, side: both, transform: identity, expect: [], description: x}\n"
+        "  - {id: a, side: front, transform: identity, expect: [NOPE-001], select: x, description: x}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(catalogue.CatalogueError, match="unknown requirement"):
+        catalogue.load_catalogue(path)
