@@ -97,22 +97,18 @@ def _serve(role: str, fd: int, mock_url: str | None) -> None:
         from mocks.config import MockConfig
 
         app: Any = create_app(MockConfig(journal_size=200_000))
-        http: Any = "httptools"
-        level = "critical"  # `disconnect_after` ends responses unfinished on purpose; uvicorn logs each one
+        # `disconnect_after` ends responses unfinished on purpose; uvicorn would log each one
+        options: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "log_level": "critical"}
     else:
         from reference_impl.app import create_app as create_gateway
         from reference_impl.config import default_config
-        from reference_impl.protocol import guarded_protocol
+        from reference_impl.server import uvicorn_options
 
         config = default_config(mock_url)
         app = create_gateway(config)
-        http = guarded_protocol(config.limits)
-        level = "warning"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, loop="uvloop", http=http, log_level=level, access_log=False, lifespan="on", backlog=2048
-        )
-    )
+        options = {**uvicorn_options(config), "log_level": "warning"}  # as `auriko-conformance serve`
+    options.setdefault("access_log", False)
+    server = uvicorn.Server(uvicorn.Config(app, backlog=2048, **options))
     server.run(sockets=[socket.socket(fileno=fd)])
 
 

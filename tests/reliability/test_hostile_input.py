@@ -24,7 +24,7 @@ from auriko_conformance import contract
 from auriko_conformance.servers import RunningServer, serving
 from reference_impl.app import create_app
 from reference_impl.config import Limits, default_config
-from reference_impl.protocol import guarded_protocol
+from reference_impl.server import uvicorn_options
 from tests.reliability.helpers import AUTH, CLIENT_TIMEOUT_S, DEADLINE_MARGIN_S
 
 LIMITS = Limits(header_timeout_ms=1_000, body_timeout_ms=1_000)
@@ -33,8 +33,8 @@ MAX_ERROR_BYTES = 2_048  # an error never echoes a large request value back (err
 
 @pytest.fixture(scope="module")
 def guarded(mock_server) -> Iterator[RunningServer]:
-    app = create_app(default_config(mock_server.url, limits=LIMITS))
-    with serving(app, http=guarded_protocol(LIMITS), timeout_keep_alive=5) as server:
+    config = default_config(mock_server.url, limits=LIMITS)
+    with serving(create_app(config), **uvicorn_options(config)) as server:  # as `auriko-conformance serve`
         yield server
 
 
@@ -316,6 +316,28 @@ def test_malformed_http_is_an_envelope(guarded, raw):
     status, _, payload = _envelope(data)
     assert status == 400
     assert payload["error"]["code"] == "invalid_request"
+
+
+def test_idle_keep_alive_connection_closes_after_the_header_allowance(guarded):
+    # longer than the 5 s idle expiry of httpx clients in production (10 s), so no request is ever sent
+    # on a connection the gateway is closing; here 1 s
+    body = _body()
+    with contextlib.closing(_connect(guarded)) as sock:
+        sock.sendall(HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        deadline = time.monotonic() + 5
+        data = b""
+        while b'"routing_metadata"' not in data and time.monotonic() < deadline:
+            if select.select([sock], [], [], 0.05)[0]:
+                data += sock.recv(65536)
+        assert data.startswith(b"HTTP/1.1 200"), data[:200]
+        _, closed_after = _read_until_closed(sock, 5)
+    assert closed_after is not None
+    assert LIMITS.header_timeout_ms / 1000 - 0.3 <= closed_after <= ALLOWANCE_S
+
+
+def test_served_keep_alive_outlasts_client_idle_expiry():
+    options = uvicorn_options(default_config())
+    assert options["timeout_keep_alive"] > Limits().header_timeout_ms / 1000 > httpx.Limits().keepalive_expiry
 
 
 def test_keep_alive_connection_serves_requests_after_the_header_allowance(guarded):
