@@ -363,6 +363,16 @@ class StreamTextChanged(CompletionEdit):
             yield event
 
 
+@transform("stream_buffered")
+class StreamBuffered(CompletionEdit):
+    """The whole stream is held back and sent in one piece once the upstream has finished."""
+
+    async def stream(self, events: Events, client: dict[str, Any]) -> Events:
+        held = [event async for event in events]
+        for event in held:
+            yield event
+
+
 @transform("stream_content_type")
 class StreamContentType(Fault):
     """A stream is labelled application/json."""
@@ -400,6 +410,20 @@ class MidStreamErrorSwallowed(CompletionEdit):
             yield SSEEvent.of({**head, "choices": [], "usage": usage, "routing_metadata": metadata})
             yield SSEEvent.of("[DONE]")
             return
+
+
+@transform("mid_stream_error_as_string")
+class MidStreamErrorAsString(CompletionEdit):
+    """The mid-stream error event carries a bare message string instead of an error object."""
+
+    async def stream(self, events: Events, client: dict[str, Any]) -> Events:
+        async for event in events:
+            if kind_of(event) == "error":
+                error = event.json.get("error")
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                yield event.with_json({"error": message or "upstream failed"})
+            else:
+                yield event
 
 
 @transform("done_after_error")
@@ -531,6 +555,23 @@ class ToolCallIdEmpty(CompletionEdit):
         return chunk
 
 
+@transform("tool_call_ids_shared")
+class ToolCallIdsShared(CompletionEdit):
+    """Every tool call of an answer carries the same id."""
+
+    def completion(self, body: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        for choice in _choices(body):
+            for call in (choice.get("message") or {}).get("tool_calls") or []:
+                call["id"] = "call_shared"
+        return body
+
+    def chunk(self, chunk: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        for _, delta in _tool_deltas(chunk):
+            if delta.get("id"):
+                delta["id"] = "call_shared"
+        return chunk
+
+
 @transform("tool_arguments_as_object")
 class ToolArgumentsAsObject(CompletionEdit):
     def completion(self, body: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
@@ -579,6 +620,26 @@ class ToolChoiceNoneIgnored(CompletionEdit):
                 {"id": "call_mutant_1", "type": "function", "function": {"name": name, "arguments": "{}"}}
             ]
             choice["finish_reason"] = "tool_calls"
+        return body
+
+
+@transform("json_answer_as_tool_call")
+class JsonAnswerAsToolCall(CompletionEdit):
+    """A json_schema answer comes back as a call of a tool named after the schema (the forced-tool trick
+    leaking out) instead of as content."""
+
+    def completion(self, body: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        response_format = client.get("response_format") or {}
+        if response_format.get("type") != "json_schema":
+            return body
+        name = (response_format.get("json_schema") or {}).get("name") or "json"
+        for choice in _choices(body):
+            message = choice.get("message") or {}
+            if isinstance(message.get("content"), str):
+                call = {"id": "call_json", "type": "function", "function": {"name": name}}
+                call["function"]["arguments"] = message["content"]
+                message.update(content=None, tool_calls=[call])
+                choice["finish_reason"] = "tool_calls"
         return body
 
 
@@ -713,13 +774,19 @@ class TopLogprobsNull(CompletionEdit):
 
 @transform("usage_edit")
 class UsageEdit(CompletionEdit):
-    """Scale `completion_tokens` (`completion_factor`) and/or add to `total_tokens` (`total_delta`)."""
+    """Scale `completion_tokens` (`completion_factor`), add to `total_tokens` (`total_delta`), leave
+    reasoning out of completion_tokens (`reasoning_out`), lose the cached-token details (`drop_cached`)."""
 
     def final(self, final: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
         usage = final.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
             factor = int(self.args.get("completion_factor", 1))
             usage["completion_tokens"] *= factor
+            if self.args.get("reasoning_out"):
+                details = usage.get("completion_tokens_details") or {}
+                usage["completion_tokens"] -= int(details.get("reasoning_tokens") or 0)
+            if self.args.get("drop_cached"):
+                usage.pop("prompt_tokens_details", None)
             usage["total_tokens"] = int(usage.get("prompt_tokens") or 0) + usage["completion_tokens"]
             usage["total_tokens"] += int(self.args.get("total_delta", 0))
         return final
@@ -740,7 +807,8 @@ class CostEdit(CompletionEdit):
 
 @transform("metadata_edit")
 class MetadataEdit(CompletionEdit):
-    """Edit routing_metadata: `drop` keys, `set` values, `wrap_list` a value in a list."""
+    """Edit routing_metadata: `drop` keys, `set` values, `copy` one field's value into another
+    (`{to: from}`), `wrap_list` a value in a list."""
 
     def final(self, final: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
         if self.args.get("drop_object") and (final.get("object") == "chat.completion"):
@@ -753,9 +821,58 @@ class MetadataEdit(CompletionEdit):
             metadata.pop(key, None)
         for key, value in (self.args.get("set") or {}).items():
             metadata[key] = value
+        for key, source in (self.args.get("copy") or {}).items():
+            if source in metadata:
+                metadata[key] = metadata[source]
         for key in self.args.get("wrap_list", []):
             if key in metadata:
                 metadata[key] = [metadata[key]]
+        return final
+
+
+@transform("completion_fields")
+class CompletionFields(CompletionEdit):
+    """`set` top-level fields of non-stream completions; `choice_drop` keys of every choice (body and
+    stream chunks)."""
+
+    def completion(self, body: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        body.update(copy.deepcopy(self.args.get("set") or {}))
+        for choice in _choices(body):
+            for key in self.args.get("choice_drop", []):
+                choice.pop(key, None)
+        return body
+
+    def chunk(self, chunk: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        for choice in _choices(chunk):
+            for key in self.args.get("choice_drop", []):
+                choice.pop(key, None)
+        return chunk
+
+
+@transform("stripped_values_echoed")
+class StrippedValuesEchoed(CompletionEdit):
+    """Each string the client put under `extensions` is quoted back in a warning."""
+
+    def final(self, final: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        metadata = _metadata(final)
+        values: list[str] = []
+
+        def collect(node: Any) -> None:
+            if isinstance(node, dict):
+                for value in node.values():
+                    collect(value)
+            elif isinstance(node, list):
+                for value in node:
+                    collect(value)
+            elif isinstance(node, str) and len(node) >= 8:
+                values.append(node)
+
+        collect(client.get("extensions"))
+        if metadata and values:
+            metadata.setdefault("warnings", []).extend(
+                {"type": "blocked_field", "code": "blocked_field", "message": f"removed {v!r}"}
+                for v in values
+            )
         return final
 
 
@@ -967,7 +1084,7 @@ class ErrorContentType(ErrorEdit):
 
 @transform("error_status_mapped")
 class ErrorStatusMapped(ErrorEdit):
-    """Errors of status `from_status` are sent as `to_status` with `code` and `type`."""
+    """Errors of status `from_status` (and code `when_code`) are sent as `to_status` with `code`, `type`."""
 
     def edit(
         self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
@@ -975,12 +1092,32 @@ class ErrorStatusMapped(ErrorEdit):
         if response.status != int(self.args["from_status"]):
             return None
         error = body["error"]
+        if self.args.get("when_code") is not None and error.get("code") != self.args["when_code"]:
+            return None
         response.status = int(self.args["to_status"])
         error["code"] = self.args.get("code", error.get("code"))
         error["type"] = self.args.get("type", error.get("type"))
         if error.get("code"):
             error["doc_url"] = f"https://docs.auriko.ai/errors/{error['code']}"
         response.headers["x-error-type"] = str(error["type"])
+        response.set_json(body)
+        return response
+
+
+@transform("error_fields")
+class ErrorFields(ErrorEdit):
+    """`drop` keys of the error object, or `set` them, on errors with code `when_code` (any when unset)."""
+
+    def edit(
+        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
+    ) -> ProxyResponse | None:
+        error = body["error"]
+        when = self.args.get("when_code")
+        if when is not None and error.get("code") != when:
+            return None
+        for key in self.args.get("drop", []):
+            error.pop(key, None)
+        error.update(copy.deepcopy(self.args.get("set") or {}))
         response.set_json(body)
         return response
 
@@ -1011,11 +1148,14 @@ class RoutingMetadataOnErrors(ErrorEdit):
 
 @transform("header_edit")
 class HeaderEdit(Fault):
-    """Edit response headers: `drop` names, `set` values; limited to `statuses` when given."""
+    """Edit response headers: `drop` names, `set` values; only for `statuses` / non-stream chat answers
+    (`only_completions`) when given."""
 
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
         statuses = self.args.get("statuses")
         if statuses and response.status not in statuses:
+            return response
+        if self.args.get("only_completions") and (not is_chat(request) or response.events is not None):
             return response
         for name in self.args.get("drop", []):
             if name in response.headers:
@@ -1094,7 +1234,8 @@ class ClientKeyForwarded(Fault):
 
 @transform("provider_key_leaked")
 class ProviderKeyLeaked(Fault):
-    """The provider key the gateway used upstream comes back to the client in a debug header."""
+    """The provider key the gateway used upstream comes back to the client: in a debug header, or
+    (`where: message`) quoted in error messages."""
 
     NAMES: ClassVar[tuple[str, ...]] = ("authorization", "x-api-key", "x-goog-api-key")
 
@@ -1107,8 +1248,15 @@ class ProviderKeyLeaked(Fault):
 
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
         key = hop.ledger.get("upstream-key", request.tag)
-        if key:
+        if not key:
+            return response
+        if self.args.get("where") != "message":
             response.headers["x-debug-upstream-key"] = key
+            return response
+        error = response.json.get("error") if isinstance(response.json, dict) else None
+        if isinstance(error, dict):
+            error["message"] = f"{error.get('message')} (upstream key {key})"
+            response.set_json({**response.json, "error": error})
         return response
 
 
@@ -1119,7 +1267,8 @@ class ProviderKeyLeaked(Fault):
 
 @transform("models_edit")
 class ModelsEdit(Fault):
-    """`owned_by` in the listing; `unknown_200` (unknown IDs found); `alias_kept` (alias not resolved)."""
+    """`owned_by` in the listing, a `phantom` model listed, listing keys dropped (`drop_keys`),
+    `unknown_200` (unknown IDs found), `alias_kept` (an alias is not resolved)."""
 
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
         path = request.path.rstrip("/")
@@ -1128,9 +1277,15 @@ class ModelsEdit(Fault):
         body = response.json
         if path == "/v1/models":
             owned_by = self.args.get("owned_by")
-            if owned_by and response.status == 200 and isinstance(body, dict):
+            phantom = self.args.get("phantom")
+            if response.status == 200 and isinstance(body, dict):
+                for key in self.args.get("drop_keys", []):
+                    body.pop(key, None)
                 for item in body.get("data") or []:
-                    item["owned_by"] = owned_by
+                    item["owned_by"] = owned_by or item.get("owned_by")
+                if phantom:
+                    entry = {"id": phantom, "object": "model", "created": 1700000000, "owned_by": "auriko"}
+                    body.setdefault("data", []).append(entry)
                 response.set_json(body)
             return response
         requested = path.removeprefix("/v1/models/")
@@ -1271,6 +1426,142 @@ class SetRoutingOption(ClientBodyEdit):
             return None
         routing[self.args["option"]] = self.args["value"]
         return body
+
+
+@transform("client_drop")
+class ClientDrop(ClientBodyEdit):
+    """The gateway ignores the client's `path` (`*` wildcards): only when it `equals` a value, or when
+    another path (`when`) is present."""
+
+    def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        when = self.args.get("when")
+        if when and not lookup(body, when):
+            return None
+        changed = False
+        for parent, key in list(walk(body, _split(self.args["path"]))):
+            if "equals" in self.args and parent[key] != self.args["equals"]:
+                continue
+            del parent[key]
+            changed = True
+        return body if changed else None
+
+
+GATEWAY_KEYS = {
+    "": {"models", "routing", "metadata"},
+    "routing": {
+        "optimize", "mode", "weights", "providers", "exclude_providers", "prefer", "allow_fallbacks",
+        "max_fallback_attempts", "timeout_ms", "deadline_ms", "data_policy", "max_cost_per_1m",
+        "max_ttft_ms", "ttft_percentile", "min_throughput_tps", "throughput_percentile",
+        "require_parameters", "only_byok", "only_platform", "tier",
+    },
+    "metadata": {"tags", "user_id", "trace_id", "custom_fields"},
+}  # fmt: skip
+ROUTING_VALUES = {
+    "optimize": {"cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-focus", "balanced"},
+    "mode": {"pool", "fallback"},
+    "data_policy": {"none", "no_training", "zdr"},
+    "ttft_percentile": {"p50", "p95"},
+    "throughput_percentile": {"p50", "p95"},
+}
+POSITIVE = ("max_cost_per_1m", "max_ttft_ms", "min_throughput_tps", "timeout_ms", "deadline_ms")
+
+
+@transform("lenient_validation")
+class LenientValidation(ClientBodyEdit):
+    """The gateway repairs an invalid request instead of refusing it; `rule` says which part:
+    tool_choice, response_format, roles, both_models, gateway_keys, routing_values, extensions."""
+
+    def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        rule = self.args["rule"]
+        before = orjson.dumps(body)
+        getattr(self, f"_{rule}")(body)
+        return body if orjson.dumps(body) != before else None
+
+    def _tool_choice(self, body: dict[str, Any]) -> None:
+        if isinstance(body.get("tool_choice"), str) and body["tool_choice"] not in (
+            "auto",
+            "none",
+            "required",
+        ):
+            body["tool_choice"] = "auto"
+        tools = body.get("tools")
+        if isinstance(tools, list):
+            kept = [t for t in tools if isinstance(t, dict) and t.get("type") == "function"]
+            kept = [t for t in kept if (t.get("function") or {}).get("name")]
+            if kept:
+                body["tools"] = kept
+            else:
+                del body["tools"]
+                body.pop("tool_choice", None)
+
+    def _response_format(self, body: dict[str, Any]) -> None:
+        rf = body.get("response_format")
+        if not isinstance(rf, dict):
+            return
+        schema = rf.get("json_schema") if isinstance(rf.get("json_schema"), dict) else {}
+        if rf.get("type") not in ("text", "json_object", "json_schema") or (
+            rf.get("type") == "json_schema" and not (schema.get("name") and "schema" in schema)
+        ):
+            del body["response_format"]
+
+    def _roles(self, body: dict[str, Any]) -> None:
+        for message in body.get("messages") or []:
+            if not isinstance(message, dict):
+                continue
+            if message.get("role") not in ("system", "developer", "user", "assistant", "tool", "function"):
+                message["role"] = "user"
+            if message.get("role") == "tool" and "tool_call_id" not in message:
+                message["role"] = "user"
+            if isinstance(message.get("content"), list):
+                message["content"] = [
+                    p
+                    for p in message["content"]
+                    if isinstance(p, dict) and p.get("type") in ("text", "image_url")
+                ]
+                for part in message["content"]:
+                    part.pop("cache_control", None)
+                    if isinstance(part.get("image_url"), dict):
+                        part["image_url"].pop("detail", None)
+
+    def _both_models(self, body: dict[str, Any]) -> None:
+        gateway = body.get("gateway")
+        if "model" in body and isinstance(gateway, dict) and "models" in gateway:
+            del gateway["models"]
+
+    def _gateway_keys(self, body: dict[str, Any]) -> None:
+        gateway = body.get("gateway")
+        if not isinstance(gateway, dict):
+            return
+        for key in [k for k in gateway if k not in GATEWAY_KEYS[""]]:
+            del gateway[key]
+        for section in ("routing", "metadata"):
+            part = gateway.get(section)
+            if isinstance(part, dict):
+                for key in [k for k in part if k not in GATEWAY_KEYS[section]]:
+                    del part[key]
+
+    def _routing_values(self, body: dict[str, Any]) -> None:
+        routing = (body.get("gateway") or {}).get("routing")
+        if not isinstance(routing, dict):
+            return
+        for key, allowed in ROUTING_VALUES.items():
+            if key in routing and routing[key] not in allowed:
+                del routing[key]
+        for key in POSITIVE:
+            value = routing.get(key)
+            if isinstance(value, int | float) and value <= 0:
+                del routing[key]
+        if routing.get("only_byok") and routing.get("only_platform"):
+            del routing["only_platform"]
+
+    def _extensions(self, body: dict[str, Any]) -> None:
+        extensions = body.get("extensions")
+        if not isinstance(extensions, dict):
+            return
+        for name in [k for k, v in extensions.items() if not isinstance(v, dict)]:
+            del extensions[name]
+        for value in extensions.values():
+            value.pop("service_tier", None)
 
 
 @transform("ignore_model_suffix")
@@ -1493,7 +1784,8 @@ class UpstreamRename(UpstreamEdit):
 
 @transform("upstream_set")
 class UpstreamSet(UpstreamEdit):
-    """Set the field at `path` to `value`: only where it exists, or everywhere with `create: true`."""
+    """Set the field at `path` to `value` (or `map` its values, or `stringify` it as JSON text): only where
+    it exists, or everywhere with `create: true`."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         parts = _split(self.args["path"])
@@ -1507,7 +1799,9 @@ class UpstreamSet(UpstreamEdit):
             return body
         for parent, key in matches:
             mapping = self.args.get("map")
-            if mapping is not None:
+            if self.args.get("stringify"):
+                parent[key] = orjson.dumps(parent[key]).decode()
+            elif mapping is not None:
                 if parent[key] in mapping:
                     parent[key] = mapping[parent[key]]
             else:
@@ -1528,15 +1822,24 @@ class UpstreamHeaderDrop(UpstreamEdit):
 
 @transform("upstream_copy_client")
 class UpstreamCopyClient(UpstreamEdit):
-    """Copy the client's own `fields` verbatim into the native body (untranslated, unfiltered)."""
+    """Copy the client's own `fields` verbatim into the native body (untranslated, unfiltered); a field
+    `a.b:c.d` copies the client's `a.b` to the body's `c.d`."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         client = hop.ledger.client_request(request.tag)
-        copied = {name: client[name] for name in self.args.get("fields", []) if name in client}
-        if not copied:
-            return None
-        body.update(copy.deepcopy(copied))
-        return body
+        changed = False
+        for field_spec in self.args.get("fields", []):
+            source, _, target = str(field_spec).partition(":")
+            values = lookup(client, source)
+            if not values:
+                continue
+            node = body
+            parts = _split(target or source)
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = copy.deepcopy(values[0])
+            changed = True
+        return body if changed else None
 
 
 EXTENSION_KEY = {"openai": "openai", "anthropic": "anthropic", "gemini": "google", "deepseek": "deepseek"}

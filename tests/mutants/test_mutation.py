@@ -32,6 +32,15 @@ KNOWN_GAPS: dict[str, str] = {
         "the canonical id, so a gateway that echoes the alias makes the test skip; a 200 whose id is not a "
         "listed canonical ID must fail MODELS-003"
     ),
+    "x-error-provider-on-own-errors": (
+        "ERR-012: error_headers_agree_with_body checks X-Error-Type and X-Error-Retryable but never "
+        "X-Error-Provider; it must be absent unless error.provider names a provider, and then equal it"
+    ),
+    "client-include-usage-forwarded": (
+        "STREAM-008/XLATE-002: test_include_usage_false_still_sends_usage only asks for a usage chunk; a gateway "
+        "that forwards include_usage false and emits zero usage passes. Compare the usage with the journal's "
+        "response_usage and run stream_options_where_accepted on the upstream request"
+    ),
     "routing-ignores-deadline": (
         "ROUTE-027: with timeout_ms 300 and two candidates the whole chain (~0.6 s) ends inside the bound "
         "deadline_ms + 1 s, so ignoring deadline_ms passes; the scenario needs a chain longer than the bound "
