@@ -43,3 +43,15 @@ clean:
 .PHONY: conformance-litellm
 conformance-litellm: $(STAMP)
 	PYTHON=$(PYTHON) REPORT_DIR=$(REPORT_DIR)/litellm bash bench/litellm/run.sh run
+
+# Benchmarks (docs/performance.md): the mocks, the reference gateway and, when .venv-litellm exists,
+# LiteLLM's proxy, each in its own process on the same mocks; writes $(REPORT_DIR)/bench/bench.json,
+# bench.md and bench.png. Installs wrk (Debian) and the pinned matplotlib + locust into .venv on demand.
+# Options through BENCH_ARGS, e.g. BENCH_ARGS="--quick" or "--no-suites --long --write-docs".
+.PHONY: bench
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 1; }
+	@$(BIN)/python -c "import matplotlib, locust" 2>/dev/null || $(BIN)/python -m pip install --quiet \
+	  --disable-pip-version-check 'matplotlib==3.11.2' 'locust==2.47.0' 2>&1 | grep -v '^WARNING: Location' >&2 || true
+	$(BIN)/auriko-conformance bench --out $(REPORT_DIR)/bench $(BENCH_ARGS)

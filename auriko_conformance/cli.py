@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "contract": ("auriko_conformance.contract", "main", "validate openapi.yaml or a request body"),
     "fuzz": ("auriko_conformance.fuzz", "main", "fuzz a gateway from openapi.yaml with schemathesis"),
     "mutants": ("auriko_conformance.mutants.cli", "main", "mutation testing: faults the suites catch"),
+    "bench": ("bench.run", "main", "benchmark the reference against a direct mock call and LiteLLM"),
 }
 
 
