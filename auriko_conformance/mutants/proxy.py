@@ -365,17 +365,18 @@ class MutantProxy:
             if response.delay_s > 0:
                 await asyncio.sleep(response.delay_s)
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()]
+            # `finished` is set before the last send: from then on a disconnect is the normal end
             if response.events is None:
                 headers.append((b"content-length", str(len(response.body)).encode()))
                 await send({"type": "http.response.start", "status": response.status, "headers": headers})
-                await send({"type": "http.response.body", "body": response.body, "more_body": False})
                 finished.set()
+                await send({"type": "http.response.body", "body": response.body, "more_body": False})
                 return
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             async for event in response.events:
                 await send({"type": "http.response.body", "body": event.raw, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
             finished.set()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _lifespan(
         self,
