@@ -24,6 +24,7 @@ from reference_impl.catalog import Offering
 from reference_impl.config import GatewayConfig
 from reference_impl.errors import GatewayError
 from reference_impl.extensions import extension_warnings, find_platform_governed
+from reference_impl.http1 import UpstreamResponse
 from reference_impl.metadata import routing_metadata
 from reference_impl.routing import Plan, Router
 from reference_impl.stats import LiveStats
@@ -237,12 +238,10 @@ class Completions:
             adapter = self.adapters[attempt.provider.flavour]
             call = adapter.build(attempt)
             started = time.monotonic()
-            response: httpx.Response | None = None
+            response: httpx.Response | UpstreamResponse | None = None
             try:
                 async with asyncio.timeout(budget):
-                    response = await self.upstream.client.send(
-                        self.upstream.request(call, budget), stream=True
-                    )
+                    response = await self.upstream.send(call, budget, stream=True)
                     if response.status_code != 200:
                         body = await response.aread()
                         await response.aclose()
@@ -281,7 +280,7 @@ class StreamSession:
         attempt: Attempt,
         plan: Plan,
         decoder: StreamDecoder,
-        response: httpx.Response,
+        response: httpx.Response | UpstreamResponse,
         started: float,
     ) -> None:
         self.owner = owner

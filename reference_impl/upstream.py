@@ -1,18 +1,29 @@
 """The one HTTP client to every provider: pooled keep-alive connections, per-attempt timeouts.
 
-A single `httpx.AsyncClient` per event loop (connection pools are bound to a loop; tests run one loop
-per test, the server one for its life). `transport` lets tests put the mock app in-process
-(`httpx.ASGITransport`) instead of a socket.
+Over sockets the lean HTTP/1.1 client in `http1.py` carries every call (httpx's per-request overhead
+was most of the gateway's CPU time: docs/performance.md). httpx stays for what that client does not
+do: a `transport` (tests put the mock app in-process with `httpx.ASGITransport`) and proxies from the
+environment (HTTP(S)_PROXY, ALL_PROXY). Either way one pool per event loop (pools are bound to a loop;
+tests run one loop per test, the server one for its life).
 """
 
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 
 import httpx
 
 from reference_impl.adapters.base import UpstreamCall
 from reference_impl.config import Timeouts
+from reference_impl.http1 import Pool, UpstreamResponse
+
+KEEPALIVE_EXPIRY_S = 30.0
+
+
+def _proxies_configured() -> bool:
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 class Upstream:
@@ -21,6 +32,19 @@ class Upstream:
         self.transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.fast = transport is None and not _proxies_configured()  # http1.Pool, not httpx
+        self._pool: Pool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def pool(self) -> Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
+            self._pool = Pool(
+                self.timeouts.max_connections, self.timeouts.keepalive_connections, KEEPALIVE_EXPIRY_S
+            )
+            self._pool_loop = loop
+        return self._pool
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -29,7 +53,7 @@ class Upstream:
             limits = httpx.Limits(
                 max_connections=self.timeouts.max_connections,
                 max_keepalive_connections=self.timeouts.keepalive_connections,
-                keepalive_expiry=30.0,
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
             )
             self._client = httpx.AsyncClient(
                 transport=self.transport,
@@ -52,8 +76,17 @@ class Upstream:
             extensions={"timeout": timeout.as_dict()},
         )
 
-    async def send(self, call: UpstreamCall, timeout_s: float, stream: bool = False) -> httpx.Response:
-        """Send one attempt; the whole answer (or, streaming, its headers) must arrive within `timeout_s`."""
+    async def send(
+        self, call: UpstreamCall, timeout_s: float, stream: bool = False
+    ) -> httpx.Response | UpstreamResponse:
+        """Send one attempt; the whole answer (or, streaming, its headers) must arrive within `timeout_s`.
+        A stream's later reads may each wait up to `timeout_s` (the longest silence tolerated)."""
+        if self.fast:
+            connect_s = min(timeout_s, self.timeouts.connect_ms / 1000)
+            async with asyncio.timeout(timeout_s):
+                return await self.pool.request(
+                    call.url, call.headers, call.body, connect_s=connect_s, read_s=timeout_s, stream=stream
+                )
         request = self.request(call, timeout_s)
         async with asyncio.timeout(timeout_s):
             response = await self.client.send(request, stream=stream)
@@ -62,6 +95,9 @@ class Upstream:
         return response
 
     async def aclose(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
