@@ -191,12 +191,15 @@ class FuzzResults:
         node = recorder.cases.get(case_id)
         case = node.value if node else None
         operation = failure.operation or (case.operation.label if case is not None else "?")
-        key = (check, operation, getattr(failure, "_unique_key", "") or failure.title)
+        interaction = recorder.interactions.get(case_id)
+        response = interaction.response if interaction is not None else None
+        # schemathesis keeps one failure per check and operation; the cause of an error answer (its code
+        # and the start of its message, digits and odd characters dropped) separates distinct bugs
+        cause = _cause(response.content) if response is not None else ""
+        key = (check, operation, f"{getattr(failure, '_unique_key', '') or failure.title}|{cause}")
         if key in self.failures:
             self.failures[key].count += 1
             return
-        interaction = recorder.interactions.get(case_id)
-        response = interaction.response if interaction is not None else None
         self.failures[key] = FailureRecord(
             check=check,
             code=failure.code,
@@ -210,6 +213,18 @@ class FuzzResults:
             response=_excerpt(response.content) if response is not None else "",
             requirement=getattr(failure, "requirement", None),
         )
+
+
+def _cause(content: bytes | None) -> str:
+    try:
+        error = orjson.loads(content or b"").get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    if not isinstance(error, dict):
+        return ""
+    text = str(error.get("message", ""))[:60]
+    message = "".join(c for c in text if (c.isascii() and c.isalpha()) or c == " ")
+    return f"{error.get('code')}|{error.get('provider')}|{message}"
 
 
 def _excerpt(content: bytes | None, limit: int = 1500) -> str:

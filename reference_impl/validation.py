@@ -294,6 +294,38 @@ def _mentions_json(messages: Any) -> bool:
     return False
 
 
+def _check_tool_turns(messages: list[dict[str, Any]]) -> None:
+    """Tool messages answer the calls of the assistant message right before them, all of them (D-055)."""
+    open_calls: list[str] = []
+    for i, message in enumerate(messages):
+        if message["role"] == "tool":
+            call_id = message["tool_call_id"]
+            if call_id not in open_calls:
+                raise GatewayError(
+                    "invalid_parameter_value",
+                    f"messages[{i}] answers tool call '{call_id}', which is not an open call of the "
+                    "assistant message before it.",
+                    f"messages[{i}].tool_call_id",
+                )
+            open_calls.remove(call_id)
+            continue
+        if open_calls:
+            raise GatewayError(
+                "invalid_parameter_value",
+                f"Tool calls {', '.join(open_calls)} have no tool message before messages[{i}].",
+                f"messages[{i}]",
+            )
+        if message["role"] == "assistant":
+            open_calls = [call["id"] for call in message.get("tool_calls") or ()]
+    if open_calls:
+        last = len(messages) - 1
+        raise GatewayError(
+            "invalid_parameter_value",
+            f"Tool calls {', '.join(open_calls)} of messages[{last}] have no tool message.",
+            f"messages[{last}]",
+        )
+
+
 def _semantic_checks(body: dict[str, Any], routing: dict[str, Any]) -> None:
     """What no schema can say: comparisons between values, references between fields."""
     timeout, deadline = routing.get("timeout_ms"), routing.get("deadline_ms")
@@ -303,6 +335,7 @@ def _semantic_checks(body: dict[str, Any], routing: dict[str, Any]) -> None:
             "deadline_ms must be greater than or equal to timeout_ms.",
             "gateway.routing.deadline_ms",
         )
+    _check_tool_turns(body["messages"])
     tools = body.get("tools")
     choice = body.get("tool_choice")
     if isinstance(choice, dict):

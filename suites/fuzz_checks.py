@@ -261,7 +261,8 @@ def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
     - `deadline_ms` >= `timeout_ms` (RoutingOptions);
     - tool (and deprecated function) names are unique;
     - a named `tool_choice` / `function_call` names a declared tool;
-    - `response_format` `json_object` comes with the word JSON in a message (D-054).
+    - `response_format` `json_object` comes with the word JSON in a message (D-054);
+    - tool messages answer the calls of the assistant message right before them, all of them (D-055).
     """
     gateway = body.get("gateway")
     routing = gateway.get("routing") if isinstance(gateway, dict) else None
@@ -279,9 +280,50 @@ def satisfy_cross_field_rules(body: dict[str, Any]) -> None:
     call = body.get("function_call")
     if isinstance(call, dict) and names and call.get("name") not in names:
         call["name"] = names[0]
+    _pair_tool_turns(body.get("messages"))
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_object":
         _ask_for_json(body.get("messages"))
+
+
+def _answer(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "{}"}
+
+
+def _pair_tool_turns(messages: Any) -> None:
+    """Every tool call gets its tool message right after the call, and every tool message answers one.
+
+    A tool message with no open call becomes a user message with the same content; call ids are made
+    unique across the conversation.
+    """
+    if not isinstance(messages, list):
+        return
+    out: list[Any] = []
+    open_calls: list[str] = []
+    seen: set[str] = set()
+    for message in messages:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool" and not open_calls:
+            message = {"role": "user", "content": message.get("content")}
+            role = "user"
+        if role == "tool":
+            if message.get("tool_call_id") not in open_calls:
+                message["tool_call_id"] = open_calls[0]
+            open_calls.remove(message["tool_call_id"])
+            out.append(message)
+            continue
+        out.extend(_answer(call_id) for call_id in open_calls)
+        open_calls = []
+        if role == "assistant":
+            for call in message.get("tool_calls") or ():
+                if isinstance(call, dict) and isinstance(call.get("id"), str):
+                    while call["id"] in seen:
+                        call["id"] += "_"
+                    seen.add(call["id"])
+                    open_calls.append(call["id"])
+        out.append(message)
+    out.extend(_answer(call_id) for call_id in open_calls)
+    messages[:] = out
 
 
 def _ask_for_json(messages: Any) -> None:

@@ -367,6 +367,31 @@ def test_json_object_positive_cases_ask_for_json(messages, expected):
     assert [m["content"] for m in body["messages"]] == expected
 
 
+def _call(call_id: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+def test_tool_turns_are_paired_for_positive_cases():
+    from reference_impl.validation import validate_chat_request
+
+    messages = [
+        {"role": "tool", "tool_call_id": "orphan", "content": "x", "name": 5},
+        {"role": "assistant", "content": None, "tool_calls": [_call("a"), _call("b")]},
+        {"role": "tool", "tool_call_id": "zzz", "content": "1"},
+        {"role": "user", "content": "next"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("a")]},
+    ]
+    body = {"model": "gpt-4o-mini", "messages": messages}
+    satisfy_cross_field_rules(body)
+    assert [(m["role"], m.get("tool_call_id")) for m in body["messages"]] == [
+        ("user", None), ("assistant", None), ("tool", "a"), ("tool", "b"), ("user", None), ("assistant", None),
+        ("tool", "a_"),
+    ]  # fmt: skip
+    assert body["messages"][0] == {"role": "user", "content": "x"}
+    assert body["messages"][5]["tool_calls"][0]["id"] == "a_"
+    validate_chat_request(body)  # the reference accepts it (D-055)
+
+
 def test_before_call_fits_positive_cases_and_revalidation_keeps_them_positive(schema, target):
     fuzz_checks.configure(load_profile())
     body = {

@@ -43,21 +43,24 @@ def _image_block(url: str) -> dict[str, Any]:
 
 
 def _blocks(content: Any) -> list[dict[str, Any]]:
-    """OpenAI user/system content -> Anthropic content blocks (empty text dropped: Anthropic rejects it)."""
+    """OpenAI user/system content -> Anthropic content blocks (empty or whitespace-only text dropped:
+    Anthropic rejects it)."""
     if content is None:
         return []
     if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
+        return [{"type": "text", "text": content}] if content.strip() else []
     blocks = []
     for part in content:
         kind = part.get("type")
         if kind == "text":
-            if not part["text"]:
+            if not part["text"].strip():
                 continue
             block: dict[str, Any] = {"type": "text", "text": part["text"]}
         elif kind == "image_url":
             block = _image_block(part["image_url"]["url"])
         elif kind == "refusal":
+            if not part["refusal"].strip():
+                continue
             block = {"type": "text", "text": part["refusal"]}
         else:
             continue
