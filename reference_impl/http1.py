@@ -196,17 +196,17 @@ class UpstreamResponse:
             waiter.set_result(None)
 
     async def _wait(self) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        """Until the parser or the connection has news; at most `read_s` (a bare timer handle: cheaper
+        than `asyncio.timeout` on a path taken once per streamed event)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if self._read_s is None else loop.call_later(self._read_s, _expire, waiter)
         try:
-            if self._read_s is None:
-                await waiter
-            else:
-                async with asyncio.timeout(self._read_s):
-                    await waiter
-        except TimeoutError:
-            raise httpx.ReadTimeout("The provider sent nothing within the read timeout.") from None
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     async def _headers(self) -> None:
         while not self._headers_done:
@@ -253,6 +253,11 @@ class UpstreamResponse:
         conn = self._conn
         conn.response = None
         self._pool._release(conn, reuse and self._complete and self._keep_alive and not conn.closed)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpx.ReadTimeout("The provider sent nothing within the read timeout."))
 
 
 class Pool:
