@@ -509,7 +509,7 @@ def soak(
     open_upstream = sum(1 for e in entries if not e.get("outcome"))
 
     total = len(specs)
-    checkpoints = {f"{int(f * 100)}%": _at(samples, f, total) for f in (0.2, 0.4, 0.6, 0.8, 1.0)}
+    checkpoints = {f"{int(f * 100)}%": _at(samples, f, total) for f in (0.1, 0.2, 0.4, 0.6, 0.8, 0.95)}
     after = samples.points[-1][2:]
     peak_rss = max(p[2] for p in samples.points)
     peak_fds = max(p[3] for p in samples.points)
