@@ -33,6 +33,9 @@ from urllib.parse import urlsplit
 
 import httptools
 
+# A stream event with text in it (`"content":"x`, `"content": "x`; not the empty role-only first chunk)
+TOKEN = re.compile(rb'"content":\s*"[^"]')
+
 HERE = Path(__file__).resolve().parent
 WRK_SCRIPT = HERE / "wrk_post.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -117,12 +120,13 @@ class Timing:
     first_byte_s: float  # first body byte (a stream's first event) after the request was written
     total_s: float  # end of the response
     body_bytes: int
+    first_token_s: float = 0.0  # first event with text (a stream's time to first token)
 
 
 class _Parse:
     """httptools callbacks for one response at a time."""
 
-    __slots__ = ("body", "done", "first_body_at", "keep", "parser")
+    __slots__ = ("body", "done", "first_body_at", "first_token_at", "keep", "parser")
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
@@ -131,17 +135,28 @@ class _Parse:
     def reset(self) -> None:
         self.done = False
         self.first_body_at = 0.0
+        self.first_token_at = 0.0
         self.body: list[bytes] = []
         self.keep = True
 
     def on_body(self, data: bytes) -> None:
-        if not self.first_body_at:
-            self.first_body_at = time.perf_counter()
+        if not self.first_token_at:
+            now = time.perf_counter()
+            if not self.first_body_at:
+                self.first_body_at = now
+            if TOKEN.search(data):
+                self.first_token_at = now
         self.body.append(data)
 
     def on_message_complete(self) -> None:
         self.done = True
         self.keep = self.parser.should_keep_alive()
+
+
+def _timing(state: _Parse, status: int, started: float, ended: float) -> Timing:
+    first = (state.first_body_at or ended) - started
+    token = (state.first_token_at or state.first_body_at or ended) - started
+    return Timing(status, first, ended - started, sum(map(len, state.body)), token)
 
 
 class Conn:
@@ -178,8 +193,7 @@ class Conn:
             self.close()
         # a fresh parser per response: httptools keeps no state between messages we rely on
         state.parser = httptools.HttpResponseParser(state)
-        first = (state.first_body_at or ended) - started
-        return Timing(status, first, ended - started, sum(map(len, state.body)))
+        return _timing(state, status, started, ended)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -220,8 +234,7 @@ class AsyncConn:
         if not state.keep:
             self.close()
         state.parser = httptools.HttpResponseParser(state)
-        first = (state.first_body_at or ended) - started
-        return Timing(status, first, ended - started, sum(map(len, state.body)))
+        return _timing(state, status, started, ended)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -47,8 +47,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     streams = (report.get("streams") or {}).get("c1", {})
     _cdf(
         axes[1],
-        {n: streams[n].get("first_event_samples_ms", []) for n in COLOURS if n in streams},
-        "Stream time to first event, concurrency 1 (CDF)",
+        {n: streams[n].get("first_token_samples_ms", []) for n in COLOURS if n in streams},
+        "Stream time to first token, concurrency 1 (CDF)",
     )
     thr = report.get("throughput", {})
     concurrencies = [f"c{c}" for c in report.get("settings", {}).get("concurrencies", (16, 64))]
