@@ -81,8 +81,8 @@ class TargetProfile:
         return feature in self.claims
 
     def prices_for(self, provider: str | None, provider_model_id: str | None) -> Prices | None:
-        if provider is None or provider_model_id is None:
-            return None
+        if not isinstance(provider, str) or not isinstance(provider_model_id, str):
+            return None  # a missing or mistyped field is META-003's finding, not a crash here
         return self.prices.get((provider, provider_model_id))
 
     def mock_instance(self, provider: str) -> str:

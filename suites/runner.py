@@ -36,7 +36,7 @@ def embedded_target() -> Iterator[tuple[str, str]]:
             yield gateway.url, mock_server.url
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="auriko-conformance run",
         description="Run the conformance suites against a gateway and write JUnit, JSON and HTML reports.",
@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pytest_args(
+def pytest_args(
     args: argparse.Namespace, target_url: str, api_key: str | None, mock_url: str | None
 ) -> list[str]:
     report_dir: Path = args.report_dir
@@ -101,7 +101,7 @@ def _pytest_args(
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if args.target_url:
@@ -110,7 +110,7 @@ def main(argv: Sequence[str]) -> int:
             target_url, mock_url = stack.enter_context(embedded_target())
             api_key = args.api_key or DEFAULT_KEY
             print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
-        code = pytest.main(_pytest_args(args, target_url, api_key, mock_url))
+        code = pytest.main(pytest_args(args, target_url, api_key, mock_url))
     results_path = args.report_dir / "results.json"
     if not results_path.exists():
         print(f"no results written (pytest exit code {int(code)})", file=sys.stderr)

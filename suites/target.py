@@ -113,6 +113,28 @@ class Target:
     def chat(self, body: dict[str, Any], *, tag: str | None = None, **kwargs: Any) -> Exchange:
         return self.request("POST", CHAT_PATH, body=tag_body(body, tag) if tag else body, **kwargs)
 
+    def chat_timed(self, body: dict[str, Any], *, tag: str | None = None) -> tuple[Exchange, list[float]]:
+        """`chat`, also returning when each piece of the body arrived (ms after the request was sent)."""
+        sent = tag_body(body, tag) if tag else body
+        headers = {**self.auth_headers(), "Content-Type": "application/json"}
+        started = time.perf_counter()
+        parts: list[bytes] = []
+        arrivals: list[float] = []
+        with self.client.stream("POST", CHAT_PATH, content=orjson.dumps(sent), headers=headers) as response:
+            for part in response.iter_raw():
+                parts.append(part)
+                arrivals.append((time.perf_counter() - started) * 1000)
+        exchange = Exchange(
+            method="POST",
+            url=f"{self.base_url}{CHAT_PATH}",
+            request_body=sent,
+            status=response.status_code,
+            headers=response.headers,
+            body=b"".join(parts),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+        return exchange, arrivals
+
     def chat_within(self, body: dict[str, Any], seconds: float, *, tag: str | None = None) -> Exchange | None:
         """`chat`, but the client gives up after `seconds` in total, as a patient caller would.
 
@@ -170,6 +192,16 @@ class Mocks:
         response = self.client.get("/__mock/journal", params=params)
         response.raise_for_status()
         return list(response.json()["entries"])
+
+    def settled_journal(self, tag: str, wait_s: float = 1.5) -> list[dict[str, Any]]:
+        """This tag's upstream requests once every one has finished (or `wait_s` has passed): the mock
+        completes an entry when its response ends, which can be just after the gateway answered."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            entries = self.journal(tag)
+            if all(e.get("status") is not None for e in entries) or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.05)
 
     def providers(self) -> list[dict[str, Any]]:
         """Every mock instance with its flavour, prefix and current behaviour."""

@@ -8,10 +8,11 @@ import pytest
 
 from suites import expect
 from suites.checks import Context
+from suites.checks.route import answering_entries, native_usage
 from suites.exchange import Exchange, ItemKind
 from suites.plugin import Judge
 from suites.profile import TargetProfile
-from suites.target import Target
+from suites.target import Mocks, Target
 
 
 def _body(profile: TargetProfile, text: str = "Say something short.", **extra: Any) -> dict[str, Any]:
@@ -145,3 +146,44 @@ def test_routing_strategy_reports_the_strategy(
     for stream in (False, True):
         exchange = target.chat({**body, "stream": stream}, tag=tag)
         expect.success(judge, exchange, "META-005", expected_strategy=expected)
+
+
+@pytest.mark.requirement("STREAM-008", "STREAM-019")
+def test_include_usage_false_reports_the_upstream_usage(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """With `include_usage: false` the usage chunk still comes, and it is the upstream's real usage
+    (a gateway that forwards the client's false upstream and invents zeros is caught here)."""
+    body = _body(profile, "Describe a quiet harbour.", stream=True, stream_options={"include_usage": False})
+    exchange = target.chat(body, tag=tag)
+    _expect_usage_chunk(
+        judge, exchange, "STREAM-008", "include_usage: false suppressed the usage chunk", profile
+    )
+    answers = answering_entries(mocks.settled_journal(tag))
+    counts = native_usage(answers[-1]) if answers else None
+    judge.require("STREAM-008", counts is not None, "the mocks recorded no upstream usage for this stream")
+    usage = (exchange.stream.final_usage_chunk or {}).get("usage") or {}
+    if counts is not None:
+        got = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        judge.require(
+            "STREAM-008", got == counts, f"usage {got} differs from the upstream's {counts}", exchange
+        )
+
+
+@pytest.mark.requirement("STREAM-021")
+def test_stream_is_relayed_as_it_arrives(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    """30 tokens paced at 20 tokens/s upstream: the client must see them spread over time, not at once."""
+    generation_ms = 30 / 20 * 1000
+    body = _body(profile, "Tell a short story. [[mock: words=30 tps=20]]", stream=True)
+    exchange, arrivals = target.chat_timed(body, tag=tag)
+    expect.success(judge, exchange, "STREAM-021")
+    spread = arrivals[-1] - arrivals[0] if arrivals else 0.0
+    judge.require(
+        "STREAM-021",
+        spread >= generation_ms / 2,
+        f"the stream arrived within {spread:.0f} ms of its first byte; the upstream took about "
+        f"{generation_ms:.0f} ms to generate it (buffered, not relayed)",
+        exchange,
+    )

@@ -62,7 +62,9 @@ def test_retrieve_each_listed_model(target: Target, profile: TargetProfile, judg
 @pytest.mark.needs("routing_metadata")
 def test_alias_resolves_to_canonical(target: Target, judge: Judge, tag: str) -> None:
     canonical = {m["id"] for m in _listed(target)}
-    aliases = _aliases(target, canonical)
+    aliases, unresolved = _aliases(target, canonical)
+    for alias, got in unresolved:
+        judge.require("MODELS-003", False, f"GET /v1/models/{alias} answered id {got!r}, which is not listed")
     if not aliases:
         pytest.skip("the target documents no alias (GET /v1/models/{alias} never redirects)")
     alias, model_id = aliases[0]
@@ -73,24 +75,24 @@ def test_alias_resolves_to_canonical(target: Target, judge: Judge, tag: str) -> 
     expect.success(judge, chat, "META-004", expected_canonical=model_id)
 
 
-def _aliases(target: Target, canonical: set[str]) -> list[tuple[str, str]]:
-    """(alias, canonical) pairs the target resolves, probing the common dated/dotted spellings."""
-    found = []
+def _aliases(target: Target, canonical: set[str]) -> tuple[list[tuple[str, str]], list[tuple[str, Any]]]:
+    """Probing the common dated/dotted spellings: (alias, canonical) pairs the target resolves, and
+    aliases it answers 200 for without resolving them to a listed model (an echo of the alias)."""
+    found: list[tuple[str, str]] = []
+    unresolved: list[tuple[str, Any]] = []
     for model_id in sorted(canonical):
         for alias in _alias_candidates(model_id):
             if alias in canonical:
                 continue
             exchange = target.request("GET", f"/v1/models/{alias}")
-            if (
-                exchange.status == 200
-                and isinstance(exchange.json, dict)
-                and exchange.json.get("id") == model_id
-            ):
+            if exchange.status != 200 or not isinstance(exchange.json, dict):
+                continue
+            got = exchange.json.get("id")
+            if got == model_id:
                 found.append((alias, model_id))
-                break
-        if len(found) >= 1:
-            break
-    return found
+            elif got not in canonical:
+                unresolved.append((alias, got))
+    return found[:1], unresolved
 
 
 _KNOWN_ALIASES = {

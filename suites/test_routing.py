@@ -17,7 +17,6 @@ The helpers at the top are shared with test_upstream_faults.py and test_client_s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,13 +98,7 @@ def no_answer(
 
 
 def settled_journal(mocks: Mocks, tag: str, wait_s: float = 1.5) -> list[dict[str, Any]]:
-    """This tag's upstream requests, once every one of them has finished (or `wait_s` has passed)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        entries = mocks.journal(tag)
-        if all(e.get("status") is not None for e in entries) or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.05)
+    return mocks.settled_journal(tag, wait_s)
 
 
 @dataclass(slots=True)
@@ -775,11 +768,13 @@ def test_deadline_bounds_the_whole_chain(
 ) -> None:
     s = scene(target, profile, mocks)
     cheap, _ = s.duo()
-    deadline_ms = ATTEMPT_MS + ATTEMPT_MS // 2  # shorter than the two attempts' allowances together
-    routing = {"timeout_ms": ATTEMPT_MS, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
+    # Attempts long enough that a gateway ignoring the deadline (two 1.5 s attempts, 3 s and more) lands
+    # well past deadline + margin (2.4 s), while one honouring it ends near 1.7 s.
+    attempt_ms, deadline_ms, margin_ms = 1500, 1700, 700
+    routing = {"timeout_ms": attempt_ms, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
     request = body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream)
     exchange = no_answer(judge, "ROUTE-027", target.chat_within(request, PATIENCE_S, tag=tag))
-    context = s.context(exchange, None, within_ms=deadline_ms + 1000)
+    context = s.context(exchange, None, within_ms=deadline_ms + margin_ms)
     failed(judge, exchange, context, "deadline_bounds_the_chain")
 
 

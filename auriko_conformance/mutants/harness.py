@@ -200,9 +200,9 @@ def run_task(task: Task, workdir: str, external: External | None = None) -> RunR
             # seconds per run and per worker.
             argv += ["--", f"--ignore={Path(runner.SUITES_DIR) / 'test_fuzz.py'}"]
             argv += ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
-            args = runner._parser().parse_args(argv)
+            args = runner.parser().parse_args(argv)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                code = pytest.main(runner._pytest_args(args, target_url, key, mock_url))
+                code = pytest.main(runner.pytest_args(args, target_url, key, mock_url))
         result.exit_code = int(code)
     except Exception as exc:  # a broken run is reported, never hidden
         result.error = f"{type(exc).__name__}: {exc}"

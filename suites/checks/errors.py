@@ -102,6 +102,12 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
         yield "no X-Error-Type header"
     elif error_type != error.get("type"):
         yield f"X-Error-Type {error_type!r} differs from error.type {error.get('type')!r}"
+    provider, header = error.get("provider"), exchange.headers.get("x-error-provider")
+    if isinstance(provider, str) and provider:
+        if header != provider:
+            yield f"X-Error-Provider is {header!r}, error.provider is {provider!r}"
+    elif header is not None:
+        yield f"X-Error-Provider {header!r} on an error no provider produced"
     retryable = exchange.headers.get("x-error-retryable")
     expected = "true" if error.get("type") in {"rate_limit_error", "api_error"} else "false"
     if retryable is None:

@@ -26,27 +26,7 @@ SMOKE_WORKERS = min(WORKERS, 2)
 
 #: Faults the suites cannot catch yet, each with the check it needs (reported to the suites' owner).
 #: Strict xfail: once the check exists the fault is caught and its entry here must go.
-KNOWN_GAPS: dict[str, str] = {
-    "alias-not-resolved-in-models": (
-        "MODELS-003: test_models._aliases only accepts an alias whose GET /v1/models/{alias} already returns "
-        "the canonical id, so a gateway that echoes the alias makes the test skip; a 200 whose id is not a "
-        "listed canonical ID must fail MODELS-003"
-    ),
-    "x-error-provider-on-own-errors": (
-        "ERR-012: error_headers_agree_with_body checks X-Error-Type and X-Error-Retryable but never "
-        "X-Error-Provider; it must be absent unless error.provider names a provider, and then equal it"
-    ),
-    "client-include-usage-forwarded": (
-        "STREAM-008/XLATE-002: test_include_usage_false_still_sends_usage only asks for a usage chunk; a gateway "
-        "that forwards include_usage false and emits zero usage passes. Compare the usage with the journal's "
-        "response_usage and run stream_options_where_accepted on the upstream request"
-    ),
-    "routing-ignores-deadline": (
-        "ROUTE-027: with timeout_ms 300 and two candidates the whole chain (~0.6 s) ends inside the bound "
-        "deadline_ms + 1 s, so ignoring deadline_ms passes; the scenario needs a chain longer than the bound "
-        "(e.g. 4 gateway.models, timeout_ms 1000, deadline_ms 1200: 1.2 s conformant, 4 s when ignored)"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _by_id(report: Report, fault: str) -> str:

@@ -185,6 +185,18 @@ BROKEN: dict[str, tuple[Exchange, str]] = {
         s.error_exchange(503, {"message": "m", "type": "api_error", "code": "no_provider_available", "param": None},
                          {**s.HEADERS, "x-error-type": "server_error", "x-error-retryable": "true"}),
         "ERR-012"),
+    "error_provider_header_on_own_error": (
+        s.error_exchange(400, {"message": "m", "type": "invalid_request_error", "code": "invalid_request",
+                               "param": None},
+                         {**s.HEADERS, "x-error-type": "invalid_request_error", "x-error-retryable": "false",
+                          "x-error-provider": "openai"}),
+        "ERR-012"),
+    "error_provider_header_disagrees": (
+        s.error_exchange(502, {"message": "m", "type": "api_error", "code": "upstream_error", "param": None,
+                               "provider": "anthropic"},
+                         {**s.HEADERS, "x-error-type": "api_error", "x-error-retryable": "true",
+                          "x-error-provider": "openai"}),
+        "ERR-012"),
     "error_with_status_200": (
         s.completion_exchange({"error": {"message": "m", "type": "api_error", "code": "upstream_error"}}), "ERR-003"),
     "no_request_id": (s.completion_exchange(headers={"content-type": "application/json"}), "HDR-001"),
