@@ -8,6 +8,7 @@ process runs. Secrets are redacted to a short fingerprint so a suite can still t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import time
@@ -28,6 +29,7 @@ OUTCOME_DISCONNECTED = "disconnected"  # the mock dropped the connection (discon
 OUTCOME_CLIENT_CLOSED = "client_closed"  # the client went away before the response was complete
 
 
+@functools.lru_cache(maxsize=256)  # one SHA-256 per request otherwise; a handful of keys in practice
 def key_fingerprint(secret: str) -> str:
     """The 8-hex fingerprint the journal shows instead of a key: sha256(key)[:8]."""
     return hashlib.sha256(secret.encode()).hexdigest()[:8]

@@ -8,6 +8,7 @@ the reply text exactly.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _CHUNK_RE = re.compile(r"\s*(?:\w+|[^\w\s])|\s+")
 
 
+@functools.lru_cache(maxsize=4096)  # prompts repeat (system prompts, replayed histories): a pure function
 def count_tokens(text: str) -> int:
     """Number of tokens in `text` under the mock token rule."""
     return len(TOKEN_RE.findall(text))
