@@ -33,9 +33,18 @@ PORT_PATTERNS = [
 ]
 
 
-def _port_literals(text: str) -> list[tuple[int, str]]:
+# Port literals that are data, never a socket, reviewed one by one: (file, part of the line) -> why.
+NOT_SOCKETS = {
+    ("tests/reference/test_http1.py", "split_url("): "unit test of the URL parser on literal URLs",
+    ("tests/test_bench_harness.py", "Running 5s test @"): "recorded wrk output being parsed",
+}
+
+
+def _port_literals(text: str, path: str = "") -> list[tuple[int, str]]:
     hits = []
     for number, line in enumerate(text.splitlines(), 1):
+        if any(path == where and part in line for where, part in NOT_SOCKETS):
+            continue
         for pattern in PORT_PATTERNS:
             for match in pattern.finditer(line):
                 if int(match.group("port")) != 0:
@@ -62,7 +71,7 @@ def test_no_hard_coded_ports_in_tests_or_suites():
         str(path.relative_to(REPO)): hits
         for root in ("tests", "suites")
         for path in sorted((REPO / root).rglob("*.py"))
-        if (hits := _port_literals(path.read_text(encoding="utf-8")))
+        if (hits := _port_literals(path.read_text(encoding="utf-8"), str(path.relative_to(REPO))))
     }
     assert found == {}, "use port 0 (auriko_conformance.servers) instead of fixed ports"
 
