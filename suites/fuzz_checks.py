@@ -336,7 +336,11 @@ def _ask_for_json(messages: Any) -> None:
         elif isinstance(content, list):
             parts = [part for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
             texts += [(part, "text") for part in parts]
-    if not texts or any("json" in str(holder.get(key)).lower() for holder, key in texts):
+    if any("json" in str(holder.get(key)).lower() for holder, key in texts):
+        return
+    if not texts:  # no text anywhere (images, tool calls): say it in a message of its own
+        if isinstance(messages, list):
+            messages.append({"role": "user", "content": "Reply in JSON."})
         return
     holder, key = texts[-1]
     holder[key] = f"{holder[key]} Reply in JSON."

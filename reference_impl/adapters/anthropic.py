@@ -222,9 +222,11 @@ class AnthropicAdapter(Adapter):
         tools = []
         for tool in body["tools"]:
             fn = tool["function"]
+            schema = fn.get("parameters") or {"properties": {}}
             entry: dict[str, Any] = {
                 "name": fn["name"],
-                "input_schema": fn.get("parameters") or {"type": "object", "properties": {}},
+                # Anthropic requires `type: object`; OpenAI lets it be implied (contract: object or absent)
+                "input_schema": schema if "type" in schema else {"type": "object", **schema},
             }
             if fn.get("description"):
                 entry["description"] = fn["description"]
