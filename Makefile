@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 REPORT_DIR ?= reports
 
-.PHONY: install test test-fast lint conformance clean
+.PHONY: install test test-fast lint conformance clean soak test-reliability
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ conformance: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .ruff_cache dist build
+
+# Reliability (docs/reliability.md): 10,000 requests, half streaming, concurrency 64, with a fault mix.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --json $(REPORT_DIR)/soak.json
+
+test-reliability: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/reliability -m "not slow"
 
 # LiteLLM's proxy as a third-party target (docs/litellm.md): litellm[proxy] in its own venv
 # (.venv-litellm), our mocks as its upstreams, report in reports/litellm. Exits 0 when the report

@@ -29,10 +29,12 @@ def embedded_target() -> Iterator[tuple[str, str]]:
     from mocks.app import create_app as create_mocks
     from reference_impl.app import create_app as create_gateway
     from reference_impl.config import default_config
+    from reference_impl.server import uvicorn_options
 
     with serving(create_mocks()) as mock_server:
         config = default_config(mock_base_url=mock_server.url)
-        with serving(create_gateway(config)) as gateway:
+        # The same server settings `auriko-conformance serve` uses (header limits, keep-alive, timeouts).
+        with serving(create_gateway(config), **uvicorn_options(config)) as gateway:
             yield gateway.url, mock_server.url
 
 
