@@ -138,7 +138,7 @@ class LiteLLM:
 
     def __init__(self, mock_url: str, work: Path) -> None:
         self.mock_url = mock_url
-        self.work = work
+        self.work = work.resolve()  # the proxy runs with this as its working directory
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.crashes = 0
@@ -595,28 +595,39 @@ async def _streams_concurrently(
 # ------------------------------------------------------------------------------------------------------
 
 
-def time_command(args: list[str], work: Path, name: str) -> dict[str, Any]:
-    logfile = work / f"{name}.log"
+def time_command(args: list[str], shown: str, logfile: Path) -> dict[str, Any]:
+    """Wall time of one CLI run; its output goes to `logfile`, its summary lines into the report."""
     started = time.monotonic()
     with logfile.open("wb") as fh:
         code = subprocess.run(args, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
     seconds = round(time.monotonic() - started, 1)
-    tail = logfile.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-    log(f"{name}: {seconds} s, exit {code}")
-    return {
-        "command": shlex.join(["auriko-conformance", *args[3:]]),
-        "seconds": seconds,
-        "exit": code,
-        "last_line": tail[0][:200],
-    }
+    lines = logfile.read_text(errors="replace").splitlines()
+    summary = [line.strip() for line in lines if re_summary(line)][-3:]
+    log(f"{shown}: {seconds} s, exit {code}")
+    return {"command": shown, "seconds": seconds, "exit": code, "summary": summary, "log": str(logfile)}
 
 
-def suites(work: Path) -> dict[str, Any]:
+def re_summary(line: str) -> bool:
+    """pytest's closing line, the suite's requirement totals, the fuzzer's request count."""
+    text = line.strip()
+    return (
+        (" passed" in text and " in " in text)
+        or text.startswith("total ")
+        or (text.startswith("fuzz: ") and "requests" in text)
+    )
+
+
+def suites(work: Path, out: Path) -> dict[str, Any]:
     cli = [sys.executable, "-m", "auriko_conformance.cli"]
+    fuzz = ["fuzz", "--max-examples", "25"]  # the CI settings (docs/fuzzing.md)
     return {
-        "conformance_run": time_command([*cli, "run", "--report-dir", str(work / "suite")], work, "suite"),
+        "conformance_run": time_command(
+            [*cli, "run", "--report-dir", str(work / "suite")], "auriko-conformance run", out / "suite.log"
+        ),
         "fuzz_ci": time_command(
-            [*cli, "fuzz", "--max-examples", "25", "--report-dir", str(work / "fuzz")], work, "fuzz"
+            [*cli, *fuzz, "--report-dir", str(work / "fuzz")],
+            shlex.join(["auriko-conformance", *fuzz]),
+            out / "fuzz.log",
         ),
     }
 
@@ -747,7 +758,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                 get(streams, c, "litellm", "added_first_token_ms", "p50"),
             )
         )
-    rows.append(("peak RSS (MiB)", peak.get("mocks"), peak.get("reference"), peak.get("litellm")))
+    rows.append(("peak RSS (MiB)", None, peak.get("reference"), peak.get("litellm")))
     rows.append(
         (
             "RSS after the memory run (MiB)",
@@ -787,14 +798,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         extra.append(
             "Mock capacity (one process, non-stream, wrk): "
             + ", ".join(f"{k} {_fmt(v, 0)} req/s" for k, v in capacity.items())
-            + "."
+            + (
+                f"; its peak RSS {_fmt(peak['mocks'], 0)} MiB (a journal of up to 200,000 requests, "
+                "bench/soak.py's mock set-up)."
+                if "mocks" in peak
+                else "."
+            )
         )
     suites_ = report.get("suites") or {}
     for key, label in (("conformance_run", "conformance suite"), ("fuzz_ci", "CI fuzz run")):
         if key in suites_:
             item = suites_[key]
+            summary = "; ".join(item.get("summary") or [])
             extra.append(
-                f"Wall time of the {label} (`{item['command']}`): {item['seconds']} s (exit {item['exit']})."
+                f"Wall time of the {label} (`{item['command']}`): {item['seconds']} s, exit {item['exit']}"
+                + (f" ({summary})." if summary else ".")
             )
     goals = report.get("goals") or {}
     if goals:
@@ -930,7 +948,7 @@ def run(settings: Settings, command: str) -> dict[str, Any]:
             mocks.stop()
         if settings.suites:
             log("timing the conformance suite and the CI fuzz run (embedded reference, ~2 min)")
-            report["suites"] = suites(work)
+            report["suites"] = suites(work, settings.out)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
     report["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     report["goals"] = goals(report)
