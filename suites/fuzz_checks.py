@@ -390,12 +390,32 @@ def is_routing_refusal(status: int, content: bytes) -> str | None:
     return code if code in ROUTING_REFUSALS else None
 
 
+def is_own_deadline(status: int, content: bytes, body: Any) -> str | None:
+    """`upstream_timeout` when a 504 answers a request that set its own `timeout_ms` / `deadline_ms`."""
+    if status != 504 or _error_code(content) != "upstream_timeout":
+        return None
+    gateway = body.get("gateway") if isinstance(body, dict) else None
+    routing = gateway.get("routing") if isinstance(gateway, dict) else None
+    if isinstance(routing, dict) and ("timeout_ms" in routing or "deadline_ms" in routing):
+        return "upstream_timeout"
+    return None
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
-    """Drop `positive_data_acceptance` failures for 400 routing/capability refusals (counted instead)."""
-    if type(failure).__name__ != "RejectedPositiveData":
+    """Keep every failure but two contracted outcomes, which are counted instead (D-053).
+
+    - `positive_data_acceptance`: a 400 routing or capability refusal of a well-formed request;
+    - `not_a_server_error`: a 504 `upstream_timeout` for a request that set its own timeout or deadline.
+    """
+    kind = type(failure).__name__
+    content = response.content or b""
+    if kind == "RejectedPositiveData":
+        code = is_routing_refusal(response.status_code, content)
+    elif kind == "ServerError":
+        code = is_own_deadline(response.status_code, content, case.body)
+    else:
         return True
-    code = is_routing_refusal(response.status_code, response.content or b"")
     if code is None:
         return True
     with _lock:

@@ -423,6 +423,32 @@ def test_routing_refusal_detection(status, code, accepted):
     assert (fuzz_checks.is_routing_refusal(status, content) == code) is accepted
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "routing", "accepted"),
+    [
+        (504, "upstream_timeout", {"timeout_ms": 1}, True),
+        (504, "upstream_timeout", {"deadline_ms": 1}, True),
+        (504, "upstream_timeout", {}, False),  # a timeout the client did not ask for is a server error
+        (502, "upstream_error", {"timeout_ms": 1}, False),
+    ],
+)
+def test_own_deadline_detection(status, code, routing, accepted):
+    content = orjson.dumps(envelope(code, "api_error"))
+    body = {"model": "m", "messages": [], "gateway": {"routing": routing}}
+    assert (fuzz_checks.is_own_deadline(status, content, body) == "upstream_timeout") is accepted
+
+
+def test_filter_failure_keeps_everything_else(schema):
+    from schemathesis.core.failures import ServerError
+
+    case = make_case(schema, {**REQUEST_BODY, "gateway": {"routing": {"timeout_ms": 1}}})
+    timeout = response(504, envelope("upstream_timeout", "api_error"))
+    other = response(502, envelope("upstream_error", "api_error"))
+    failure = ServerError(operation="POST /v1/chat/completions", status_code=504)
+    assert fuzz_checks.filter_failure(None, failure, case, timeout) is False
+    assert fuzz_checks.filter_failure(None, failure, case, other) is True
+
+
 def test_generation_mode_is_read_from_case_metadata(schema):
     case = make_case(schema)
     assert case.meta is None or case.meta.generation.mode in (
