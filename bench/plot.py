@@ -17,6 +17,8 @@ LABELS = {"direct": "direct (mock)", "reference": "reference", "litellm": "LiteL
 
 
 def _cdf(ax: Any, series: dict[str, list[float]], title: str) -> None:
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
     for name, values in series.items():
         if not values:
             continue
@@ -24,6 +26,9 @@ def _cdf(ax: Any, series: dict[str, list[float]], title: str) -> None:
         ys = [(i + 1) / len(ordered) for i in range(len(ordered))]
         ax.plot(ordered, ys, label=LABELS.get(name, name), color=COLOURS.get(name))
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("ms (log scale)")
     ax.set_ylabel("fraction of requests")
     ax.set_title(title)

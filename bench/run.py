@@ -602,9 +602,20 @@ def time_command(args: list[str], shown: str, logfile: Path) -> dict[str, Any]:
         code = subprocess.run(args, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
     seconds = round(time.monotonic() - started, 1)
     lines = logfile.read_text(errors="replace").splitlines()
-    summary = [line.strip() for line in lines if re_summary(line)][-3:]
+    summary = [_summary_line(line) for line in lines if re_summary(line)][-3:]
     log(f"{shown}: {seconds} s, exit {code}")
     return {"command": shown, "seconds": seconds, "exit": code, "summary": summary, "log": str(logfile)}
+
+
+REQUIREMENT_COLUMNS = ("pass", "fail", "informational", "not claimed", "skipped", "not run")
+
+
+def _summary_line(line: str) -> str:
+    words = line.split()
+    if words[:1] == ["total"] and len(words) == 1 + len(REQUIREMENT_COLUMNS):
+        counts = ", ".join(f"{n} {name}" for n, name in zip(words[1:], REQUIREMENT_COLUMNS, strict=True))
+        return "requirements: " + counts
+    return " ".join(words)
 
 
 def re_summary(line: str) -> bool:
