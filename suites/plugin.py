@@ -50,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs a conformance test verifies")
     config.addinivalue_line("markers", "needs(*features): target-profile features the test needs")
+    config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the target (run with -m fuzz)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
     level = config.getoption("--level")
     if level not in LEVELS:
         raise pytest.UsageError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
