@@ -130,7 +130,8 @@ class OpenAIAdapter(Adapter):
         if isinstance(content, list):
             if self.collapse_content and all(p.get("type") in ("text", "refusal") for p in content):
                 # an assistant turn's refusal parts become text, as for Anthropic (DeepSeek takes strings)
-                m = {**m, "content": "".join(p.get("text", p.get("refusal", "")) for p in content)}
+                texts = (p["text"] if p["type"] == "text" else p["refusal"] for p in content)
+                m = {**m, "content": "".join(texts)}
             elif any("cache_control" in p for p in content):
                 m = {**m, "content": [{k: v for k, v in p.items() if k != "cache_control"} for p in content]}
         return m
