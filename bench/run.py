@@ -816,6 +816,17 @@ def render_markdown(report: dict[str, Any]) -> str:
                 else "."
             )
         )
+    generator = generator_load(report)
+    if generator:
+        extra.append(
+            f"Load generator CPU: wrk up to {generator['wrk']:.2f} of a core, the Python latency client "
+            f"{generator['client']:.2f}"
+            + (
+                "; SATURATED (>= 0.9 core): the figures are the generator's limit."
+                if generator["saturated"]
+                else " (neither saturates a core)."
+            )
+        )
     suites_ = report.get("suites") or {}
     for key, label in (("conformance_run", "conformance suite"), ("fuzz_ci", "CI fuzz run")):
         if key in suites_:
@@ -834,6 +845,21 @@ def render_markdown(report: dict[str, Any]) -> str:
             met = "yes" if goal["met"] else "**no**"
             extra.append(f"| {goal['name']} | {goal['target']} | {goal['measured']} | {met} |")
     return "\n".join(lines + (["", *extra] if extra else [])) + "\n"
+
+
+def generator_load(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The most CPU the load generators used in any phase (cores): wrk per run, the Python client at c1."""
+    wrk = [
+        run_["generator_cpu"]
+        for by_c in (report.get("throughput") or {}).values()
+        for run_ in by_c.values()
+        if isinstance(run_, dict) and "generator_cpu" in run_
+    ]
+    client = ((report.get("latency_c1") or {}).get("cpu_cores") or {}).get("client")
+    if not wrk and client is None:
+        return None
+    top_wrk, top_client = max(wrk, default=0.0), client or 0.0
+    return {"wrk": top_wrk, "client": top_client, "saturated": max(top_wrk, top_client) >= 0.9}
 
 
 def goals(report: dict[str, Any]) -> dict[str, Any]:

@@ -274,3 +274,15 @@ def test_quick_settings_and_the_cli_entry():
     from auriko_conformance.cli import SUBCOMMANDS
 
     assert SUBCOMMANDS["bench"][:2] == ("bench.run", "main")
+
+
+def test_generator_saturation_is_reported():
+    report = _report()
+    assert run.generator_load(report) is None
+    report["throughput"]["reference"]["c16"]["generator_cpu"] = 0.12
+    report["latency_c1"]["cpu_cores"] = {"client": 0.3}
+    assert run.generator_load(report) == {"wrk": 0.12, "client": 0.3, "saturated": False}
+    assert "neither saturates a core" in run.render_markdown(report)
+    report["throughput"]["litellm"]["c64"]["generator_cpu"] = 0.97
+    assert run.generator_load(report)["saturated"] is True
+    assert "SATURATED" in run.render_markdown(report)
