@@ -4,6 +4,8 @@
 #   bench/litellm/run.sh [run ARGS]  install (once), start mocks + proxy, run the suites, stop both
 #   bench/litellm/run.sh serve      install (once), start mocks + proxy, print their URLs, wait for Ctrl-C
 #   bench/litellm/run.sh install    only create/refresh .venv-litellm
+#   bench/litellm/run.sh fuzz [ARGS] install (once), start mocks + proxy, run `auriko-conformance fuzz`
+#                                   against the proxy (report in reports/litellm-fuzz), stop both
 #
 # LiteLLM lives in its own venv (.venv-litellm): installing it into .venv would move shared
 # dependency versions (openai, httpx, pydantic, fastapi ...). The mocks and the suite run from .venv.
@@ -184,8 +186,36 @@ case "$MODE" in
     log "the suite did not complete (exit $code); see $REPORT_DIR/litellm.log and mocks.log"
     exit "$((code == 0 ? 2 : code))"  # 0 without results.json is still a harness failure
     ;;
+  fuzz)
+    # schemathesis over openapi.yaml against the proxy (docs/fuzzing.md, docs/litellm.md "Fuzzing").
+    # Bounded: --max-examples 20 by default (the coverage phase is ~1,200 requests whatever it says),
+    # and the whole fuzz run is cut after FUZZ_TIMEOUT_S. Extra arguments go to `auriko-conformance fuzz`
+    # after the defaults, so `fuzz --max-examples 50` overrides.
+    # Exit status: 0 when fuzz.json was written (LiteLLM's failures are findings), else a harness failure.
+    REPORT_DIR="${FUZZ_REPORT_DIR:-reports/litellm-fuzz}"
+    FUZZ_TIMEOUT_S="${FUZZ_TIMEOUT_S:-540}"
+    total_started=$SECONDS
+    install_litellm
+    start_servers
+    rm -f "$REPORT_DIR/fuzz.json"
+    set +e
+    timeout --signal=INT --kill-after=20 "$FUZZ_TIMEOUT_S" \
+      .venv/bin/auriko-conformance fuzz --target-url "$TARGET_URL" --api-key "$API_KEY" \
+        --target-profile "$PROFILE" --report-dir "$REPORT_DIR" --max-examples 20 "$@"
+    code=$?
+    set -e
+    log "fuzz finished (exit $code; 1 = findings); total $((SECONDS - total_started)) s"
+    kill -0 "$PROXY_PID" 2>/dev/null || log "the LiteLLM proxy died during the fuzz run; see $REPORT_DIR/litellm.log"
+    stop_all
+    if [[ -s "$REPORT_DIR/fuzz.json" ]] && ((code <= 1)); then
+      log "report: $REPORT_DIR/fuzz.json (LiteLLM's failures are findings, not a harness error)"
+      exit 0
+    fi
+    log "the fuzz run did not complete (exit $code); see $REPORT_DIR/litellm.log and mocks.log"
+    exit "$((code == 0 ? 2 : code))"
+    ;;
   *)
-    echo "usage: $0 [run|serve|install] [-- extra auriko-conformance run args]" >&2
+    echo "usage: $0 [run|serve|install|fuzz] [-- extra auriko-conformance run/fuzz args]" >&2
     exit 2
     ;;
 esac
