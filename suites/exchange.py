@@ -83,6 +83,15 @@ class Stream:
         usage = self.of_kind(ItemKind.USAGE)
         return usage[-1].payload if usage else None
 
+    @property
+    def last_usage(self) -> dict[str, Any] | None:
+        """The usage of the last event that carries one, whatever its `choices` (its shape is STREAM-003's
+        business; checks about the counts read them here so one shape defect is not reported five times)."""
+        for payload in reversed(self.json_payloads):
+            if isinstance(payload.get("usage"), dict):
+                return payload["usage"]
+        return None
+
     def text(self, choice: int = 0) -> str:
         """The assistant text of one choice, joined from its deltas."""
         parts: list[str] = []

@@ -668,11 +668,10 @@ _register(
 def _usage_not_summed(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.upstream_usage is None or exchange.status != 200 or not exchange.is_stream:
         raise NotApplicable
-    usage_items = exchange.stream.of_kind(ItemKind.USAGE)
     with_usage = [p for p in exchange.stream.json_payloads if isinstance(p.get("usage"), dict)]
     if len(with_usage) != 1:
         yield f"{len(with_usage)} events carry a usage object (expected one, the final chunk)"
-    final = usage_items[-1].payload.get("usage") if usage_items else None
+    final = exchange.stream.last_usage  # where it sits is STREAM-003's finding; the counts are this one's
     if not isinstance(final, dict):
         yield "no final usage chunk"
         return

@@ -92,13 +92,16 @@ def routing_metadata_only_on_final_chunk(exchange: Exchange, context: Context) -
 
 @check("STREAM-004", STREAM)
 def exactly_one_usage_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Exactly one chunk with empty `choices`, and no other chunk carries `usage`."""
+    """Usage is sent once: at most one chunk with empty `choices`, and no second event carries `usage`
+    (a lone usage on a content chunk is STREAM-003's finding, not a repeat)."""
     usage_chunks = exchange.stream.of_kind(ItemKind.USAGE)
     if len(usage_chunks) > 1:
         yield f"{len(usage_chunks)} chunks with empty choices (events {[i.index for i in usage_chunks]})"
-    for item in exchange.stream.of_kind(ItemKind.CHUNK):
-        if item.payload.get("usage") is not None:
-            yield f"content chunk #{item.index} carries usage (usage belongs on the final chunk only)"
+    carrying = [
+        i.index for i in exchange.stream.items if isinstance(i.payload, dict) and i.payload.get("usage")
+    ]
+    if len(carrying) > 1 and len(usage_chunks) <= 1:
+        yield f"usage sent {len(carrying)} times (events {carrying}); it belongs on the final chunk only"
 
 
 @check("STREAM-009", STREAM)
@@ -138,6 +141,8 @@ def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterat
     for number, chunk in enumerate(exchange.stream.chunks):
         for choice in chunk["choices"]:
             index = choice.get("index")
+            if not choice.get("delta") and choice.get("finish_reason") is None:
+                continue  # an empty delta (e.g. a usage chunk that kept a choice) carries no content
             last_chunk[index] = number
             if choice.get("finish_reason") is not None:
                 finishes[index].append(number)

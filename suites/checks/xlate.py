@@ -269,6 +269,8 @@ def messages_of(exchange: Exchange) -> list[dict[str, Any]]:
 
 
 def final_usage(exchange: Exchange) -> dict[str, Any] | None:
+    if exchange.status == 200 and exchange.is_stream:
+        return exchange.stream.last_usage
     final = final_object(exchange)
     usage = final.get("usage") if final else None
     return usage if isinstance(usage, dict) else None
