@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 REPORT_DIR ?= reports
 
-.PHONY: install test test-fast lint conformance clean soak test-reliability
+.PHONY: install test test-fast lint conformance clean soak test-reliability fuzz-ci
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ conformance: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .ruff_cache dist build
+
+# The short, seeded, deterministic schemathesis run CI does (docs/fuzzing.md): ~1,450 requests, ~20 s.
+fuzz-ci: $(STAMP)
+	$(BIN)/auriko-conformance fuzz --max-examples 25 --report-dir $(REPORT_DIR)
 
 # Reliability (docs/reliability.md): 10,000 requests, half streaming, concurrency 64, with a fault mix.
 soak: $(STAMP)
