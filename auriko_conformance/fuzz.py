@@ -193,9 +193,10 @@ class FuzzResults:
         operation = failure.operation or (case.operation.label if case is not None else "?")
         interaction = recorder.interactions.get(case_id)
         response = interaction.response if interaction is not None else None
-        # schemathesis keeps one failure per check and operation; the cause of an error answer (its code
+        # schemathesis keeps one server error per operation; the cause of the answer (its code, provider
         # and the start of its message, digits and odd characters dropped) separates distinct bugs
-        cause = _cause(response.content) if response is not None else ""
+        server_error = type(failure).__name__ == "ServerError"
+        cause = _cause(response.content) if response is not None and server_error else ""
         key = (check, operation, f"{getattr(failure, '_unique_key', '') or failure.title}|{cause}")
         if key in self.failures:
             self.failures[key].count += 1

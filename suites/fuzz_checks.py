@@ -160,10 +160,16 @@ def _pick(choices: tuple[str, ...], key: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
+def _claims(fuzz: FuzzTarget, feature: str) -> bool:
+    return fuzz.claims is None or feature in fuzz.claims
+
+
 def _model_name(value: str, fuzz: FuzzTarget) -> str:
     base, colon, suffix = value.rpartition(":")
     if colon and base and suffix in _SUFFIXES and value.count(":") == 1:
-        return f"{_pick(fuzz.models, base)}:{suffix}"
+        if _claims(fuzz, "model_suffix"):
+            return f"{_pick(fuzz.models, base)}:{suffix}"
+        return _pick(fuzz.models, base)
     return value if value in fuzz.models else _pick(fuzz.models, value)
 
 
@@ -209,6 +215,10 @@ def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
             for i, entry in enumerate(models):
                 if isinstance(entry, str) and entry:
                     models[i] = _model_name(entry, fuzz)
+            valid = bool(models) and all(isinstance(m, str) and m for m in models)
+            if valid and "model" not in body and not _claims(fuzz, "multi_model"):
+                body["model"] = models[0]  # a target without gateway.models gets the first as `model`
+                del gateway["models"]
         routing = gateway.get("routing")
         if isinstance(routing, dict):
             _map_names(routing.get("providers"), fuzz.providers)

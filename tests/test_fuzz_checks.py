@@ -338,6 +338,17 @@ def test_fit_maps_gateway_models(target):
     assert second[:-5] in target.models
 
 
+def test_fit_respects_unclaimed_features(target):
+    plain = FuzzTarget(models=target.models, providers=target.providers, claims=frozenset())
+    body = {"model": "zzz:ttft", "messages": [{"role": "user", "content": "hi"}]}
+    fit_to_target(body, plain)
+    assert body["model"] in target.models  # no model_suffix claim: no suffix
+    multi = {"messages": [{"role": "user", "content": "hi"}], "gateway": {"models": ["a", "b"]}}
+    fit_to_target(multi, plain)
+    assert multi["model"] in target.models  # no multi_model claim: the first entry becomes `model`
+    assert multi["gateway"] == {}
+
+
 def test_cross_field_rules_for_positive_cases():
     body = {
         "model": "m",
