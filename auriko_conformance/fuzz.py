@@ -540,7 +540,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-examples",
         type=int,
         default=100,
-        help="examples per operation and mode in the fuzzing phase, and stateful scenarios",
+        help="examples per operation in the fuzzing phase (both modes together), and stateful scenarios",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Hypothesis seed")
     parser.add_argument("--phases", type=_phases, default=PHASES, help="comma-separated; default: all four")
