@@ -147,8 +147,11 @@ def text_of(content: Any) -> str:
         return ""
     if isinstance(content, str):
         return content
+    # by the part's own type: parts are open objects, a refusal part may carry an unrelated `text` key
     return "".join(
-        p.get("text") or p.get("refusal") or "" for p in content if p.get("type") in ("text", "refusal")
+        p["text"] if p["type"] == "text" else p["refusal"]
+        for p in content
+        if p.get("type") in ("text", "refusal")
     )
 
 
