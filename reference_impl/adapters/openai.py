@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import orjson
 
 from reference_impl.adapters.base import (
+    OPTIONAL_PARAMS,
     Adapter,
     Attempt,
     Event,
@@ -28,26 +29,11 @@ EFFORT_ORDER = ("minimal", "low", "medium", "high", "xhigh", "max")
 class OpenAIAdapter(Adapter):
     flavour = "openai"
     chat_path: ClassVar[str] = "/chat/completions"
+    #: the shared optional parameters OpenAI has natively: all but the open-weights samplers
     param_map: ClassVar[dict[str, str]] = {
         name: name
-        for name in [
-            "temperature",
-            "top_p",
-            "stop",
-            "presence_penalty",
-            "frequency_penalty",
-            "logit_bias",
-            "seed",
-            "n",
-            "logprobs",
-            "top_logprobs",
-            "user",
-            "parallel_tool_calls",
-            "web_search_options",
-            "verbosity",
-            "prompt_cache_key",
-            "safety_identifier",
-        ]
+        for name in OPTIONAL_PARAMS
+        if name not in ("top_k", "min_p", "top_a", "repetition_penalty")
     }
     max_tokens_path = "max_completion_tokens"
     finish_reasons: ClassVar[dict[str, str]] = {

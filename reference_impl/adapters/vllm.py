@@ -8,31 +8,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from reference_impl.adapters.base import OPTIONAL_PARAMS
 from reference_impl.adapters.openai import OpenAIAdapter
 
 
 class VLLMAdapter(OpenAIAdapter):
     flavour = "vllm"
     chat_path: ClassVar[str] = "/chat/completions"
+    #: the shared optional parameters vLLM takes: all but OpenAI's hosted features and OpenRouter's top_a
     param_map: ClassVar[dict[str, str]] = {
-        n: n
-        for n in [
-            "temperature",
-            "top_p",
-            "top_k",
-            "min_p",
-            "repetition_penalty",
-            "stop",
-            "presence_penalty",
-            "frequency_penalty",
-            "logit_bias",
-            "seed",
-            "n",
-            "logprobs",
-            "top_logprobs",
-            "user",
-            "parallel_tool_calls",
-        ]
+        name: name
+        for name in OPTIONAL_PARAMS
+        if name not in ("top_a", "web_search_options", "verbosity", "prompt_cache_key", "safety_identifier")
     }
     max_tokens_path = "max_tokens"
     assistant_extra_keys: ClassVar[tuple[str, ...]] = ()
