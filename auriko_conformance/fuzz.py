@@ -12,6 +12,10 @@ fuzzer each get a core), and the reports:
                                      the routing refusals accepted under D-053, informational findings
     <report-dir>/fuzz-schemathesis.toml  the exact schemathesis configuration of the run
 
+When the report directory also holds the suites' results for the same target, the fuzz results are
+folded into them (`suites/fuzz_report.py`): report.html gains a Fuzzing section and the requirement
+rows its failures name, junit.xml gains the fuzz test suite.
+
 A run is reproducible: `--seed` fixes Hypothesis's seed and, by default, generation is deterministic
 (`--generation-deterministic`) and schemathesis's cross-run cache is off. The same configuration drives
 `suites/test_fuzz.py` (`schemathesis_config()`).
@@ -390,6 +394,7 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
     """One fuzz run; returns (exit code, summary) and writes the reports."""
     global _ACTIVE
     from suites import fuzz_checks
+    from suites.fuzz_report import merge_directory
     from suites.profile import load_profile
 
     profile = load_profile(options.target_profile)
@@ -417,6 +422,7 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
     results.exit_code = code
     summary = build_summary(options, results, target_url=target_url, embedded=embedded, started=started)
     (options.report_dir / "fuzz.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    summary["merged"] = merge_directory(options.report_dir)  # into the suites' report, if one is there
     return code, summary
 
 
@@ -426,13 +432,15 @@ def build_summary(
     from schemathesis import __version__ as st_version
 
     from suites import fuzz_checks
+    from suites.runner import EMBEDDED_LABEL  # the suites' runs of the embedded target go by the same name
 
     failures = sorted(results.failures.values(), key=lambda f: (f.operation, f.check, f.title))
     return {
         "schema_version": 1,
         "tool": f"schemathesis {st_version}",
         "target": {
-            "url": "embedded reference" if embedded else target_url,
+            "url": EMBEDDED_LABEL if embedded else target_url,
+            "label": EMBEDDED_LABEL if embedded else target_url,
             "profile": str(options.target_profile or "reference"),
         },
         "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
@@ -579,6 +587,8 @@ def main(argv: Sequence[str]) -> int:
     code, summary = run(options)
     print(console_summary(summary))
     print(f"reports: {options.report_dir / 'fuzz.json'}, {options.report_dir / 'fuzz-junit.xml'}")
+    if summary.get("merged"):
+        print(summary["merged"])
     if code not in (0, 1):
         return code
     return 0 if summary["passed"] else 1

@@ -36,6 +36,7 @@ OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("--api-key", "AURIKO_API_KEY", None, "API key for the target"),
     ("--mock-url", "AURIKO_MOCK_URL", None, "the mock provider server the target uses upstream"),
     ("--target-profile", "AURIKO_TARGET_PROFILE", None, "YAML profile of the target's models and claims"),
+    ("--target-label", "AURIKO_TARGET_LABEL", None, "the target's name in the reports (default: its URL)"),
     ("--level", "AURIKO_LEVEL", "full", "core | auriko | full"),
     ("--conformance-report", "AURIKO_REPORT_DIR", None, "directory for results.json and report.html"),
 )
@@ -265,13 +266,18 @@ class ResultCollector:
             }
         )
 
+    @pytest.hookimpl(trylast=True)  # after junitxml has written junit.xml, so the fuzz suite joins it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from suites.fuzz_report import merge_directory
         from suites.report import build_results, write_reports
 
         directory = Path(self.config.getoption("--conformance-report"))
         options = {flag.lstrip("-"): self.config.getoption(flag) for flag, *_ in OPTIONS}
         results = build_results(self.tests, options=options, started=self.started, finished=time.time())
         write_reports(results, directory)
+        merged = merge_directory(directory)
+        if merged:
+            self.config.get_terminal_writer().line(merged)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -109,6 +109,8 @@ def build_results(
         "schema_version": 1,
         "target": {
             "url": options.get("target-url") or "embedded reference",
+            # what the run is compared and merged by (the fuzzer's results join the same label)
+            "label": options.get("target-label") or options.get("target-url") or "embedded reference",
             "profile": options.get("target-profile") or "reference",
             "level": options.get("level"),
             "mock_url": options.get("mock-url"),
@@ -151,6 +153,13 @@ def console_summary(results: dict[str, Any]) -> str:
     total = results["summary"]
     lines.append("-" * len(header))
     lines.append(f"{'total':<8}" + "".join(f"{total.get(c, 0):>15}" for c in columns))
+    fuzz = results.get("fuzz")
+    if fuzz:
+        lines.append(
+            f"fuzzing ({fuzz.get('started_at')}): {fuzz['requests']['total']} requests, "
+            f"{len(fuzz.get('failures', []))} unique failure(s), "
+            f"{len(fuzz.get('unbound_failures', []))} bound to no requirement"
+        )
     for other in results.get("other_failures", [])[:20]:
         lines.append(f"FAIL {other['test']} (regression snapshot or unbound test)")
     failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
@@ -176,6 +185,7 @@ text-align:left;vertical-align:top}th{background:#f6f8fa;position:sticky;top:0}
 .informational{background:#fff8c5;color:#7d4e00}.not_claimed{background:#eef1f4;color:#57606a}
 .skipped{background:#eef1f4;color:#57606a}.not_run{background:#fff;color:#8c959f;border:1px solid #d0d7de}
 details{margin:2px 0}pre{background:#f6f8fa;padding:6px;overflow:auto;max-height:320px;font-size:12px}
+h3{font-size:14px;margin:14px 0 4px}table.narrow{width:auto}
 .muted{color:#57606a}.lvl{font-size:11px;color:#57606a}.sum span{margin-right:12px}
 """
 
@@ -195,9 +205,11 @@ def _details(row: dict[str, Any]) -> str:
     for finding in row["findings"][:10]:
         parts.append(
             f"<p>{_badge('fail' if finding['level'] == 'MUST' else 'informational')} "
-            f"<code>{html.escape(finding['check'])}</code>: {html.escape(finding['message'])}"
+            f"<code>{html.escape(finding['check'])}</code>: {html.escape(finding['message'][:600])}"
             f' <span class="muted">({html.escape(finding["test"])})</span></p>'
         )
+        if finding.get("curl"):
+            parts.append(f"<pre>{html.escape(finding['curl'][:3000])}</pre>")
     for reason in row.get("reasons", []):
         parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
     for evidence in row.get("evidence", []):
@@ -213,7 +225,7 @@ def _details(row: dict[str, Any]) -> str:
 
 def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = None) -> str:
     """One page: a requirement matrix grouped by area, one verdict column per run."""
-    names = list(labels) if labels else [run["target"]["url"] for run in runs]
+    names = list(labels) if labels else [run["target"].get("label") or run["target"]["url"] for run in runs]
     rows_by_id = [{row["id"]: row for row in run["requirements"]} for run in runs]
     ids = sorted({i for rows in rows_by_id for i in rows})
     catalogue_rows = {i: next(rows[i] for rows in rows_by_id if i in rows) for i in ids}
@@ -223,10 +235,17 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
     ]
     for name, run in zip(names, runs, strict=True):
         counts = " ".join(f"<span>{_badge(v)} {run['summary'].get(v, 0)}</span>" for v in VERDICTS)
+        fuzz = run.get("fuzz")
+        fuzzed = (
+            f" &middot; fuzzing: {fuzz['requests']['total']} requests, "
+            f"{len(fuzz['failures'])} unique failure(s) (see Fuzzing)"
+            if fuzz
+            else ""
+        )
         out.append(
             f'<p class="sum"><b>{html.escape(name)}</b>'
             f" &middot; level {html.escape(str(run['target']['level']))}"
-            f" &middot; {run['tests_total']} tests in {run['duration_s']} s &middot; {counts}</p>"
+            f" &middot; {run['tests_total']} tests in {run['duration_s']} s{fuzzed} &middot; {counts}</p>"
         )
     areas: dict[str, list[str]] = defaultdict(list)
     for i in ids:
@@ -251,6 +270,9 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
             out.append("</tr>")
         out.append("</table>")
     for name, run in zip(names, runs, strict=True):
+        if run.get("fuzz"):
+            out.append(_fuzz_section(name, run["fuzz"]))
+    for name, run in zip(names, runs, strict=True):
         others = run.get("other_failures") or []
         if others:
             out.append(f"<h2>Regression snapshots and other failures: {html.escape(name)}</h2>")
@@ -261,6 +283,93 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
                     f"<pre>{html.escape(other['reason'])}</pre></details>"
                 )
     out.append("</body></html>")
+    return "".join(out)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table class='narrow'><tr>{head}</tr>{body}</table>"
+
+
+def _fuzz_failure(failure: dict[str, Any]) -> str:
+    requirement = failure.get("bound_to") or failure.get("requirement")
+    bound = f"<code>{html.escape(requirement)}</code> " if requirement else "unbound "
+    times = f" &times;{failure['count']}" if failure.get("count", 1) > 1 else ""
+    parts = [
+        f"<details><summary>{_badge('fail')} {bound}<code>{html.escape(failure['check'])}</code> "
+        f"({html.escape(failure['code'])}) {html.escape(failure['operation'])}: "
+        f"{html.escape(failure['title'])} <span class='muted'>{html.escape(failure['phase'])}, "
+        f"{html.escape(failure['mode'])}, status {failure.get('status')}{times}</span></summary>",
+        f"<pre>{html.escape(failure['message'][:3000])}</pre>",
+    ]
+    if failure.get("response"):
+        parts.append(f"<p class='muted'>Response</p><pre>{html.escape(failure['response'])}</pre>")
+    parts.append(f"<p class='muted'>Replay</p><pre>{html.escape(failure['curl'])}</pre></details>")
+    return "".join(parts)
+
+
+def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
+    """The schemathesis run beside the matrix: what was sent, what broke, and how to replay it."""
+    from suites.fuzz_report import requirement_of
+
+    settings, requests = fuzz["settings"], fuzz["requests"]
+    failures = fuzz.get("failures", [])
+    verdict = "pass" if fuzz.get("passed") else "fail"
+    modes = sorted({mode for by_mode in requests["by_phase"].values() for mode in by_mode})
+    generation = (  # schemathesis ignores the seed when generation is deterministic
+        "deterministic generation"
+        if settings.get("deterministic")
+        else f"random generation, seed {settings['seed']}"
+    )
+    out = [
+        f"<h2>Fuzzing: {html.escape(name)}</h2>",
+        f"<p>{_badge(verdict)} {html.escape(fuzz.get('tool', 'schemathesis'))}, started "
+        f"{html.escape(str(fuzz.get('started_at')))}, {fuzz.get('duration_s')} s: "
+        f"<b>{requests['total']}</b> requests, {len(failures)} unique failure(s); {generation}, "
+        f"mode {html.escape(settings['mode'])}, max-examples {settings['max_examples']}, "
+        f"phases {html.escape(', '.join(settings['phases']))}.</p>",
+        _table(
+            ["phase", *modes, "total"],
+            (
+                [phase, *(by_mode.get(m, 0) for m in modes), sum(by_mode.values())]
+                for phase, by_mode in requests["by_phase"].items()
+            ),
+        ),
+        "<p class='muted'>Statuses: "
+        + html.escape(", ".join(f"{k} {v}" for k, v in requests["by_status"].items()))
+        + f"; network errors {requests.get('network_errors', 0)}.</p>",
+    ]
+    if fuzz.get("accepted_refusals"):
+        refusals = ", ".join(f"{k} {v}" for k, v in fuzz["accepted_refusals"].items())
+        out.append(
+            "<p class='muted'>Schema-valid requests refused for routing or capability reasons, "
+            f"accepted under D-053: {html.escape(refusals)}.</p>"
+        )
+    for item in fuzz.get("informational", []):
+        out.append(
+            f"<p>{_badge('informational')} <code>{html.escape(item['requirement'])}</code> "
+            f"<code>{html.escape(item['check'])}</code> &times;{item['count']}: "
+            f"{html.escape(str(item['example'])[:600])}</p>"
+        )
+    for error in fuzz.get("errors", []):
+        out.append(
+            f"<p>{_badge('not_run')} {html.escape(error['operation'])} ({html.escape(error['phase'])}): "
+            f"{html.escape(error['title'])}: not tested</p><pre>{html.escape(error['message'])}</pre>"
+        )
+    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for failure in failures:
+        by_check[failure["check"]].append({**failure, "bound_to": requirement_of(failure)})
+    for check, items in sorted(by_check.items()):
+        total = sum(item.get("count", 1) for item in items)
+        out.append(
+            f"<h3><code>{html.escape(check)}</code>: {len(items)} unique, {total} failing case(s)</h3>"
+        )
+        out.extend(_fuzz_failure(item) for item in items[:50])
+        if len(items) > 50:
+            out.append(f"<p class='muted'>... and {len(items) - 50} more in fuzz.json</p>")
     return "".join(out)
 
 
@@ -279,17 +388,33 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("results", nargs="+", type=Path, help="results.json files (one column each)")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"))
     parser.add_argument("--label", action="append", default=[], help="column label, once per file, in order")
+    parser.add_argument(
+        "--fuzz",
+        action="append",
+        default=[],
+        type=Path,
+        help="fuzz.json of `auriko-conformance fuzz` to fold into a run, once per results file, in order",
+    )
     args = parser.parse_args(argv)
     if args.label and len(args.label) != len(args.results):
         parser.error("give --label once per results file, or not at all")
+    if args.fuzz and len(args.fuzz) != len(args.results):
+        parser.error("give --fuzz once per results file, or not at all")
     runs = []
     for path in args.results:
         try:
             runs.append(load_results(path))
         except (OSError, orjson.JSONDecodeError) as exc:
             parser.error(f"{path}: {exc}")
+    for path, run in zip(args.fuzz, runs, strict=False):
+        from suites.fuzz_report import attach
+
+        try:
+            attach(run, load_results(path))
+        except (OSError, orjson.JSONDecodeError, ValueError) as exc:
+            parser.error(f"{path}: not a fuzz.json ({exc})")
     labels = args.label or [
-        f"{path.parent.name or path.stem}: {run['target']['url']}"
+        f"{path.parent.name or path.stem}: {run['target'].get('label') or run['target']['url']}"
         for path, run in zip(args.results, runs, strict=True)
     ]
     args.output.write_text(render_html(runs, labels), encoding="utf-8")

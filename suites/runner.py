@@ -20,6 +20,8 @@ from suites.report import console_summary, load_results
 
 SUITES_DIR = Path(__file__).resolve().parent
 DEFAULT_KEY = "ak_test_conformance"
+#: The name runs against the embedded reference go by (its ports change from run to run).
+EMBEDDED_LABEL = "embedded reference"
 
 
 @contextlib.contextmanager
@@ -65,7 +67,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def pytest_args(
-    args: argparse.Namespace, target_url: str, api_key: str | None, mock_url: str | None
+    args: argparse.Namespace,
+    target_url: str,
+    api_key: str | None,
+    mock_url: str | None,
+    label: str | None = None,
 ) -> list[str]:
     report_dir: Path = args.report_dir
     argv = [
@@ -90,6 +96,8 @@ def pytest_args(
     ]
     if api_key:
         argv.append(f"--api-key={api_key}")
+    if label:
+        argv.append(f"--target-label={label}")
     if mock_url:
         argv.append(f"--mock-url={mock_url}")
     if args.target_profile:
@@ -106,13 +114,14 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
+        label = None
         if args.target_url:
             target_url, mock_url, api_key = args.target_url, args.mock_url, args.api_key
         else:
             target_url, mock_url = stack.enter_context(embedded_target())
-            api_key = args.api_key or DEFAULT_KEY
+            api_key, label = args.api_key or DEFAULT_KEY, EMBEDDED_LABEL
             print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
-        code = pytest.main(pytest_args(args, target_url, api_key, mock_url))
+        code = pytest.main(pytest_args(args, target_url, api_key, mock_url, label))
     results_path = args.report_dir / "results.json"
     if not results_path.exists():
         print(f"no results written (pytest exit code {int(code)})", file=sys.stderr)
@@ -127,7 +136,8 @@ def main(argv: Sequence[str]) -> int:
 
 def exit_code(results: dict[str, Any], fail_on: str, *, tests_failed: bool = False) -> int:
     """The build verdict: MUST failures (or a test that crashed) fail it; `any` also fails on SHOULD/MAY."""
-    summary = results["summary"]
+    # The suites' own verdicts: fuzz results folded into the report have their own exit code (`fuzz`).
+    summary = results.get("suite_summary") or results["summary"]
     if fail_on == "never":
         return 0
     if summary["fail"] or results.get("other_failures") or tests_failed:
