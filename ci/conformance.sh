@@ -14,8 +14,12 @@
 #   VENV          where to install the suite (default ./.conformance-venv)
 #   MOCK_PORT     default 8900
 #   LEVEL         core | auriko | full (default full)
+#   FUZZ_MAX_EXAMPLES  when set (25 is a CI-sized run), also fuzz the gateway from openapi.yaml with
+#                 schemathesis; its results join the same report.html and junit.xml (Fuzzing section)
+#   FUZZ_SEED     with FUZZ_MAX_EXAMPLES: random generation with this seed instead of deterministic
 #
-# Exit status: 0 when the run passes under FAIL_ON, 1 when it fails, 2+ when the harness itself broke.
+# Exit status: 0 when the run passes under FAIL_ON (and the fuzz run, when asked, found nothing),
+# 1 when either fails, 2+ when the harness itself broke.
 # The report (report.html, results.json, junit.xml) is in REPORT_DIR either way.
 set -euo pipefail
 
@@ -71,5 +75,20 @@ set +e
 "$VENV/bin/auriko-conformance" "${args[@]}"
 status=$?
 set -e
+
+if [[ -n "${FUZZ_MAX_EXAMPLES:-}" ]]; then
+    fuzz=(fuzz --target-url "$GATEWAY_URL" --api-key "$API_KEY" --report-dir "$REPORT_DIR"
+          --max-examples "$FUZZ_MAX_EXAMPLES")
+    if [[ -n "${PROFILE:-}" ]]; then fuzz+=(--target-profile "$PROFILE"); fi
+    if [[ -n "${FUZZ_SEED:-}" ]]; then fuzz+=(--no-deterministic --seed "$FUZZ_SEED"); fi
+    log "fuzzing from openapi.yaml (max-examples $FUZZ_MAX_EXAMPLES)"
+    set +e
+    "$VENV/bin/auriko-conformance" "${fuzz[@]}"
+    fuzz_status=$?
+    set -e
+    if ((fuzz_status > status)) && [[ "$FAIL_ON" != never || $fuzz_status -gt 1 ]]; then
+        status=$fuzz_status
+    fi
+fi
 log "report: $REPORT_DIR/report.html (exit $status)"
 exit "$status"

@@ -46,6 +46,7 @@ def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -
         "API_KEY": "ak_test_conformance",
         "REPORT_DIR": str(tmp_path / "report"),
         "LEVEL": "full",
+        "FUZZ_MAX_EXAMPLES": "3",
     }
     env.pop("VIRTUAL_ENV", None)
     done = subprocess.run(
@@ -58,10 +59,16 @@ def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = orjson.loads((tmp_path / "report" / "results.json").read_bytes())
-    assert results["summary"]["fail"] == 0
+    assert results["summary"]["fail"] == 0, done.stdout[-3000:]
     assert results["summary"]["pass"] > 100
     assert (tmp_path / "report" / "junit.xml").read_text().count("<testcase") > 100
-    assert "AUTH-001" in (tmp_path / "report" / "report.html").read_text()
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "AUTH-001" in page
+    # the fuzz run joined the same report: it judged the same gateway under the same profile
+    assert results["fuzz"]["failures"] == []
+    assert results["fuzz"]["requests"]["total"] > 100
+    assert f"<h2>Fuzzing: http://127.0.0.1:{gateway_port}</h2>" in page
+    assert "fuzz: schemathesis" in (tmp_path / "report" / "junit.xml").read_text()
 
 
 def test_recipe_refuses_to_run_without_a_gateway(tmp_path: Path) -> None:
