@@ -270,7 +270,7 @@ def test_fuzz_results_of_another_target_are_not_merged(tmp_path):
 
 
 def test_same_target_compares_labels_and_profile_names():
-    results = {"target": {"url": "http://127.0.0.1:5000", "label": "embedded reference", "profile": None}}
+    results = {"target": {"url": "http://gateway.test", "label": "embedded reference", "profile": None}}
     fuzz = {"target": {"url": "embedded reference", "profile": "reference"}}  # fuzz.json before labels
     assert fuzz_report.same_target(results, fuzz)
     results["target"]["profile"] = "/abs/fixtures/profiles/litellm.yaml"
