@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from suites.checks import Context, Finding, select_checks
+from suites.checks import Context, Finding, select_checks, unclaimed_checks
 from suites.exchange import Exchange
 from suites.profile import TargetProfile, load_profile
 from suites.requirements import load_catalogue
@@ -107,6 +107,8 @@ class Judge:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     #: requirements whose checks ran in this test (passing or not): a check that ran is evidence
     checked: set[str] = field(default_factory=set)
+    #: requirements whose checks applied but were left out because the target does not claim a feature
+    unclaimed: set[str] = field(default_factory=set)
 
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
@@ -116,6 +118,7 @@ class Judge:
         if context.claims is None:
             context.claims = self.claims
         found: list[Finding] = []
+        self.unclaimed.update(c.requirement for c in unclaimed_checks(exchange, only, context.claims))
         for chk in select_checks(exchange, only, context.claims):
             findings, applied = chk.judge(exchange, context)
             if applied:
@@ -223,6 +226,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             ],
             "evidence": judge.evidence[:3] if judge else [],
             "checked": sorted(judge.checked) if judge else [],
+            "unclaimed": sorted(judge.unclaimed - judge.checked) if judge else [],
         }
         # user_properties travel from xdist workers to the controller.
         report.user_properties.append((_USER_PROPERTY, orjson.dumps(record).decode()))

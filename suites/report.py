@@ -38,6 +38,8 @@ def _verdict(tests: list[dict[str, Any]], findings: list[dict[str, Any]], requir
         return "informational"
     if any(requirement in t.get("checked", ()) for t in tests if t["outcome"] in ("passed", "failed")):
         return "pass"
+    if any(requirement in t.get("unclaimed", ()) for t in tests):
+        return "not_claimed"  # its checks applied but need a feature the profile does not claim
     outcomes = {t["outcome"] for t in tests}
     if outcomes and outcomes <= {"not_claimed"}:
         return "not_claimed"
@@ -62,6 +64,7 @@ def build_results(
         ids = (
             set(test["requirements"])
             | set(test.get("checked", []))
+            | set(test.get("unclaimed", []))
             | {f["requirement"] for f in test["findings"]}
         )
         for requirement in ids:

@@ -133,9 +133,22 @@ def select_checks(
     else:
         kinds = applicable(exchange)
         chosen = [c for c in REGISTRY.values() if c.applies in kinds]
+    return [c for c in chosen if is_claimed(c, claims)]
+
+
+def is_claimed(chk: Check, claims: frozenset[str] | None) -> bool:
+    """Whether the target claims every feature the check needs (all of them, when `claims` is None)."""
+    return claims is None or all(feature in claims for feature in chk.needs)
+
+
+def unclaimed_checks(
+    exchange: Exchange, only: Iterable[str] | None, claims: frozenset[str] | None
+) -> list[Check]:
+    """The checks that would apply to this exchange but need a feature the target does not claim:
+    their requirements read "not claimed" rather than "not run" when nothing else judged them."""
     if claims is None:
-        return chosen
-    return [c for c in chosen if all(feature in claims for feature in c.needs)]
+        return []
+    return [c for c in select_checks(exchange, only) if not is_claimed(c, claims)]
 
 
 def run_checks(

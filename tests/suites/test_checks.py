@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from suites.checks import Context, all_checks, run_checks
+from suites.checks import Context, all_checks, run_checks, select_checks, unclaimed_checks
 from suites.exchange import Exchange
 from tests.suites import samples as s
 
@@ -317,3 +317,17 @@ def test_every_check_is_exercised_by_a_broken_case() -> None:
     mine = {"suites.checks.stream", "suites.checks.schema", "suites.checks.errors", "suites.checks.meta"}
     registered = {c.requirement for c in all_checks().values() if c.func.__module__ in mine}
     assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"
+
+
+def test_checks_needing_an_unclaimed_feature_are_named_not_run() -> None:
+    """A profile without routing_metadata: META checks drop out of the selection and are named as
+    unclaimed, so the report says "not claimed" rather than "not run" for their requirements."""
+    exchange = s.completion_exchange()
+    everything = {c.name for c in select_checks(exchange)}
+    claims = frozenset({"streaming"})
+    chosen = {c.name for c in select_checks(exchange, claims=claims)}
+    dropped = unclaimed_checks(exchange, None, claims)
+    assert {c.name for c in dropped} == everything - chosen
+    assert "META-001" in {c.requirement for c in dropped}
+    assert all(c.needs for c in dropped)  # only checks that need a feature drop out
+    assert unclaimed_checks(exchange, None, None) == []  # no profile: everything is claimed

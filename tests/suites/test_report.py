@@ -13,7 +13,13 @@ from suites.report import build_results, console_summary, main, render_html, wri
 
 
 def _test(
-    nodeid: str, outcome: str, requirements: list[str], findings=(), checked=(), reason: str = ""
+    nodeid: str,
+    outcome: str,
+    requirements: list[str],
+    findings=(),
+    checked=(),
+    reason: str = "",
+    unclaimed=(),
 ) -> dict:
     return {
         "nodeid": nodeid,
@@ -24,6 +30,7 @@ def _test(
         "findings": [dict(f) for f in findings],
         "evidence": [{"request": {"body": {"model": "m"}}, "response": {"status": 200}}] if findings else [],
         "checked": list(checked),
+        "unclaimed": list(unclaimed),
     }
 
 
@@ -48,6 +55,10 @@ TESTS = [
         [_finding("META-003", "MUST")],
         checked=["META-001", "META-003"],
     ),
+    # The test ran, but the checks of META-006 need routing_metadata, which the profile does not claim.
+    _test("t::unclaimed", "passed", ["META-006"], unclaimed=["META-006", "META-008"]),
+    # Unclaimed in one test, judged in another: the judgement wins.
+    _test("t::unclaimed-2", "passed", ["STREAM-001"], unclaimed=["STREAM-001"]),
 ]
 
 
@@ -73,6 +84,8 @@ def _verdict(results: dict, requirement: str) -> str:
         ("META-003", "fail"),
         ("ROUTE-001", "not_run"),
         ("STREAM-009", "not_run"),
+        ("META-006", "not_claimed"),
+        ("META-008", "not_claimed"),
     ],
 )
 def test_verdicts(results: dict, requirement: str, verdict: str) -> None:
