@@ -203,6 +203,12 @@ def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> boo
     return False
 
 
+def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: str | None = None) -> bool:
+    """A warning naming `name` is due and missing. Never due when the target does not claim warnings:
+    its silence says nothing then, and the rest of the check still judges what reached the provider."""
+    return context.claimed("warnings") and not warned(exchange, name, kind)
+
+
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:
     """Each choice's final message: the body's, or one assembled from the stream's deltas."""
     if exchange.status != 200:
@@ -327,13 +333,19 @@ def _forced_choice(request: Mapping[str, Any]) -> str | None:
 
 
 def _lenient(
-    exchange: Exchange | None, present: bool, got: Any, want: Any, name: str, where: str
+    exchange: Exchange | None,
+    context: Context,
+    present: bool,
+    got: Any,
+    want: Any,
+    name: str,
+    where: str,
 ) -> Iterator[str]:
     """A model-dependent parameter: forwarded unchanged, or dropped with a warning naming it (SP rule)."""
     if present:
         if got != want:
             yield f"{name} reached the provider as {where}={got!r}, the client sent {want!r}"
-    elif not warned(exchange, name):
+    elif owes_warning(exchange, context, name):
         yield f"{name} was neither forwarded (as {where}) nor named in a warning"
 
 
@@ -740,7 +752,7 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
         yield f"whitespace-only stop sequences {blank!r} reached Anthropic"
     if exchange.status != 200:
         yield f"the request failed with HTTP {exchange.status}"
-    elif not warned(exchange, "stop", "unsupported_parameter"):
+    elif owes_warning(exchange, context, "stop", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `stop`"
 
 
@@ -813,7 +825,7 @@ def sampling_native_anthropic_gemini(exchange: Exchange, context: Context) -> It
         if value is None or (name == "n" and value == 1):
             continue
         if name in GEMINI_MODEL_DEPENDENT:
-            yield from _lenient(exchange, native in config, config.get(native), value, name, native)
+            yield from _lenient(exchange, context, native in config, config.get(native), value, name, native)
         elif config.get(native) != value:
             yield f"{name}={value!r} reached Gemini as generationConfig.{native}={config.get(native)!r}"
 
@@ -827,7 +839,7 @@ def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Itera
         raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
-    if not warned(exchange, "temperature", "unsupported_parameter"):
+    if owes_warning(exchange, context, "temperature", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `temperature`"
 
 
@@ -859,7 +871,7 @@ def openai_compatible_fields_unchanged(exchange: Exchange, context: Context) -> 
             continue
         value = context.request[name]
         if up.flavour == "openai" and name in OPENAI_MODEL_DEPENDENT:
-            yield from _lenient(exchange, name in up.json, up.json.get(name), value, name, name)
+            yield from _lenient(exchange, context, name in up.json, up.json.get(name), value, name, name)
         elif up.json.get(name) != value:
             yield f"{name}={value!r} reached {up.flavour} as {up.json.get(name)!r}"
 
@@ -1028,7 +1040,7 @@ def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[st
             yield f"xhigh got budget_tokens {budget}; as `high` it should equal high's budget {high}"
         elif isinstance(high, int) and target == "max" and budget < high:
             yield f"xhigh got budget_tokens {budget}; as `max` it should be at least high's budget {high}"
-    if target != "xhigh" and not warned(exchange, "reasoning_effort", "unsupported_parameter"):
+    if target != "xhigh" and owes_warning(exchange, context, "reasoning_effort", "unsupported_parameter"):
         yield f"xhigh became {target!r} without an unsupported_parameter warning naming reasoning_effort"
 
 
@@ -1047,7 +1059,7 @@ def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> I
             continue
         if name in up.json:
             yield f"{name}={up.json[name]!r} was sent to Claude alongside thinking"
-        if not warned(exchange, name, "unsupported_parameter"):
+        if owes_warning(exchange, context, name, "unsupported_parameter"):
             yield f"no unsupported_parameter warning names {name}"
 
 
@@ -1102,7 +1114,8 @@ def gemini_thinking_by_generation(exchange: Exchange, context: Context) -> Itera
         want = effort if effort in GEMINI_LEVELS else "high"
         if not isinstance(level, str) or level.lower() != want:
             yield f"reasoning_effort {effort!r} reached Gemini 3 as {thinking!r}, expected level {want!r}"
-        if effort not in GEMINI_LEVELS and not warned(exchange, "reasoning_effort", "unsupported_parameter"):
+        changed = effort not in GEMINI_LEVELS
+        if changed and owes_warning(exchange, context, "reasoning_effort", "unsupported_parameter"):
             yield f"{effort!r} became {want!r} without a warning naming reasoning_effort"
     elif not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
         yield f"reasoning_effort {effort!r} reached Gemini 2.5 as {thinking!r}, not a positive budget"
@@ -1133,7 +1146,7 @@ def openai_native_effort(exchange: Exchange, context: Context) -> Iterator[str]:
         ceiling = expect.get("ceiling")
         if got == "max" or got not in OPENAI_EFFORTS or (ceiling is not None and got != ceiling):
             yield f"`max` reached OpenAI as reasoning_effort={got!r}, not the model's highest accepted value"
-        if not warned(exchange, "reasoning_effort", "unsupported_parameter"):
+        if owes_warning(exchange, context, "reasoning_effort", "unsupported_parameter"):
             yield "`max` was changed without an unsupported_parameter warning naming reasoning_effort"
     elif got != effort:
         yield f"reasoning_effort {effort!r} reached OpenAI as {got!r}"
@@ -1687,7 +1700,7 @@ def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterato
         return
     for kind, key in (("ignored_extension", "ignored"), ("unknown_provider", "unknown")):
         for name in expect.get(key) or ():
-            if not warned(exchange, name, kind):
+            if owes_warning(exchange, context, name, kind):
                 yield f"no {kind} warning names extensions.{name}"
 
 
@@ -1754,7 +1767,7 @@ def strips_reported_without_value(exchange: Exchange, context: Context) -> Itera
     if not expect.get("stripped") or exchange.status != 200:
         raise NotApplicable
     for key in expect["stripped"]:
-        if not warned(exchange, key):
+        if owes_warning(exchange, context, key):
             yield f"no warning names the stripped key {key!r}"
     text = exchange.body.decode("utf-8", "replace")
     for value in expect.get("stripped_values") or ():

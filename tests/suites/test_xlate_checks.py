@@ -2064,3 +2064,22 @@ def test_every_native_finish_reason_has_its_openai_value(native: str, want: str)
     assert found(check, (answer(finish=want, native=native), ctx({"model": "m"}, native_finish=native))) == []
     wrong = "stop" if want != "stop" else "length"
     assert found(check, (answer(finish=wrong, native=native), ctx({"model": "m"}, native_finish=native)))
+
+
+def test_a_missing_warning_is_owed_only_when_the_target_claims_warnings() -> None:
+    """A gateway that does not claim `routing_metadata.warnings` cannot be faulted for the silence, but
+    the translation part of the same check still judges it (LiteLLM: XLATE-023/027 findings were only
+    the missing warning)."""
+    silent = (
+        answer(),
+        ctx(_effort("max"), up("openai", {"reasoning_effort": "high"}), openai_reasoning=True),
+    )
+    assert found(x.openai_native_effort, silent) == ["XLATE-027"]  # everything claimed: the warning is due
+    no_warnings = frozenset({"reasoning"})
+    exchange, context = copy.deepcopy(silent)
+    context.claims = no_warnings
+    assert found(x.openai_native_effort, (exchange, context)) == []
+    exchange, context = copy.deepcopy(silent)
+    context.claims = no_warnings
+    context.upstream = context.upstreams[0] = up("openai", {"reasoning_effort": "max"})  # forwarded as is
+    assert found(x.openai_native_effort, (exchange, context)) == ["XLATE-027"]
