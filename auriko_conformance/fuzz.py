@@ -490,9 +490,12 @@ def build_summary(
 
 def console_summary(summary: dict[str, Any]) -> str:
     requests = summary["requests"]
+    settings = summary["settings"]
+    # schemathesis ignores the seed in deterministic mode
+    generation = "deterministic" if settings.get("deterministic") else f"seed {settings['seed']}"
     lines = [
         f"fuzz: {requests['total']} requests against {summary['target']['url']} "
-        f"(seed {summary['settings']['seed']}, mode {summary['settings']['mode']}, "
+        f"({generation}, mode {summary['settings']['mode']}, "
         f"max-examples {summary['settings']['max_examples']}) in {summary['duration_s']} s",
     ]
     for phase, modes in requests["by_phase"].items():

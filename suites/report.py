@@ -260,7 +260,7 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
         for i in areas[area]:
             base = catalogue_rows[i]
             out.append(
-                f"<tr><td><code>{html.escape(i)}</code>"
+                f"<tr id='req-{html.escape(i)}'><td><code>{html.escape(i)}</code>"
                 f"<div class='lvl'>{html.escape(base['level'])}</div></td>"
             )
             detail_rows = [rows.get(i) for rows in rows_by_id]
@@ -299,7 +299,11 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def _fuzz_failure(failure: dict[str, Any]) -> str:
     requirement = failure.get("bound_to") or failure.get("requirement")
-    bound = f"<code>{html.escape(requirement)}</code> " if requirement else "unbound "
+    bound = (
+        f"<a href='#req-{html.escape(requirement)}'><code>{html.escape(requirement)}</code></a> "
+        if requirement
+        else "unbound "
+    )
     times = f" &times;{failure['count']}" if failure.get("count", 1) > 1 else ""
     parts = [
         f"<details><summary>{_badge('fail')} {bound}<code>{html.escape(failure['check'])}</code> "
@@ -353,7 +357,8 @@ def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
         )
     for item in fuzz.get("informational", []):
         out.append(
-            f"<p>{_badge('informational')} <code>{html.escape(item['requirement'])}</code> "
+            f"<p>{_badge('informational')} <a href='#req-{html.escape(item['requirement'])}'>"
+            f"<code>{html.escape(item['requirement'])}</code></a> "
             f"<code>{html.escape(item['check'])}</code> &times;{item['count']}: "
             f"{html.escape(str(item['example'])[:600])}</p>"
         )
@@ -361,6 +366,12 @@ def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
         out.append(
             f"<p>{_badge('not_run')} {html.escape(error['operation'])} ({html.escape(error['phase'])}): "
             f"{html.escape(error['title'])}: not tested</p><pre>{html.escape(error['message'])}</pre>"
+        )
+    if failures:
+        out.append(
+            "<p class='muted'>A failure that names a requirement also marks that requirement's row above; "
+            "unbound ones come from schemathesis checks that no single requirement covers (a 5xx, an "
+            "undocumented status or header, an invalid request accepted) and appear only here.</p>"
         )
     by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for failure in failures:
