@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import orjson
 
 from reference_impl.adapters.base import (
+    THINKING_BUDGETS,
     Adapter,
     Attempt,
     Event,
@@ -30,7 +31,6 @@ from reference_impl.adapters.base import (
 )
 
 ANTHROPIC_VERSION = "2023-06-01"
-BUDGETS = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
 DEFAULT_MAX_TOKENS = 4096
 
 
@@ -138,7 +138,7 @@ class AnthropicAdapter(Adapter):
             native["thinking"] = {"type": "adaptive"}
             native["output_config"] = {"effort": effort}
         else:
-            native["thinking"] = {"type": "enabled", "budget_tokens": BUDGETS[effort]}
+            native["thinking"] = {"type": "enabled", "budget_tokens": THINKING_BUDGETS[effort]}
             if caps.effort_with_budget:  # Opus 4.5: "thinking budget + effort control" (contract §7)
                 native["output_config"] = {"effort": effort}
 

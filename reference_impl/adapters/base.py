@@ -58,6 +58,11 @@ OPTIONAL_PARAMS = (
     "safety_identifier",
 )
 
+#: Thinking budget (tokens) per reasoning_effort, for the providers that take a budget rather than a
+#: level (Anthropic's budget models, Gemini 2.5). The docs say only "derived from effort", with no
+#: numbers: one table, so every budget provider derives it the same way and `xhigh` < `max` holds.
+THINKING_BUDGETS = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
+
 
 class StreamProtocolError(Exception):
     """The upstream stream broke its own protocol or ended early (becomes a D-004 error event)."""

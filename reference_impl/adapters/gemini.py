@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from reference_impl.adapters.base import (
+    THINKING_BUDGETS,
     Adapter,
     Attempt,
     Event,
@@ -33,7 +34,6 @@ from reference_impl.adapters.base import (
     text_of,
 )
 
-BUDGETS = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
 MIME_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
@@ -172,7 +172,7 @@ class GeminiAdapter(Adapter):
             config = {"thinkingLevel": level, "includeThoughts": True}
             attempt.thinking = True
         else:
-            config = {"thinkingBudget": BUDGETS[effort], "includeThoughts": True}
+            config = {"thinkingBudget": THINKING_BUDGETS[effort], "includeThoughts": True}
             attempt.thinking = True
         native.setdefault("generationConfig", {})["thinkingConfig"] = config
 
