@@ -86,13 +86,15 @@ def body(
 
 
 def no_answer(
-    judge: Judge, requirement: str, exchange: Exchange | None, seconds: float = PATIENCE_S
+    judge: Judge,
+    requirement: str,
+    exchange: Exchange | None,
+    seconds: float = PATIENCE_S,
+    why: str = "although the request set timeout_ms",
 ) -> Exchange:
     """Fail (or inform) when a fault scenario got no response at all within `seconds`."""
     if exchange is None:
-        judge.require(
-            requirement, False, f"no response within {seconds:g} s although the request set timeout_ms"
-        )
+        judge.require(requirement, False, f"no response within {seconds:g} s {why}")
         pytest.fail(f"no response within {seconds:g} s", pytrace=False)
     return exchange
 

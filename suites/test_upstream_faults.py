@@ -55,6 +55,10 @@ def _context(exchange: Exchange, journal: list[dict[str, Any]] | None = None, **
 
 
 RATE_LIMITED = ExpectedError(429, frozenset({"rate_limit_exceeded"}), error_type="rate_limit_error")
+#: How long a client waits for the 429: far less than the upstream's `Retry-After: 30`, so a gateway
+#: that sleeps the Retry-After itself (and retries) instead of passing the 429 on is a finding, not a
+#: client read timeout.
+RATE_LIMIT_PATIENCE_S = 15.0
 
 
 @pytest.mark.requirement("ERR-007", "HDR-003")
@@ -86,7 +90,13 @@ def test_upstream_429_stays_429_with_retry_after(
         routing = {"allow_fallbacks": False}
     model = _model(profile, provider)
     request = body(model, directives=[directive(error=429, retry_after=30)], routing=routing, stream=stream)
-    exchange = target.chat(request, tag=tag)
+    exchange = no_answer(
+        judge,
+        "ERR-007",
+        target.chat_within(request, RATE_LIMIT_PATIENCE_S, tag=tag),
+        RATE_LIMIT_PATIENCE_S,
+        "to upstream 429s with Retry-After: 30: the gateway holds the client instead of passing the 429 on",
+    )
     checks = ["upstream_429_stays_429", "upstream_retry_after_preserved"]
     if stream:
         checks.append("pre_stream_error_is_non_2xx")
