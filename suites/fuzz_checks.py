@@ -4,11 +4,16 @@ Importing this module registers, with schemathesis's global registries:
 
 - `before_call`: makes every generated chat request one the target can serve. Model names (`model`,
   `gateway.models`) and provider names are replaced with names from the target profile, message text is
-  kept short, extension values for real providers are emptied, and positive cases are made to satisfy
-  the few cross-field rules JSON Schema cannot state (D-053). Schemathesis re-validates an edited case,
+  kept short, extension values for real providers are emptied, request features the profile does not
+  claim (`gateway`, `extensions`) are left out (D-056), and positive cases are made to satisfy the few
+  cross-field rules JSON Schema cannot state (D-053). Schemathesis re-validates an edited case,
   so a positive case stays positive and a negative one keeps its violation.
+- `before_load_schema`: the contract is fitted to the profile's claims before schemathesis reads it
+  (D-056): operations of an unclaimed endpoint (`GET /v1/me` without `me_endpoint`) are not fuzzed, and
+  without a `routing_metadata` claim schemathesis's own schema check no longer requires it.
 - `filter_failure`: a schema-valid request refused with a routing or capability code (the request is
-  well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-053).
+  well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-053);
+  one refused because of an unknown top-level field is a SHOULD finding (REQ-016), counted (D-056).
 - Three checks, built from the suite's own check functions (`suites.checks`) so that the fuzzer and the
   suites judge a response the same way: `auriko_error_envelope`, `auriko_routing_metadata` and
   `auriko_stream_framing`. A finding against a MUST requirement fails the case; SHOULD/MAY findings are
@@ -22,6 +27,7 @@ Importing this module registers, with schemathesis's global registries:
 from __future__ import annotations
 
 import os
+import re
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
@@ -35,6 +41,7 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, Severity
 
+from auriko_conformance import contract
 from suites.checks import REGISTRY, Context, Finding, all_checks, applicable
 from suites.exchange import Exchange
 from suites.profile import TargetProfile, load_profile
@@ -203,7 +210,9 @@ def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
     """Edit a generated chat body in place so that the target can serve it (any generation mode).
 
     Only values that are already valid are replaced (a non-empty string by another non-empty string,
-    an object by an empty object), so a negative case keeps its violation.
+    an object by an empty object), so a negative case keeps its violation. The one exception is a
+    feature the target does not claim: it is left out whatever its value (`leave_out_unclaimed`), and
+    schemathesis relabels a case whose only violation was there as positive (D-056).
     """
     model = body.get("model")
     if isinstance(model, str) and model:
@@ -225,6 +234,7 @@ def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
             prefer = routing.get("prefer")
             if isinstance(prefer, str) and prefer and prefer not in fuzz.providers and fuzz.providers:
                 routing["prefer"] = _pick(fuzz.providers, prefer)
+    leave_out_unclaimed(body, fuzz)
     _shorten_messages(body.get("messages"), fuzz.max_text)
     extensions = body.get("extensions")
     if isinstance(extensions, dict):
@@ -234,6 +244,29 @@ def fit_to_target(body: dict[str, Any], fuzz: FuzzTarget) -> None:
         for name, value in extensions.items():
             if name in known and isinstance(value, dict) and value:
                 extensions[name] = {}
+
+
+def leave_out_unclaimed(body: dict[str, Any], fuzz: FuzzTarget) -> None:
+    """Remove the request features the target does not claim, in every mode (D-056).
+
+    The suites send them only to targets that claim them (`needs`): `extensions` (EXT), `gateway.routing`
+    and `gateway.metadata` (`gateway_routing`; REQ-017 included), `gateway.models` (`multi_model`, after
+    `fit_to_target` has folded a valid list into `model`). A target that claims neither gateway feature
+    gets no `gateway` at all: for it, every generated `gateway` value, valid or not, tests an Auriko
+    feature it does not offer.
+    """
+    if not _claims(fuzz, "extensions"):
+        body.pop("extensions", None)
+    routing, multi = _claims(fuzz, "gateway_routing"), _claims(fuzz, "multi_model")
+    gateway = body.get("gateway")
+    if not routing and not multi:
+        body.pop("gateway", None)
+    elif isinstance(gateway, dict):
+        if not routing:
+            gateway.pop("routing", None)
+            gateway.pop("metadata", None)
+        if not multi:
+            gateway.pop("models", None)
 
 
 def _function_names(body: Mapping[str, Any]) -> list[str]:
@@ -376,6 +409,54 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
+# The contract as it applies to the target (D-056)
+# ---------------------------------------------------------------------------------------------------
+
+#: Operations of a claimable feature: a target that does not claim it is not fuzzed there (the suites
+#: report their tests as "not claimed").
+FEATURE_PATHS: dict[str, tuple[str, ...]] = {
+    "me_endpoint": ("/v1/me",),
+    "models_endpoint": ("/v1/models", "/v1/models/{model_id}"),
+}
+
+
+def fit_contract_to_claims(raw_schema: dict[str, Any], claims: frozenset[str] | None) -> list[str]:
+    """Edit the raw contract in place to what a target with these claims must meet; return the edits.
+
+    - The paths of an unclaimed endpoint feature are removed (`FEATURE_PATHS`).
+    - Without a `routing_metadata` claim, `routing_metadata` is no longer *required* in any schema
+      (`ChatCompletion`, `ChatCompletionUsageChunk`): schemathesis's `response_schema_conformance` then
+      judges the rest of every answer, as the suite's SCHEMA-002 checks do (`suites/checks/schema.py`).
+      Its shape, when a target sends it anyway, is still checked.
+
+    `claims` None (no profile) changes nothing.
+    """
+    if claims is None:
+        return []
+    edits: list[str] = []
+    paths = raw_schema.get("paths")
+    for feature, feature_paths in FEATURE_PATHS.items():
+        if feature in claims or not isinstance(paths, dict):
+            continue
+        edits += [f"paths {path}" for path in feature_paths if paths.pop(path, None) is not None]
+    if "routing_metadata" not in claims:
+        schemas = (raw_schema.get("components") or {}).get("schemas") or {}
+        for name, schema in schemas.items():
+            required = schema.get("required") if isinstance(schema, dict) else None
+            if isinstance(required, list) and "routing_metadata" in required:
+                schema["required"] = [field for field in required if field != "routing_metadata"]
+                edits.append(f"{name}.required routing_metadata")
+    return edits
+
+
+@schemathesis.hook
+def before_load_schema(context: Any, raw_schema: dict[str, Any]) -> None:
+    """Judge the target against the contract as it applies to its profile's claims (D-056)."""
+    if isinstance(raw_schema, dict) and raw_schema.get("openapi"):
+        fit_contract_to_claims(raw_schema, target().claims)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Failures the contract accepts (D-053)
 # ---------------------------------------------------------------------------------------------------
 
@@ -411,17 +492,54 @@ def is_own_deadline(status: int, content: bytes, body: Any) -> str | None:
     return None
 
 
+def _error_message(content: bytes) -> str:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def refused_unknown_fields(status: int, content: bytes, body: Any) -> list[str]:
+    """The unknown top-level fields of `body` that a 4xx answer names as the reason it refused them.
+
+    The contract keeps the request object open: an unknown top-level field is accepted and dropped, a
+    SHOULD (REQ-016, D-001). A name counts only as a whole word of the error's `message` (so a generated
+    field `e` is not "named" by `temperature`).
+    """
+    if not 400 <= status < 500 or not isinstance(body, dict):
+        return []
+    message = _error_message(content)
+    unknown = [
+        name for name in body if isinstance(name, str) and name and name not in contract.request_fields()
+    ]
+    return [name for name in unknown if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message)]
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
-    """Keep every failure but two contracted outcomes, which are counted instead (D-053).
+    """Keep every failure but the outcomes the contract accepts, which are counted instead (D-053, D-056).
 
-    - `positive_data_acceptance`: a 400 routing or capability refusal of a well-formed request;
+    - `positive_data_acceptance`: a 400 routing or capability refusal of a well-formed request (counted
+      in `ACCEPTED_REFUSALS`); a refusal that names an unknown top-level field of the request (a SHOULD
+      deviation, REQ-016: counted in `INFORMATIONAL`, as the suites report SHOULD findings);
     - `not_a_server_error`: a 504 `upstream_timeout` for a request that set its own timeout or deadline.
     """
     kind = type(failure).__name__
     content = response.content or b""
     if kind == "RejectedPositiveData":
         code = is_routing_refusal(response.status_code, content)
+        fields = [] if code else refused_unknown_fields(response.status_code, content, case.body)
+        if fields:
+            message = _error_message(content)[:200]
+            INFORMATIONAL.add(
+                Finding(
+                    "REQ-016", "positive_data_acceptance", f"unknown field {fields[0]!r} refused: {message}"
+                )
+            )
+            return False
     elif kind == "ServerError":
         code = is_own_deadline(response.status_code, content, case.body)
     else:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import copy
 import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 import schemathesis
+import yaml
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from auriko_conformance.paths import OPENAPI_PATH
 from suites import fuzz_checks
@@ -34,6 +37,7 @@ from suites.profile import load_profile
 from tests.suites import samples
 
 CHAT = "/v1/chat/completions"
+LITELLM_PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "profiles" / "litellm.yaml"
 REQUEST_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
 
 
@@ -346,7 +350,52 @@ def test_fit_respects_unclaimed_features(target):
     multi = {"messages": [{"role": "user", "content": "hi"}], "gateway": {"models": ["a", "b"]}}
     fit_to_target(multi, plain)
     assert multi["model"] in target.models  # no multi_model claim: the first entry becomes `model`
-    assert multi["gateway"] == {}
+    assert "gateway" not in multi  # neither gateway feature claimed: no gateway at all
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        pytest.param(frozenset(), {}, id="nothing-claimed"),
+        pytest.param(frozenset({"extensions"}), {"extensions": {"openai": {}}}, id="extensions"),
+        pytest.param(
+            frozenset({"gateway_routing"}),
+            {"gateway": {"routing": {"optimize": "ttft"}, "metadata": {"tags": ["t"]}}},
+            id="gateway-routing",
+        ),
+        pytest.param(
+            frozenset({"multi_model"}), {"gateway": {"models": [5]}}, id="multi-model"
+        ),  # kept: claimed
+    ],
+)
+def test_fit_leaves_out_unclaimed_request_features(target, claims, expected):
+    """LiteLLM's profile claims none of these: its requests carry no gateway and no extensions (D-056)."""
+    fuzz = FuzzTarget(models=target.models, providers=target.providers, claims=claims)
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "gateway": {"routing": {"optimize": "ttft"}, "metadata": {"tags": ["t"]}, "models": [5]},
+        "extensions": {"openai": {"store": False}},
+    }
+    fit_to_target(body, fuzz)
+    assert {k: v for k, v in body.items() if k not in ("model", "messages")} == expected
+    # an invalid value of an unclaimed feature goes too: it tests a feature the target does not offer
+    invalid = {"model": "gpt-4o-mini", "messages": [], "gateway": "not-an-object", "extensions": 3}
+    fit_to_target(invalid, FuzzTarget(models=target.models, providers=target.providers, claims=frozenset()))
+    assert invalid == {"model": "gpt-4o-mini", "messages": []}
+
+
+def test_litellm_requests_carry_no_unclaimed_features():
+    litellm = FuzzTarget.from_profile(load_profile(LITELLM_PROFILE))
+    example = {  # the contract's own example, which the examples phase sends as a positive case
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        "gateway": {"routing": {"optimize": "ttft", "max_ttft_ms": 2000}, "metadata": {"trace_id": "t"}},
+        "extensions": {"anthropic": {}},
+    }
+    fit_to_target(example, litellm)
+    assert set(example) == {"model", "messages"}
+    assert example["model"] in litellm.models
 
 
 def test_cross_field_rules_for_positive_cases():
@@ -460,12 +509,110 @@ def test_filter_failure_keeps_everything_else(schema):
     assert fuzz_checks.filter_failure(None, failure, case, other) is True
 
 
+def _rejected(status: int, message: str) -> Response:
+    return response(
+        status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": "400"}}
+    )
+
+
+def test_unknown_field_refusal_is_a_should_finding_not_a_failure(schema):
+    """REQ-016 (D-001) is a SHOULD: a 400 naming an unknown top-level field is counted, not failed (D-056)."""
+    from schemathesis.openapi.checks import RejectedPositiveData
+
+    fuzz_checks.reset_counters()
+    failure = RejectedPositiveData(
+        operation="POST /v1/chat/completions", message="", status_code=400, allowed_statuses=[]
+    )
+    case = make_case(schema, {**REQUEST_BODY, "eB\xad\u00b3": {"x": 1}})
+    named = _rejected(
+        400, "OpenAIException - Unrecognized request argument supplied: eB\xad\u00b3\n\nLiteLLM: ..."
+    )
+    assert fuzz_checks.filter_failure(None, failure, case, named) is False
+    [item] = fuzz_checks.INFORMATIONAL.as_list()
+    assert (item["requirement"], item["check"], item["count"]) == ("REQ-016", "positive_data_acceptance", 1)
+    # still failures: a refusal for another reason, even with an unknown field in the request ...
+    other = _rejected(400, "O-series models don't support temperature=0.2")
+    assert fuzz_checks.filter_failure(None, failure, case, other) is True
+    # ... a field whose name is only part of a word of the message, and a known field named as the reason
+    short = make_case(schema, {**REQUEST_BODY, "e": 1})
+    assert fuzz_checks.filter_failure(None, failure, short, other) is True
+    known = make_case(schema, {**REQUEST_BODY, "temperature": 0.2})
+    assert fuzz_checks.filter_failure(None, failure, known, other) is True
+    assert fuzz_checks.INFORMATIONAL.as_list()[0]["count"] == 1
+    fuzz_checks.reset_counters()
+
+
 def test_generation_mode_is_read_from_case_metadata(schema):
     case = make_case(schema)
     assert case.meta is None or case.meta.generation.mode in (
         GenerationMode.POSITIVE,
         GenerationMode.NEGATIVE,
     )
+
+
+# ------------------------------------------------------------------ the contract fitted to the claims (D-056)
+
+
+@pytest.fixture
+def schema_for() -> Any:
+    """The contract as schemathesis loads it for a profile (the `before_load_schema` hook applies)."""
+
+    def load(profile: Any) -> Any:
+        fuzz_checks.configure(profile)
+        return schemathesis.openapi.from_path(OPENAPI_PATH)
+
+    yield load
+    fuzz_checks.configure(load_profile())  # later tests see the reference's contract again
+
+
+def _completion_without_routing_metadata() -> dict[str, Any]:
+    body = samples.completion()
+    del body["routing_metadata"]
+    return body
+
+
+def test_contract_fitted_to_claims():
+    raw = yaml.safe_load(OPENAPI_PATH.read_text())
+    assert fuzz_checks.fit_contract_to_claims(copy.deepcopy(raw), load_profile().claims) == []
+    assert fuzz_checks.fit_contract_to_claims(copy.deepcopy(raw), None) == []
+    edits = fuzz_checks.fit_contract_to_claims(raw, load_profile(LITELLM_PROFILE).claims)
+    assert sorted(edits) == [
+        "ChatCompletion.required routing_metadata",
+        "ChatCompletionUsageChunk.required routing_metadata",
+        "paths /v1/me",
+    ]
+    assert set(raw["paths"]) == {"/v1/chat/completions", "/v1/models", "/v1/models/{model_id}"}
+    schemas = raw["components"]["schemas"]
+    assert "routing_metadata" in schemas["ChatCompletion"]["properties"]  # its shape is still checked
+
+
+def test_unclaimed_endpoint_is_not_fuzzed(schema_for):
+    assert "/v1/me" not in schema_for(load_profile(LITELLM_PROFILE)).raw_schema["paths"]
+    assert "/v1/me" in schema_for(load_profile()).raw_schema["paths"]
+
+
+def test_response_schema_check_follows_the_routing_metadata_claim(schema_for):
+    """schemathesis's own schema check: routing_metadata required only of a target that claims it."""
+    litellm = schema_for(load_profile(LITELLM_PROFILE))
+    case = make_case(litellm)
+    plain = response(200, _completion_without_routing_metadata())
+    assert failures_of(response_schema_conformance, plain, case) == []
+    stream = samples.stream_payloads()
+    del stream[-2]["routing_metadata"]  # the final usage chunk
+    sse = response(200, samples.sse(stream), headers=samples.SSE_HEADERS)
+    assert (
+        failures_of(response_schema_conformance, sse, make_case(litellm, {**REQUEST_BODY, "stream": True}))
+        == []
+    )
+    # still judged on everything else, routing_metadata's shape included
+    no_choices = {**_completion_without_routing_metadata(), "choices": []}
+    assert failures_of(response_schema_conformance, response(200, no_choices), case)
+    bad_metadata = {**_completion_without_routing_metadata(), "routing_metadata": {"provider": 5}}
+    assert failures_of(response_schema_conformance, response(200, bad_metadata), case)
+    assert failures_of(response_schema_conformance, response(400, {"detail": "Not Found"}), case)
+    # a target that claims routing_metadata still fails without it
+    reference = schema_for(load_profile())
+    assert failures_of(response_schema_conformance, plain, make_case(reference))
 
 
 # ---------------------------------------------------------------------------------------------- contract
