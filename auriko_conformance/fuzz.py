@@ -63,6 +63,8 @@ class FuzzOptions:
     mode: str = "all"
     report_dir: Path = Path("reports")
     target_profile: Path | None = None
+    #: the target's name in the reports, what the suites' results are matched by (default: its URL)
+    target_label: str | None = None
     deterministic: bool = True
     workers: int = 1
     request_timeout: float = 30.0
@@ -440,7 +442,7 @@ def build_summary(
         "tool": f"schemathesis {st_version}",
         "target": {
             "url": EMBEDDED_LABEL if embedded else target_url,
-            "label": EMBEDDED_LABEL if embedded else target_url,
+            "label": options.target_label or (EMBEDDED_LABEL if embedded else target_url),
             "profile": str(options.target_profile or "reference"),
         },
         "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
@@ -548,6 +550,12 @@ def _parser() -> argparse.ArgumentParser:
         help="target profile YAML: the model and provider names valid requests use",
     )
     parser.add_argument(
+        "--target-label",
+        default=env("AURIKO_TARGET_LABEL"),
+        help="the target's name in the reports; the suites' results with the same label are merged with "
+        "the fuzz results (default: its URL; 'embedded reference' without --target-url)",
+    )
+    parser.add_argument(
         "--max-examples",
         type=int,
         default=100,
@@ -582,6 +590,7 @@ def main(argv: Sequence[str]) -> int:
         mode=args.mode,
         report_dir=args.report_dir,
         target_profile=args.target_profile,
+        target_label=args.target_label,
         deterministic=args.deterministic,
         workers=args.workers,
         request_timeout=args.request_timeout,

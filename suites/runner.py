@@ -52,6 +52,12 @@ def parser() -> argparse.ArgumentParser:
         "--mock-url", default=env("AURIKO_MOCK_URL"), help="mock server the target uses upstream"
     )
     parser.add_argument("--target-profile", default=env("AURIKO_TARGET_PROFILE"), help="target profile YAML")
+    parser.add_argument(
+        "--target-label",
+        default=env("AURIKO_TARGET_LABEL"),
+        help="the target's name in the reports, and what a fuzz run's results are matched by "
+        "(default: its URL; 'embedded reference' without --target-url)",
+    )
     parser.add_argument("--level", default=env("AURIKO_LEVEL", "full"), choices=["core", "auriko", "full"])
     parser.add_argument("--report-dir", default=env("AURIKO_REPORT_DIR", "reports"), type=Path)
     parser.add_argument(
@@ -114,12 +120,12 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     args.report_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        label = None
+        label = args.target_label
         if args.target_url:
             target_url, mock_url, api_key = args.target_url, args.mock_url, args.api_key
         else:
             target_url, mock_url = stack.enter_context(embedded_target())
-            api_key, label = args.api_key or DEFAULT_KEY, EMBEDDED_LABEL
+            api_key, label = args.api_key or DEFAULT_KEY, label or EMBEDDED_LABEL
             print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
         code = pytest.main(pytest_args(args, target_url, api_key, mock_url, label))
     results_path = args.report_dir / "results.json"

@@ -335,3 +335,26 @@ def test_a_fuzz_run_folds_into_the_suites_report_of_the_same_target(tmp_path):
     names = [s.get("name") for s in ET.parse(tmp_path / "junit.xml").getroot().findall("testsuite")]
     assert names == ["pytest", "fuzz: schemathesis"]
     assert "<h2>Fuzzing" in (tmp_path / "report.html").read_text()
+
+
+def test_a_target_label_names_both_runs_whatever_their_urls(tmp_path):
+    """Gateways started on a fresh port per CI run: `--target-label` lets the two runs meet."""
+    from suites import runner
+
+    args = runner.parser().parse_args(["--target-url", URL, "--target-label", "my-gateway"])
+    argv = runner.pytest_args(args, URL, "ak_x", None, args.target_label)
+    assert "--target-label=my-gateway" in argv
+    now = time.time()
+    results = report.build_results(
+        [], options={"target-url": URL, "target-label": "my-gateway"}, started=now, finished=now
+    )
+    options = fuzz_cli.FuzzOptions(
+        target_url="http://gateway-b.test", target_label="my-gateway", report_dir=tmp_path
+    )
+    summary = fuzz_cli.build_summary(
+        options, fuzz_cli.FuzzResults(), target_url="http://gateway-b.test", embedded=False, started=now
+    )
+    assert summary["target"]["label"] == "my-gateway"
+    assert fuzz_report.same_target(results, summary)
+    embedded = runner.parser().parse_args([])
+    assert embedded.target_label is None  # the runner names embedded runs itself

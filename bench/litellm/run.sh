@@ -25,6 +25,9 @@ PY=".venv/bin/python"
 REPORT_DIR="${REPORT_DIR:-reports/litellm}"
 API_KEY="ak_test_litellm"          # general_settings.master_key in bench/litellm/config.yaml
 PROFILE="fixtures/profiles/litellm.yaml"
+# Both runs carry this label (the proxy's port changes from run to run), so the fuzz results can join
+# the suites' report.
+LABEL="litellm-proxy $LITELLM_VERSION"
 CONFIG_TEMPLATE="bench/litellm/config.yaml"
 START_TIMEOUT_S="${START_TIMEOUT_S:-90}"
 
@@ -156,7 +159,8 @@ case "$MODE" in
       set +e
       # --fail-on never: exit 0 whenever the run completed and wrote its report, whatever the verdicts.
       .venv/bin/auriko-conformance run --target-url "$TARGET_URL" --api-key "$API_KEY" \
-        --mock-url "$MOCK_URL" --target-profile "$PROFILE" --report-dir "$REPORT_DIR" --fail-on never "$@"
+        --mock-url "$MOCK_URL" --target-profile "$PROFILE" --target-label "$LABEL" \
+        --report-dir "$REPORT_DIR" --fail-on never "$@"
       code=$?
       crashed=0
       if ! kill -0 "$PROXY_PID" 2>/dev/null; then
@@ -201,7 +205,7 @@ case "$MODE" in
     set +e
     timeout --signal=INT --kill-after=20 "$FUZZ_TIMEOUT_S" \
       .venv/bin/auriko-conformance fuzz --target-url "$TARGET_URL" --api-key "$API_KEY" \
-        --target-profile "$PROFILE" --report-dir "$REPORT_DIR" --max-examples 20 "$@"
+        --target-profile "$PROFILE" --target-label "$LABEL" --report-dir "$REPORT_DIR" --max-examples 20 "$@"
     code=$?
     set -e
     log "fuzz finished (exit $code; 1 = findings); total $((SECONDS - total_started)) s"
@@ -209,6 +213,12 @@ case "$MODE" in
     stop_all
     if [[ -s "$REPORT_DIR/fuzz.json" ]] && ((code <= 1)); then
       log "report: $REPORT_DIR/fuzz.json (LiteLLM's failures are findings, not a harness error)"
+      suite_results="${SUITE_REPORT_DIR:-reports/litellm}/results.json"
+      if [[ -s "$suite_results" ]]; then  # the suites' last run and this fuzz run in one page
+        .venv/bin/auriko-conformance report "$suite_results" --fuzz "$REPORT_DIR/fuzz.json" \
+          --label "$LABEL" -o "$REPORT_DIR/report.html" >/dev/null \
+          && log "with the suites' results of $suite_results: $REPORT_DIR/report.html"
+      fi
       exit 0
     fi
     log "the fuzz run did not complete (exit $code); see $REPORT_DIR/litellm.log and mocks.log"
