@@ -42,6 +42,10 @@ OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
 )
 
 
+PROFILE_ENV = "AURIKO_TARGET_PROFILE"
+_PROFILE_ENV_KEY = pytest.StashKey[str | None]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("auriko-conformance", "Auriko chat-completions conformance")
     for flag, env, default, help_text in OPTIONS:
@@ -58,6 +62,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
     if config.getoption("--conformance-report") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "auriko-conformance-results")
+    # suites/test_fuzz.py fits the contract to the profile's claims when it is imported (D-056), before
+    # any fixture can tell it the profile: the option reaches it, and xdist's workers, through the
+    # environment, restored when the session ends.
+    profile = config.getoption("--target-profile")
+    if profile:
+        config.stash[_PROFILE_ENV_KEY] = os.environ.get(PROFILE_ENV)
+        os.environ[PROFILE_ENV] = str(profile)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PROFILE_ENV_KEY in config.stash:
+        previous = config.stash[_PROFILE_ENV_KEY]
+        if previous is None:
+            os.environ.pop(PROFILE_ENV, None)
+        else:
+            os.environ[PROFILE_ENV] = previous
 
 
 # --------------------------------------------------------------------------------------------------
