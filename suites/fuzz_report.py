@@ -8,8 +8,8 @@ second folds the other in, when both judged the same target (same label, same pr
   built-in schemathesis checks that correspond to one requirement are bound by `BUILTIN_REQUIREMENTS`),
   so a requirement the suites passed but the fuzzer broke reads "fail", with the curl line to replay it;
 - failures of built-in checks that no single requirement covers (a 5xx, an undocumented status, an
-  accepted invalid request) stay unbound, are listed on their own, and fail the run like other
-  unbound failures;
+  accepted invalid request) stay unbound and are listed only in the Fuzzing section (the fuzz run's own
+  exit code fails on them; the suites' exit code stays the suites' own);
 - schemathesis's JUnit test suite is appended to `junit.xml` (replacing an earlier fuzz suite).
 
 Merging is idempotent: findings carry `source: fuzz` and each row remembers its suites-only verdict,
@@ -154,14 +154,17 @@ def merge_junit(junit: Path, fuzz_junit: Path) -> bool:
     """Append schemathesis's test suites to the suites' JUnit file (replacing earlier fuzz suites)."""
     if not junit.exists() or not fuzz_junit.exists():
         return False
-    main_tree = ET.parse(junit)
+    try:  # an interrupted run can leave either file empty or cut short: leave junit.xml as it is
+        main_tree = ET.parse(junit)
+        fuzz_root = ET.parse(fuzz_junit).getroot()
+    except ET.ParseError:
+        return False
     root = main_tree.getroot()
     if root.tag == "testsuite":  # a single-suite file: wrap it so there is room for a second suite
         wrapper = ET.Element("testsuites")
         wrapper.append(root)
         root = wrapper
         main_tree = ET.ElementTree(root)
-    fuzz_root = ET.parse(fuzz_junit).getroot()
     fuzz_suites = [fuzz_root] if fuzz_root.tag == "testsuite" else list(fuzz_root.iter("testsuite"))
     for suite in list(root):
         if suite.get("name", "").startswith(f"{SOURCE}:"):
@@ -190,8 +193,10 @@ def merge_directory(directory: Path) -> str | None:
         fuzz = orjson.loads(fuzz_path.read_bytes())
     except orjson.JSONDecodeError as exc:
         return f"fuzz results not merged: {exc}"
-    if any(key not in fuzz for key in _SUMMARY_KEYS):
+    if not isinstance(fuzz, dict) or any(key not in fuzz for key in _SUMMARY_KEYS):
         return f"fuzz results not merged: {fuzz_path} is not a fuzz summary"
+    if not isinstance(results, dict) or "target" not in results:
+        return f"fuzz results not merged: {results_path} is not a suites' results file"
     if not same_target(results, fuzz):
         return (
             f"fuzz results not merged: {fuzz_path} is for {target_identity(fuzz['target'])}, "

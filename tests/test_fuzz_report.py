@@ -358,3 +358,21 @@ def test_a_target_label_names_both_runs_whatever_their_urls(tmp_path):
     assert fuzz_report.same_target(results, summary)
     embedded = runner.parser().parse_args([])
     assert embedded.target_label is None  # the runner names embedded runs itself
+
+
+def test_broken_files_are_reported_not_raised(tmp_path):
+    """An interrupted fuzz run leaves an empty fuzz-junit.xml; a hand-edited fuzz.json can be anything."""
+    junit, fuzz_junit = tmp_path / "junit.xml", tmp_path / "fuzz-junit.xml"
+    junit.write_text(_PYTEST_JUNIT)
+    fuzz_junit.write_text("")
+    assert not fuzz_report.merge_junit(junit, fuzz_junit)
+    assert junit.read_text() == _PYTEST_JUNIT
+    report.write_reports(_passing_results(), tmp_path)
+    for content in (b"[1, 2]", b"{not json", b'{"target": {}}'):
+        (tmp_path / "fuzz.json").write_bytes(content)
+        message = fuzz_report.merge_directory(tmp_path)
+        assert message is not None
+        assert message.startswith("fuzz results not merged")
+    (tmp_path / "results.json").write_bytes(b"[]")
+    (tmp_path / "fuzz.json").write_bytes(orjson.dumps(_fuzz()))
+    assert "not a suites' results file" in (fuzz_report.merge_directory(tmp_path) or "")
