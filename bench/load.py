@@ -104,6 +104,18 @@ class Target:
         return parts.hostname or "127.0.0.1", parts.port or 80
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float = 10.0) -> None:
+    """Terminate a child server, kill it if it does not go within `grace_s`; a no-op once it is gone."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace_s)
+
+
 def request_bytes(target: Target, body: bytes) -> bytes:
     """One keep-alive HTTP/1.1 POST, ready to write."""
     host, port = target.host_port
@@ -152,11 +164,15 @@ class _Parse:
         self.done = True
         self.keep = self.parser.should_keep_alive()
 
-
-def _timing(state: _Parse, status: int, started: float, ended: float) -> Timing:
-    first = (state.first_body_at or ended) - started
-    token = (state.first_token_at or state.first_body_at or ended) - started
-    return Timing(status, first, ended - started, sum(map(len, state.body)), token)
+    def finish(self, started: float) -> Timing:
+        """The complete response's timing; a fresh parser for the next response on the connection
+        (httptools keeps no state between messages we rely on). `keep` stays readable."""
+        ended = time.perf_counter()
+        status = self.parser.get_status_code()
+        self.parser = httptools.HttpResponseParser(self)
+        first = (self.first_body_at or ended) - started
+        token = (self.first_token_at or self.first_body_at or ended) - started
+        return Timing(status, first, ended - started, sum(map(len, self.body)), token)
 
 
 class Conn:
@@ -187,13 +203,10 @@ class Conn:
                 self.close()
                 raise ConnectionError(f"{self.target.name} closed the connection mid-response")
             state.parser.feed_data(block)
-        ended = time.perf_counter()
-        status = state.parser.get_status_code()
+        timing = state.finish(started)
         if not state.keep:
             self.close()
-        # a fresh parser per response: httptools keeps no state between messages we rely on
-        state.parser = httptools.HttpResponseParser(state)
-        return _timing(state, status, started, ended)
+        return timing
 
     def close(self) -> None:
         if self.sock is not None:
@@ -229,12 +242,10 @@ class AsyncConn:
                 self.close()
                 raise ConnectionError(f"{self.target.name} closed the connection mid-response")
             state.parser.feed_data(block)
-        ended = time.perf_counter()
-        status = state.parser.get_status_code()
+        timing = state.finish(started)
         if not state.keep:
             self.close()
-        state.parser = httptools.HttpResponseParser(state)
-        return _timing(state, status, started, ended)
+        return timing
 
     def close(self) -> None:
         if self.writer is not None:

@@ -215,13 +215,7 @@ class LiteLLM:
         return True
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        load.stop_process(self.process)
 
 
 def _healthy(url: str) -> bool:
@@ -306,36 +300,50 @@ class Bench:
                 )
         log("warm-up done")
 
-    # --- latency at concurrency 1 -------------------------------------------------------------------------
-    def latency(self) -> None:
+    def _round_robin(
+        self, rounds: int, **body_options: Any
+    ) -> tuple[dict[str, list[Timing]], dict[str, int]]:
+        """Concurrency 1 over every target in turn, `rounds` times: (timings of the 200s, failures).
+
+        The order rotates each round, so drift on the machine spreads evenly over the targets. A request
+        that breaks its connection counts as a failure; the connection is reopened, on a restarted
+        LiteLLM proxy if that is what broke it.
+        """
         targets = self.fleet.targets()
         conns = {t.name: load.Conn(t) for t in targets}
-        data = {t.name: load.request_bytes(t, body(t)) for t in targets}
-        samples: dict[str, list[float]] = {t.name: [] for t in targets}
-        errors = dict.fromkeys(samples, 0)
+        data = {t.name: load.request_bytes(t, body(t, **body_options)) for t in targets}
+        timings: dict[str, list[Timing]] = {t.name: [] for t in targets}
+        failures = dict.fromkeys(timings, 0)
+        try:
+            for i in range(rounds):
+                for target in targets[i % len(targets) :] + targets[: i % len(targets)]:
+                    try:
+                        timing = conns[target.name].send(data[target.name])
+                    except OSError:
+                        failures[target.name] += 1
+                        fresh, restarted = self._recover(target)
+                        conns[target.name].close()
+                        conns[target.name] = load.Conn(fresh)
+                        if restarted:
+                            targets = self.fleet.targets()
+                            data[target.name] = load.request_bytes(fresh, body(fresh, **body_options))
+                        continue
+                    if timing.status != 200:
+                        failures[target.name] += 1
+                    else:
+                        timings[target.name].append(timing)
+        finally:
+            for conn in conns.values():
+                conn.close()
+        return timings, failures
+
+    # --- latency at concurrency 1 -------------------------------------------------------------------------
+    def latency(self) -> None:
         meter = load.CpuMeter(self.fleet.pids()).start()
         started = time.monotonic()
-        for i in range(self.settings.latency_rounds):
-            order = targets[i % len(targets) :] + targets[: i % len(targets)]  # rotate: no fixed order
-            for target in order:
-                try:
-                    timing = conns[target.name].send(data[target.name])
-                except OSError:
-                    errors[target.name] += 1
-                    fresh, restarted = self._recover(target)
-                    conns[target.name].close()
-                    conns[target.name] = load.Conn(fresh)
-                    if restarted:
-                        targets = self.fleet.targets()
-                        data[target.name] = load.request_bytes(fresh, body(fresh))
-                    continue
-                if timing.status != 200:
-                    errors[target.name] += 1
-                    continue
-                samples[target.name].append(timing.total_s * 1000)
+        timings, errors = self._round_robin(self.settings.latency_rounds)
         cpu = meter.read()
-        for conn in conns.values():
-            conn.close()
+        samples = {name: [t.total_s * 1000 for t in values] for name, values in timings.items()}
         out: dict[str, Any] = {}
         for name, values in samples.items():
             out[name] = {**load.summarise(values), "errors": errors[name], "samples_ms": _sample(values)}
@@ -409,31 +417,7 @@ class Bench:
             "ideal_total_ms": round(s.stream_ttft_ms + 1000 * (s.stream_words - 1) / s.stream_tps, 1),
         }
         # concurrency 1, blocking client, round-robin
-        conns = {t.name: load.Conn(t) for t in targets}
-        data = {t.name: load.request_bytes(t, body(t, stream=True, directive=directive)) for t in targets}
-        c1: dict[str, list[Timing]] = {t.name: [] for t in targets}
-        failures = dict.fromkeys(c1, 0)
-        for i in range(s.streams_c1):
-            for target in targets[i % len(targets) :] + targets[: i % len(targets)]:
-                try:
-                    timing = conns[target.name].send(data[target.name])
-                except OSError:
-                    failures[target.name] += 1
-                    fresh, restarted = self._recover(target)
-                    conns[target.name].close()
-                    conns[target.name] = load.Conn(fresh)
-                    if restarted:
-                        targets = self.fleet.targets()
-                        data[target.name] = load.request_bytes(
-                            fresh, body(fresh, stream=True, directive=directive)
-                        )
-                    continue
-                if timing.status != 200:
-                    failures[target.name] += 1
-                else:
-                    c1[target.name].append(timing)
-        for conn in conns.values():
-            conn.close()
+        c1, failures = self._round_robin(s.streams_c1, stream=True, directive=directive)
         out["c1"] = self._stream_summary(c1, failures)
         # concurrency 16: one asyncio client, targets in turn, repeated
         c16: dict[str, list[Timing]] = {t.name: [] for t in targets}

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.load import stop_process
+
 KEY = "ak_test_conformance"
 MODELS = ["llama-3.3-70b", "gpt-4o", "claude-haiku-4-5", "gemini-2.0-flash", "deepseek-chat"]
 # kind -> (weight, allowed in non-stream, allowed in stream)
@@ -119,13 +121,7 @@ class Child:
     url: str
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
 
 
 def spawn(role: str, mock_url: str | None = None, health: str = "/v1/models") -> Child:

@@ -124,16 +124,7 @@ class Target:
             for part in response.iter_raw():
                 parts.append(part)
                 arrivals.append((time.perf_counter() - started) * 1000)
-        exchange = Exchange(
-            method="POST",
-            url=f"{self.base_url}{CHAT_PATH}",
-            request_body=sent,
-            status=response.status_code,
-            headers=response.headers,
-            body=b"".join(parts),
-            elapsed_ms=(time.perf_counter() - started) * 1000,
-        )
-        return exchange, arrivals
+        return self._chat_exchange(sent, response, parts, started), arrivals
 
     def chat_within(self, body: dict[str, Any], seconds: float, *, tag: str | None = None) -> Exchange | None:
         """`chat`, but the client gives up after `seconds` in total, as a patient caller would.
@@ -160,6 +151,12 @@ class Target:
                 return None
         if response is None:
             return None
+        return self._chat_exchange(sent, response, parts, started)
+
+    def _chat_exchange(
+        self, sent: dict[str, Any], response: httpx.Response, parts: list[bytes], started: float
+    ) -> Exchange:
+        """The exchange of a chat request whose body was read piece by piece (timed or cut short)."""
         return Exchange(
             method="POST",
             url=f"{self.base_url}{CHAT_PATH}",

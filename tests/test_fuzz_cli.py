@@ -18,6 +18,7 @@ import schemathesis
 from auriko_conformance import fuzz
 from auriko_conformance.cli import SUBCOMMANDS
 from auriko_conformance.servers import serving
+from tests.fixed_answer import fixed_answer
 
 
 def test_registered_as_a_subcommand():
@@ -153,14 +154,8 @@ def test_short_run_against_the_embedded_reference_passes(tmp_path, capsys):
     assert "fuzz:" in capsys.readouterr().out
 
 
-async def _broken_gateway(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answers every request with a 500 that is not the contract's envelope."""
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"oops"})
+#: Answers every request with a 500 that is not the contract's envelope.
+_broken_gateway = fixed_answer(500, b"text/plain", b"oops")
 
 
 @pytest.mark.slow

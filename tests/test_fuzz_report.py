@@ -15,6 +15,7 @@ from auriko_conformance import fuzz as fuzz_cli
 from auriko_conformance.servers import serving
 from suites import fuzz_report, report
 from suites.runner import exit_code
+from tests.fixed_answer import fixed_answer
 
 URL = "http://gateway.test"
 CURL = "curl -sS -X POST -H 'Content-Type: application/json' --data-binary '{}' http://gateway.test/v1/x"
@@ -303,15 +304,8 @@ def test_report_cli_folds_in_a_fuzz_file(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------- a real run
 
 
-async def _wrong_envelope(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answers every request with a 400 whose body is not the contract's envelope."""
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    headers = [(b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": b'{"detail": "bad"}'})
+#: Answers every request with a 400 whose body is not the contract's envelope.
+_wrong_envelope = fixed_answer(400, b"application/json", b'{"detail": "bad"}')
 
 
 @pytest.mark.slow
