@@ -59,42 +59,12 @@ install_litellm() {
   log "installed in $((SECONDS - started)) s"
 }
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # wait_for URL PID NAME LOGFILE
-  local url="$1" pid="$2" name="$3" logfile="$4" deadline=$((SECONDS + START_TIMEOUT_S))
-  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "$name exited during start-up; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2 || true
-      exit 4
-    fi
-    if ((SECONDS > deadline)); then
-      log "$name not ready at $url after ${START_TIMEOUT_S}s; last lines of $logfile:"
-      tail -n 30 "$logfile" >&2 || true
-      exit 4
-    fi
-    sleep 0.3
-  done
-}
+# shellcheck source=../thirdparty.sh
+source "bench/thirdparty.sh"
 
 MOCKS_PID=""
 PROXY_PID=""
 WORK_DIR=""
-stop_pid() {  # TERM, up to 10 s to exit (the proxy drains connections), then KILL
-  local pid="$1"
-  [[ -z "$pid" ]] && return 0
-  kill "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 stop_all() {
   stop_pid "$PROXY_PID"
   stop_pid "$MOCKS_PID"
@@ -109,14 +79,8 @@ start_servers() {
   trap stop_all EXIT
   trap 'exit 130' INT TERM
 
-  local mock_port proxy_port
-  mock_port="$(free_port)"
-  MOCK_URL="http://127.0.0.1:$mock_port"
-  "$PY" -m mocks.server --host 127.0.0.1 --port "$mock_port" --log-level warning \
-    >"$REPORT_DIR/mocks.log" 2>&1 &
-  MOCKS_PID=$!
-  wait_for "$MOCK_URL/__mock/health" "$MOCKS_PID" mocks "$REPORT_DIR/mocks.log"
-  log "mocks ready at $MOCK_URL"
+  local proxy_port
+  start_mocks "$REPORT_DIR"
 
   sed "s#__MOCK_URL__#$MOCK_URL#g" "$CONFIG_TEMPLATE" >"$WORK_DIR/config.yaml"
   cp "$WORK_DIR/config.yaml" "$REPORT_DIR/litellm-config.yaml"
