@@ -220,7 +220,8 @@ class GatewayApp:
             await self._error(send, request_id, error, [*extra, (b"connection", b"close")])
             return
         _check_idempotency_key(headers)
-        body = parse_body(raw, self.config.limits.max_json_depth)
+        limits = self.config.limits
+        body = parse_body(raw, limits.max_json_depth, limits.max_json_containers)
         request = validate_chat_request(body)
         if not request.stream:
             await self._json(send, request_id, await self.completions.complete(request), extra=extra)
