@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -42,6 +42,7 @@ log = logging.getLogger("reference_impl")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+T = TypeVar("T")
 
 JSON = b"application/json"
 ERROR_JSON = b"application/json; charset=utf-8"
@@ -65,6 +66,41 @@ def _request_id() -> str:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _ClientGone(Exception):
+    """The client closed the connection: nothing is left to answer, and nothing to log above DEBUG."""
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has gone (after the body, `receive` yields nothing else until then)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _while_connected(receive: Receive, work: Awaitable[T]) -> T:
+    """`work`'s result, or `_ClientGone` once the client disconnects first, with `work` cancelled.
+
+    Cancelling the work closes its upstream request in whatever phase it is (connecting, waiting for
+    the answer, reading it, or a stream before its first byte) and stops the fallback plan: before,
+    a client that left after 1 s left its upstream pending for the whole 120 s attempt, then a
+    fallback started for nobody, and 520 such clients filled the upstream pool (issue 19).
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, watcher):
+            if not pending.done():
+                pending.cancel()
+        await asyncio.wait({task, watcher})
+    if watcher.cancelled():
+        return task.result()
+    for finished in (task, watcher):  # the client left: whatever the work ended with, nobody is told
+        if not finished.cancelled():
+            finished.exception()
+    raise _ClientGone
 
 
 MODELS_ENDPOINTS = ("chat_completions", "responses")
@@ -159,6 +195,8 @@ class GatewayApp:
                 await self._json(send, request_id, self._me[key])
         except GatewayError as error:
             await self._error(send, request_id, error, limit_headers)
+        except _ClientGone:
+            log.debug("client left before request %s was answered", request_id)
         except Exception:  # a bug: still a proper envelope, never a bare 500
             log.exception("unhandled error in request %s", request_id)
             await self._error(
@@ -189,8 +227,8 @@ class GatewayApp:
         async with asyncio.timeout(self.config.limits.body_timeout_ms / 1000):
             while True:
                 message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise asyncio.CancelledError
+                if message["type"] == "http.disconnect":  # gone mid-body (or its framing was broken)
+                    raise _ClientGone
                 chunk = message.get("body", b"")
                 if chunk:
                     size += len(chunk)
@@ -224,9 +262,10 @@ class GatewayApp:
         body = parse_body(raw, limits.max_json_depth, limits.max_json_containers)
         request = validate_chat_request(body)
         if not request.stream:
-            await self._json(send, request_id, await self.completions.complete(request), extra=extra)
+            answer = await _while_connected(receive, self.completions.complete(request))
+            await self._json(send, request_id, answer, extra=extra)
             return
-        session = await self.completions.open_stream(request)
+        session = await _while_connected(receive, self.completions.open_stream(request))
         await self._stream(session, receive, send, request_id, extra)
 
     async def _stream(
@@ -251,12 +290,8 @@ class GatewayApp:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
         relay = asyncio.ensure_future(pump())
-        watcher = asyncio.ensure_future(watch())
+        watcher = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:

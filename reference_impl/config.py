@@ -85,6 +85,8 @@ class Timeouts:
     connect_ms: int = 5_000
     max_connections: int = 512
     keepalive_connections: int = 128
+    # attempts in flight to one provider: a provider that hangs holds at most this many (issue 19)
+    max_connections_per_provider: int = 128
 
 
 @dataclass(frozen=True)
