@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mocks.directives import CONFORMANCE_ID_RE
+from mocks.directives import find_tag
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"})
 SECRET_QUERY = frozenset({"key"})
@@ -61,10 +61,9 @@ def find_body_tag(body: Any) -> str | None:
     for root in _TEXT_ROOTS:
         if root in body:
             for text in _strings(body[root]):
-                if "[[" in text:
-                    match = CONFORMANCE_ID_RE.search(text)
-                    if match:
-                        return match.group(1)
+                tag = find_tag(text)
+                if tag is not None:
+                    return tag
     return None
 
 
