@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -58,6 +59,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "/v1/me": ("GET", "me"),
 }
 MODEL_PREFIX = "/v1/models/"
+# `%2F` in the path: uvicorn decodes `/v1/chat%2Fcompletions` to the chat path; a server that routes on
+# the raw path (most proxies) sees another resource, so the gateway answers 404 as they would.
+_ENCODED_SLASH = re.compile(rb"%2[fF]")
 
 
 def _request_id() -> str:
@@ -169,7 +173,7 @@ class GatewayApp:
         limit_headers: list[tuple[bytes, bytes]] = []
         try:
             path, method = scope["path"], scope["method"]
-            route = ROUTES.get(path)
+            route = None if _ENCODED_SLASH.search(scope.get("raw_path") or b"") else ROUTES.get(path)
             if route is None and path.startswith(MODEL_PREFIX) and len(path) > len(MODEL_PREFIX):
                 route = ("GET", "model")
             if route is None:
@@ -179,7 +183,7 @@ class GatewayApp:
                 await self._method_not_allowed(send, request_id, method, path, allowed)
                 return
             headers = dict(scope["headers"])
-            key = self._authenticate(headers)
+            key = self._authenticate(headers, scope["headers"])
             if name == "chat":
                 limit_headers, retry_after = self.limiter.take(key)
                 if retry_after is not None:
@@ -204,8 +208,14 @@ class GatewayApp:
             )
 
     # --- pieces --------------------------------------------------------------------------------------------
-    def _authenticate(self, headers: dict[bytes, bytes]) -> str:
-        """The configured key the bearer token equals, compared in constant time against every key."""
+    def _authenticate(self, headers: dict[bytes, bytes], raw: list[tuple[bytes, bytes]]) -> str:
+        """The configured key the bearer token equals, compared in constant time against every key.
+
+        Exactly one `Authorization` header: with two, which one a proxy in front checked and which one
+        the gateway would use could differ (the last used to win).
+        """
+        if sum(name == b"authorization" for name, _ in raw) > 1:
+            raise GatewayError("invalid_api_key", "Send exactly one Authorization header.")
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
         digest = hashlib.sha256(token.strip()).digest()
         found = None
