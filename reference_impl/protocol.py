@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -55,8 +56,13 @@ def _rejection(message: str) -> bytes:
     return head + body
 
 
-def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
-    """An `HttpToolsProtocol` subclass enforcing `limits.max_header_bytes` and `limits.header_timeout_ms`."""
+def guarded_protocol(
+    limits: Limits, rejection: Callable[[str], bytes] = _rejection
+) -> type[HttpToolsProtocol]:
+    """An `HttpToolsProtocol` subclass enforcing `limits.max_header_bytes` and `limits.header_timeout_ms`.
+
+    `rejection` renders the complete 400 response for a message (the gateway's envelope by default;
+    the mocks pass their own, `mocks/server.py`)."""
     timeout_s = limits.header_timeout_ms / 1000
     max_bytes = limits.max_header_bytes
 
@@ -95,7 +101,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         def _refuse(self, message: str) -> None:
             self._awaiting_headers = self._in_body = False
             self._stop_timer()
-            self.transport.write(_rejection(message))
+            self.transport.write(rejection(message))
             self.transport.close()
 
         def on_body(self, body: bytes) -> None:
