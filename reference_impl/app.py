@@ -107,6 +107,9 @@ async def _while_connected(receive: Receive, work: Awaitable[T]) -> T:
     raise _ClientGone
 
 
+# Bodies larger than this give the event loop a turn between parsing and validating: each step of a
+# multi-megabyte body can take tens of milliseconds, and a concurrent request waits for one, not both.
+PAUSE_AFTER_PARSE_BYTES = 256 * 1024
 MODELS_ENDPOINTS = ("chat_completions", "responses")
 IDEMPOTENCY_KEY_MAX = 255  # openapi.yaml: components.parameters.IdempotencyKey
 
@@ -270,6 +273,8 @@ class GatewayApp:
         _check_idempotency_key(headers)
         limits = self.config.limits
         body = parse_body(raw, limits.max_json_depth, limits.max_json_containers)
+        if len(raw) > PAUSE_AFTER_PARSE_BYTES:  # other requests run between parsing and validating
+            await asyncio.sleep(0)
         request = validate_chat_request(body)
         if not request.stream:
             answer = await _while_connected(receive, self.completions.complete(request))

@@ -1,10 +1,11 @@
 """Request validation: the body against openapi.yaml, then the rules a schema cannot say.
 
 The contract is the only source of shapes and ranges. A compiled validator (jsonschema_rs, ~1 us per
-body) answers "is it valid?" on every request; only an invalid body pays for the pure-Python
-`auriko_conformance.contract` validator, whose precise paths become the error's `param`. Every failure
-carries its contract code: `missing_required_parameter`, `invalid_parameter_value`, `unknown_field`
-(inside `gateway`, D-001), `invalid_request` (not JSON, too deep).
+body) answers "is it valid?" on every request; an invalid body is narrowed to the few nodes that show
+its first error, which the same validator then explains (path -> the error's `param`). Nothing here
+walks a body in Python or lists every error, so no body up to the size limit costs much CPU (D-060).
+Every failure carries its contract code: `missing_required_parameter`, `invalid_parameter_value`,
+`unknown_field` (inside `gateway`, D-001), `invalid_request` (not JSON, too deep, too many containers).
 
 The result is a `ChatRequest`: the OpenAI-shaped body with deprecated fields converted (`functions` ->
 `tools`, `function_call` -> `tool_choice`), unknown top-level fields dropped with `unsupported_field`
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,32 +258,12 @@ class _Narrowing:
             stack.extend((*path, key) for key, child in children if isinstance(child, dict | list))
         return True
 
-    def _narrow_list(self, path: Path, items: list[Any]) -> bool:
-        low, high = 0, len(items)  # items[low:high] keeps the error
-        while high - low > 1:
-            middle = (low + high) // 2
-            if self._invalid(path, items[low:middle]):
-                high = middle
-            elif self._invalid(path, items[middle:high]):
-                low = middle
-            else:
-                break
-        if high - low == len(items):
-            return high - low == 1
-        self.root = _replaced(self.root, path, items[low:high])
-        self.offsets[path] = low
-        return high - low == 1
-
-    def _narrow_dict(self, path: Path, node: dict[str, Any]) -> None:
-        kept = {key: value for key, value in node.items() if key in _KEEP_KEYS}
-        others = [key for key in node if key not in _KEEP_KEYS]
-
-        def window(low: int, high: int) -> dict[str, Any]:
-            return {**kept, **{key: node[key] for key in others[low:high]}}
-
-        if not others:
-            return
-        low, high = (0, 0) if self._invalid(path, kept) else (0, len(others))  # window(low, high) fails
+    def _window(self, path: Path, window: Callable[[int, int], Any], size: int) -> tuple[int, int]:
+        """The smallest `window(low, high)` found that is still invalid, by halving. The first item is
+        tried alone first: with many bad items (the costly case for `iter_errors`) it usually is one."""
+        if size > 1 and self._invalid(path, window(0, 1)):
+            return 0, 1
+        low, high = 0, size
         while high - low > 1:
             middle = (low + high) // 2
             if self._invalid(path, window(low, middle)):
@@ -291,6 +272,34 @@ class _Narrowing:
                 low = middle
             else:
                 break
+        return low, high
+
+    def _narrow_list(self, path: Path, items: list[Any]) -> bool:
+        low, high = self._window(path, lambda low, high: items[low:high], len(items))
+        if high - low < len(items):
+            self.root = _replaced(self.root, path, items[low:high])
+            self.offsets[path] = low
+        return high - low == 1
+
+    def _narrow_dict(self, path: Path, node: dict[str, Any]) -> None:
+        if _KEEP_KEYS.isdisjoint(node):  # the usual large object (logit_bias, extensions): no copying
+            kept: dict[str, Any] = {}
+            others = list(node.items())
+        else:
+            kept = {key: value for key, value in node.items() if key in _KEEP_KEYS}
+            others = [item for item in node.items() if item[0] not in _KEEP_KEYS]
+
+        def window(low: int, high: int) -> dict[str, Any]:
+            found = dict(kept)
+            found.update(others[low:high])
+            return found
+
+        if not others:
+            return
+        if self._invalid(path, kept):  # the error is among the kept keys: the others can all go
+            low, high = 0, 0
+        else:
+            low, high = self._window(path, window, len(others))
         if high - low < len(others):
             self.root = _replaced(self.root, path, window(low, high))
 
