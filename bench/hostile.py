@@ -22,10 +22,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import socket
 import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -113,14 +113,14 @@ def cpu_per_body(repeat: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
-def _probe(url: str, stop: threading.Event, latencies: list[float]) -> None:
-    """`GET /v1/models` one after another until `stop`, from its own thread and connection (the hostile
-    client's event loop is busy encoding and sending megabytes; it must not delay the probe)."""
+def _probe(url: str, stop: Any, out: Any) -> None:
+    """`GET /v1/models` one after another until `stop` is set, each latency put on `out`. Runs in its
+    own process: in the hostile client's process it would share the GIL with megabytes being sent."""
     with httpx.Client(base_url=url, headers=AUTH, timeout=120) as client:
         while not stop.is_set():
             started = time.perf_counter()
             client.get("/v1/models")
-            latencies.append(time.perf_counter() - started)
+            out.put(time.perf_counter() - started)
 
 
 async def validation(gateway: Child) -> list[dict[str, Any]]:
@@ -135,11 +135,12 @@ async def validation(gateway: Child) -> list[dict[str, Any]]:
         async with httpx.AsyncClient(base_url=gateway.url, headers=AUTH, timeout=120) as heavy:
             for name, body in BODIES.items():
                 raw = orjson.dumps(body)
-                latencies: list[float] = []
-                stop = threading.Event()
-                probe = threading.Thread(target=_probe, args=(gateway.url, stop, latencies))
+                stop, out = multiprocessing.Event(), multiprocessing.Queue()
+                probe = multiprocessing.Process(target=_probe, args=(gateway.url, stop, out))
                 probe.start()
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(1.0)
+                while not out.empty():  # the probe's warm-up
+                    out.get()
                 cpu_before = cpu_s(gateway.process.pid)
                 started = time.perf_counter()
                 response = await heavy.post("/v1/chat/completions", content=raw)
@@ -147,6 +148,9 @@ async def validation(gateway: Child) -> list[dict[str, Any]]:
                 cpu = cpu_s(gateway.process.pid) - cpu_before
                 stop.set()
                 probe.join()
+                latencies = []
+                while not out.empty():
+                    latencies.append(out.get())
                 rows.append(
                     {
                         "case": name,
