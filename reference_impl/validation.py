@@ -15,7 +15,6 @@ warnings, and the routing inputs (models, strategy, options) pulled out of `gate
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -559,21 +558,25 @@ def _has_images(messages: list[dict[str, Any]]) -> bool:
     return False
 
 
-# A JSON string with its escapes: removed before counting structural brackets (linear, no backtracking).
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# Every byte but quotes and brackets, deleted before counting the brackets outside strings.
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 
 
 def _containers_exceed(raw: bytes, limit: int) -> bool:
     """True when the body holds more than `limit` objects and arrays.
 
     Counting brackets costs a millisecond for 4 MiB; only when that upper bound is over the limit are
-    the strings (whose text may hold brackets) cut out for the exact count. Parsing a million empty
-    arrays cost 0.3-0.4 s of CPU before this (issue 19): the refusal comes before the parse.
+    the brackets inside strings left out, with bytes operations only: escaped backslashes and quotes
+    removed, then everything but quotes and brackets, and what lies between every other quote is string
+    text (23 ms for 100,000 messages; a regular expression over the strings took 80). Parsing a million
+    empty arrays cost 0.3-0.4 s of CPU before this (issue 19): the refusal comes before the parse. A body
+    that is not JSON may be miscounted, and is refused either way.
     """
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    structure = _JSON_STRING.sub(b"", raw)
-    return structure.count(b"[") + structure.count(b"{") > limit
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    outside = b"".join(structure.split(b'"')[::2])
+    return outside.count(b"[") + outside.count(b"{") > limit
 
 
 def parse_body(raw: bytes, max_depth: int = 64, max_containers: int = 100_000) -> dict[str, Any]:

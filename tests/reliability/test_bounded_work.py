@@ -10,6 +10,8 @@ limits here are hang guards, an order of magnitude above the measured figures (d
 from __future__ import annotations
 
 import concurrent.futures
+import random
+import re
 import time
 from typing import Any
 
@@ -18,7 +20,7 @@ import orjson
 import pytest
 
 from reference_impl.errors import GatewayError
-from reference_impl.validation import parse_body, validate_chat_request
+from reference_impl.validation import _containers_exceed, parse_body, validate_chat_request
 from tests.reliability.helpers import AUTH, check_envelope
 
 HANG_GUARD_S = 5.0  # measured: < 0.2 s each (docs/reliability.md); before the fix 7-56 s
@@ -161,3 +163,25 @@ def test_one_error_is_explained_without_building_the_others(case: str) -> None:
         validate_chat_request(parse_body(raw))
     assert (caught.value.code, caught.value.param) == (code, param)
     assert time.process_time() - started < HANG_GUARD_S
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string with its escapes: the slow, plain count
+
+
+def test_the_container_count_leaves_out_brackets_inside_strings() -> None:
+    """The bytes-only count agrees with stripping every string by regex, on strings full of brackets,
+    quotes and backslashes; a body just over the limit by its real containers is refused, one whose
+    extra brackets are all inside strings is not."""
+    rng = random.Random(60)
+    alphabet = ["a", '"', "\\", "[", "]", "{", "}", "\n", "\\\\", '\\"', " "]
+    for _ in range(3_000):
+        text = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(3)]
+        raw = orjson.dumps({"k" + text[0]: [text, {"x": text[1]}], "y": [[]], "z": text[2]})
+        plain = _STRING.sub(b"", raw)
+        real = plain.count(b"[") + plain.count(b"{")
+        assert (_containers_exceed(raw, real - 1), _containers_exceed(raw, real)) == (True, False), raw
+    brackets = orjson.dumps({"model": "gpt-4o", "messages": [_user("[{" * 60_000)]})
+    assert not _containers_exceed(brackets, 10)
+    with pytest.raises(GatewayError) as caught:
+        parse_body(orjson.dumps({"a": [[]] * 20}), max_containers=20)
+    assert caught.value.code == "invalid_request"
