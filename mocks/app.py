@@ -56,6 +56,41 @@ class _ClientGone(Exception):
     """The client disconnected while the request body was still arriving."""
 
 
+# Deeper JSON is refused with the flavour's invalid-JSON 400 (D-062). Real APIs refuse deep nesting too,
+# at limits they do not document; deeper bodies broke the mocks: a 300-level tool schema was a
+# plain-text 500, and one body 260+ levels deep made `GET /__mock/journal` fail until a reset.
+MAX_JSON_DEPTH = 128
+_ORJSON_MAX_DEPTH = 254  # orjson serialises at most this many levels
+
+
+def _nests_too_deep(raw: bytes, body: Any) -> bool:
+    """True when `body` nests deeper than `MAX_JSON_DEPTH`: wrapped in the levels orjson has left over,
+    it serialises only if it is shallow enough (one pass in C, and it proves the journal can hold it).
+    A body with fewer brackets than the limit cannot be that deep and is not walked at all."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    wrapped = body
+    for _ in range(_ORJSON_MAX_DEPTH - MAX_JSON_DEPTH):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped)
+    except orjson.JSONEncodeError:
+        return True
+    return False
+
+
+# What a flavour's parser raises on a value of the wrong type or shape (`"tool_calls": 5`, a content
+# block with `"type": []`, Gemini `"tools": 5`). The real APIs answer those with their own 400; a
+# plain-text 500 made a gateway retry or fall back and hid its translation bug (issue 19).
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def _malformed(exc: Exception) -> MockError:
+    """A 400 in the flavour's own envelope (its `ErrorStyle` renders it) for a body of the wrong shape."""
+    detail = str(exc) or type(exc).__name__
+    return MockError(400, f"Invalid request body: a field has the wrong type or shape ({detail}).")
+
+
 class DisconnectWatch:
     """Watches `receive` for `http.disconnect` while a response is delayed or streaming, and cancels the
     handler task when it comes, so every wait ends at once and the journal records `client_closed`."""
@@ -99,6 +134,7 @@ class MockState:
         self.config = config
         self.journal = Journal(config.journal_size)
         self.control = Control(config)
+        self.control_token: str | None = None  # when set, /__mock/* needs it (mocks/README.md)
 
     def entries(
         self, tag: str | None = None, provider: str | None = None, limit: int | None = None
@@ -207,6 +243,9 @@ class MockApp:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 body, json_error = raw.decode("utf-8", "replace"), str(exc)
+            else:
+                if _nests_too_deep(raw, body):
+                    body, json_error = None, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
         method: str = scope["method"]
         ex = Exchange(
             flavour.instance,
@@ -226,6 +265,7 @@ class MockApp:
             query=query,
             headers=headers,
             body=body,
+            size=len(raw),
         )
         try:
             await self._serve(flavour, ex, entry, receive, send, raw, json_error, too_large)
@@ -279,7 +319,10 @@ class MockApp:
             raise flavour.body_not_object()
         if pstate.roll_error():
             raise scenario_error(behaviour.error_status, flavour.overload_status)
-        turn = flavour.parse(ex, route)
+        try:
+            turn = flavour.parse(ex, route)
+        except _SHAPE_ERRORS as exc:
+            raise _malformed(exc) from None
         if route.kind == "count_tokens":
             await _send_bytes(
                 send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.count_tokens_body(ex, turn)

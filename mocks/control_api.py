@@ -1,11 +1,14 @@
 """The HTTP control surface under `/__mock/`: journal, provider behaviour, reset, health.
 
 Kept apart from the provider hot path; every answer is JSON, every error `{"error": {"message",
-"param"}}` with a 4xx status.
+"param"}}` with a 4xx status. With a control token set (`auriko-conformance mocks --control-token`),
+every request here needs it in `X-Mock-Control-Token` (401 otherwise).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,6 +18,14 @@ import orjson
 from mocks.errors import MockError
 
 Message = MutableMapping[str, Any]
+TOKEN_HEADER = "X-Mock-Control-Token"
+_TOKEN_KEY = TOKEN_HEADER.lower().encode()
+
+
+def _token_matches(scope: MutableMapping[str, Any], token: str) -> bool:
+    """The request carries the control token (compared in constant time)."""
+    sent = next((value for name, value in scope["headers"] if name == _TOKEN_KEY), b"")
+    return hmac.compare_digest(hashlib.sha256(sent).digest(), hashlib.sha256(token.encode()).digest())
 
 
 async def _read_json(receive: Callable[[], Awaitable[Message]]) -> Any:
@@ -35,13 +46,33 @@ async def _read_json(receive: Callable[[], Awaitable[Message]]) -> Any:
         raise MockError(400, f"body is not JSON: {exc}") from None
 
 
+def _entries_json(entries: list[dict[str, Any]]) -> bytes:
+    """`{"entries": [...]}`, each entry encoded on its own: one that cannot be encoded shows a marker in
+    place of its body instead of making the whole journal a 500 (issue 19)."""
+    parts = []
+    for entry in entries:
+        try:
+            parts.append(orjson.dumps(entry))
+        except orjson.JSONEncodeError as exc:
+            parts.append(orjson.dumps({**entry, "body": {"journal_error": f"body not encodable: {exc}"}}))
+    return b'{"entries":[' + b",".join(parts) + b"]}"
+
+
 async def _reply(
     send: Callable[[Message], Awaitable[None]],
     status: int,
     payload: Any,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = orjson.dumps(payload)
+    await _reply_raw(send, status, orjson.dumps(payload), extra)
+
+
+async def _reply_raw(
+    send: Callable[[Message], Awaitable[None]],
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -74,6 +105,9 @@ async def handle_control(
     """Serve one `/__mock/...` request against a `mocks.app.MockState`."""
     path: str = scope["path"].rstrip("/")
     method: str = scope["method"]
+    if state.control_token is not None and not _token_matches(scope, state.control_token):
+        await _reply(send, 401, {"error": {"message": f"{TOKEN_HEADER} missing or wrong", "param": None}})
+        return
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     allow = ""
     try:
@@ -87,7 +121,7 @@ async def handle_control(
                 entries = state.journal.entries(
                     tag=query.get("tag"), provider=query.get("provider"), limit=_limit(query)
                 )
-                return await _reply(send, 200, {"entries": entries})
+                return await _reply_raw(send, 200, _entries_json(entries))
             if method == "DELETE":
                 cleared = len(state.journal)
                 state.journal.clear()

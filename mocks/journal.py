@@ -1,8 +1,11 @@
 """The request journal: what a gateway actually sent upstream, read back by the suite.
 
 Every provider request is recorded when it arrives and completed when it ends (status, the native
-usage object returned, outcome). Entries live in a ring buffer, so memory is bounded however long the
-process runs. Secrets are redacted to a short fingerprint so a suite can still tell which key was used
+usage object returned, outcome). Entries live in a ring buffer bounded in entries and in body bytes, so
+memory is bounded however long the process runs: a body over `max_entry_bytes` is kept as a marker
+(`{"journal_truncated": true, "bytes": N}`), and the oldest entries leave once the bodies kept pass
+`max_bytes` (100 prompts of 3 MB grew the mocks by 270 MB, and 10,000 would have held ~28 GB).
+Secrets are redacted to a short fingerprint so a suite can still tell which key was used
 (`key_fingerprint`) without the journal holding it.
 """
 
@@ -16,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mocks.directives import CONFORMANCE_ID_RE
+from mocks.directives import find_tag
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"})
 SECRET_QUERY = frozenset({"key"})
@@ -61,23 +64,34 @@ def find_body_tag(body: Any) -> str | None:
     for root in _TEXT_ROOTS:
         if root in body:
             for text in _strings(body[root]):
-                if "[[" in text:
-                    match = CONFORMANCE_ID_RE.search(text)
-                    if match:
-                        return match.group(1)
+                tag = find_tag(text)
+                if tag is not None:
+                    return tag
     return None
 
 
 class Journal:
     """Ring buffer of request entries (plain dicts, JSON-ready). Oldest first on read."""
 
-    def __init__(self, size: int = 10_000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+    def __init__(
+        self, size: int = 10_000, max_bytes: int = 64 * 1024 * 1024, max_entry_bytes: int = 1024 * 1024
+    ) -> None:
+        self._size = size
+        self._max_bytes = max_bytes
+        self._max_entry_bytes = max_entry_bytes
+        self._entries: deque[dict[str, Any]] = deque()
+        self._weights: deque[int] = deque()  # body bytes kept per entry, oldest first
+        self._bytes = 0
         self._ids = itertools.count(1)
 
     @property
     def size(self) -> int:
-        return self._entries.maxlen or 0
+        return self._size
+
+    @property
+    def body_bytes(self) -> int:
+        """Request-body bytes the journal holds (as received, before parsing)."""
+        return self._bytes
 
     def start(
         self,
@@ -89,8 +103,10 @@ class Journal:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         body: Any,
+        size: int = 0,
     ) -> dict[str, Any]:
-        """Record a request as it arrives; the returned entry is completed by `finish`."""
+        """Record a request as it arrives (`size`: its body bytes); the returned entry is completed by
+        `finish`. The tag is read from the whole body, before a large one is replaced by its marker."""
         entry: dict[str, Any] = {
             "id": next(self._ids),
             "provider": provider,
@@ -101,14 +117,20 @@ class Journal:
                 k: (f"[redacted:{key_fingerprint(v)}]" if k in SECRET_QUERY else v) for k, v in query.items()
             },
             "headers": {k: (redact(v) if k in SECRET_HEADERS else v) for k, v in headers.items()},
-            "body": body,
+            "body": body if size <= self._max_entry_bytes else {"journal_truncated": True, "bytes": size},
             "received_at": time.time(),
             "tag": find_body_tag(body),
             "status": None,
             "response_usage": None,
             "outcome": None,
         }
+        weight = size if size <= self._max_entry_bytes else 0  # a marker holds no body
         self._entries.append(entry)
+        self._weights.append(weight)
+        self._bytes += weight
+        while len(self._entries) > self._size or (self._bytes > self._max_bytes and len(self._entries) > 1):
+            self._entries.popleft()
+            self._bytes -= self._weights.popleft()
         return entry
 
     @staticmethod
@@ -133,6 +155,8 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._weights.clear()
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -3,9 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+from typing import Any
+
+import orjson
 
 from mocks.config import MockConfig, load_config
+from reference_impl.config import Limits
+from reference_impl.protocol import guarded_protocol
+
+CONTROL_TOKEN_ENV = "AURIKO_MOCK_CONTROL_TOKEN"
+# Header guards (the gateway's, reference_impl/protocol.py): a connection that trickles its headers is
+# closed after 10 s, headers over 64 KiB get a 400 (before: a trickling connection stayed open for ever).
+HEADER_LIMITS = Limits(max_header_bytes=64 * 1024, header_timeout_ms=10_000)
+
+
+def _rejection(message: str) -> bytes:
+    """The 400 for a request refused before its path is known (no flavour to shape it): OpenAI's shape."""
+    body = orjson.dumps({"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+    return head % len(body) + b"connection: close\r\n\r\n" + body
+
+
+def uvicorn_options(limits: Limits = HEADER_LIMITS) -> dict[str, Any]:
+    """How `auriko-conformance mocks` serves: uvloop, httptools with the header guards, no access log."""
+    return {
+        "access_log": False,
+        "http": guarded_protocol(limits, _rejection),
+        "loop": "uvloop",
+        "lifespan": "on",
+        "ws": "none",
+        "timeout_keep_alive": 30,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"]
     )
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_ENV),
+        help=f"require this token (header X-Mock-Control-Token) on /__mock/* (default: ${CONTROL_TOKEN_ENV})",
+    )
     return parser
 
 
@@ -31,22 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     config = load_config(args.config) if args.config else MockConfig()
     app = create_app(config)
+    app.state.control_token = args.control_token or None
     print(
         f"auriko mocks on http://{args.host}:{args.port}: "
         + ", ".join(f"{i.name}={i.prefix}" for i in config.instances),
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        http="httptools",
-        loop="uvloop",
-        lifespan="on",
-        timeout_keep_alive=30,
-    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **uvicorn_options())
     return 0
 
 

@@ -21,9 +21,10 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -42,6 +43,7 @@ log = logging.getLogger("reference_impl")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+T = TypeVar("T")
 
 JSON = b"application/json"
 ERROR_JSON = b"application/json; charset=utf-8"
@@ -57,6 +59,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "/v1/me": ("GET", "me"),
 }
 MODEL_PREFIX = "/v1/models/"
+# `%2F` in the path: uvicorn decodes `/v1/chat%2Fcompletions` to the chat path; a server that routes on
+# the raw path (most proxies) sees another resource, so the gateway answers 404 as they would.
+_ENCODED_SLASH = re.compile(rb"%2[fF]")
 
 
 def _request_id() -> str:
@@ -67,6 +72,44 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    """The client closed the connection: nothing is left to answer, and nothing to log above DEBUG."""
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has gone (after the body, `receive` yields nothing else until then)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _while_connected(receive: Receive, work: Awaitable[T]) -> T:
+    """`work`'s result, or `_ClientGone` once the client disconnects first, with `work` cancelled.
+
+    Cancelling the work closes its upstream request in whatever phase it is (connecting, waiting for
+    the answer, reading it, or a stream before its first byte) and stops the fallback plan: before,
+    a client that left after 1 s left its upstream pending for the whole 120 s attempt, then a
+    fallback started for nobody, and 520 such clients filled the upstream pool (issue 19).
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, watcher):
+            if not pending.done():
+                pending.cancel()
+        await asyncio.wait({task, watcher})
+    if watcher.cancelled():
+        return task.result()
+    for finished in (task, watcher):  # the client left: whatever the work ended with, nobody is told
+        if not finished.cancelled():
+            finished.exception()
+    raise _ClientGone
+
+
+# Bodies larger than this give the event loop a turn between parsing and validating: each step of a
+# multi-megabyte body can take tens of milliseconds, and a concurrent request waits for one, not both.
+PAUSE_AFTER_PARSE_BYTES = 256 * 1024
 MODELS_ENDPOINTS = ("chat_completions", "responses")
 IDEMPOTENCY_KEY_MAX = 255  # openapi.yaml: components.parameters.IdempotencyKey
 
@@ -133,7 +176,7 @@ class GatewayApp:
         limit_headers: list[tuple[bytes, bytes]] = []
         try:
             path, method = scope["path"], scope["method"]
-            route = ROUTES.get(path)
+            route = None if _ENCODED_SLASH.search(scope.get("raw_path") or b"") else ROUTES.get(path)
             if route is None and path.startswith(MODEL_PREFIX) and len(path) > len(MODEL_PREFIX):
                 route = ("GET", "model")
             if route is None:
@@ -143,7 +186,7 @@ class GatewayApp:
                 await self._method_not_allowed(send, request_id, method, path, allowed)
                 return
             headers = dict(scope["headers"])
-            key = self._authenticate(headers)
+            key = self._authenticate(headers, scope["headers"])
             if name == "chat":
                 limit_headers, retry_after = self.limiter.take(key)
                 if retry_after is not None:
@@ -159,6 +202,8 @@ class GatewayApp:
                 await self._json(send, request_id, self._me[key])
         except GatewayError as error:
             await self._error(send, request_id, error, limit_headers)
+        except _ClientGone:
+            log.debug("client left before request %s was answered", request_id)
         except Exception:  # a bug: still a proper envelope, never a bare 500
             log.exception("unhandled error in request %s", request_id)
             await self._error(
@@ -166,8 +211,14 @@ class GatewayApp:
             )
 
     # --- pieces --------------------------------------------------------------------------------------------
-    def _authenticate(self, headers: dict[bytes, bytes]) -> str:
-        """The configured key the bearer token equals, compared in constant time against every key."""
+    def _authenticate(self, headers: dict[bytes, bytes], raw: list[tuple[bytes, bytes]]) -> str:
+        """The configured key the bearer token equals, compared in constant time against every key.
+
+        Exactly one `Authorization` header: with two, which one a proxy in front checked and which one
+        the gateway would use could differ (the last used to win).
+        """
+        if sum(name == b"authorization" for name, _ in raw) > 1:
+            raise GatewayError("invalid_api_key", "Send exactly one Authorization header.")
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
         digest = hashlib.sha256(token.strip()).digest()
         found = None
@@ -189,8 +240,8 @@ class GatewayApp:
         async with asyncio.timeout(self.config.limits.body_timeout_ms / 1000):
             while True:
                 message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise asyncio.CancelledError
+                if message["type"] == "http.disconnect":  # gone mid-body (or its framing was broken)
+                    raise _ClientGone
                 chunk = message.get("body", b"")
                 if chunk:
                     size += len(chunk)
@@ -220,12 +271,16 @@ class GatewayApp:
             await self._error(send, request_id, error, [*extra, (b"connection", b"close")])
             return
         _check_idempotency_key(headers)
-        body = parse_body(raw, self.config.limits.max_json_depth)
+        limits = self.config.limits
+        body = parse_body(raw, limits.max_json_depth, limits.max_json_containers)
+        if len(raw) > PAUSE_AFTER_PARSE_BYTES:  # other requests run between parsing and validating
+            await asyncio.sleep(0)
         request = validate_chat_request(body)
         if not request.stream:
-            await self._json(send, request_id, await self.completions.complete(request), extra=extra)
+            answer = await _while_connected(receive, self.completions.complete(request))
+            await self._json(send, request_id, answer, extra=extra)
             return
-        session = await self.completions.open_stream(request)
+        session = await _while_connected(receive, self.completions.open_stream(request))
         await self._stream(session, receive, send, request_id, extra)
 
     async def _stream(
@@ -250,12 +305,8 @@ class GatewayApp:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
         relay = asyncio.ensure_future(pump())
-        watcher = asyncio.ensure_future(watch())
+        watcher = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:

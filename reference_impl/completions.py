@@ -174,7 +174,7 @@ class Completions:
             call = adapter.build(attempt)
             started = time.monotonic()
             try:
-                response = await self.upstream.send(call, budget)
+                response = await self.upstream.send(call, budget, provider=offering.provider)
             except Exception as exc:  # any transport failure is this provider's failure, never a 500
                 failures.append(classify_exception(exc, offering.provider, budget))
                 continue
@@ -241,7 +241,7 @@ class Completions:
             response: httpx.Response | UpstreamResponse | None = None
             try:
                 async with asyncio.timeout(budget):
-                    response = await self.upstream.send(call, budget, stream=True)
+                    response = await self.upstream.send(call, budget, stream=True, provider=offering.provider)
                     if response.status_code != 200:
                         body = await response.aread()
                         await response.aclose()
@@ -268,6 +268,10 @@ class Completions:
                     await response.aclose()
                 failures.append(classify_exception(exc, offering.provider, budget))
                 continue
+            except BaseException:  # cancelled (the client left): the provider sees the request closed
+                if response is not None:
+                    await response.aclose()
+                raise
         raise self.final_error(failures, deadline is not None and time.monotonic() >= deadline)
 
 

@@ -42,12 +42,15 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth; and the
-    slow-client guards (D-051): header bytes and time (`reference_impl/protocol.py`), body time (app)."""
+    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth and
+    containers (D-060); and the slow-client guards (D-051): header bytes and time
+    (`reference_impl/protocol.py`), body time (app)."""
 
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 2048
     max_json_depth: int = 64
+    # objects and arrays in one body (D-060): bounds the CPU a body costs before validation can refuse it
+    max_json_containers: int = 100_000
     max_header_bytes: int = 64 * 1024
     header_timeout_ms: int = 10_000
     body_timeout_ms: int = 30_000
@@ -82,6 +85,8 @@ class Timeouts:
     connect_ms: int = 5_000
     max_connections: int = 512
     keepalive_connections: int = 128
+    # attempts in flight to one provider: a provider that hangs holds at most this many (issue 19)
+    max_connections_per_provider: int = 128
 
 
 @dataclass(frozen=True)

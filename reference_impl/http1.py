@@ -122,8 +122,9 @@ class UpstreamResponse:
     """The part of `httpx.Response` the gateway uses: status_code, headers, content, aread, aiter_raw,
     aclose."""
 
-    def __init__(self, pool: Pool, conn: _Connection, read_s: float | None) -> None:
+    def __init__(self, pool: Pool, conn: _Connection, read_s: float | None, key: str = "") -> None:
         self._pool = pool
+        self._key = key
         self._conn = conn
         self._read_s = read_s
         self.parser = httptools.HttpResponseParser(self)
@@ -252,7 +253,9 @@ class UpstreamResponse:
         self._finished = True
         conn = self._conn
         conn.response = None
-        self._pool._release(conn, reuse and self._complete and self._keep_alive and not conn.closed)
+        self._pool._release(
+            conn, reuse and self._complete and self._keep_alive and not conn.closed, self._key
+        )
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -261,10 +264,21 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 
 
 class Pool:
-    """Keep-alive connections per origin; at most `max_connections` exchanges in flight."""
+    """Keep-alive connections per origin; at most `max_connections` exchanges in flight, at most
+    `max_per_key` of them for one key."""
 
-    def __init__(self, max_connections: int, keepalive_connections: int, keepalive_expiry: float) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        keepalive_connections: int,
+        keepalive_expiry: float,
+        max_per_key: int | None = None,
+    ) -> None:
         self._slots = asyncio.Semaphore(max_connections)
+        # exchanges in flight per caller-chosen key (the gateway's provider): one provider that hangs
+        # cannot take every slot and make requests to the others wait (issue 19)
+        self._max_per_key = max_per_key or max_connections
+        self._key_slots: dict[str, asyncio.Semaphore] = {}
         self._idle: dict[Origin, list[_Connection]] = {}
         self._idle_count = 0
         self._keepalive = keepalive_connections
@@ -281,23 +295,28 @@ class Pool:
         connect_s: float,
         read_s: float | None,
         stream: bool = False,
+        key: str = "",
     ) -> UpstreamResponse:
-        """POST `body`; returns after the headers (stream) or the whole body (not stream)."""
+        """POST `body`; returns after the headers (stream) or the whole body (not stream).
+
+        A slot of `key` is taken before a pool slot, so requests waiting for a saturated key hold no
+        pool slot; both are given back when the response finishes (or the call fails or is cancelled).
+        """
         origin, head = request_head(url, headers, len(body))
         data = head + body
-        await self._slots.acquire()
-        holding = True  # this call holds a slot; once a response exists, the response does (_finish)
+        await self._acquire(key)
+        holding = True  # this call holds the slots; once a response exists, the response does (_finish)
         response: UpstreamResponse | None = None
         try:
             for attempt in range(2):
                 if attempt:
-                    await self._slots.acquire()
+                    await self._acquire(key)
                     holding = True
                 conn = self._take(origin)
                 reused = conn is not None
                 if conn is None:
                     conn = await self._connect(origin, connect_s)
-                response = UpstreamResponse(self, conn, read_s)
+                response = UpstreamResponse(self, conn, read_s, key)
                 holding = False
                 conn.response = response
                 assert conn.transport is not None
@@ -319,8 +338,23 @@ class Pool:
             if response is not None:
                 response._finish(reuse=False)
             elif holding:
-                self._slots.release()
+                self._give_back(key)
             raise
+
+    async def _acquire(self, key: str) -> None:
+        slots = self._key_slots.get(key)
+        if slots is None:
+            slots = self._key_slots[key] = asyncio.Semaphore(self._max_per_key)
+        await slots.acquire()
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            slots.release()
+            raise
+
+    def _give_back(self, key: str) -> None:
+        self._slots.release()
+        self._key_slots[key].release()
 
     def _take(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)
@@ -364,8 +398,8 @@ class Pool:
             self._ssl = context
         return self._ssl
 
-    def _release(self, conn: _Connection, reuse: bool) -> None:
-        self._slots.release()
+    def _release(self, conn: _Connection, reuse: bool, key: str) -> None:
+        self._give_back(key)
         if not reuse or self._closed or self._idle_count >= self._keepalive:
             conn.close()
             return

@@ -11,7 +11,16 @@ after each response:
 - headers not complete within `header_timeout_ms`: the connection is closed (there is no request yet to
   answer);
 - a request httptools cannot parse (bad request line, control characters in a header, broken chunked
-  framing): the same 400 envelope instead of uvicorn's plain-text one.
+  framing): the same 400 envelope instead of uvicorn's plain-text one;
+- an `Upgrade` request: served as plain HTTP/1.1 (`serve` runs uvicorn without WebSockets), or, when it
+  carries a body httptools would drop, the same 400 envelope.
+
+- the bytes of a request that are neither headers nor body (chunk-size lines, chunk extensions,
+  trailers) beyond `max_header_bytes` plus `CHUNK_FRAMING_BYTES` per chunk: the same 400 and close
+  (a 100 MB chunked trailer was read whole, before authentication, and grew the server by 150 MB);
+- only the bytes outside a request's body count towards the next request's headers: a keep-alive
+  client that writes the end of a 100 KB body and the start of its next request at once is served
+  (the whole read used to count as header bytes: 400 and the first request never answered).
 
 The body has its own deadline in the app (`limits.body_timeout_ms`, `reference_impl/app.py`). Used by
 `auriko-conformance serve`; pass `http=guarded_protocol(limits)` to any other uvicorn runner.
@@ -20,12 +29,20 @@ The body has its own deadline in the app (`limits.body_timeout_ms`, `reference_i
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reference_impl.config import Limits
 from reference_impl.errors import GatewayError
+
+logger = logging.getLogger("reference_impl.protocol")
+
+# Chunked framing allowed per chunk besides `max_header_bytes`: the size line (16 hex digits), its CRLF
+# and the chunk's closing CRLF with room to spare; chunk extensions and trailers use the shared allowance.
+CHUNK_FRAMING_BYTES = 64
 
 
 def _rejection(message: str) -> bytes:
@@ -39,8 +56,13 @@ def _rejection(message: str) -> bytes:
     return head + body
 
 
-def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
-    """An `HttpToolsProtocol` subclass enforcing `limits.max_header_bytes` and `limits.header_timeout_ms`."""
+def guarded_protocol(
+    limits: Limits, rejection: Callable[[str], bytes] = _rejection
+) -> type[HttpToolsProtocol]:
+    """An `HttpToolsProtocol` subclass enforcing `limits.max_header_bytes` and `limits.header_timeout_ms`.
+
+    `rejection` renders the complete 400 response for a message (the gateway's envelope by default;
+    the mocks pass their own, `mocks/server.py`)."""
     timeout_s = limits.header_timeout_ms / 1000
     max_bytes = limits.max_header_bytes
 
@@ -48,6 +70,10 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         _header_timer: asyncio.TimerHandle | None = None
         _awaiting_headers = False  # from a request's first byte (on_message_begin) to its header end
         _header_bytes = 0
+        _in_body = False  # from a request's header end to its end (body, chunk framing, trailers)
+        _framing_bytes = 0  # bytes of the current request that were neither its headers nor its body
+        _chunks = 0
+        _body_in_read = 0  # body bytes the parser passed on during the current data_received
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -58,19 +84,52 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            super().data_received(data)  # may begin a request and may complete its headers
-            if self._awaiting_headers and not self.transport.is_closing():
-                self._header_bytes += len(data)  # no header end in this chunk: all of it is header bytes
+            self._body_in_read = 0
+            super().data_received(data)  # may end a request, begin another and complete its headers
+            if self.transport.is_closing():
+                return
+            outside_body = len(data) - self._body_in_read
+            if self._awaiting_headers:  # no header end after this read's body bytes: all header bytes
+                self._header_bytes += outside_body
                 if self._header_bytes > max_bytes:
-                    self._awaiting_headers = False
-                    self._stop_timer()
-                    self.transport.write(_rejection(f"The request headers exceed {max_bytes} bytes."))
-                    self.transport.close()
+                    self._refuse(f"The request headers exceed {max_bytes} bytes.")
+            elif self._in_body:
+                self._framing_bytes += outside_body
+                if self._framing_bytes > max_bytes + CHUNK_FRAMING_BYTES * self._chunks:
+                    self._refuse(f"The request's chunk framing and trailers exceed {max_bytes} bytes.")
+
+        def _refuse(self, message: str) -> None:
+            self._awaiting_headers = self._in_body = False
+            self._stop_timer()
+            self.transport.write(rejection(message))
+            self.transport.close()
+
+        def on_body(self, body: bytes) -> None:
+            self._body_in_read += len(body)
+            super().on_body(body)
+
+        def on_chunk_header(self) -> None:
+            self._chunks += 1
+
+        def on_message_complete(self) -> None:
+            self._in_body = False
+            super().on_message_complete()
 
         def send_400_response(self, msg: str) -> None:
-            self._stop_timer()
-            self.transport.write(_rejection(f"{msg.rstrip('.')}: not a well-formed HTTP/1.1 request."))
-            self.transport.close()
+            self._refuse(f"{msg.rstrip('.')}: not a well-formed HTTP/1.1 request.")
+
+        def _unsupported_upgrade_warning(self) -> None:
+            """An `Upgrade` request (h2c from `curl --http2`, a WebSocket: `serve` runs without WebSocket
+            support). Without a body it is served as plain HTTP/1.1, the upgrade ignored. With one,
+            httptools has stopped at the header end and the body is lost to the app: a 400 envelope
+            instead of "not valid JSON". Logged at DEBUG: a client must not be able to flood the log."""
+            logger.debug("upgrade request ignored")
+            declared = dict(self.headers)
+            if declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared:
+                if self.cycle is not None:  # the app sees the client gone, not an empty body
+                    self.cycle.disconnected = True
+                    self.cycle.message_event.set()
+                self._refuse("Upgrade with a request body is not supported: send plain HTTP/1.1.")
 
         def on_message_begin(self) -> None:
             self._awaiting_headers = True
@@ -79,6 +138,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             self._awaiting_headers = False
+            self._in_body = True
+            self._framing_bytes = self._chunks = 0
             self._stop_timer()
             super().on_headers_complete()
 

@@ -31,6 +31,9 @@ def uvicorn_options(config: GatewayConfig) -> dict[str, Any]:
         "timeout_keep_alive": config.limits.header_timeout_ms / 1000 + 1,
         "access_log": False,
         "lifespan": "on",
+        # no WebSockets: an upgrade on any path was a plain-text 500, and the WebSocket library logged
+        # the request headers, `Authorization` included, at DEBUG (issue 19)
+        "ws": "none",
     }
 
 

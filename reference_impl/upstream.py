@@ -41,7 +41,10 @@ class Upstream:
         loop = asyncio.get_running_loop()
         if self._pool is None or self._pool_loop is not loop:
             self._pool = Pool(
-                self.timeouts.max_connections, self.timeouts.keepalive_connections, KEEPALIVE_EXPIRY_S
+                self.timeouts.max_connections,
+                self.timeouts.keepalive_connections,
+                KEEPALIVE_EXPIRY_S,
+                self.timeouts.max_connections_per_provider,
             )
             self._pool_loop = loop
         return self._pool
@@ -77,15 +80,23 @@ class Upstream:
         )
 
     async def send(
-        self, call: UpstreamCall, timeout_s: float, stream: bool = False
+        self, call: UpstreamCall, timeout_s: float, stream: bool = False, provider: str = ""
     ) -> httpx.Response | UpstreamResponse:
         """Send one attempt; the whole answer (or, streaming, its headers) must arrive within `timeout_s`.
-        A stream's later reads may each wait up to `timeout_s` (the longest silence tolerated)."""
+        A stream's later reads may each wait up to `timeout_s` (the longest silence tolerated). At most
+        `max_connections_per_provider` attempts to one `provider` are in flight; a wait for a slot
+        counts against `timeout_s` (a saturated provider times out and the plan falls back)."""
         if self.fast:
             connect_s = min(timeout_s, self.timeouts.connect_ms / 1000)
             async with asyncio.timeout(timeout_s):
                 return await self.pool.request(
-                    call.url, call.headers, call.body, connect_s=connect_s, read_s=timeout_s, stream=stream
+                    call.url,
+                    call.headers,
+                    call.body,
+                    connect_s=connect_s,
+                    read_s=timeout_s,
+                    stream=stream,
+                    key=provider,
                 )
         request = self.request(call, timeout_s)
         async with asyncio.timeout(timeout_s):

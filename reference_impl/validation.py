@@ -1,10 +1,11 @@
 """Request validation: the body against openapi.yaml, then the rules a schema cannot say.
 
 The contract is the only source of shapes and ranges. A compiled validator (jsonschema_rs, ~1 us per
-body) answers "is it valid?" on every request; only an invalid body pays for the pure-Python
-`auriko_conformance.contract` validator, whose precise paths become the error's `param`. Every failure
-carries its contract code: `missing_required_parameter`, `invalid_parameter_value`, `unknown_field`
-(inside `gateway`, D-001), `invalid_request` (not JSON, too deep).
+body) answers "is it valid?" on every request; an invalid body is narrowed to the few nodes that show
+its first error, which the same validator then explains (path -> the error's `param`). Nothing here
+walks a body in Python or lists every error, so no body up to the size limit costs much CPU (D-060).
+Every failure carries its contract code: `missing_required_parameter`, `invalid_parameter_value`,
+`unknown_field` (inside `gateway`, D-001), `invalid_request` (not JSON, too deep, too many containers).
 
 The result is a `ChatRequest`: the OpenAI-shaped body with deprecated fields converted (`functions` ->
 `tools`, `function_call` -> `tool_choice`), unknown top-level fields dropped with `unsupported_field`
@@ -13,19 +14,16 @@ warnings, and the routing inputs (models, strategy, options) pulled out of `gate
 
 from __future__ import annotations
 
-import re
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema_rs
 import orjson
 
 from auriko_conformance import contract
 from reference_impl.errors import GatewayError, clip
-
-try:  # jsonschema_rs ships with schemathesis (a dependency); fall back to the Python validator
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - exercised only without schemathesis
-    jsonschema_rs = None
 
 STRATEGIES = ("cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-focus", "balanced")
 _STRATEGY_SET = frozenset(STRATEGIES)
@@ -40,7 +38,6 @@ _ROLE_SCHEMAS = {
     "tool": "ToolMessage",
     "function": "FunctionMessage",
 }
-_PATH_INDEX = re.compile(r"^messages\[(\d+)\]")
 
 # Strict objects under `gateway` and the schema that names their keys (unknown key -> unknown_field).
 _STRICT_SCHEMAS = {
@@ -51,20 +48,26 @@ _STRICT_SCHEMAS = {
 }
 
 
-def _fast_validator() -> Any:
-    spec = contract.load_spec()
-    root = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": spec["components"],
-        "$ref": "#/components/schemas/ChatCompletionRequest",
-    }
-    if jsonschema_rs is not None:
-        return jsonschema_rs.validator_for(root)
-    return contract.validator("ChatCompletionRequest")
+def _compiled(schema_name: str) -> Any:
+    """A jsonschema_rs validator for one named schema of the contract (references resolved in place)."""
+    return jsonschema_rs.validator_for(
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": contract.load_spec()["components"],
+            "$ref": f"#/components/schemas/{schema_name}",
+        }
+    )
 
 
-_IS_VALID = _fast_validator().is_valid
+_REQUEST = _compiled("ChatCompletionRequest")
+_IS_VALID = _REQUEST.is_valid
+_ROLE_VALIDATORS = {role: _compiled(name) for role, name in _ROLE_SCHEMAS.items()}
+_MESSAGE = _compiled("Message")
+_MAX_MESSAGES = contract.load_spec()["components"]["schemas"]["ChatCompletionRequest"]["properties"][
+    "messages"
+]["maxItems"]
 _KNOWN_FIELDS = contract.request_fields()
+MAX_FIELD_WARNINGS = 16  # unknown fields named one by one; the rest are counted in one warning (D-060)
 
 
 def _integer_fields(schema_name: str) -> frozenset[str]:
@@ -124,58 +127,253 @@ def warning(kind: str, message: str, code: str | None = None) -> dict[str, str]:
     return {"type": kind, "code": code or kind, "message": clip(message)}
 
 
+@functools.cache
+def _depth_validator(limit: int) -> Any:
+    """A compiled schema that holds when JSON nesting is at most `limit` levels (the root is level 1).
+
+    `level<k>` admits a value under which containers nest at most k levels: a scalar, or an object or
+    array whose every member is `level<k-1>`. Walking a body in Rust costs ~7 ms for 4 MiB where the
+    Python walk took ~0.5 s (issue 19).
+    """
+    levels: dict[str, Any] = {"level0": {"not": {"type": ["object", "array"]}}}
+    for k in range(1, limit + 1):
+        inner = {"$ref": f"#/$defs/level{k - 1}"}
+        levels[f"level{k}"] = {"items": inner, "additionalProperties": inner}
+    return jsonschema_rs.validator_for({"$defs": levels, "$ref": f"#/$defs/level{limit}"})
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when JSON nesting is deeper than `limit` (iterative, stops early)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    """True when JSON nesting is deeper than `limit`."""
+    return not _depth_validator(limit).is_valid(value)
+
+
+def _param(path: Sequence[str | int]) -> str | None:
+    """`["messages", 0, "content"]` -> `messages[0].content`; the root -> None."""
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    return text.removeprefix(".") or None
+
+
+def _leaf(error: jsonschema_rs.ValidationError) -> jsonschema_rs.ValidationError:
+    """The most specific error: a `oneOf`/`anyOf` failure alone says little, the branch that got
+    furthest (deepest path, first such branch) says why -- the reading `contract.violations` gives."""
+    while True:
+        branches = [branch for branch in getattr(error.kind, "context", None) or () if branch]
+        if not branches:
+            return error
+        best = max(branches, key=lambda errors: max(len(e.instance_path) for e in errors))
+        if max(len(e.instance_path) for e in best) <= len(error.instance_path):
+            return error
+        error = best[0]
+
+
+def _first_error(validator: Any, instance: Any) -> jsonschema_rs.ValidationError | None:
+    return next(iter(validator.iter_errors(instance)), None)
+
+
+def _required_names() -> frozenset[str]:
+    """Every property name some schema of the contract requires: a narrowed object always keeps these,
+    so that leaving keys out never creates a `required` error of its own."""
+    names: set[str] = set()
+    stack: list[Any] = [contract.load_spec()["components"]["schemas"]]
     while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
+        node = stack.pop()
         if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
+            if isinstance(node.get("required"), list):
+                names.update(node["required"])
+            stack.extend(node.values())
         elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
-    return False
+            stack.extend(node)
+    return frozenset(names)
 
 
-def _param(path: str) -> str | None:
-    """`$.gateway.routing.max_ttft_ms` -> `gateway.routing.max_ttft_ms`; `$` -> None."""
-    return path[2:] if path.startswith("$.") else None
+# Kept in every narrowed object: required names, and the request's own fields (its `if`/`then` rules
+# tie some of them together); other keys can only add errors, never remove one by leaving.
+_KEEP_KEYS = _required_names() | _KNOWN_FIELDS
+_MAX_CHECKS = 400  # is_valid calls one explanation may make (~2 log2 n per narrowed container)
+
+Path = tuple[str | int, ...]
+
+
+def _at(root: Any, path: Path) -> Any:
+    for step in path:
+        root = root[step]
+    return root
+
+
+def _replaced(root: Any, path: Path, value: Any) -> Any:
+    """`root` with the node at `path` replaced: shallow copies along the path, the rest shared."""
+    if not path:
+        return value
+    step, rest = path[0], path[1:]
+    copy = list(root) if isinstance(root, list) else dict(root)
+    copy[step] = _replaced(root[step], rest, value)
+    return copy
+
+
+class _Narrowing:
+    """Shrinks an invalid instance to a small one that is still invalid, with `is_valid` calls only.
+
+    Why: a jsonschema_rs error object carries its instance converted back to Python, a failed `oneOf`
+    carries the errors of all its branches, and `iter_errors` builds every error before yielding the
+    first: explaining 100,000 invalid tools took 3.7 s, 1,000,000 wrong `gateway.models` entries 28 s
+    and a gigabyte, 300,000 bad `logit_bias` keys more than a minute (issue 19). Narrowing first keeps
+    the explained instance to a handful of nodes along the error's path.
+
+    Each container is cut to the half that is still invalid, down to one item (an array) or one
+    optional key (an object), then only what is left is entered. Item-local schema keywords make this
+    sound: a smaller window cannot break `maxItems`, `uniqueItems` or `additionalProperties`, windows
+    keep at least one item (`minItems: 1`, `minProperties: 1`), and objects keep `_KEEP_KEYS`. When
+    both halves are valid the error belongs to the array itself (`maxItems`): it is kept whole and not
+    entered. `offsets` maps a narrowed array's path (in the small instance) to its first index.
+    """
+
+    def __init__(self, validator: Any, root: Any) -> None:
+        self.validator = validator
+        self.root = root
+        self.offsets: dict[Path, int] = {}
+        self.checks = 0
+
+    def _invalid(self, path: Path, value: Any) -> bool:
+        self.checks += 1
+        return not self.validator.is_valid(_replaced(self.root, path, value))
+
+    def run(self) -> bool:
+        """Narrow; False when the check budget ran out (the instance is still large)."""
+        stack: list[Path] = [()]
+        while stack:
+            if self.checks > _MAX_CHECKS:
+                return False
+            path = stack.pop()
+            node = _at(self.root, path)
+            if isinstance(node, list):
+                if len(node) > 1 and not self._narrow_list(path, node):
+                    continue  # an error of the array itself: nothing inside needs explaining
+                children = enumerate(_at(self.root, path))
+            elif isinstance(node, dict):
+                self._narrow_dict(path, node)
+                children = iter(_at(self.root, path).items())
+            else:
+                continue
+            stack.extend((*path, key) for key, child in children if isinstance(child, dict | list))
+        return True
+
+    def _window(self, path: Path, window: Callable[[int, int], Any], size: int) -> tuple[int, int]:
+        """The smallest `window(low, high)` found that is still invalid, by halving. The first item is
+        tried alone first: with many bad items (the costly case for `iter_errors`) it usually is one."""
+        if size > 1 and self._invalid(path, window(0, 1)):
+            return 0, 1
+        low, high = 0, size
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._invalid(path, window(low, middle)):
+                high = middle
+            elif self._invalid(path, window(middle, high)):
+                low = middle
+            else:
+                break
+        return low, high
+
+    def _narrow_list(self, path: Path, items: list[Any]) -> bool:
+        low, high = self._window(path, lambda low, high: items[low:high], len(items))
+        if high - low < len(items):
+            self.root = _replaced(self.root, path, items[low:high])
+            self.offsets[path] = low
+        return high - low == 1
+
+    def _narrow_dict(self, path: Path, node: dict[str, Any]) -> None:
+        if _KEEP_KEYS.isdisjoint(node):  # the usual large object (logit_bias, extensions): no copying
+            kept: dict[str, Any] = {}
+            others = list(node.items())
+        else:
+            kept = {key: value for key, value in node.items() if key in _KEEP_KEYS}
+            others = [item for item in node.items() if item[0] not in _KEEP_KEYS]
+
+        def window(low: int, high: int) -> dict[str, Any]:
+            found = dict(kept)
+            found.update(others[low:high])
+            return found
+
+        if not others:
+            return
+        if self._invalid(path, kept):  # the error is among the kept keys: the others can all go
+            low, high = 0, 0
+        else:
+            low, high = self._window(path, window, len(others))
+        if high - low < len(others):
+            self.root = _replaced(self.root, path, window(low, high))
+
+    def original(self, path: Sequence[str | int]) -> list[str | int]:
+        """A path in the narrowed instance -> the same path in the original one."""
+        result: list[str | int] = []
+        for i, step in enumerate(path):
+            offset = self.offsets.get(tuple(path[:i]))
+            result.append(step + offset if offset is not None and isinstance(step, int) else step)
+        return result
+
+
+def _explain(validator: Any, instance: Any) -> tuple[Any, list[str | int]] | None:
+    """The first error of `instance` (most specific branch) and its path, explained on a narrowed copy.
+
+    None when the instance is valid, or when it could not be narrowed within the check budget (the
+    caller then answers without the validator's wording rather than build every error).
+    """
+    narrowing = _Narrowing(validator, instance)
+    if not narrowing.run():
+        return None
+    found = _first_error(validator, narrowing.root)
+    if found is None:
+        return None
+    error = _leaf(found)
+    return error, narrowing.original(error.instance_path)
+
+
+def _message_violation(index: int, message: Any) -> GatewayError | tuple[Any, list[str | int]] | None:
+    """Message `index` against its role's schema: a precise path even where `oneOf` over roles says
+    only "no role matched"."""
+    role = message.get("role") if isinstance(message, dict) else None
+    if not isinstance(role, str) or role not in _ROLE_SCHEMAS:
+        return GatewayError(
+            "invalid_parameter_value",
+            f"messages[{index}].role must be one of {', '.join(_ROLE_SCHEMAS)}",
+            f"messages[{index}].role",
+        )
+    explained = _explain(_ROLE_VALIDATORS[role], message)
+    if explained is None:
+        return None
+    error, inner = explained
+    return error, ["messages", index, *inner]
 
 
 def _first_violation(body: dict[str, Any]) -> GatewayError:
-    found = contract.validate_request_body(body)
-    if not found:
-        # The validators disagree only on numbers JSON parsing could not keep exact (an integer beyond
-        # 64 bits arrives as a float): the value is out of range either way, never a 500.
-        return GatewayError("invalid_parameter_value", "A number in the body is out of range.")
-    violation = found[0]
-    param = _param(violation.path)
-    match = _PATH_INDEX.match(param or "")
-    if match is not None:
-        # re-validate the one message against its role's schema for a precise path and message
-        index = int(match.group(1))
-        message = body["messages"][index]
-        role = message.get("role") if isinstance(message, dict) else None
-        if not isinstance(role, str) or role not in _ROLE_SCHEMAS:
-            return GatewayError(
-                "invalid_parameter_value",
-                f"messages[{index}].role must be one of {', '.join(_ROLE_SCHEMAS)}",
-                f"messages[{index}].role",
-            )
-        precise = contract.violations(_ROLE_SCHEMAS[role], message)
-        if precise:
-            violation = precise[0]
-            inner = violation.path[1:]  # strip "$"
-            param = f"messages[{index}]{inner}"
-    if violation.keyword == "required":
-        missing = violation.message.split("'")[1] if "'" in violation.message else ""
+    """The first contract violation as an error with its `param`, found and explained in Rust.
+
+    Only one error is explained, on a narrowed copy of the body (`_Narrowing`), so the cost stays
+    bounded whatever the body holds: listing every error with the pure-Python validator took 7-56 s of
+    CPU for 0.6-3 MB bodies while the event loop waited (issue 19, D-060).
+    """
+    explained = _explain(_REQUEST, body)
+    if explained is None:
+        if _IS_VALID(body):
+            # The validators disagree only on numbers JSON parsing could not keep exact (an integer
+            # beyond 64 bits arrives as a float): out of range either way, never a 500.
+            return GatewayError("invalid_parameter_value", "A number in the body is out of range.")
+        return GatewayError("invalid_parameter_value", "The request body does not match the contract.")
+    error, path = explained
+    if len(path) >= 2 and path[0] == "messages" and isinstance(path[1], int):
+        precise = _message_violation(path[1], body["messages"][path[1]])
+        if isinstance(precise, GatewayError):
+            return precise
+        if precise is not None:
+            error, path = precise
+    param = _param(path)
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):
+        missing = error.kind.property
         full = f"{param}.{missing}" if param else missing
-        return GatewayError(
-            "missing_required_parameter", f"Missing required parameter '{full}'.", full or None
-        )
+        return GatewayError("missing_required_parameter", f"Missing required parameter '{full}'.", full)
     where = param or "body"
-    return GatewayError("invalid_parameter_value", f"Invalid value for '{where}': {violation.message}", param)
+    return GatewayError(
+        "invalid_parameter_value", f"Invalid value for '{where}': {clip(error.message)}", param
+    )
 
 
 def _check_model_choice(body: dict[str, Any]) -> None:
@@ -360,8 +558,33 @@ def _has_images(messages: list[dict[str, Any]]) -> bool:
     return False
 
 
-def parse_body(raw: bytes, max_depth: int = 64) -> dict[str, Any]:
-    """Bytes -> JSON object, or 400 `invalid_request`."""
+# Every byte but quotes and brackets, deleted before counting the brackets outside strings.
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+
+
+def _containers_exceed(raw: bytes, limit: int) -> bool:
+    """True when the body holds more than `limit` objects and arrays.
+
+    Counting brackets costs a millisecond for 4 MiB; only when that upper bound is over the limit are
+    the brackets inside strings left out, with bytes operations only: escaped backslashes and quotes
+    removed, then everything but quotes and brackets, and what lies between every other quote is string
+    text (23 ms for 100,000 messages; a regular expression over the strings took 80). Parsing a million
+    empty arrays cost 0.3-0.4 s of CPU before this (issue 19): the refusal comes before the parse. A body
+    that is not JSON may be miscounted, and is refused either way.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    outside = b"".join(structure.split(b'"')[::2])
+    return outside.count(b"[") + outside.count(b"{") > limit
+
+
+def parse_body(raw: bytes, max_depth: int = 64, max_containers: int = 100_000) -> dict[str, Any]:
+    """Bytes -> JSON object, or 400 `invalid_request` (not JSON, too deep, too many containers)."""
+    if _containers_exceed(raw, max_containers):
+        raise GatewayError(
+            "invalid_request", f"The request body holds more than {max_containers} objects and arrays."
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -373,6 +596,23 @@ def parse_body(raw: bytes, max_depth: int = 64) -> dict[str, Any]:
     return body
 
 
+def _drop_unknown_fields(body: dict[str, Any]) -> list[dict[str, str]]:
+    """Unknown top-level fields are removed, each with an `unsupported_field` warning (D-001), up to
+    `MAX_FIELD_WARNINGS`; the rest share one warning that counts them (D-060: 300,000 unknown fields
+    made 300,000 warnings, a 20 MB `routing_metadata`)."""
+    unknown = [key for key in body if key not in _KNOWN_FIELDS]
+    for key in unknown:
+        del body[key]
+    warnings = [
+        warning("unsupported_field", f"Unknown field '{key}' was ignored.")
+        for key in unknown[:MAX_FIELD_WARNINGS]
+    ]
+    if len(unknown) > MAX_FIELD_WARNINGS:
+        more = len(unknown) - MAX_FIELD_WARNINGS
+        warnings.append(warning("unsupported_field", f"{more} more unknown fields were ignored."))
+    return warnings
+
+
 def validate_chat_request(body: dict[str, Any]) -> ChatRequest:
     """Validate a parsed body and normalise it into a `ChatRequest` (raises GatewayError)."""
     _check_model_choice(body)
@@ -382,10 +622,7 @@ def validate_chat_request(body: dict[str, Any]) -> ChatRequest:
         raise _first_violation(body)
     _integral_floats_to_int(body)
 
-    warnings: list[dict[str, str]] = []
-    for key in [k for k in body if k not in _KNOWN_FIELDS]:
-        del body[key]
-        warnings.append(warning("unsupported_field", f"Unknown field '{key}' was ignored."))
+    warnings = _drop_unknown_fields(body)
 
     gateway = body.pop("gateway", None) or {}
     extensions = body.pop("extensions", None) or {}

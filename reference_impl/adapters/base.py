@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import httpx
@@ -323,6 +324,23 @@ class Adapter:
         return self.finish_reasons.get(native, "stop")
 
 
+# A token estimate for text whose provider does not count it separately: a run of word characters or one
+# punctuation character. Real tokenizers differ; the estimate is capped by the provider's own total.
+_TOKEN_ESTIMATE = re.compile(r"\w+|[^\w\s]")
+
+
+def with_reasoning_estimate(usage: Usage | None, reasoning_texts: list[str]) -> Usage | None:
+    """`usage` with `reasoning` estimated from the reasoning text when the provider reported none (D-061).
+
+    vLLM counts a thinking model's reasoning in `completion_tokens` but has no `reasoning_tokens`:
+    `qwen3-32b` answered `completion_tokens` 26 with `reasoning_tokens` 0 for 16 tokens of reasoning.
+    """
+    if usage is None or usage.reasoning or not reasoning_texts:
+        return usage
+    estimate = sum(len(_TOKEN_ESTIMATE.findall(text)) for text in reasoning_texts)
+    return replace(usage, reasoning=min(estimate, usage.completion))
+
+
 @dataclass(slots=True)
 class StreamDecoder:
     """Base for a native-stream decoder: `feed()` per SSE event, `close()` at the end of the body."""
@@ -335,6 +353,7 @@ class StreamDecoder:
     system_fingerprint: str | None = None
     tool_slots: dict[tuple[int, Any], int] = field(default_factory=dict)
     tool_counts: dict[int, int] = field(default_factory=dict)
+    reasoning_texts: list[str] = field(default_factory=list)  # kept only to estimate (D-061)
 
     def feed(self, event: str | None, data: str) -> list[Event]:
         raise NotImplementedError

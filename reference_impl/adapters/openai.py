@@ -21,6 +21,7 @@ from reference_impl.adapters.base import (
     UpstreamStreamError,
     Usage,
     new_id,
+    with_reasoning_estimate,
 )
 
 EFFORT_ORDER = ("minimal", "low", "medium", "high", "xhigh", "max")
@@ -48,6 +49,9 @@ class OpenAIAdapter(Adapter):
     developer_role: ClassVar[str] = "developer"  # what a `developer` message becomes
     collapse_content: ClassVar[bool] = False  # DeepSeek: content parts -> one string
     reasoning_fields: ClassVar[tuple[str, ...]] = ()  # where the target returns reasoning text
+    #: the target's usage counts reasoning in `completion_tokens` without saying how much (vLLM): the
+    #: gateway estimates `reasoning_tokens` from the reasoning text (D-061)
+    estimates_reasoning: ClassVar[bool] = False
     send_stream_options: ClassVar[bool] = True
 
     # --- reasoning -------------------------------------------------------------------------------------
@@ -212,7 +216,11 @@ class OpenAIAdapter(Adapter):
             completion["system_fingerprint"] = data["system_fingerprint"]
         if data.get("service_tier"):
             completion["service_tier"] = data["service_tier"]
-        return completion, self.usage_of(data.get("usage"))
+        usage = self.usage_of(data.get("usage"))
+        if self.estimates_reasoning:
+            texts = (self.reasoning_of(choice.get("message") or {}) for choice in data.get("choices") or ())
+            usage = with_reasoning_estimate(usage, [text for text in texts if text])
+        return completion, usage
 
     def stream_decoder(self, attempt: Attempt) -> StreamDecoder:
         return OpenAIStreamDecoder(self, attempt)
@@ -234,9 +242,6 @@ class OpenAIStreamDecoder(StreamDecoder):
         if self.model is None:
             self.model = chunk.get("model")
             self.system_fingerprint = chunk.get("system_fingerprint")
-        usage = chunk.get("usage")
-        if usage:
-            self.usage = adapter.usage_of(usage)  # replace: some upstreams send cumulative usage
         events: list[Event] = []
         exclude_reasoning = self.attempt.request.exclude_reasoning
         for choice in chunk.get("choices") or ():
@@ -244,6 +249,8 @@ class OpenAIStreamDecoder(StreamDecoder):
             delta = choice.get("delta") or {}
             for key in adapter.reasoning_fields:
                 text = delta.get(key)
+                if text and adapter.estimates_reasoning:
+                    self.reasoning_texts.append(text)
                 if text and not exclude_reasoning:
                     events.append(("reasoning", index, text))
             content = delta.get("content")
@@ -256,6 +263,11 @@ class OpenAIStreamDecoder(StreamDecoder):
             native_finish = choice.get("finish_reason")
             if native_finish:
                 events.append(("finish", index, adapter.map_finish(native_finish), native_finish))
+        usage = chunk.get("usage")
+        if usage:  # replace, never add: some upstreams send cumulative usage
+            self.usage = adapter.usage_of(usage)
+            if adapter.estimates_reasoning:
+                self.usage = with_reasoning_estimate(self.usage, self.reasoning_texts)
         return events
 
     def _tool_event(self, choice: int, call: dict[str, Any]) -> Event:

@@ -25,4 +25,5 @@ class VLLMAdapter(OpenAIAdapter):
     assistant_extra_keys: ClassVar[tuple[str, ...]] = ()
     developer_role: ClassVar[str] = "system"
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning", "reasoning_content")
+    estimates_reasoning: ClassVar[bool] = True
     extension_keys: ClassVar[tuple[str, ...]] = ("vllm",)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import select
 import socket
 import time
@@ -348,3 +349,137 @@ def test_keep_alive_connection_serves_requests_after_the_header_allowance(guarde
             time.sleep(0.6)
         response = client.post("/v1/chat/completions", content=_body(), headers={"x-pad": "p" * 30_000})
         assert response.status_code == 200
+
+
+# ------------------------------------------------------------------------------------------------------
+# Issue 19, items 3-6: trailers, pipelining, upgrades, clients that leave, ambiguous requests
+# ------------------------------------------------------------------------------------------------------
+
+CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+
+
+def _send_all(sock: socket.socket, payload: bytes) -> None:
+    """Send what the server takes; a server that has refused and closed stops the sending."""
+    sock.setblocking(True)
+    sock.settimeout(5)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(payload)
+    sock.setblocking(False)
+
+
+def _responses(raw: bytes) -> list[tuple[int, bytes]]:
+    """(status, body) of each response in a byte stream of Content-Length-framed responses."""
+    found = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
+        found.append((int(lines[0].split()[1]), rest[:length]))
+        raw = rest[length:]
+    return found
+
+
+@pytest.mark.parametrize("trailer", [b"X-T: " + b"a" * (2 * MIB) + b"\r\n", b"X-T: a\r\n" * 100_000])
+def test_chunked_trailers_count_against_the_header_limit(guarded, trailer):
+    """A 100 MB trailer was read whole, before authentication (RSS 140 -> 294 MB)."""
+    with contextlib.closing(_connect(guarded)) as sock:
+        body = _body()
+        _send_all(sock, CHUNKED + b"%x\r\n%s\r\n0\r\n" % (len(body), body) + trailer + b"\r\n")
+        data, closed_after = _read_until_closed(sock, 5)
+    assert closed_after is not None
+    status, _, payload = _envelope(data)
+    assert status == 400
+    assert "trailers exceed" in payload["error"]["message"]
+
+
+def test_small_trailers_and_many_small_chunks_are_served(guarded):
+    body = _body()
+    chunks = b"".join(b"1\r\n%s\r\n" % body[i : i + 1] for i in range(len(body)))
+    with contextlib.closing(_connect(guarded)) as sock:
+        _send_all(sock, CHUNKED + chunks + b"0\r\nX-Trailer: fine\r\n\r\n")
+        data, _ = _read_until_closed(sock, 3)
+    assert _responses(data)[0][0] == 200
+
+
+def test_pipelined_request_after_a_large_body_is_not_lost(guarded):
+    """Request 1 (90 KB body) and the first bytes of request 2 in one write: request 1 got a 400
+    "headers exceed 65536 bytes" and was never answered."""
+    first = _body(b',"pad":"' + b"x" * 90_000 + b'"')
+    second = _body()
+    request_2 = HEAD + b"Content-Length: %d\r\n\r\n" % len(second) + second
+    with contextlib.closing(_connect(guarded)) as sock:
+        _send_all(sock, HEAD + b"Content-Length: %d\r\n\r\n" % len(first) + first + request_2[:40])
+        time.sleep(0.3)
+        _send_all(sock, request_2[40:])
+        data, _ = _read_until_closed(sock, 3)
+    assert [status for status, _ in _responses(data)] == [200, 200]
+
+
+def test_websocket_upgrade_is_plain_http_and_logs_no_credentials(guarded, caplog):
+    """Was: a plain-text 500 on any path, and the WebSocket library logged `Authorization` at DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    upgrade = (
+        b"GET /v1/models HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ak_test_conformance\r\n"
+        b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    with contextlib.closing(_connect(guarded)) as sock:
+        _send_all(sock, upgrade)
+        data, _ = _read_until_closed(sock, 2)
+    assert _responses(data)[0][0] == 200
+    assert not any("ak_test_conformance" in record.getMessage() for record in caplog.records)
+
+
+def test_h2c_upgrade_with_a_body_gets_the_envelope(guarded):
+    """`curl --http2` over http: the body was lost to the app ("not valid JSON")."""
+    body = _body()
+    h2c = (
+        HEAD
+        + b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+    )
+    with contextlib.closing(_connect(guarded)) as sock:
+        _send_all(sock, h2c + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        data, closed_after = _read_until_closed(sock, 3)
+    status, _, payload = _envelope(data)
+    assert (status, payload["error"]["code"]) == (400, "invalid_request")
+    assert "Upgrade" in payload["error"]["message"]
+    assert closed_after is not None
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [b"", b"zz\r\n"],
+    ids=["client_leaves_mid_body", "broken_chunk_size_mid_body"],
+)
+def test_a_broken_body_logs_no_error(guarded, caplog, rest):
+    """Each of these logged `ERROR: Exception in ASGI application` with a traceback."""
+    caplog.set_level(logging.DEBUG)
+    body = _body()
+    with contextlib.closing(_connect(guarded)) as sock:
+        _send_all(sock, CHUNKED + b"%x\r\n%s\r\n" % (len(body) // 2, body[: len(body) // 2]) + rest)
+        if rest:
+            _read_until_closed(sock, 3)
+        time.sleep(0.3)
+    time.sleep(0.3)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+def test_two_authorization_headers_are_refused(http):
+    response = http.post(
+        "/v1/chat/completions",
+        content=_body(),
+        headers=[("authorization", "Bearer ak_wrong"), ("authorization", "Bearer ak_test_conformance")],
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_an_encoded_slash_is_another_path(guarded):
+    with contextlib.closing(_connect(guarded)) as sock:
+        body = _body()
+        raw = HEAD.replace(b"/v1/chat/completions", b"/v1/chat%2Fcompletions")
+        _send_all(sock, raw + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        data, _ = _read_until_closed(sock, 2)
+    status, _, payload = _envelope(data)
+    assert (status, payload["error"]["code"]) == (404, "resource_not_found")

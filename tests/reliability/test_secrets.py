@@ -53,10 +53,10 @@ def test_every_configured_key_is_compared_every_time(monkeypatch):
         calls.clear()
         headers = {b"authorization": b"Bearer " + token.encode()}
         if ok:
-            assert gateway._authenticate(headers) == token
+            assert gateway._authenticate(headers, list(headers.items())) == token
         else:
             with pytest.raises(app_module.GatewayError):
-                gateway._authenticate(headers)
+                gateway._authenticate(headers, list(headers.items()))
         assert len(calls) == len(keys), token  # no early exit, whichever key matches (or none)
         assert {len(a) for a, _ in calls} == {32}  # digests: equal lengths, so no length leak either
 
@@ -66,10 +66,10 @@ def test_scheme_must_be_bearer():
     for value in [f"Basic {CLIENT_KEY}", CLIENT_KEY, f"Bearer  {CLIENT_KEY}", f"bearer {CLIENT_KEY}"]:
         headers = {b"authorization": value.encode()}
         if value.lower().startswith("bearer "):
-            assert gateway._authenticate(headers) == CLIENT_KEY
+            assert gateway._authenticate(headers, list(headers.items())) == CLIENT_KEY
         else:
             with pytest.raises(app_module.GatewayError):
-                gateway._authenticate(headers)
+                gateway._authenticate(headers, list(headers.items()))
 
 
 # ------------------------------------------------------------------------------------------------------
