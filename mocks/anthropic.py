@@ -180,7 +180,7 @@ class AnthropicFlavour(Flavour):
             if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
                 raise bad("max_tokens: Input should be a valid integer greater than or equal to 0")
         spec = self.model_spec(model_id)
-        ex.model = model_id
+        ex.model = spec.served_as  # the real APIs answer with the snapshot an alias resolves to
         if route.kind == "chat" and max_tokens > spec.max_output:
             raise bad(
                 f"max_tokens: {max_tokens} > {spec.max_output}, which is the maximum allowed number of "
@@ -612,19 +612,24 @@ class AnthropicFlavour(Flavour):
         return orjson.dumps({"input_tokens": turn.prompt_tokens})
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
-        def card(model_id: str) -> dict[str, Any]:
+        """Dated ids (an alias is accepted by `/v1/models/{id}` and answered with its snapshot), newest
+        first, with the real list's display names ("Claude Sonnet 4.5") and release dates."""
+
+        def card(spec: ModelSpec) -> dict[str, Any]:
             return {
                 "type": "model",
-                "id": model_id,
-                "display_name": model_id.replace("-", " ").title(),
-                "created_at": "2025-09-29T00:00:00Z",
+                "id": spec.served_as,
+                "display_name": spec.display_name or spec.id.replace("-", " ").title(),
+                "created_at": f"{spec.released}T00:00:00Z",
             }
 
         if route.kind == "model":
-            if route.model not in self.models:
+            spec = self.models.get(route.model or "")
+            if spec is None:
                 raise self.model_not_found(route.model or "")
-            return orjson.dumps(card(route.model))
-        ids = list(self.models)
+            return orjson.dumps(card(spec))
+        specs = sorted(self.specs, key=lambda s: s.released, reverse=True)
+        cards = [card(s) for s in specs]
         return orjson.dumps(
-            {"data": [card(m) for m in ids], "has_more": False, "first_id": ids[0], "last_id": ids[-1]}
+            {"data": cards, "has_more": False, "first_id": cards[0]["id"], "last_id": cards[-1]["id"]}
         )

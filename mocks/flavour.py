@@ -18,7 +18,7 @@ from mocks.config import ProviderInstance
 from mocks.conversation import Turn
 from mocks.directives import DirectiveError
 from mocks.errors import ErrorStyle, MockError
-from mocks.models import ModelSpec, model_spec
+from mocks.models import ModelSpec, index_by_name
 from mocks.sse import Frame
 
 BAD_KEY = "bad-key"  # the one key every mock refuses, so a suite can test upstream auth failures
@@ -77,7 +77,8 @@ class Flavour:
 
     def __init__(self, instance: ProviderInstance) -> None:
         self.instance = instance
-        self.models: dict[str, ModelSpec] = {m: model_spec(m) for m in instance.models}
+        self.specs: tuple[ModelSpec, ...] = instance.specs()
+        self.models: dict[str, ModelSpec] = index_by_name(self.specs)  # every accepted name -> its spec
         self._static_headers: list[tuple[bytes, bytes]] = [
             (k.encode(), v.encode()) for k, v in self.static_headers().items()
         ]
@@ -160,9 +161,12 @@ class Flavour:
         )
 
     def model_spec(self, model: str) -> ModelSpec:
+        """The served model a request names (any of its names), or the provider's not-found error."""
         spec = self.models.get(model)
         if spec is None:
-            raise self.model_not_found(model)
+            if not self.instance.accept_unknown_models:
+                raise self.model_not_found(model)
+            spec = ModelSpec(model)
         return spec
 
     def model_not_found(self, model: str) -> MockError:

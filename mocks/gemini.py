@@ -270,7 +270,7 @@ class GeminiFlavour(Flavour):
     # --- request ------------------------------------------------------------------------------------
     def parse(self, ex: Exchange, route: Route) -> Turn:
         spec = self.model_spec(route.model or "")
-        ex.model = spec.id
+        ex.model = spec.served_as
         raw = ex.body
         if route.kind == "count_tokens" and isinstance(raw.get("generateContentRequest"), dict):
             raw = raw["generateContentRequest"]
@@ -621,8 +621,8 @@ class GeminiFlavour(Flavour):
             return {
                 "name": f"models/{model_id}",
                 "version": "001",
-                "displayName": model_id,
-                "description": f"Mock of {model_id}",
+                "displayName": spec.display_name or model_id,
+                "description": f"Mock of {spec.display_name or model_id}",
                 "inputTokenLimit": spec.context_window,
                 "outputTokenLimit": spec.max_output,
                 "supportedGenerationMethods": ["generateContent", "countTokens"],
@@ -637,4 +637,4 @@ class GeminiFlavour(Flavour):
             if route.model not in self.models:
                 raise self.model_not_found(route.model or "")
             return orjson.dumps(card(route.model))
-        return orjson.dumps({"models": [card(m) for m in self.models]})
+        return orjson.dumps({"models": [card(m) for m in self.models]})  # every name, aliases included

@@ -8,6 +8,7 @@ error envelope. Model-specific rules (o-series, DeepSeek thinking mode) are chec
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -284,7 +285,7 @@ class OpenAICompatFlavour(Flavour):
         return MockError(
             d.model_not_found_status,
             d.model_not_found_message.format(model=model),
-            param="model",
+            param=None if d.name == "openai" else "model",  # the real OpenAI error has `param: null`
             code="model_not_found" if d.name == "openai" else None,
         )
 
@@ -313,7 +314,7 @@ class OpenAICompatFlavour(Flavour):
                 "empty_array",
             )
         spec = self.model_spec(model_id)
-        ex.model = model_id
+        ex.model = spec.served_as  # the real APIs answer with the snapshot an alias resolves to
 
         self._check_numbers(body)
         stream = body.get("stream") is True
@@ -880,19 +881,18 @@ class OpenAICompatFlavour(Flavour):
         yield Frame(DONE)
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
-        def card(model_id: str) -> dict[str, Any]:
-            obj = {
-                "id": model_id,
+        """Aliases and dated snapshots side by side, as the real `/v1/models` lists them."""
+
+        def card(name: str) -> dict[str, Any]:
+            spec = self.models[name]
+            obj: dict[str, Any] = {
+                "id": name,
                 "object": "model",
-                "created": 1_700_000_000,
+                "created": _epoch(spec.released),
                 "owned_by": self.dialect.owned_by,
             }
             if self.dialect.name == "vllm":
-                obj |= {
-                    "root": model_id,
-                    "parent": None,
-                    "max_model_len": self.models[model_id].context_window,
-                }
+                obj |= {"root": name, "parent": None, "max_model_len": spec.context_window}
             return obj
 
         if route.kind == "model":
@@ -900,6 +900,11 @@ class OpenAICompatFlavour(Flavour):
                 raise self.model_not_found(route.model or "")
             return orjson.dumps(card(route.model))
         return orjson.dumps({"object": "list", "data": [card(m) for m in self.models]})
+
+
+def _epoch(day: str) -> int:
+    """Unix time of an ISO date at midnight UTC (a model card's `created`)."""
+    return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
 
 
 class OpenAIFlavour(OpenAICompatFlavour):
