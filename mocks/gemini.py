@@ -22,7 +22,7 @@ from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import GEMINI_ERRORS, MockError
 from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, is_number, random_hex
 from mocks.models import ModelSpec, Reasoning
-from mocks.sse import Frame, data_event
+from mocks.sse import ARRAY_CLOSE, Frame, array_element, data_event
 
 PATH_RE = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^:/]+)(?::([A-Za-z]+))?)?$")
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$")
@@ -124,6 +124,7 @@ FINISH = {
     "tool_calls": "STOP",
     "content_filter": "SAFETY",
 }
+SSE_END = b"\r\n\r\n"  # Google ends each `alt=sse` event with CRLF CRLF
 SAFETY_BLOCKED = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
 
 
@@ -188,7 +189,10 @@ class GeminiFlavour(Flavour):
         return random_hex(11)
 
     def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
-        return [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]
+        headers = [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]
+        if ex.extra.get("stream"):
+            headers.append((b"content-disposition", b"attachment"))  # what Google sends on both stream kinds
+        return headers
 
     def stream_media_type(self, ex: Exchange) -> bytes:
         return b"text/event-stream" if ex.extra.get("sse", True) else b"application/json; charset=UTF-8"
@@ -296,6 +300,7 @@ class GeminiFlavour(Flavour):
                     b.system_text(part["text"])
         self._walk(contents, b)
         ex.extra["sse"] = route.sse
+        ex.extra["stream"] = bool(route.stream)
         ex.extra["thinking_model"] = spec.reasoning is not Reasoning.NONE
         stops = config.get("stopSequences") or []
         return b.build(
@@ -578,8 +583,8 @@ class GeminiFlavour(Flavour):
                 "modelVersion": ex.model,
                 "responseId": ex.request_id,
             }
-            # without alt=sse the stream is one JSON array, written element by element
-            data = data_event(payload) if sse else (b"[" if first else b",\r\n") + orjson.dumps(payload)
+            # without alt=sse the stream is one pretty-printed JSON array, written element by element
+            data = data_event(payload, SSE_END) if sse else array_element(payload, first)
             first = False
             return Frame(data, tokens=tokens)
 
@@ -605,7 +610,7 @@ class GeminiFlavour(Flavour):
         else:
             yield chunk([{"text": ""}], True, 0)
         if not sse:
-            yield Frame(b"]", counts=False)
+            yield Frame(ARRAY_CLOSE, counts=False)
 
     def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
         return orjson.dumps(
