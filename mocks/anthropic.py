@@ -21,7 +21,7 @@ import orjson
 from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import ANTHROPIC_ERRORS, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_hex
+from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_token
 from mocks.models import ModelSpec, Reasoning
 from mocks.sse import Frame, named_event
 from mocks.tokens import split_tokens
@@ -105,7 +105,7 @@ class AnthropicFlavour(Flavour):
         return headers
 
     def new_request_id(self) -> str:
-        return "req_011" + random_hex(12)
+        return "req_011" + random_token(21)
 
     def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
         return [*self._static_headers, (b"request-id", ex.request_id.encode())]
@@ -481,7 +481,7 @@ class AnthropicFlavour(Flavour):
 
     def _tool_ids(self, ex: Exchange, reply: Reply) -> list[str]:
         ids: list[str] = ex.extra.setdefault(
-            "tool_ids", ["toolu_01" + random_hex(11) for _ in reply.tool_calls]
+            "tool_ids", ["toolu_01" + random_token(22) for _ in reply.tool_calls]
         )
         return ids
 
@@ -501,7 +501,7 @@ class AnthropicFlavour(Flavour):
             content.append({"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments})
         usage = self.usage(reply)
         body = {
-            "id": "msg_01" + random_hex(11),
+            "id": "msg_01" + random_token(22),
             "type": "message",
             "role": "assistant",
             "model": ex.model,
@@ -519,7 +519,7 @@ class AnthropicFlavour(Flavour):
         cumulative = reply.directives.usage == "cumulative"
         produced = 0
         message = {
-            "id": "msg_01" + random_hex(11),
+            "id": "msg_01" + random_token(22),
             "type": "message",
             "role": "assistant",
             "model": ex.model,

@@ -9,6 +9,8 @@ written back as a body or a stream of frames.
 from __future__ import annotations
 
 import os
+import secrets
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +54,16 @@ class Exchange:
 
 def random_hex(nbytes: int) -> str:
     return os.urandom(nbytes).hex()
+
+
+BASE62 = string.ascii_letters + string.digits
+BASE64URL = BASE62 + "-_"
+
+
+def random_token(length: int, alphabet: str = BASE62) -> str:
+    """A random id body in the provider's alphabet: real ids are base62 (`chatcmpl-` + 29, `call_` + 24,
+    `msg_01`/`toolu_01` + 22) or base64url (Gemini `responseId`), never hex."""
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

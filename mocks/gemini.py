@@ -20,7 +20,7 @@ from mocks.anthropic import signature_for
 from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import GEMINI_ERRORS, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, is_number, random_hex
+from mocks.flavour import BAD_KEY, BASE64URL, Exchange, Flavour, Route, is_number, random_token
 from mocks.models import ModelSpec, Reasoning
 from mocks.sse import ARRAY_CLOSE, Frame, array_element, data_event
 
@@ -186,7 +186,7 @@ class GeminiFlavour(Flavour):
         }
 
     def new_request_id(self) -> str:
-        return random_hex(11)
+        return random_token(23, BASE64URL)  # doubles as `responseId`, which is 23 base64url characters
 
     def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
         headers = [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]

@@ -54,6 +54,8 @@ class ModelSpec:
     efforts: tuple[str, ...] = ()  # Anthropic output_config.effort values ("" = the flavour default)
     audio_input: bool = False  # OpenAI: accepts `input_audio` content parts
     web_search: bool = False  # OpenAI: accepts `web_search_options` (the search-preview models)
+    fingerprint: bool = True  # OpenAI: `system_fingerprint` is a string (False: null, as newer models send)
+    cache_write_tokens: bool = False  # OpenAI: `prompt_tokens_details.cache_write_tokens` (newer models)
 
     @property
     def served_as(self) -> str:
@@ -71,10 +73,9 @@ def _reasoning_openai(model_id: str, *aliases: str, released: str, **kw: object)
     return ModelSpec(
         model_id,
         Reasoning.EFFORT,
-        thinking_by_default=True,
         aliases=aliases,
         released=released,
-        **{"context_window": 200_000, "max_output": 100_000, **kw},  # type: ignore[arg-type]
+        **{"thinking_by_default": True, "context_window": 200_000, "max_output": 100_000, **kw},  # type: ignore[arg-type]
     )
 
 
@@ -290,6 +291,16 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
         ),
         _reasoning_openai(
             "gpt-5.2-2025-12-11", "gpt-5.2", released="2025-12-11", context_window=400_000, max_output=128_000
+        ),
+        # recorded in 2026 (pydantic-ai cassettes): reasoning off by default, null fingerprint, cache writes
+        _reasoning_openai(
+            "gpt-5.6-luna",
+            released="2026-09-01",
+            context_window=400_000,
+            max_output=128_000,
+            thinking_by_default=False,
+            fingerprint=False,
+            cache_write_tokens=True,
         ),
     ),
     "anthropic": (
