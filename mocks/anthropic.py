@@ -76,6 +76,7 @@ BLOCK_TYPES = frozenset(
     }
 )
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
+DEFAULT_EFFORTS = ("low", "medium", "high", "max")  # `xhigh` only where the model lists it (real 400)
 ARG_PIECE_TOKENS = 3
 
 
@@ -89,6 +90,7 @@ class AnthropicFlavour(Flavour):
     name = "anthropic"
     errors = ANTHROPIC_ERRORS
     overload_status = 529
+    stream_content_type = b"text/event-stream; charset=utf-8"
 
     def static_headers(self) -> dict[str, str]:
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
@@ -283,6 +285,8 @@ class AnthropicFlavour(Flavour):
         )
         if effort is not None and effort not in EFFORTS:
             raise bad("output_config.effort: Input should be " + ", ".join(f"'{e}'" for e in EFFORTS))
+        if effort is not None and effort not in (spec.efforts or DEFAULT_EFFORTS):
+            raise bad(f"output_config.effort: '{effort}' is not supported by {spec.id}")
         if thinking is None:
             return False, True
         kind = thinking.get("type") if isinstance(thinking, dict) else None
@@ -465,17 +469,25 @@ class AnthropicFlavour(Flavour):
         b.tool_result_text("\n".join(texts))
 
     # --- response ---------------------------------------------------------------------------------------
-    def usage(self, reply: Reply, output_tokens: int | None = None, start: bool = False) -> dict[str, Any]:
+    def usage(
+        self, turn: Turn, reply: Reply, output_tokens: int | None = None, start: bool = False
+    ) -> dict[str, Any]:
+        """The usage object: complete in a body and in `message_start`, counts only in `message_delta`."""
         u = reply.usage
         usage: dict[str, Any] = {
             "input_tokens": u.prompt - u.cached,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": u.cached,
         }
-        if start or output_tokens is None:
+        full = start or output_tokens is None
+        if full:
             usage["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+            if turn.model.inference_geo:
+                usage["inference_geo"] = "global"
         usage["output_tokens"] = u.completion if output_tokens is None else output_tokens
-        if start or output_tokens is None:
+        if full and turn.model.newer_fields:
+            usage["output_tokens_details"] = {"thinking_tokens": u.reasoning}
+        if full:
             usage["service_tier"] = "standard"
         return usage
 
@@ -498,8 +510,11 @@ class AnthropicFlavour(Flavour):
         if reply.text or (not reply.tool_calls and not reply.usage.reasoning and reply.finish != "length"):
             content.append({"type": "text", "text": reply.text})
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
-            content.append({"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments})
-        usage = self.usage(reply)
+            block = {"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments}
+            if turn.model.newer_fields:
+                block["caller"] = {"type": "direct"}
+            content.append(block)
+        usage = self.usage(turn, reply)
         body = {
             "id": "msg_01" + random_token(22),
             "type": "message",
@@ -510,10 +525,12 @@ class AnthropicFlavour(Flavour):
             "stop_sequence": reply.stop_sequence,
             "usage": usage,
         }
+        if turn.model.newer_fields:
+            body["stop_details"] = None
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
-        return self.usage(reply)
+        return self.usage(turn, reply)
 
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         cumulative = reply.directives.usage == "cumulative"
@@ -526,7 +543,7 @@ class AnthropicFlavour(Flavour):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": self.usage(reply, output_tokens=1, start=True),
+            "usage": self.usage(turn, reply, output_tokens=1, start=True),
         }
         yield Frame(named_event("message_start", {"type": "message_start", "message": message}))
         index = 0
@@ -561,7 +578,7 @@ class AnthropicFlavour(Flavour):
                         {
                             "type": "message_delta",
                             "delta": {"stop_reason": None, "stop_sequence": None},
-                            "usage": self.usage(reply, output_tokens=produced),
+                            "usage": self.usage(turn, reply, output_tokens=produced),
                         },
                     )
                 )
@@ -588,7 +605,10 @@ class AnthropicFlavour(Flavour):
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
             pieces = split_tokens(call.arguments_json)
             produced += call.tokens - len(pieces)
-            yield from block_events({"type": "tool_use", "id": call_id, "name": call.name, "input": {}})
+            start_block = {"type": "tool_use", "id": call_id, "name": call.name, "input": {}}
+            if turn.model.newer_fields:
+                start_block["caller"] = {"type": "direct"}
+            yield from block_events(start_block)
             yield delta({"type": "input_json_delta", "partial_json": ""}, call.tokens - len(pieces))
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
                 group = pieces[start : start + ARG_PIECE_TOKENS]
@@ -602,7 +622,7 @@ class AnthropicFlavour(Flavour):
                 {
                     "type": "message_delta",
                     "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
-                    "usage": self.usage(reply, output_tokens=reply.usage.completion),
+                    "usage": self.usage(turn, reply, output_tokens=reply.usage.completion),
                 },
             )
         )

@@ -125,7 +125,13 @@ FINISH = {
     "content_filter": "SAFETY",
 }
 SSE_END = b"\r\n\r\n"  # Google ends each `alt=sse` event with CRLF CRLF
-SAFETY_BLOCKED = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
+# A blocked answer as Google sends it: no content parts, four ratings, the blocking one at LOW.
+SAFETY_BLOCKED = [
+    {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW", "blocked": True},
+    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
+]
 
 
 def camel(key: str) -> str:
@@ -511,9 +517,20 @@ class GeminiFlavour(Flavour):
 
     # --- response ---------------------------------------------------------------------------------------
     def usage(
-        self, reply: Reply, n: int = 1, visible: int | None = None, thoughts: int | None = None
+        self,
+        reply: Reply,
+        n: int = 1,
+        visible: int | None = None,
+        thoughts: int | None = None,
+        spec: ModelSpec | None = None,
     ) -> dict[str, Any]:
         u = reply.usage
+        if reply.finish == "content_filter":  # a blocked answer counts the prompt only
+            return {
+                "promptTokenCount": u.prompt,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
+                "totalTokenCount": u.prompt,
+            }
         shown = (u.completion - u.reasoning) * n if visible is None else visible
         thought_tokens = u.reasoning * n if thoughts is None else thoughts
         meta: dict[str, Any] = {
@@ -522,6 +539,8 @@ class GeminiFlavour(Flavour):
             "totalTokenCount": u.prompt + shown + thought_tokens,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
         }
+        if spec is not None and spec.avg_logprobs:
+            meta["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": shown}]
         if u.reasoning:
             meta["thoughtsTokenCount"] = thought_tokens
         if u.cached:
@@ -538,15 +557,27 @@ class GeminiFlavour(Flavour):
             parts.append(part)
         return parts
 
-    def _candidate(self, index: int, parts: list[dict[str, Any]], reply: Reply | None) -> dict[str, Any]:
+    def _candidate(
+        self,
+        index: int,
+        parts: list[dict[str, Any]],
+        reply: Reply | None,
+        spec: ModelSpec,
+        calls_done: bool = True,
+    ) -> dict[str, Any]:
+        """One candidate; `reply` is None on a non-final stream chunk. A blocked answer has `content: {}`
+        and no index; Gemini <= 2.0 candidates carry `avgLogprobs` instead of an index."""
+        if reply is not None and reply.finish == "content_filter":
+            return {"content": {}, "finishReason": "SAFETY", "safetyRatings": SAFETY_BLOCKED}
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
         if reply is not None:
             candidate["finishReason"] = FINISH[reply.finish]
-            if reply.tool_calls:
+            if reply.tool_calls and calls_done:
                 candidate["finishMessage"] = "Model generated function call(s)."
-            if reply.finish == "content_filter":
-                candidate["safetyRatings"] = SAFETY_BLOCKED
-        candidate["index"] = index
+        if spec.avg_logprobs:
+            candidate["avgLogprobs"] = -0.05
+        else:
+            candidate["index"] = index
         return candidate
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
@@ -556,9 +587,9 @@ class GeminiFlavour(Flavour):
         if reply.text or (not reply.tool_calls and not parts):
             parts.append({"text": reply.text})
         parts += self._call_parts(reply, turn.thinking)
-        usage = self.usage(reply, turn.n)
+        usage = self.usage(reply, turn.n, spec=turn.model)
         body = {
-            "candidates": [self._candidate(i, parts, reply) for i in range(turn.n)],
+            "candidates": [self._candidate(i, parts, reply, turn.model) for i in range(turn.n)],
             "usageMetadata": usage,
             "modelVersion": ex.model,
             "responseId": ex.request_id,
@@ -566,20 +597,26 @@ class GeminiFlavour(Flavour):
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
-        return self.usage(reply, turn.n)
+        return self.usage(reply, turn.n, spec=turn.model)
 
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         sse = ex.extra.get("sse", True)
         n = turn.n
+        # Gemini 3 streams a function call without a finish, then a final chunk with an empty text part
+        gemini3 = turn.model.reasoning is Reasoning.THINKING_LEVEL
         visible = 0
         thoughts = 0
         first = True
 
         def chunk(parts: list[dict[str, Any]], final: bool, tokens: int) -> Frame:
             nonlocal first
+            candidates = [
+                self._candidate(i, parts, reply if final else None, turn.model, calls_done=not gemini3)
+                for i in range(n)
+            ]
             payload = {
-                "candidates": [self._candidate(i, parts, reply if final else None) for i in range(n)],
-                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n),
+                "candidates": candidates,
+                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n, spec=turn.model),
                 "modelVersion": ex.model,
                 "responseId": ex.request_id,
             }
@@ -602,7 +639,10 @@ class GeminiFlavour(Flavour):
                 visible += 1
                 yield chunk([{"text": piece}], False, 1)
             visible += sum(c.tokens for c in reply.tool_calls)
-            yield chunk(self._call_parts(reply, turn.thinking), True, sum(c.tokens for c in reply.tool_calls))
+            call_tokens = sum(c.tokens for c in reply.tool_calls)
+            yield chunk(self._call_parts(reply, turn.thinking), not gemini3, call_tokens)
+            if gemini3:
+                yield chunk([{"text": ""}], True, 0)
         elif pieces:
             for k, piece in enumerate(pieces):
                 visible += 1

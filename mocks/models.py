@@ -56,6 +56,9 @@ class ModelSpec:
     web_search: bool = False  # OpenAI: accepts `web_search_options` (the search-preview models)
     fingerprint: bool = True  # OpenAI: `system_fingerprint` is a string (False: null, as newer models send)
     cache_write_tokens: bool = False  # OpenAI: `prompt_tokens_details.cache_write_tokens` (newer models)
+    inference_geo: bool = False  # Anthropic 4.6+: `usage.inference_geo`
+    newer_fields: bool = False  # Anthropic 5: `stop_details`, `usage.output_tokens_details`, `caller`
+    avg_logprobs: bool = False  # Gemini <= 2.0: `avgLogprobs` and no `index` on candidates, token details
 
     @property
     def served_as(self) -> str:
@@ -105,6 +108,7 @@ ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
         max_output=128_000,
         display_name="Claude Sonnet 4.6",
         released="2026-02-17",
+        inference_geo=True,
     ),
     ModelSpec(
         "claude-opus-4-7",
@@ -114,6 +118,7 @@ ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
         max_output=128_000,
         display_name="Claude Opus 4.7",
         released="2026-04-16",
+        inference_geo=True,
         efforts=("low", "medium", "high", "xhigh", "max"),
     ),
     ModelSpec(
@@ -182,6 +187,7 @@ GEMINI_MODELS: tuple[ModelSpec, ...] = (
         context_window=1_048_576,
         max_output=8_192,
         display_name="Gemini 2.0 Flash",
+        avg_logprobs=True,
     ),
 )
 
@@ -304,6 +310,29 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
         ),
     ),
     "anthropic": (
+        # recorded in 2026 (pydantic-ai cassettes): xhigh effort, the newer response fields
+        ModelSpec(
+            "claude-opus-5",
+            Reasoning.ADAPTIVE,
+            context_window=200_000,
+            max_output=128_000,
+            display_name="Claude Opus 5",
+            released="2026-08-01",
+            efforts=("low", "medium", "high", "xhigh", "max"),
+            inference_geo=True,
+            newer_fields=True,
+        ),
+        ModelSpec(
+            "claude-sonnet-5",
+            Reasoning.ADAPTIVE,
+            context_window=200_000,
+            max_output=128_000,
+            display_name="Claude Sonnet 5",
+            released="2026-08-01",
+            efforts=("low", "medium", "high", "xhigh", "max"),
+            inference_geo=True,
+            newer_fields=True,
+        ),
         ModelSpec(
             "claude-opus-4-6",
             Reasoning.ADAPTIVE,
@@ -311,6 +340,7 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             max_output=128_000,
             display_name="Claude Opus 4.6",
             released="2026-02-05",
+            inference_geo=True,
         ),
         _claude(
             "claude-opus-4-1", "claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05", max_output=32_000
@@ -327,6 +357,14 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             "2024-10-22",
             reasoning=Reasoning.NONE,
             max_output=8_192,
+        ),
+        _claude(
+            "claude-3-opus-latest",
+            "claude-3-opus-20240229",
+            "Claude Opus 3",
+            "2024-02-29",
+            reasoning=Reasoning.NONE,
+            max_output=4_096,
         ),
         _claude(
             "claude-3-haiku-20240307",
@@ -365,10 +403,23 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             "Gemini 2.0 Flash-Lite",
             aliases=("gemini-2.0-flash-lite-001",),
             max_output=8_192,
+            avg_logprobs=True,
         ),
-        _gemini("gemini-2.0-flash-exp", "Gemini 2.0 Flash Experimental", max_output=8_192),
-        _gemini("gemini-1.5-flash", "Gemini 1.5 Flash", aliases=("gemini-1.5-flash-002",), max_output=8_192),
-        _gemini("gemini-1.5-pro", "Gemini 1.5 Pro", aliases=("gemini-1.5-pro-002",), max_output=8_192),
+        _gemini("gemini-2.0-flash-exp", "Gemini 2.0 Flash Experimental", max_output=8_192, avg_logprobs=True),
+        _gemini(
+            "gemini-1.5-flash",
+            "Gemini 1.5 Flash",
+            aliases=("gemini-1.5-flash-002",),
+            max_output=8_192,
+            avg_logprobs=True,
+        ),
+        _gemini(
+            "gemini-1.5-pro",
+            "Gemini 1.5 Pro",
+            aliases=("gemini-1.5-pro-002",),
+            max_output=8_192,
+            avg_logprobs=True,
+        ),
     ),
     "deepseek": (),
     "vllm": (),
