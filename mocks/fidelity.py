@@ -96,6 +96,7 @@ class Recorded:
     directives: str
     request: dict[str, Any]
     response: dict[str, Any]
+    key: str = KEY  # the API key sent (an error exchange may use the mocks' refused `bad-key`)
 
     @property
     def streamed(self) -> bool:
@@ -117,6 +118,7 @@ def load_corpus(root: Path = ROOT) -> list[Recorded]:
                     directives=data.get("directives", ""),
                     request=data["request"],
                     response=data["response"],
+                    key=data.get("key", KEY),
                 )
             )
     return out
@@ -394,12 +396,12 @@ def compare_streams(provider: str, recorded: Stream, mock: Stream) -> list[Diffe
 PREFIX = {p: f"/{p}" for p in PROVIDERS}
 
 
-def auth_headers(provider: str) -> dict[str, str]:
+def auth_headers(provider: str, key: str = KEY) -> dict[str, str]:
     if provider == "anthropic":
-        return {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+        return {"x-api-key": key, "anthropic-version": "2023-06-01"}
     if provider == "gemini":
-        return {"x-goog-api-key": KEY}
-    return {"authorization": f"Bearer {KEY}"}
+        return {"x-goog-api-key": key}
+    return {"authorization": f"Bearer {key}"}
 
 
 def _append_text(content: Any, marker: str, text_part: Callable[[str], dict[str, Any]]) -> Any:
@@ -483,7 +485,7 @@ async def replay(client: httpx.AsyncClient, rec: Recorded) -> tuple[httpx.Respon
     body = with_directives(rec.provider, req["body"], rec.directives)
     url = PREFIX[rec.provider] + req["path"] + (f"?{req['query']}" if req.get("query") else "")
     response = await client.request(
-        req.get("method", "POST"), url, json=body, headers=auth_headers(rec.provider)
+        req.get("method", "POST"), url, json=body, headers=auth_headers(rec.provider, rec.key)
     )
     recorded = rec.response
     diffs = compare_headers(recorded.get("headers", {}), response.headers)
