@@ -73,6 +73,17 @@ BLOCK_TYPES = frozenset(
         "server_tool_use",
         "web_search_tool_result",
         "container_upload",
+        # server-side tool results and other blocks a client passes back in history (the real API takes
+        # them; they need no `tool_result` pairing)
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "advisor_tool_result",
+        "compaction",
     }
 )
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -224,6 +235,8 @@ class AnthropicFlavour(Flavour):
             forced_tool=forced,
             parallel_tools=parallel,
             thinking=thinking,
+            thinking_requested=isinstance(body.get("thinking"), dict)
+            and body["thinking"].get("type") in ("enabled", "adaptive"),
             show_reasoning=show,
             json_schema=json_schema,
         )
@@ -337,6 +350,8 @@ class AnthropicFlavour(Flavour):
         if top_p is not None and not 0.95 <= top_p <= 1:
             raise bad("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.")
         if tool_choice == "required":
+            if kind == "adaptive":  # accepted; the model answers with the forced call and no thinking
+                return False, True
             raise bad("Thinking may not be enabled when tool_choice forces tool use.")
         last = messages[-1] if messages else None
         if isinstance(last, dict) and last.get("role") == "assistant":
@@ -381,14 +396,20 @@ class AnthropicFlavour(Flavour):
     def _walk(self, messages: list[Any], b: TurnBuilder) -> None:
         bad = self.bad_request
         pending: list[str] = []  # tool_use ids of the previous assistant turn
+        previous = None
         for i, m in enumerate(messages):
             if not isinstance(m, dict):
                 raise bad(f"messages.{i}: Input should be a valid dictionary")
             role = m.get("role")
+            if role == "system":  # the real API takes a system message in `messages` as system text
+                self._system(m.get("content"), b)
+                continue
             if role not in ("user", "assistant"):
                 raise bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
             content = m.get("content")
-            if role == "assistant":
+            merged = role == previous == "assistant"  # consecutive assistant messages are one turn
+            previous = role
+            if role == "assistant" and not merged:
                 if pending:
                     raise self._missing_results(i - 1, pending)
                 b.assistant_turn()
@@ -446,7 +467,7 @@ class AnthropicFlavour(Flavour):
                     b.user_text("\n".join(user_texts))
                 pending = []
             else:
-                pending = uses
+                pending = pending + uses if merged else uses
         if pending:
             raise self._missing_results(len(messages) - 1, pending)
 
@@ -482,10 +503,10 @@ class AnthropicFlavour(Flavour):
         full = start or output_tokens is None
         if full:
             usage["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
-            if turn.model.inference_geo:
+            if turn.model.newer_fields:
                 usage["inference_geo"] = "global"
         usage["output_tokens"] = u.completion if output_tokens is None else output_tokens
-        if full and turn.model.newer_fields:
+        if full and turn.model.newer_fields and turn.thinking_requested:
             usage["output_tokens_details"] = {"thinking_tokens": u.reasoning}
         if full:
             usage["service_tier"] = "standard"
@@ -527,6 +548,11 @@ class AnthropicFlavour(Flavour):
         }
         if turn.model.newer_fields:
             body["stop_details"] = None
+        if isinstance(ex.body, dict) and ex.body.get("context_management") is not None:
+            # context editing reports what it applied and the usage of each model iteration
+            body["context_management"] = {"applied_edits": []}
+            iteration = {k: v for k, v in usage.items() if k not in ("inference_geo", "service_tier")}
+            usage["iterations"] = [{**iteration, "type": "message"}]
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:

@@ -126,16 +126,19 @@ def load_corpus(root: Path = ROOT) -> list[Recorded]:
 
 @dataclass(frozen=True, slots=True)
 class Allowance:
-    """An allow-list entry: differences matching provider, path and kind (globs) are explained by `why`."""
+    """An allow-list entry: differences matching provider, exchange name, path and kind (globs) are
+    explained by `why`."""
 
     provider: str
     path: str
     kind: str
     why: str
+    exchange: str = "*"
 
-    def matches(self, provider: str, diff: Difference) -> bool:
+    def matches(self, provider: str, diff: Difference, exchange: str = "") -> bool:
         return (
             fnmatch.fnmatchcase(provider, self.provider)
+            and fnmatch.fnmatchcase(exchange, self.exchange)
             and fnmatch.fnmatchcase(diff.path, self.path)
             and fnmatch.fnmatchcase(diff.kind, self.kind)
         )
@@ -149,7 +152,15 @@ def load_allow_list(path: Path = ALLOW_FILE) -> list[Allowance]:
         why = str(entry.get("why", "")).strip()
         if not why:
             raise ValueError(f"{path}: allow-list entry without a reason: {entry!r}")
-        out.append(Allowance(entry.get("provider", "*"), entry["path"], entry.get("kind", "*"), why))
+        out.append(
+            Allowance(
+                entry.get("provider", "*"),
+                entry["path"],
+                entry.get("kind", "*"),
+                why,
+                entry.get("exchange", "*"),
+            )
+        )
     return out
 
 
@@ -511,7 +522,7 @@ async def run(
             accepted = response.status_code == rec.response["status"]
             result = Result(rec, response.status_code, accepted)
             for diff in diffs:
-                why = next((a.why for a in allow if a.matches(rec.provider, diff)), None)
+                why = next((a.why for a in allow if a.matches(rec.provider, diff, rec.name)), None)
                 if why is None:
                     result.differences.append(diff)
                 else:

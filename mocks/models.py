@@ -56,8 +56,9 @@ class ModelSpec:
     web_search: bool = False  # OpenAI: accepts `web_search_options` (the search-preview models)
     fingerprint: bool = True  # OpenAI: `system_fingerprint` is a string (False: null, as newer models send)
     cache_write_tokens: bool = False  # OpenAI: `prompt_tokens_details.cache_write_tokens` (newer models)
-    inference_geo: bool = False  # Anthropic 4.6+: `usage.inference_geo`
-    newer_fields: bool = False  # Anthropic 5: `stop_details`, `usage.output_tokens_details`, `caller`
+    # Anthropic 4.6+ as recorded in 2026: `usage.inference_geo`, `stop_details`, `tool_use.caller`, and
+    # `usage.output_tokens_details` when thinking was asked for
+    newer_fields: bool = False
     avg_logprobs: bool = False  # Gemini <= 2.0: `avgLogprobs` and no `index` on candidates, token details
 
     @property
@@ -108,7 +109,7 @@ ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
         max_output=128_000,
         display_name="Claude Sonnet 4.6",
         released="2026-02-17",
-        inference_geo=True,
+        newer_fields=True,
     ),
     ModelSpec(
         "claude-opus-4-7",
@@ -118,7 +119,7 @@ ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
         max_output=128_000,
         display_name="Claude Opus 4.7",
         released="2026-04-16",
-        inference_geo=True,
+        newer_fields=True,
         efforts=("low", "medium", "high", "xhigh", "max"),
     ),
     ModelSpec(
@@ -319,7 +320,6 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             display_name="Claude Opus 5",
             released="2026-08-01",
             efforts=("low", "medium", "high", "xhigh", "max"),
-            inference_geo=True,
             newer_fields=True,
         ),
         ModelSpec(
@@ -330,7 +330,6 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             display_name="Claude Sonnet 5",
             released="2026-08-01",
             efforts=("low", "medium", "high", "xhigh", "max"),
-            inference_geo=True,
             newer_fields=True,
         ),
         ModelSpec(
@@ -340,7 +339,7 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
             max_output=128_000,
             display_name="Claude Opus 4.6",
             released="2026-02-05",
-            inference_geo=True,
+            newer_fields=True,
         ),
         _claude(
             "claude-opus-4-1", "claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05", max_output=32_000
