@@ -220,3 +220,88 @@ def test_config_models_and_unknown_names() -> None:
         config_from_mapping({"models": [{"flavour": "openai", "id": "x", "speed": 3}]})
     with pytest.raises(ConfigError, match="reasoning"):
         config_from_mapping({"models": [{"flavour": "openai", "id": "x", "reasoning": "lots"}]})
+
+
+def _anthropic(body: dict) -> tuple[int, dict]:
+    async def go() -> tuple[int, dict]:
+        async with asgi_client(create_app()) as client:
+            response = await client.post(
+                "/anthropic/v1/messages",
+                json={"model": "claude-sonnet-4-5", "max_tokens": 64, **body},
+                headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+            )
+            return response.status_code, response.json()
+
+    return asyncio.run(go())
+
+
+def test_anthropic_valid_shapes_the_real_api_takes() -> None:
+    """Shapes issue 20 measured as answered 200 by the real API (not all are in the recorded corpus)."""
+    use = {"type": "tool_use", "id": "toolu_01A", "name": "f", "input": {}}
+    tools = [{"name": "f", "input_schema": {"type": "object"}}]
+    system_in_messages = {
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    }
+    assert _anthropic(system_in_messages)[0] == 200
+    two_assistants = {  # merged into one turn: the tool_use of the first still needs its result
+        "tools": tools,
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [use]},
+            {"role": "assistant", "content": "and more"},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "ok"}],
+            },
+        ],
+    }
+    assert _anthropic(two_assistants)[0] == 200
+    server_blocks = {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "server_tool_use", "id": "srvtoolu_01A", "name": "web_fetch", "input": {}},
+                    {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_01A", "content": {}},
+                    {
+                        "type": "mcp_tool_use",
+                        "id": "mcptoolu_01A",
+                        "name": "m",
+                        "server_name": "s",
+                        "input": {},
+                    },
+                    {"type": "text", "text": "done"},
+                ],
+            },
+            {"role": "user", "content": "thanks"},
+        ]
+    }
+    assert _anthropic(server_blocks)[0] == 200
+
+
+def test_anthropic_xhigh_effort_only_where_the_model_has_it() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}], "output_config": {"effort": "xhigh"}}
+    status, error = _anthropic(body)
+    assert status == 400
+    assert "xhigh" in error["error"]["message"]
+    assert _anthropic({**body, "model": "claude-opus-4-7"})[0] == 200
+
+
+def test_openai_model_features_the_real_api_refuses() -> None:
+    """`input_audio` needs an audio model and `web_search_options` a search model (real 400s)."""
+    audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    message = {"role": "user", "content": [{"type": "text", "text": "hi"}, audio]}
+
+    async def go(model: str, **extra: object) -> int:
+        async with asgi_client(create_app()) as client:
+            response = await client.post(
+                "/openai/v1/chat/completions",
+                json={"model": model, "messages": [message], **extra},
+                headers={"authorization": "Bearer k"},
+            )
+            return response.status_code
+
+    assert asyncio.run(go("gpt-4o")) == 400
+    assert asyncio.run(go("gpt-4o-audio-preview")) == 200
+    assert asyncio.run(go("gpt-4o-search-preview", web_search_options={})) == 200
