@@ -293,15 +293,17 @@ def test_openai_model_features_the_real_api_refuses() -> None:
     audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
     message = {"role": "user", "content": [{"type": "text", "text": "hi"}, audio]}
 
-    async def go(model: str, **extra: object) -> int:
+    async def go(model: str, msg: dict = message, **extra: object) -> int:
         async with asgi_client(create_app()) as client:
             response = await client.post(
                 "/openai/v1/chat/completions",
-                json={"model": model, "messages": [message], **extra},
+                json={"model": model, "messages": [msg], **extra},
                 headers={"authorization": "Bearer k"},
             )
             return response.status_code
 
     assert asyncio.run(go("gpt-4o")) == 400
     assert asyncio.run(go("gpt-4o-audio-preview")) == 200
-    assert asyncio.run(go("gpt-4o-search-preview", web_search_options={})) == 200
+    plain = {"role": "user", "content": "hi"}
+    assert asyncio.run(go("gpt-4o", plain, web_search_options={})) == 400
+    assert asyncio.run(go("gpt-4o-search-preview", plain, web_search_options={})) == 200
