@@ -113,7 +113,9 @@ DECLARATION_FIELDS = frozenset(
         "behavior",
     }
 )
-TOOL_CONFIG_FIELDS = frozenset({"functionCallingConfig", "retrievalConfig"})
+TOOL_CONFIG_FIELDS = frozenset(
+    {"functionCallingConfig", "retrievalConfig", "includeServerSideToolInvocations"}
+)
 CALLING_FIELDS = frozenset({"mode", "allowedFunctionNames"})
 LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 OPENAPI_ONLY_FORBIDDEN = ("additionalProperties", "additional_properties", "$schema")
@@ -407,7 +409,10 @@ class GeminiFlavour(Flavour):
 
     def _tools(self, body: dict[str, Any]) -> tuple[tuple[ToolDef, ...], str, str | None]:
         tools: list[ToolDef] = []
-        for i, raw in enumerate(body.get("tools") or []):
+        raw_tools = body.get("tools") or []
+        if isinstance(raw_tools, dict):  # proto JSON reads one object where a repeated field is expected
+            raw_tools = [raw_tools]
+        for i, raw in enumerate(raw_tools):
             tool = _normalise(raw, TOOL_FIELDS, f"tools[{i}]")
             for j, raw_decl in enumerate(tool.get("functionDeclarations") or []):
                 where = f"tools[{i}].function_declarations[{j}]"

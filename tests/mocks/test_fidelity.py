@@ -7,6 +7,7 @@ import asyncio
 import copy
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -307,3 +308,26 @@ def test_openai_model_features_the_real_api_refuses() -> None:
     plain = {"role": "user", "content": "hi"}
     assert asyncio.run(go("gpt-4o", plain, web_search_options={})) == 400
     assert asyncio.run(go("gpt-4o-search-preview", plain, web_search_options={})) == 200
+
+
+def test_gemini_shapes_the_real_api_takes() -> None:
+    """`tools` as one object (proto JSON takes it for a repeated field) and
+    `toolConfig.includeServerSideToolInvocations`: both answered 200 by the real API (issue 20)."""
+    declaration = {"functionDeclarations": [{"name": "f", "parameters": {"type": "object"}}]}
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi [[mock: tool_calls=1]]"}]}],
+        "tools": declaration,
+        "toolConfig": {"includeServerSideToolInvocations": True},
+    }
+
+    async def go() -> httpx.Response:
+        async with asgi_client(create_app()) as client:
+            return await client.post(
+                "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+                json=body,
+                headers={"x-goog-api-key": "k"},
+            )
+
+    response = asyncio.run(go())
+    assert response.status_code == 200, response.text
+    assert response.json()["candidates"][0]["content"]["parts"][-1]["functionCall"]["name"] == "f"
