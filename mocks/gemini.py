@@ -548,6 +548,7 @@ class GeminiFlavour(Flavour):
             meta["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": shown}]
         if u.reasoning:
             meta["thoughtsTokenCount"] = thought_tokens
+        meta["serviceTier"] = "standard"  # late-2026 recordings carry it (D-073: the newest shape wins)
         if u.cached:
             meta["cachedContentTokenCount"] = u.cached
             meta["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": u.cached}]
