@@ -14,6 +14,7 @@ A mock config file adds models of its own (`mocks/README.md`, "Config file").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -100,55 +101,44 @@ OPENAI_MODELS: tuple[ModelSpec, ...] = (
     ),
 )
 
+XHIGH_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def _adaptive_claude(model_id: str, display: str, released: str, **kw: object) -> ModelSpec:
+    """A Claude 4.6+ model: adaptive thinking, 200K context, 128K output, the current response fields."""
+    return ModelSpec(
+        model_id,
+        Reasoning.ADAPTIVE,
+        display_name=display,
+        released=released,
+        **{"context_window": 200_000, "max_output": 128_000, "newer_fields": True, **kw},  # type: ignore[arg-type]
+    )
+
+
+def _claude(model_id: str, snapshot: str, display: str, released: str, **kw: object) -> ModelSpec:
+    """An older Claude: budget thinking (3.7 and 4.x) or none, 200K context."""
+    return ModelSpec(
+        model_id,
+        snapshot=snapshot,
+        display_name=display,
+        released=released,
+        **{"reasoning": Reasoning.BUDGET, "context_window": 200_000, "max_output": 64_000, **kw},  # type: ignore[arg-type]
+    )
+
+
 ANTHROPIC_MODELS: tuple[ModelSpec, ...] = (
     # Anthropic's model page: Sonnet 4.6 writes up to 128K tokens (LiteLLM sends that as max_tokens).
-    ModelSpec(
-        "claude-sonnet-4-6",
-        Reasoning.ADAPTIVE,
-        context_window=200_000,
-        max_output=128_000,
-        display_name="Claude Sonnet 4.6",
-        released="2026-02-17",
-        newer_fields=True,
-    ),
-    ModelSpec(
+    _adaptive_claude("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-17"),
+    _adaptive_claude(
         "claude-opus-4-7",
-        Reasoning.ADAPTIVE,
+        "Claude Opus 4.7",
+        "2026-04-16",
         rejects_enabled_thinking=True,
-        context_window=200_000,
-        max_output=128_000,
-        display_name="Claude Opus 4.7",
-        released="2026-04-16",
-        newer_fields=True,
-        efforts=("low", "medium", "high", "xhigh", "max"),
+        efforts=XHIGH_EFFORTS,
     ),
-    ModelSpec(
-        "claude-opus-4-5",
-        Reasoning.BUDGET,
-        context_window=200_000,
-        max_output=64_000,
-        snapshot="claude-opus-4-5-20251101",
-        display_name="Claude Opus 4.5",
-        released="2025-11-24",
-    ),
-    ModelSpec(
-        "claude-sonnet-4-5",
-        Reasoning.BUDGET,
-        context_window=200_000,
-        max_output=64_000,
-        snapshot="claude-sonnet-4-5-20250929",
-        display_name="Claude Sonnet 4.5",
-        released="2025-09-29",
-    ),
-    ModelSpec(
-        "claude-haiku-4-5",
-        Reasoning.BUDGET,
-        context_window=200_000,
-        max_output=64_000,
-        snapshot="claude-haiku-4-5-20251001",
-        display_name="Claude Haiku 4.5",
-        released="2025-10-15",
-    ),
+    _claude("claude-opus-4-5", "claude-opus-4-5-20251101", "Claude Opus 4.5", "2025-11-24"),
+    _claude("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29"),
+    _claude("claude-haiku-4-5", "claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-15"),
 )
 
 GEMINI_MODELS: tuple[ModelSpec, ...] = (
@@ -217,15 +207,14 @@ MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
 }
 
 
-def _claude(model_id: str, snapshot: str, display: str, released: str, **kw: object) -> ModelSpec:
-    """An older Claude: budget thinking (3.7 and 4.x) or none, 200K context."""
-    return ModelSpec(
-        model_id,
-        snapshot=snapshot,
-        display_name=display,
-        released=released,
-        **{"reasoning": Reasoning.BUDGET, "context_window": 200_000, "max_output": 64_000, **kw},  # type: ignore[arg-type]
-    )
+_DATE_RE = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
+
+
+def _dated(model_id: str, **kw: object) -> ModelSpec:
+    """An OpenAI dated snapshot, answering to its alias too (`gpt-4.1-mini-2025-04-14` <- `gpt-4.1-mini`)."""
+    match = _DATE_RE.search(model_id)
+    assert match is not None, model_id
+    return ModelSpec(model_id, aliases=(model_id[: match.start()],), released=match.group(1), **kw)  # type: ignore[arg-type]
 
 
 def _gemini(model_id: str, display: str, **kw: object) -> ModelSpec:
@@ -241,41 +230,12 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
     "openai": (
         ModelSpec("gpt-4o-2024-11-20", released="2024-11-20"),
         ModelSpec("gpt-4o-2024-05-13", released="2024-05-13"),
-        ModelSpec(
-            "gpt-4o-audio-preview-2024-12-17",
-            aliases=("gpt-4o-audio-preview",),
-            released="2024-12-17",
-            audio_input=True,
-        ),
-        ModelSpec(
-            "gpt-4o-search-preview-2025-03-11",
-            aliases=("gpt-4o-search-preview",),
-            released="2025-03-11",
-            web_search=True,
-        ),
-        ModelSpec(
-            "gpt-4o-mini-search-preview-2025-03-11",
-            aliases=("gpt-4o-mini-search-preview",),
-            released="2025-03-11",
-            web_search=True,
-        ),
-        ModelSpec(
-            "gpt-4.1-mini-2025-04-14",
-            aliases=("gpt-4.1-mini",),
-            released="2025-04-14",
-            context_window=1_047_576,
-            max_output=32_768,
-        ),
-        ModelSpec(
-            "gpt-4.1-nano-2025-04-14",
-            aliases=("gpt-4.1-nano",),
-            released="2025-04-14",
-            context_window=1_047_576,
-            max_output=32_768,
-        ),
-        ModelSpec(
-            "gpt-4-turbo-2024-04-09", aliases=("gpt-4-turbo",), released="2024-04-09", max_output=4_096
-        ),
+        _dated("gpt-4o-audio-preview-2024-12-17", audio_input=True),
+        _dated("gpt-4o-search-preview-2025-03-11", web_search=True),
+        _dated("gpt-4o-mini-search-preview-2025-03-11", web_search=True),
+        _dated("gpt-4.1-mini-2025-04-14", context_window=1_047_576, max_output=32_768),
+        _dated("gpt-4.1-nano-2025-04-14", context_window=1_047_576, max_output=32_768),
+        _dated("gpt-4-turbo-2024-04-09", max_output=4_096),
         ModelSpec("gpt-3.5-turbo-0125", aliases=("gpt-3.5-turbo",), released="2024-01-25", max_output=4_096),
         _reasoning_openai("o1-2024-12-17", "o1", released="2024-12-17", rejects_stop=True),
         _reasoning_openai("o3-mini-2025-01-31", "o3-mini", released="2025-01-31"),
@@ -312,35 +272,9 @@ PUBLIC_MODELS_BY_FLAVOUR: dict[str, tuple[ModelSpec, ...]] = {
     ),
     "anthropic": (
         # recorded in 2026 (pydantic-ai cassettes): xhigh effort, the newer response fields
-        ModelSpec(
-            "claude-opus-5",
-            Reasoning.ADAPTIVE,
-            context_window=200_000,
-            max_output=128_000,
-            display_name="Claude Opus 5",
-            released="2026-08-01",
-            efforts=("low", "medium", "high", "xhigh", "max"),
-            newer_fields=True,
-        ),
-        ModelSpec(
-            "claude-sonnet-5",
-            Reasoning.ADAPTIVE,
-            context_window=200_000,
-            max_output=128_000,
-            display_name="Claude Sonnet 5",
-            released="2026-08-01",
-            efforts=("low", "medium", "high", "xhigh", "max"),
-            newer_fields=True,
-        ),
-        ModelSpec(
-            "claude-opus-4-6",
-            Reasoning.ADAPTIVE,
-            context_window=200_000,
-            max_output=128_000,
-            display_name="Claude Opus 4.6",
-            released="2026-02-05",
-            newer_fields=True,
-        ),
+        _adaptive_claude("claude-opus-5", "Claude Opus 5", "2026-08-01", efforts=XHIGH_EFFORTS),
+        _adaptive_claude("claude-sonnet-5", "Claude Sonnet 5", "2026-08-01", efforts=XHIGH_EFFORTS),
+        _adaptive_claude("claude-opus-4-6", "Claude Opus 4.6", "2026-02-05"),
         _claude(
             "claude-opus-4-1", "claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05", max_output=32_000
         ),
