@@ -97,6 +97,12 @@ def signature_for(text: str) -> str:
     return base64.b64encode(b"\x12mock" + digest * 2).decode()
 
 
+def redacted_block(reasoning: str) -> dict[str, Any]:
+    """A `redacted_thinking` block: the thinking encrypted into opaque `data` (directive
+    `redacted_thinking`), which a client must pass back unchanged."""
+    return {"type": "redacted_thinking", "data": "EmwK" + signature_for("redacted:" + reasoning)}
+
+
 class AnthropicFlavour(Flavour):
     name = "anthropic"
     errors = ANTHROPIC_ERRORS
@@ -520,7 +526,9 @@ class AnthropicFlavour(Flavour):
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         content: list[dict[str, Any]] = []
-        if reply.usage.reasoning:
+        if reply.usage.reasoning and reply.directives.redacted_thinking:
+            content.append(redacted_block(reply.reasoning))
+        elif reply.usage.reasoning:
             content.append(
                 {
                     "type": "thinking",
@@ -609,7 +617,14 @@ class AnthropicFlavour(Flavour):
                     )
                 )
 
-        if reply.usage.reasoning:
+        if reply.usage.reasoning and reply.directives.redacted_thinking:
+            # a redacted block arrives whole in its start event, without deltas
+            yield from block_events(redacted_block(reply.reasoning))
+            produced += reply.usage.reasoning
+            yield Frame(b"", tokens=reply.usage.reasoning)
+            yield from stop()
+            index += 1
+        elif reply.usage.reasoning:
             yield from block_events({"type": "thinking", "thinking": "", "signature": ""})
             if turn.show_reasoning:
                 for piece in reply.reasoning_chunks:

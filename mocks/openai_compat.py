@@ -782,7 +782,7 @@ class OpenAICompatFlavour(Flavour):
         d = self.dialect
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": reply.text if not reply.tool_calls else None,
+            "content": reply.text or (None if reply.tool_calls else ""),
         }
         if d.reasoning_field and turn.thinking and turn.show_reasoning:
             message[d.reasoning_field] = reply.reasoning
@@ -874,7 +874,10 @@ class OpenAICompatFlavour(Flavour):
                 payload["obfuscation"] = "xQ9mZ"[: count % 5]
             return data_event(payload)
 
-        first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else ""}
+        first: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if reply.tool_calls and not reply.text else "",
+        }
         if shown:
             first[d.reasoning_field] = ""  # type: ignore[index]
             if d.name == "deepseek":

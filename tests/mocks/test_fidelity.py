@@ -331,3 +331,52 @@ def test_gemini_shapes_the_real_api_takes() -> None:
     response = asyncio.run(go())
     assert response.status_code == 200, response.text
     assert response.json()["candidates"][0]["content"]["parts"][-1]["functionCall"]["name"] == "f"
+
+
+def test_preamble_and_redacted_thinking_directives() -> None:
+    """Real models often write text before a tool call, and Anthropic may redact thinking (issue 20,
+    item 9): `preamble=N` and `redacted_thinking` ask the mocks for both, in every stream kind too."""
+    tools = [{"name": "f", "input_schema": {"type": "object"}}]
+    body = {
+        "tools": tools,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "max_tokens": 2048,
+        "messages": [{"role": "user", "content": "hi [[mock: tool_calls=1 preamble=3 redacted_thinking]]"}],
+    }
+    status, reply = _anthropic(body)
+    assert status == 200
+    assert [b["type"] for b in reply["content"]] == ["redacted_thinking", "text", "tool_use"]
+    assert reply["content"][0]["data"]
+
+    async def stream() -> list[dict]:
+        async with asgi_client(create_app()) as client:
+            response = await client.post(
+                "/anthropic/v1/messages",
+                json={"model": "claude-sonnet-4-5", **body, "stream": True},
+                headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+            )
+            return [e for _, e in parse_sse(response.content).events]
+
+    events = asyncio.run(stream())
+    starts = [e["content_block"]["type"] for e in events if e["type"] == "content_block_start"]
+    assert starts == ["redacted_thinking", "text", "tool_use"]
+
+    async def openai() -> dict:
+        async with asgi_client(create_app()) as client:
+            response = await client.post(
+                "/openai/v1/chat/completions",
+                json={
+                    "model": "gpt-4o",
+                    "tools": [
+                        {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+                    ],
+                    "messages": [{"role": "user", "content": "hi [[mock: tool_calls=1 preamble=3]]"}],
+                },
+                headers={"authorization": "Bearer k"},
+            )
+            return response.json()["choices"][0]
+
+    choice = asyncio.run(openai())
+    assert choice["message"]["content"]
+    assert choice["message"]["tool_calls"]
+    assert choice["finish_reason"] == "tool_calls"
