@@ -87,6 +87,7 @@ BLOCK_TYPES = frozenset(
     }
 )
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
+DIRECT = {"type": "direct"}  # `tool_use.caller` of a call the model made itself
 DEFAULT_EFFORTS = ("low", "medium", "high", "max")  # `xhigh` only where the model lists it (real 400)
 ARG_PIECE_TOKENS = 3
 
@@ -509,10 +510,9 @@ class AnthropicFlavour(Flavour):
         full = start or output_tokens is None
         if full:
             usage["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
-            if turn.model.newer_fields:
-                usage["inference_geo"] = "global"
+            usage["inference_geo"] = turn.model.inference_geo
         usage["output_tokens"] = u.completion if output_tokens is None else output_tokens
-        if full and turn.model.newer_fields and turn.thinking_requested:
+        if turn.thinking_requested and not start:  # in the body and the final message_delta
             usage["output_tokens_details"] = {"thinking_tokens": u.reasoning}
         if full:
             usage["service_tier"] = "standard"
@@ -539,10 +539,15 @@ class AnthropicFlavour(Flavour):
         if reply.text or (not reply.tool_calls and not reply.usage.reasoning and reply.finish != "length"):
             content.append({"type": "text", "text": reply.text})
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
-            block = {"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments}
-            if turn.model.newer_fields:
-                block["caller"] = {"type": "direct"}
-            content.append(block)
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": call.name,
+                    "input": call.arguments,
+                    "caller": DIRECT,
+                }
+            )
         usage = self.usage(turn, reply)
         body = {
             "id": "msg_01" + random_token(22),
@@ -554,8 +559,7 @@ class AnthropicFlavour(Flavour):
             "stop_sequence": reply.stop_sequence,
             "usage": usage,
         }
-        if turn.model.newer_fields:
-            body["stop_details"] = None
+        body["stop_details"] = None
         if isinstance(ex.body, dict) and ex.body.get("context_management") is not None:
             # context editing reports what it applied and the usage of each model iteration
             body["context_management"] = {"applied_edits": []}
@@ -575,9 +579,12 @@ class AnthropicFlavour(Flavour):
             "role": "assistant",
             "model": ex.model,
             "content": [],
+            "container": None,
             "stop_reason": None,
             "stop_sequence": None,
+            "stop_details": None,
             "usage": self.usage(turn, reply, output_tokens=1, start=True),
+            "diagnostics": None,
         }
         yield Frame(named_event("message_start", {"type": "message_start", "message": message}))
         index = 0
@@ -646,10 +653,9 @@ class AnthropicFlavour(Flavour):
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
             pieces = split_tokens(call.arguments_json)
             produced += call.tokens - len(pieces)
-            start_block = {"type": "tool_use", "id": call_id, "name": call.name, "input": {}}
-            if turn.model.newer_fields:
-                start_block["caller"] = {"type": "direct"}
-            yield from block_events(start_block)
+            yield from block_events(
+                {"type": "tool_use", "id": call_id, "name": call.name, "input": {}, "caller": DIRECT}
+            )
             yield delta({"type": "input_json_delta", "partial_json": ""}, call.tokens - len(pieces))
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
                 group = pieces[start : start + ARG_PIECE_TOKENS]
@@ -662,7 +668,12 @@ class AnthropicFlavour(Flavour):
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
+                    "delta": {
+                        "stop_reason": STOP_REASON[reply.finish],
+                        "stop_sequence": reply.stop_sequence,
+                        "stop_details": None,
+                        "container": None,
+                    },
                     "usage": self.usage(turn, reply, output_tokens=reply.usage.completion),
                 },
             )

@@ -133,12 +133,12 @@ class Allowance:
     path: str
     kind: str
     why: str
-    exchange: str = "*"
+    exchanges: tuple[str, ...] = ("*",)
 
     def matches(self, provider: str, diff: Difference, exchange: str = "") -> bool:
         return (
             fnmatch.fnmatchcase(provider, self.provider)
-            and fnmatch.fnmatchcase(exchange, self.exchange)
+            and any(fnmatch.fnmatchcase(exchange, e) for e in self.exchanges)
             and fnmatch.fnmatchcase(diff.path, self.path)
             and fnmatch.fnmatchcase(diff.kind, self.kind)
         )
@@ -158,7 +158,7 @@ def load_allow_list(path: Path = ALLOW_FILE) -> list[Allowance]:
                 entry["path"],
                 entry.get("kind", "*"),
                 why,
-                entry.get("exchange", "*"),
+                tuple(entry.get("exchanges", ["*"])),
             )
         )
     return out

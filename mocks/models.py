@@ -57,9 +57,7 @@ class ModelSpec:
     web_search: bool = False  # OpenAI: accepts `web_search_options` (the search-preview models)
     fingerprint: bool = True  # OpenAI: `system_fingerprint` is a string (False: null, as newer models send)
     cache_write_tokens: bool = False  # OpenAI: `prompt_tokens_details.cache_write_tokens` (newer models)
-    # Anthropic 4.6+ as recorded in 2026: `usage.inference_geo`, `stop_details`, `tool_use.caller`, and
-    # `usage.output_tokens_details` when thinking was asked for
-    newer_fields: bool = False
+    inference_geo: str = "not_available"  # Anthropic `usage.inference_geo` (4.6+: "global")
     avg_logprobs: bool = False  # Gemini <= 2.0: `avgLogprobs` and no `index` on candidates, token details
 
     @property
@@ -111,7 +109,7 @@ def _adaptive_claude(model_id: str, display: str, released: str, **kw: object) -
         Reasoning.ADAPTIVE,
         display_name=display,
         released=released,
-        **{"context_window": 200_000, "max_output": 128_000, "newer_fields": True, **kw},  # type: ignore[arg-type]
+        **{"context_window": 200_000, "max_output": 128_000, "inference_geo": "global", **kw},  # type: ignore[arg-type]
     )
 
 

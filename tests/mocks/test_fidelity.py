@@ -175,9 +175,10 @@ def test_import_cassette_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_allowance_matching() -> None:
-    allow = Allowance("gemini", "<framing>.*", "framing", "why")
-    assert allow.matches("gemini", Difference("<framing>.close", "framing"))
-    assert not allow.matches("openai", Difference("<framing>.close", "framing"))
+    allow = Allowance("gemini", "<framing>.*", "framing", "why", ("stream_*",))
+    assert allow.matches("gemini", Difference("<framing>.close", "framing"), "stream_x")
+    assert not allow.matches("gemini", Difference("<framing>.close", "framing"), "plain")
+    assert not allow.matches("openai", Difference("<framing>.close", "framing"), "stream_x")
 
 
 def test_config_models_and_unknown_names() -> None:
