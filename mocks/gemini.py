@@ -563,6 +563,17 @@ class GeminiFlavour(Flavour):
             parts.append(part)
         return parts
 
+    @staticmethod
+    def _text_signature(turn: Turn, reply: Reply) -> dict[str, str]:
+        """Gemini 3 signs the answer's text part when it thought (and there is no call to sign)."""
+        if (
+            turn.model.reasoning is Reasoning.THINKING_LEVEL
+            and reply.usage.reasoning
+            and not reply.tool_calls
+        ):
+            return {"thoughtSignature": signature_for(reply.reasoning)}
+        return {}
+
     def _candidate(
         self,
         index: int,
@@ -591,7 +602,7 @@ class GeminiFlavour(Flavour):
         if reply.usage.reasoning and turn.show_reasoning:
             parts.append({"text": reply.reasoning, "thought": True})
         if reply.text or (not reply.tool_calls and not parts):
-            parts.append({"text": reply.text})
+            parts.append({"text": reply.text, **self._text_signature(turn, reply)})
         parts += self._call_parts(reply, turn.thinking)
         usage = self.usage(reply, turn.n, spec=turn.model)
         body = {
@@ -649,6 +660,12 @@ class GeminiFlavour(Flavour):
             yield chunk(self._call_parts(reply, turn.thinking), not gemini3, call_tokens)
             if gemini3:
                 yield chunk([{"text": ""}], True, 0)
+        elif pieces and gemini3:
+            # Gemini 3: the text unfinished, then an empty text part with the finish (and the signature)
+            for piece in pieces:
+                visible += 1
+                yield chunk([{"text": piece}], False, 1)
+            yield chunk([{"text": "", **self._text_signature(turn, reply)}], True, 0)
         elif pieces:
             for k, piece in enumerate(pieces):
                 visible += 1
