@@ -24,6 +24,9 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "bench": ("bench.run", "main", "benchmark the reference against a direct mock call and LiteLLM"),
 }
 
+# two-word subcommands that are not the first word's own command
+NESTED: dict[tuple[str, str], tuple[str, str]] = {("mocks", "fidelity"): ("mocks.fidelity", "main")}
+
 
 def _resolve(name: str) -> Callable[[Sequence[str]], int]:
     module_name, func_name, _ = SUBCOMMANDS[name]
@@ -43,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help"} or args[0] not in SUBCOMMANDS:
         parser.print_help()
         return 0 if not args or args[0] in {"-h", "--help"} else 2
+    nested = NESTED.get((args[0], args[1])) if len(args) > 1 else None
+    if nested is not None:
+        return int(getattr(importlib.import_module(nested[0]), nested[1])(args[2:]) or 0)
     try:
         func = _resolve(args[0])
     except ModuleNotFoundError as exc:

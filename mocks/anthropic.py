@@ -21,7 +21,7 @@ import orjson
 from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import ANTHROPIC_ERRORS, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_hex
+from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_token
 from mocks.models import ModelSpec, Reasoning
 from mocks.sse import Frame, named_event
 from mocks.tokens import split_tokens
@@ -73,9 +73,22 @@ BLOCK_TYPES = frozenset(
         "server_tool_use",
         "web_search_tool_result",
         "container_upload",
+        # server-side tool results and other blocks a client passes back in history (the real API takes
+        # them; they need no `tool_result` pairing)
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "advisor_tool_result",
+        "compaction",
     }
 )
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
+DIRECT = {"type": "direct"}  # `tool_use.caller` of a call the model made itself
+DEFAULT_EFFORTS = ("low", "medium", "high", "max")  # `xhigh` only where the model lists it (real 400)
 ARG_PIECE_TOKENS = 3
 
 
@@ -85,10 +98,17 @@ def signature_for(text: str) -> str:
     return base64.b64encode(b"\x12mock" + digest * 2).decode()
 
 
+def redacted_block(reasoning: str) -> dict[str, Any]:
+    """A `redacted_thinking` block: the thinking encrypted into opaque `data` (directive
+    `redacted_thinking`), which a client must pass back unchanged."""
+    return {"type": "redacted_thinking", "data": "EmwK" + signature_for("redacted:" + reasoning)}
+
+
 class AnthropicFlavour(Flavour):
     name = "anthropic"
     errors = ANTHROPIC_ERRORS
     overload_status = 529
+    stream_content_type = b"text/event-stream; charset=utf-8"
 
     def static_headers(self) -> dict[str, str]:
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
@@ -105,7 +125,7 @@ class AnthropicFlavour(Flavour):
         return headers
 
     def new_request_id(self) -> str:
-        return "req_011" + random_hex(12)
+        return "req_011" + random_token(21)
 
     def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
         return [*self._static_headers, (b"request-id", ex.request_id.encode())]
@@ -180,7 +200,7 @@ class AnthropicFlavour(Flavour):
             if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
                 raise bad("max_tokens: Input should be a valid integer greater than or equal to 0")
         spec = self.model_spec(model_id)
-        ex.model = model_id
+        ex.model = spec.served_as  # the real APIs answer with the snapshot an alias resolves to
         if route.kind == "chat" and max_tokens > spec.max_output:
             raise bad(
                 f"max_tokens: {max_tokens} > {spec.max_output}, which is the maximum allowed number of "
@@ -222,6 +242,8 @@ class AnthropicFlavour(Flavour):
             forced_tool=forced,
             parallel_tools=parallel,
             thinking=thinking,
+            thinking_requested=isinstance(body.get("thinking"), dict)
+            and body["thinking"].get("type") in ("enabled", "adaptive"),
             show_reasoning=show,
             json_schema=json_schema,
         )
@@ -283,6 +305,8 @@ class AnthropicFlavour(Flavour):
         )
         if effort is not None and effort not in EFFORTS:
             raise bad("output_config.effort: Input should be " + ", ".join(f"'{e}'" for e in EFFORTS))
+        if effort is not None and effort not in (spec.efforts or DEFAULT_EFFORTS):
+            raise bad(f"output_config.effort: '{effort}' is not supported by {spec.id}")
         if thinking is None:
             return False, True
         kind = thinking.get("type") if isinstance(thinking, dict) else None
@@ -333,6 +357,8 @@ class AnthropicFlavour(Flavour):
         if top_p is not None and not 0.95 <= top_p <= 1:
             raise bad("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.")
         if tool_choice == "required":
+            if kind == "adaptive":  # accepted; the model answers with the forced call and no thinking
+                return False, True
             raise bad("Thinking may not be enabled when tool_choice forces tool use.")
         last = messages[-1] if messages else None
         if isinstance(last, dict) and last.get("role") == "assistant":
@@ -377,14 +403,20 @@ class AnthropicFlavour(Flavour):
     def _walk(self, messages: list[Any], b: TurnBuilder) -> None:
         bad = self.bad_request
         pending: list[str] = []  # tool_use ids of the previous assistant turn
+        previous = None
         for i, m in enumerate(messages):
             if not isinstance(m, dict):
                 raise bad(f"messages.{i}: Input should be a valid dictionary")
             role = m.get("role")
+            if role == "system":  # the real API takes a system message in `messages` as system text
+                self._system(m.get("content"), b)
+                continue
             if role not in ("user", "assistant"):
                 raise bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
             content = m.get("content")
-            if role == "assistant":
+            merged = role == previous == "assistant"  # consecutive assistant messages are one turn
+            previous = role
+            if role == "assistant" and not merged:
                 if pending:
                     raise self._missing_results(i - 1, pending)
                 b.assistant_turn()
@@ -442,7 +474,7 @@ class AnthropicFlavour(Flavour):
                     b.user_text("\n".join(user_texts))
                 pending = []
             else:
-                pending = uses
+                pending = pending + uses if merged else uses
         if pending:
             raise self._missing_results(len(messages) - 1, pending)
 
@@ -465,29 +497,38 @@ class AnthropicFlavour(Flavour):
         b.tool_result_text("\n".join(texts))
 
     # --- response ---------------------------------------------------------------------------------------
-    def usage(self, reply: Reply, output_tokens: int | None = None, start: bool = False) -> dict[str, Any]:
+    def usage(
+        self, turn: Turn, reply: Reply, output_tokens: int | None = None, start: bool = False
+    ) -> dict[str, Any]:
+        """The usage object: complete in a body and in `message_start`, counts only in `message_delta`."""
         u = reply.usage
         usage: dict[str, Any] = {
             "input_tokens": u.prompt - u.cached,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": u.cached,
         }
-        if start or output_tokens is None:
+        full = start or output_tokens is None
+        if full:
             usage["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+            usage["inference_geo"] = turn.model.inference_geo
         usage["output_tokens"] = u.completion if output_tokens is None else output_tokens
-        if start or output_tokens is None:
+        if turn.thinking_requested and not start:  # in the body and the final message_delta
+            usage["output_tokens_details"] = {"thinking_tokens": u.reasoning}
+        if full:
             usage["service_tier"] = "standard"
         return usage
 
     def _tool_ids(self, ex: Exchange, reply: Reply) -> list[str]:
         ids: list[str] = ex.extra.setdefault(
-            "tool_ids", ["toolu_01" + random_hex(11) for _ in reply.tool_calls]
+            "tool_ids", ["toolu_01" + random_token(22) for _ in reply.tool_calls]
         )
         return ids
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         content: list[dict[str, Any]] = []
-        if reply.usage.reasoning:
+        if reply.usage.reasoning and reply.directives.redacted_thinking:
+            content.append(redacted_block(reply.reasoning))
+        elif reply.usage.reasoning:
             content.append(
                 {
                     "type": "thinking",
@@ -498,10 +539,18 @@ class AnthropicFlavour(Flavour):
         if reply.text or (not reply.tool_calls and not reply.usage.reasoning and reply.finish != "length"):
             content.append({"type": "text", "text": reply.text})
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
-            content.append({"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments})
-        usage = self.usage(reply)
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": call.name,
+                    "input": call.arguments,
+                    "caller": DIRECT,
+                }
+            )
+        usage = self.usage(turn, reply)
         body = {
-            "id": "msg_01" + random_hex(11),
+            "id": "msg_01" + random_token(22),
             "type": "message",
             "role": "assistant",
             "model": ex.model,
@@ -510,23 +559,32 @@ class AnthropicFlavour(Flavour):
             "stop_sequence": reply.stop_sequence,
             "usage": usage,
         }
+        body["stop_details"] = None
+        if isinstance(ex.body, dict) and ex.body.get("context_management") is not None:
+            # context editing reports what it applied and the usage of each model iteration
+            body["context_management"] = {"applied_edits": []}
+            iteration = {k: v for k, v in usage.items() if k not in ("inference_geo", "service_tier")}
+            usage["iterations"] = [{**iteration, "type": "message"}]
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
-        return self.usage(reply)
+        return self.usage(turn, reply)
 
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         cumulative = reply.directives.usage == "cumulative"
         produced = 0
         message = {
-            "id": "msg_01" + random_hex(11),
+            "id": "msg_01" + random_token(22),
             "type": "message",
             "role": "assistant",
             "model": ex.model,
             "content": [],
+            "container": None,
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": self.usage(reply, output_tokens=1, start=True),
+            "stop_details": None,
+            "usage": self.usage(turn, reply, output_tokens=1, start=True),
+            "diagnostics": None,
         }
         yield Frame(named_event("message_start", {"type": "message_start", "message": message}))
         index = 0
@@ -561,12 +619,19 @@ class AnthropicFlavour(Flavour):
                         {
                             "type": "message_delta",
                             "delta": {"stop_reason": None, "stop_sequence": None},
-                            "usage": self.usage(reply, output_tokens=produced),
+                            "usage": self.usage(turn, reply, output_tokens=produced),
                         },
                     )
                 )
 
-        if reply.usage.reasoning:
+        if reply.usage.reasoning and reply.directives.redacted_thinking:
+            # a redacted block arrives whole in its start event, without deltas
+            yield from block_events(redacted_block(reply.reasoning))
+            produced += reply.usage.reasoning
+            yield Frame(b"", tokens=reply.usage.reasoning)
+            yield from stop()
+            index += 1
+        elif reply.usage.reasoning:
             yield from block_events({"type": "thinking", "thinking": "", "signature": ""})
             if turn.show_reasoning:
                 for piece in reply.reasoning_chunks:
@@ -588,7 +653,9 @@ class AnthropicFlavour(Flavour):
         for call, call_id in zip(reply.tool_calls, self._tool_ids(ex, reply), strict=True):
             pieces = split_tokens(call.arguments_json)
             produced += call.tokens - len(pieces)
-            yield from block_events({"type": "tool_use", "id": call_id, "name": call.name, "input": {}})
+            yield from block_events(
+                {"type": "tool_use", "id": call_id, "name": call.name, "input": {}, "caller": DIRECT}
+            )
             yield delta({"type": "input_json_delta", "partial_json": ""}, call.tokens - len(pieces))
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
                 group = pieces[start : start + ARG_PIECE_TOKENS]
@@ -601,8 +668,13 @@ class AnthropicFlavour(Flavour):
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
-                    "usage": self.usage(reply, output_tokens=reply.usage.completion),
+                    "delta": {
+                        "stop_reason": STOP_REASON[reply.finish],
+                        "stop_sequence": reply.stop_sequence,
+                        "stop_details": None,
+                        "container": None,
+                    },
+                    "usage": self.usage(turn, reply, output_tokens=reply.usage.completion),
                 },
             )
         )
@@ -612,19 +684,24 @@ class AnthropicFlavour(Flavour):
         return orjson.dumps({"input_tokens": turn.prompt_tokens})
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
-        def card(model_id: str) -> dict[str, Any]:
+        """Dated ids (an alias is accepted by `/v1/models/{id}` and answered with its snapshot), newest
+        first, with the real list's display names ("Claude Sonnet 4.5") and release dates."""
+
+        def card(spec: ModelSpec) -> dict[str, Any]:
             return {
                 "type": "model",
-                "id": model_id,
-                "display_name": model_id.replace("-", " ").title(),
-                "created_at": "2025-09-29T00:00:00Z",
+                "id": spec.served_as,
+                "display_name": spec.display_name or spec.id.replace("-", " ").title(),
+                "created_at": f"{spec.released}T00:00:00Z",
             }
 
         if route.kind == "model":
-            if route.model not in self.models:
+            spec = self.models.get(route.model or "")
+            if spec is None:
                 raise self.model_not_found(route.model or "")
-            return orjson.dumps(card(route.model))
-        ids = list(self.models)
+            return orjson.dumps(card(spec))
+        specs = sorted(self.specs, key=lambda s: s.released, reverse=True)
+        cards = [card(s) for s in specs]
         return orjson.dumps(
-            {"data": [card(m) for m in ids], "has_more": False, "first_id": ids[0], "last_id": ids[-1]}
+            {"data": cards, "has_more": False, "first_id": cards[0]["id"], "last_id": cards[-1]["id"]}
         )

@@ -223,7 +223,9 @@ def plan_reply(turn: Turn, d: Directives) -> Reply:
         call_count = min(call_count, 1)
     calls = _tool_calls(turn, call_count)
 
-    text = "" if calls else _visible_text(turn, d)
+    text = (
+        _visible_text(turn, d) if not calls else reply_text(turn.reply_seed, d.preamble) if d.preamble else ""
+    )
     chunks = split_tokens(text)
     finish = FINISH_TOOL_CALLS if calls else FINISH_STOP
     stop_sequence = None

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from mocks.models import MODELS_BY_FLAVOUR
+from mocks.models import ALL_MODELS, SERVED_BY_FLAVOUR, ModelSpec, Reasoning, index_by_name
 
 FLAVOURS: tuple[str, ...] = ("openai", "anthropic", "gemini", "deepseek", "vllm")
 
@@ -42,6 +42,8 @@ class ProviderInstance:
     error_status: int = 500
     down: bool = False
     auth_required: bool = True
+    custom_models: tuple[ModelSpec, ...] = ()  # models a config file defines for this flavour
+    accept_unknown_models: bool = False  # serve any model name (as a plain chat model) instead of 404
 
     def __post_init__(self) -> None:
         if self.flavour not in FLAVOURS:
@@ -49,7 +51,15 @@ class ProviderInstance:
         if not self.prefix.startswith("/") or self.prefix.endswith("/") or self.prefix.startswith("/__mock"):
             raise ConfigError(f"provider {self.name!r}: prefix must look like '/name', got {self.prefix!r}")
         if not self.models:
-            object.__setattr__(self, "models", tuple(m.id for m in MODELS_BY_FLAVOUR[self.flavour]))
+            served = SERVED_BY_FLAVOUR[self.flavour] + self.custom_models
+            object.__setattr__(self, "models", tuple(dict.fromkeys(m.id for m in served)))
+
+    def specs(self) -> tuple[ModelSpec, ...]:
+        """The served models: each configured name resolved to its spec (config-defined first, then the
+        built-in lists; a name neither knows is a plain chat model, as before model specs existed)."""
+        custom = index_by_name(self.custom_models)
+        resolved = (custom.get(name) or ALL_MODELS.get(name) or ModelSpec(name) for name in self.models)
+        return tuple(dict.fromkeys(resolved))
 
 
 def _instance(name: str, flavour: str, **overrides: Any) -> ProviderInstance:
@@ -91,8 +101,46 @@ class MockConfig:
         raise KeyError(name)
 
 
-_INSTANCE_FIELDS = {f.name for f in fields(ProviderInstance)}
-_TOP_FIELDS = {"seed", "journal_size", "max_body_bytes", "stream_timeout_s", "providers", "include_defaults"}
+_INSTANCE_FIELDS = {f.name for f in fields(ProviderInstance)} - {"custom_models"}
+_TOP_FIELDS = {
+    "seed",
+    "journal_size",
+    "max_body_bytes",
+    "stream_timeout_s",
+    "providers",
+    "include_defaults",
+    "models",
+}
+_MODEL_FIELDS = {f.name for f in fields(ModelSpec)}
+_TUPLE_MODEL_FIELDS = ("aliases", "efforts")
+
+
+def model_from_mapping(raw: Any) -> tuple[str, ModelSpec]:
+    """(flavour, spec) of one `models:` entry of a config file; unknown keys and values are errors."""
+    if (
+        not isinstance(raw, Mapping)
+        or not isinstance(raw.get("id"), str)
+        or raw.get("flavour") not in FLAVOURS
+    ):
+        raise ConfigError(f"each model needs an id and a flavour (one of {FLAVOURS}): {raw!r}")
+    values = {k: v for k, v in raw.items() if k != "flavour"}
+    bad = set(values) - _MODEL_FIELDS
+    if bad:
+        raise ConfigError(f"model {raw['id']!r}: unknown keys {sorted(bad)} (known: {sorted(_MODEL_FIELDS)})")
+    for key in _TUPLE_MODEL_FIELDS:
+        if key in values:
+            values[key] = tuple(values[key])
+    if "reasoning" in values:
+        try:
+            values["reasoning"] = Reasoning(values["reasoning"])
+        except ValueError:
+            raise ConfigError(
+                f"model {raw['id']!r}: reasoning must be one of {[r.value for r in Reasoning]}"
+            ) from None
+    try:
+        return raw["flavour"], ModelSpec(**values)
+    except TypeError as exc:
+        raise ConfigError(f"model {raw['id']!r}: {exc}") from None
 
 
 def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
@@ -104,6 +152,11 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     by_name: dict[str, ProviderInstance] = (
         {i.name: i for i in DEFAULT_INSTANCES} if data.get("include_defaults", True) else {}
     )
+    custom: dict[str, list[ModelSpec]] = {}
+    for raw_model in data.get("models") or []:
+        flavour, spec = model_from_mapping(raw_model)
+        custom.setdefault(flavour, []).append(spec)
+    explicit_models: set[str] = set()
     for raw in data.get("providers") or []:
         if not isinstance(raw, Mapping) or "name" not in raw:
             raise ConfigError(f"each provider needs a name: {raw!r}")
@@ -113,6 +166,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
         values = dict(raw)
         if "models" in values:
             values["models"] = tuple(values["models"])
+            explicit_models.add(values["name"])
         base = by_name.get(values["name"])
         if base is not None:
             by_name[base.name] = replace(base, **values)
@@ -121,6 +175,11 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
             if "flavour" not in values:
                 raise ConfigError(f"provider {values['name']!r}: flavour is required")
             by_name[values["name"]] = ProviderInstance(**values)
+    for name, inst in list(by_name.items()):
+        specs = tuple(custom.get(inst.flavour, ()))
+        if specs:
+            added = () if name in explicit_models else tuple(s.id for s in specs if s.id not in inst.models)
+            by_name[name] = replace(inst, custom_models=specs, models=inst.models + added)
     top = {k: data[k] for k in ("seed", "journal_size", "max_body_bytes", "stream_timeout_s") if k in data}
     return MockConfig(instances=tuple(by_name.values()), **top)
 
@@ -142,4 +201,5 @@ __all__ = [
     "ProviderInstance",
     "config_from_mapping",
     "load_config",
+    "model_from_mapping",
 ]

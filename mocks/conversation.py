@@ -41,6 +41,7 @@ class Turn:
     forced_tool: str | None = None
     parallel_tools: bool = True
     thinking: bool = False
+    thinking_requested: bool = False  # the request asked for thinking (on or not for this answer)
     show_reasoning: bool = True
     json_schema: Any = None
     json_mode: bool = False

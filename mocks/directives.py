@@ -59,6 +59,8 @@ class Directives:
     cached: int | None = None
     usage: str | None = None
     words: int | None = None
+    preamble: int | None = None  # text of N tokens before tool calls (real models often write one)
+    redacted_thinking: bool = False  # Anthropic: the thinking block comes back redacted
 
     def any_fault(self) -> bool:
         return (
@@ -116,6 +118,8 @@ _VALUED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "cached": (_int(0, 10_000_000), None),
     "usage": (_choice("cumulative"), None),
     "words": (_int(1, 100_000), None),
+    "preamble": (_int(1, 100_000), None),
+    "redacted_thinking": (_choice("true"), True),
     "timeout": (_choice("true"), True),
     "malformed": (_choice("true"), True),
     "content_filter": (_choice("true"), True),

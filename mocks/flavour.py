@@ -9,6 +9,8 @@ written back as a body or a stream of frames.
 from __future__ import annotations
 
 import os
+import secrets
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,7 @@ from mocks.config import ProviderInstance
 from mocks.conversation import Turn
 from mocks.directives import DirectiveError
 from mocks.errors import ErrorStyle, MockError
-from mocks.models import ModelSpec, model_spec
+from mocks.models import ModelSpec, index_by_name
 from mocks.sse import Frame
 
 BAD_KEY = "bad-key"  # the one key every mock refuses, so a suite can test upstream auth failures
@@ -54,6 +56,16 @@ def random_hex(nbytes: int) -> str:
     return os.urandom(nbytes).hex()
 
 
+BASE62 = string.ascii_letters + string.digits
+BASE64URL = BASE62 + "-_"
+
+
+def random_token(length: int, alphabet: str = BASE62) -> str:
+    """A random id body in the provider's alphabet: real ids are base62 (`chatcmpl-` + 29, `call_` + 24,
+    `msg_01`/`toolu_01` + 22) or base64url (Gemini `responseId`), never hex."""
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of an `Authorization: Bearer` header ('' when the header is there but empty)."""
     value = headers.get("authorization")
@@ -77,7 +89,8 @@ class Flavour:
 
     def __init__(self, instance: ProviderInstance) -> None:
         self.instance = instance
-        self.models: dict[str, ModelSpec] = {m: model_spec(m) for m in instance.models}
+        self.specs: tuple[ModelSpec, ...] = instance.specs()
+        self.models: dict[str, ModelSpec] = index_by_name(self.specs)  # every accepted name -> its spec
         self._static_headers: list[tuple[bytes, bytes]] = [
             (k.encode(), v.encode()) for k, v in self.static_headers().items()
         ]
@@ -160,9 +173,12 @@ class Flavour:
         )
 
     def model_spec(self, model: str) -> ModelSpec:
+        """The served model a request names (any of its names), or the provider's not-found error."""
         spec = self.models.get(model)
         if spec is None:
-            raise self.model_not_found(model)
+            if not self.instance.accept_unknown_models:
+                raise self.model_not_found(model)
+            spec = ModelSpec(model)
         return spec
 
     def model_not_found(self, model: str) -> MockError:

@@ -20,9 +20,9 @@ from mocks.anthropic import signature_for
 from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import GEMINI_ERRORS, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, is_number, random_hex
+from mocks.flavour import BAD_KEY, BASE64URL, Exchange, Flavour, Route, is_number, random_token
 from mocks.models import ModelSpec, Reasoning
-from mocks.sse import Frame, data_event
+from mocks.sse import ARRAY_CLOSE, Frame, array_element, data_event
 
 PATH_RE = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^:/]+)(?::([A-Za-z]+))?)?$")
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$")
@@ -113,7 +113,9 @@ DECLARATION_FIELDS = frozenset(
         "behavior",
     }
 )
-TOOL_CONFIG_FIELDS = frozenset({"functionCallingConfig", "retrievalConfig"})
+TOOL_CONFIG_FIELDS = frozenset(
+    {"functionCallingConfig", "retrievalConfig", "includeServerSideToolInvocations"}
+)
 CALLING_FIELDS = frozenset({"mode", "allowedFunctionNames"})
 LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 OPENAPI_ONLY_FORBIDDEN = ("additionalProperties", "additional_properties", "$schema")
@@ -124,7 +126,14 @@ FINISH = {
     "tool_calls": "STOP",
     "content_filter": "SAFETY",
 }
-SAFETY_BLOCKED = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
+SSE_END = b"\r\n\r\n"  # Google ends each `alt=sse` event with CRLF CRLF
+# A blocked answer as Google sends it: no content parts, four ratings, the blocking one at LOW.
+SAFETY_BLOCKED = [
+    {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW", "blocked": True},
+    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
+]
 
 
 def camel(key: str) -> str:
@@ -185,10 +194,13 @@ class GeminiFlavour(Flavour):
         }
 
     def new_request_id(self) -> str:
-        return random_hex(11)
+        return random_token(23, BASE64URL)  # doubles as `responseId`, which is 23 base64url characters
 
     def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
-        return [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]
+        headers = [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]
+        if ex.extra.get("stream"):
+            headers.append((b"content-disposition", b"attachment"))  # what Google sends on both stream kinds
+        return headers
 
     def stream_media_type(self, ex: Exchange) -> bytes:
         return b"text/event-stream" if ex.extra.get("sse", True) else b"application/json; charset=UTF-8"
@@ -270,7 +282,7 @@ class GeminiFlavour(Flavour):
     # --- request ------------------------------------------------------------------------------------
     def parse(self, ex: Exchange, route: Route) -> Turn:
         spec = self.model_spec(route.model or "")
-        ex.model = spec.id
+        ex.model = spec.served_as
         raw = ex.body
         if route.kind == "count_tokens" and isinstance(raw.get("generateContentRequest"), dict):
             raw = raw["generateContentRequest"]
@@ -296,6 +308,7 @@ class GeminiFlavour(Flavour):
                     b.system_text(part["text"])
         self._walk(contents, b)
         ex.extra["sse"] = route.sse
+        ex.extra["stream"] = bool(route.stream)
         ex.extra["thinking_model"] = spec.reasoning is not Reasoning.NONE
         stops = config.get("stopSequences") or []
         return b.build(
@@ -396,7 +409,10 @@ class GeminiFlavour(Flavour):
 
     def _tools(self, body: dict[str, Any]) -> tuple[tuple[ToolDef, ...], str, str | None]:
         tools: list[ToolDef] = []
-        for i, raw in enumerate(body.get("tools") or []):
+        raw_tools = body.get("tools") or []
+        if isinstance(raw_tools, dict):  # proto JSON reads one object where a repeated field is expected
+            raw_tools = [raw_tools]
+        for i, raw in enumerate(raw_tools):
             tool = _normalise(raw, TOOL_FIELDS, f"tools[{i}]")
             for j, raw_decl in enumerate(tool.get("functionDeclarations") or []):
                 where = f"tools[{i}].function_declarations[{j}]"
@@ -506,9 +522,20 @@ class GeminiFlavour(Flavour):
 
     # --- response ---------------------------------------------------------------------------------------
     def usage(
-        self, reply: Reply, n: int = 1, visible: int | None = None, thoughts: int | None = None
+        self,
+        reply: Reply,
+        n: int = 1,
+        visible: int | None = None,
+        thoughts: int | None = None,
+        spec: ModelSpec | None = None,
     ) -> dict[str, Any]:
         u = reply.usage
+        if reply.finish == "content_filter":  # a blocked answer counts the prompt only
+            return {
+                "promptTokenCount": u.prompt,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
+                "totalTokenCount": u.prompt,
+            }
         shown = (u.completion - u.reasoning) * n if visible is None else visible
         thought_tokens = u.reasoning * n if thoughts is None else thoughts
         meta: dict[str, Any] = {
@@ -517,8 +544,11 @@ class GeminiFlavour(Flavour):
             "totalTokenCount": u.prompt + shown + thought_tokens,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
         }
+        if spec is not None and spec.avg_logprobs:
+            meta["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": shown}]
         if u.reasoning:
             meta["thoughtsTokenCount"] = thought_tokens
+        meta["serviceTier"] = "standard"  # late-2026 recordings carry it (D-073: the newest shape wins)
         if u.cached:
             meta["cachedContentTokenCount"] = u.cached
             meta["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": u.cached}]
@@ -533,15 +563,38 @@ class GeminiFlavour(Flavour):
             parts.append(part)
         return parts
 
-    def _candidate(self, index: int, parts: list[dict[str, Any]], reply: Reply | None) -> dict[str, Any]:
+    @staticmethod
+    def _text_signature(turn: Turn, reply: Reply) -> dict[str, str]:
+        """Gemini 3 signs the answer's text part when it thought (and there is no call to sign)."""
+        if (
+            turn.model.reasoning is Reasoning.THINKING_LEVEL
+            and reply.usage.reasoning
+            and not reply.tool_calls
+        ):
+            return {"thoughtSignature": signature_for(reply.reasoning)}
+        return {}
+
+    def _candidate(
+        self,
+        index: int,
+        parts: list[dict[str, Any]],
+        reply: Reply | None,
+        spec: ModelSpec,
+        calls_done: bool = True,
+    ) -> dict[str, Any]:
+        """One candidate; `reply` is None on a non-final stream chunk. A blocked answer has `content: {}`
+        and no index; Gemini <= 2.0 candidates carry `avgLogprobs` instead of an index."""
+        if reply is not None and reply.finish == "content_filter":
+            return {"content": {}, "finishReason": "SAFETY", "safetyRatings": SAFETY_BLOCKED}
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
         if reply is not None:
             candidate["finishReason"] = FINISH[reply.finish]
-            if reply.tool_calls:
+            if reply.tool_calls and calls_done:
                 candidate["finishMessage"] = "Model generated function call(s)."
-            if reply.finish == "content_filter":
-                candidate["safetyRatings"] = SAFETY_BLOCKED
-        candidate["index"] = index
+        if spec.avg_logprobs:
+            candidate["avgLogprobs"] = -0.05
+        else:
+            candidate["index"] = index
         return candidate
 
     def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
@@ -549,11 +602,11 @@ class GeminiFlavour(Flavour):
         if reply.usage.reasoning and turn.show_reasoning:
             parts.append({"text": reply.reasoning, "thought": True})
         if reply.text or (not reply.tool_calls and not parts):
-            parts.append({"text": reply.text})
+            parts.append({"text": reply.text, **self._text_signature(turn, reply)})
         parts += self._call_parts(reply, turn.thinking)
-        usage = self.usage(reply, turn.n)
+        usage = self.usage(reply, turn.n, spec=turn.model)
         body = {
-            "candidates": [self._candidate(i, parts, reply) for i in range(turn.n)],
+            "candidates": [self._candidate(i, parts, reply, turn.model) for i in range(turn.n)],
             "usageMetadata": usage,
             "modelVersion": ex.model,
             "responseId": ex.request_id,
@@ -561,25 +614,31 @@ class GeminiFlavour(Flavour):
         return orjson.dumps(body), usage
 
     def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
-        return self.usage(reply, turn.n)
+        return self.usage(reply, turn.n, spec=turn.model)
 
     def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
         sse = ex.extra.get("sse", True)
         n = turn.n
+        # Gemini 3 streams a function call without a finish, then a final chunk with an empty text part
+        gemini3 = turn.model.reasoning is Reasoning.THINKING_LEVEL
         visible = 0
         thoughts = 0
         first = True
 
         def chunk(parts: list[dict[str, Any]], final: bool, tokens: int) -> Frame:
             nonlocal first
+            candidates = [
+                self._candidate(i, parts, reply if final else None, turn.model, calls_done=not gemini3)
+                for i in range(n)
+            ]
             payload = {
-                "candidates": [self._candidate(i, parts, reply if final else None) for i in range(n)],
-                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n),
+                "candidates": candidates,
+                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n, spec=turn.model),
                 "modelVersion": ex.model,
                 "responseId": ex.request_id,
             }
-            # without alt=sse the stream is one JSON array, written element by element
-            data = data_event(payload) if sse else (b"[" if first else b",\r\n") + orjson.dumps(payload)
+            # without alt=sse the stream is one pretty-printed JSON array, written element by element
+            data = data_event(payload, SSE_END) if sse else array_element(payload, first)
             first = False
             return Frame(data, tokens=tokens)
 
@@ -597,7 +656,16 @@ class GeminiFlavour(Flavour):
                 visible += 1
                 yield chunk([{"text": piece}], False, 1)
             visible += sum(c.tokens for c in reply.tool_calls)
-            yield chunk(self._call_parts(reply, turn.thinking), True, sum(c.tokens for c in reply.tool_calls))
+            call_tokens = sum(c.tokens for c in reply.tool_calls)
+            yield chunk(self._call_parts(reply, turn.thinking), not gemini3, call_tokens)
+            if gemini3:
+                yield chunk([{"text": ""}], True, 0)
+        elif pieces and gemini3:
+            # Gemini 3: the text unfinished, then an empty text part with the finish (and the signature)
+            for piece in pieces:
+                visible += 1
+                yield chunk([{"text": piece}], False, 1)
+            yield chunk([{"text": "", **self._text_signature(turn, reply)}], True, 0)
         elif pieces:
             for k, piece in enumerate(pieces):
                 visible += 1
@@ -605,7 +673,7 @@ class GeminiFlavour(Flavour):
         else:
             yield chunk([{"text": ""}], True, 0)
         if not sse:
-            yield Frame(b"]", counts=False)
+            yield Frame(ARRAY_CLOSE, counts=False)
 
     def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
         return orjson.dumps(
@@ -621,8 +689,8 @@ class GeminiFlavour(Flavour):
             return {
                 "name": f"models/{model_id}",
                 "version": "001",
-                "displayName": model_id,
-                "description": f"Mock of {model_id}",
+                "displayName": spec.display_name or model_id,
+                "description": f"Mock of {spec.display_name or model_id}",
                 "inputTokenLimit": spec.context_window,
                 "outputTokenLimit": spec.max_output,
                 "supportedGenerationMethods": ["generateContent", "countTokens"],
@@ -637,4 +705,4 @@ class GeminiFlavour(Flavour):
             if route.model not in self.models:
                 raise self.model_not_found(route.model or "")
             return orjson.dumps(card(route.model))
-        return orjson.dumps({"models": [card(m) for m in self.models]})
+        return orjson.dumps({"models": [card(m) for m in self.models]})  # every name, aliases included

@@ -8,6 +8,7 @@ error envelope. Model-specific rules (o-series, DeepSeek thinking mode) are chec
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +20,7 @@ import orjson
 from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from mocks.conversation import ToolDef, Turn, TurnBuilder
 from mocks.errors import DEEPSEEK_ERRORS, OPENAI_ERRORS, VLLM_ERRORS, ErrorStyle, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_hex
+from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_hex, random_token
 from mocks.models import ModelSpec, Reasoning
 from mocks.sse import DONE, Frame, data_event
 from mocks.tokens import split_tokens
@@ -116,6 +117,7 @@ class Dialect:
     json_needs_word: bool = False  # json_object requires the word "json" in the messages
     message_extras: Mapping[str, Any] = None  # type: ignore[assignment]
     choice_stop_reason: bool = False  # vLLM adds choice.stop_reason
+    usage_on_finish_chunk: bool = False  # DeepSeek: stream usage rides on the finish chunk, no `choices: []`
 
 
 OPENAI = Dialect(
@@ -149,6 +151,7 @@ DEEPSEEK = Dialect(
     json_schema_supported=False,
     json_needs_word=True,
     message_extras={},
+    usage_on_finish_chunk=True,
 )
 
 VLLM = Dialect(
@@ -192,6 +195,7 @@ class OpenAICompatFlavour(Flavour):
     """One instance of an OpenAI-compatible API; `dialect` says which one."""
 
     dialect: Dialect = OPENAI
+    stream_content_type = b"text/event-stream; charset=utf-8"  # all three send the charset
 
     def __init__(self, instance: Any) -> None:
         self.name = self.dialect.name
@@ -223,7 +227,7 @@ class OpenAICompatFlavour(Flavour):
         return [*self._static_headers, (b"x-request-id", ex.request_id.encode())]
 
     def _completion_id(self) -> str:
-        return str(uuid.uuid4()) if self.dialect.uuid_ids else "chatcmpl-" + random_hex(12)
+        return str(uuid.uuid4()) if self.dialect.uuid_ids else "chatcmpl-" + random_token(29)
 
     # --- routing and auth -------------------------------------------------------------------------
     def route(self, method: str, subpath: str, query: Mapping[str, str]) -> Route:
@@ -284,7 +288,7 @@ class OpenAICompatFlavour(Flavour):
         return MockError(
             d.model_not_found_status,
             d.model_not_found_message.format(model=model),
-            param="model",
+            param=None if d.name == "openai" else "model",  # the real OpenAI error has `param: null`
             code="model_not_found" if d.name == "openai" else None,
         )
 
@@ -313,7 +317,10 @@ class OpenAICompatFlavour(Flavour):
                 "empty_array",
             )
         spec = self.model_spec(model_id)
-        ex.model = model_id
+        ex.model = spec.served_as  # the real APIs answer with the snapshot an alias resolves to
+        ex.extra["spec"] = spec
+        if d.name == "openai":
+            self._model_features(body, spec)
 
         self._check_numbers(body)
         stream = body.get("stream") is True
@@ -360,6 +367,25 @@ class OpenAICompatFlavour(Flavour):
             json_schema=json_schema,
             json_mode=json_mode,
         )
+
+    def _model_features(self, body: dict[str, Any], spec: ModelSpec) -> None:
+        """Features only some OpenAI models have: the real API answers 400 on the others."""
+        if body.get("web_search_options") is not None and not spec.web_search:
+            raise MockError(
+                400, "Web search options not supported with this model.", param="web_search_options"
+            )
+        if spec.audio_input:
+            return
+        for i, m in enumerate(body.get("messages") or []):
+            content = m.get("content") if isinstance(m, dict) else None
+            for j, part in enumerate(content if isinstance(content, list) else []):
+                if isinstance(part, dict) and part.get("type") == "input_audio":
+                    raise MockError(
+                        400,
+                        "This model does not support audio inputs.",
+                        param=f"messages[{i}].content[{j}].type",
+                        code="invalid_value",
+                    )
 
     def _check_numbers(self, body: dict[str, Any]) -> None:
         ranges = (
@@ -524,7 +550,7 @@ class OpenAICompatFlavour(Flavour):
         if name == "openai":
             if spec.reasoning is Reasoning.EFFORT:
                 self._reasoning_model_rules(body)
-                return effort != "none", False
+                return effort != "none" and (effort is not None or spec.thinking_by_default), False
             if effort is not None:
                 raise MockError(
                     400,
@@ -697,6 +723,12 @@ class OpenAICompatFlavour(Flavour):
             usage["prompt_cache_miss_tokens"] = u.prompt - u.cached
             return usage
         usage["prompt_tokens_details"] = {"cached_tokens": u.cached, "audio_tokens": 0}
+        if turn.model.cache_write_tokens:
+            usage["prompt_tokens_details"] = {
+                "cached_tokens": u.cached,
+                "cache_write_tokens": 0,
+                "audio_tokens": 0,
+            }
         usage["completion_tokens_details"] = {
             "reasoning_tokens": u.reasoning * n,
             "audio_tokens": 0,
@@ -712,8 +744,20 @@ class OpenAICompatFlavour(Flavour):
             for i, c in enumerate(reply.tool_calls)
         ]
 
+    @staticmethod
+    def _call_head(index: int, obj: dict[str, Any]) -> dict[str, Any]:
+        """A tool call's first stream delta: index, id, type, name and empty arguments."""
+        return {
+            "index": index,
+            "id": obj["id"],
+            "type": "function",
+            "function": {"name": obj["function"]["name"], "arguments": ""},
+        }
+
     def _tool_id(self) -> str:
-        return "call_" + random_hex(12) if self.dialect.name != "vllm" else "chatcmpl-tool-" + random_hex(16)
+        return (
+            "call_" + random_token(24) if self.dialect.name != "vllm" else "chatcmpl-tool-" + random_hex(16)
+        )
 
     def _logprobs_obj(self, chunks: list[str], top: int) -> dict[str, Any]:
         content = []
@@ -738,7 +782,7 @@ class OpenAICompatFlavour(Flavour):
         d = self.dialect
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": reply.text if not reply.tool_calls else None,
+            "content": reply.text or (None if reply.tool_calls else ""),
         }
         if d.reasoning_field and turn.thinking and turn.show_reasoning:
             message[d.reasoning_field] = reply.reasoning
@@ -751,13 +795,13 @@ class OpenAICompatFlavour(Flavour):
             self._logprobs_obj(reply.text_chunks, ex.extra["top_logprobs"]) if ex.extra["logprobs"] else None
         )
         choices = []
+        # OpenAI reasoning models leave `logprobs` out of the choice (they refuse the parameter)
+        omit_logprobs = d.name == "openai" and turn.model.reasoning is Reasoning.EFFORT
         for index in range(turn.n):
-            choice: dict[str, Any] = {
-                "index": index,
-                "message": message,
-                "logprobs": logprobs,
-                "finish_reason": FINISH[reply.finish],
-            }
+            choice: dict[str, Any] = {"index": index, "message": message}
+            if not omit_logprobs:
+                choice["logprobs"] = logprobs
+            choice["finish_reason"] = FINISH[reply.finish]
             if d.choice_stop_reason:
                 choice["stop_reason"] = reply.stop_sequence
             choices.append(choice)
@@ -773,7 +817,7 @@ class OpenAICompatFlavour(Flavour):
         if d.name == "openai":
             body["service_tier"] = "default"
         if d.fingerprint:
-            body["system_fingerprint"] = d.fingerprint
+            body["system_fingerprint"] = d.fingerprint if turn.model.fingerprint else None
         if d.name == "vllm":
             body["prompt_logprobs"] = None
             body["kv_transfer_params"] = None
@@ -793,7 +837,7 @@ class OpenAICompatFlavour(Flavour):
         if d.name == "openai":
             base["service_tier"] = "default"
         if d.fingerprint:
-            base["system_fingerprint"] = d.fingerprint
+            base["system_fingerprint"] = d.fingerprint if turn.model.fingerprint else None
         cumulative = reply.directives.usage == "cumulative" or ex.extra.get("continuous_usage", False)
         null_usage = turn.include_usage and not cumulative
         obfuscate = ex.extra.get("obfuscation", False)
@@ -803,7 +847,9 @@ class OpenAICompatFlavour(Flavour):
         produced = 0
         count = 0
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+        def chunk(
+            delta: dict[str, Any], finish: str | None = None, logprobs: Any = None, usage: Any = None
+        ) -> bytes:
             nonlocal count
             choices = []
             for index in range(turn.n):
@@ -817,7 +863,9 @@ class OpenAICompatFlavour(Flavour):
                     choice["stop_reason"] = reply.stop_sequence
                 choices.append(choice)
             payload = {**base, "choices": choices}
-            if cumulative:
+            if usage is not None:
+                payload["usage"] = usage
+            elif cumulative:
                 payload["usage"] = self.usage(turn, reply, completion=produced * turn.n)
             elif null_usage:
                 payload["usage"] = None
@@ -826,12 +874,26 @@ class OpenAICompatFlavour(Flavour):
                 payload["obfuscation"] = "xQ9mZ"[: count % 5]
             return data_event(payload)
 
-        first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else ""}
-        if d.name == "openai":
-            first["refusal"] = None
+        first: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if reply.tool_calls and not reply.text else "",
+        }
         if shown:
             first[d.reasoning_field] = ""  # type: ignore[index]
-        yield Frame(chunk(first))
+            if d.name == "deepseek":
+                first["content"] = None  # DeepSeek's thinking stream opens with `content: null`
+        calls = list(zip(reply.tool_calls, self._tool_call_objs(reply, ex), strict=True))
+        # OpenAI puts the first call's head in the role chunk when the answer starts with a tool call
+        head_in_first = (
+            d.name == "openai" and bool(calls) and not reply.text_chunks and not reply.usage.reasoning
+        )
+        head_tokens = 0
+        if head_in_first:
+            first["tool_calls"] = [self._call_head(0, calls[0][1])]
+            head_tokens = calls[0][0].tokens - len(split_tokens(calls[0][0].arguments_json))
+        if d.name == "openai":
+            first["refusal"] = None
+        yield Frame(chunk(first), tokens=head_tokens)
         if reply.usage.reasoning:
             if shown:
                 for piece in reply.reasoning_chunks:
@@ -852,17 +914,12 @@ class OpenAICompatFlavour(Flavour):
             if logprobs:
                 logprobs["content"][0]["logprob"] = -0.01 * (k % 7)
             yield Frame(chunk(delta, logprobs=logprobs), tokens=1)
-        for i, (call, obj) in enumerate(zip(reply.tool_calls, self._tool_call_objs(reply, ex), strict=True)):
+        for i, (call, obj) in enumerate(calls):
             pieces = split_tokens(call.arguments_json)
             name_tokens = call.tokens - len(pieces)
             produced += name_tokens
-            head = {
-                "index": i,
-                "id": obj["id"],
-                "type": "function",
-                "function": {"name": call.name, "arguments": ""},
-            }
-            yield Frame(chunk({"tool_calls": [head]}), tokens=name_tokens)
+            if not (i == 0 and head_in_first):
+                yield Frame(chunk({"tool_calls": [self._call_head(i, obj)]}), tokens=name_tokens)
             for start in range(0, len(pieces), ARG_PIECE_TOKENS):
                 group = pieces[start : start + ARG_PIECE_TOKENS]
                 produced += len(group)
@@ -871,8 +928,11 @@ class OpenAICompatFlavour(Flavour):
         last: dict[str, Any] = {}
         if d.name == "deepseek":
             last = {"content": "", "reasoning_content": None} if shown else {"content": ""}
-        yield Frame(chunk(last, FINISH[reply.finish]))
-        if turn.include_usage:
+        on_finish = d.usage_on_finish_chunk and turn.include_usage and not cumulative
+        yield Frame(
+            chunk(last, FINISH[reply.finish], usage=self.usage(turn, reply, n=turn.n) if on_finish else None)
+        )
+        if turn.include_usage and not on_finish:
             payload = {**base, "choices": [], "usage": self.usage(turn, reply, n=turn.n)}
             if obfuscate:
                 payload["obfuscation"] = "Mv9"
@@ -880,19 +940,18 @@ class OpenAICompatFlavour(Flavour):
         yield Frame(DONE)
 
     def models_body(self, ex: Exchange, route: Route) -> bytes:
-        def card(model_id: str) -> dict[str, Any]:
-            obj = {
-                "id": model_id,
+        """Aliases and dated snapshots side by side, as the real `/v1/models` lists them."""
+
+        def card(name: str) -> dict[str, Any]:
+            spec = self.models[name]
+            obj: dict[str, Any] = {
+                "id": name,
                 "object": "model",
-                "created": 1_700_000_000,
+                "created": _epoch(spec.released),
                 "owned_by": self.dialect.owned_by,
             }
             if self.dialect.name == "vllm":
-                obj |= {
-                    "root": model_id,
-                    "parent": None,
-                    "max_model_len": self.models[model_id].context_window,
-                }
+                obj |= {"root": name, "parent": None, "max_model_len": spec.context_window}
             return obj
 
         if route.kind == "model":
@@ -900,6 +959,11 @@ class OpenAICompatFlavour(Flavour):
                 raise self.model_not_found(route.model or "")
             return orjson.dumps(card(route.model))
         return orjson.dumps({"object": "list", "data": [card(m) for m in self.models]})
+
+
+def _epoch(day: str) -> int:
+    """Unix time of an ISO date at midnight UTC (a model card's `created`)."""
+    return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
 
 
 class OpenAIFlavour(OpenAICompatFlavour):

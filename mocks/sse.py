@@ -23,9 +23,22 @@ class Frame:
     counts: bool = True
 
 
-def data_event(payload: object) -> bytes:
-    """`data: <json>` and a blank line (OpenAI-compatible and Gemini `alt=sse`)."""
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+def data_event(payload: object, end: bytes = b"\n\n") -> bytes:
+    """`data: <json>` and a blank line (OpenAI-compatible; Gemini `alt=sse` ends events with CRLF CRLF)."""
+    return b"data: " + orjson.dumps(payload) + end
+
+
+# Gemini without `alt=sse`: one JSON array, each element pretty-printed (two-space indent), elements
+# separated by LF "," CRLF and the array closed by LF "]" -- the bytes Google sends, which gateways that
+# split on the separator instead of parsing the array depend on.
+ARRAY_OPEN = b"["
+ARRAY_SEPARATOR = b"\n,\r\n"
+ARRAY_CLOSE = b"\n]"
+
+
+def array_element(payload: object, first: bool) -> bytes:
+    """One element of a Gemini JSON-array stream, with the bytes that come before it."""
+    return (ARRAY_OPEN if first else ARRAY_SEPARATOR) + orjson.dumps(payload, option=orjson.OPT_INDENT_2)
 
 
 def named_event(name: str, payload: object) -> bytes:

@@ -152,13 +152,21 @@ def test_auth_variants(server):
 
 
 def test_models_list(server):
-    ids = [m.id for m in sdk(server).models.list()]
-    assert ids == [
-        "claude-sonnet-4-6",
-        "claude-opus-4-7",
-        "claude-opus-4-5",
-        "claude-sonnet-4-5",
-        "claude-haiku-4-5",
-    ]
+    """Dated ids newest first with the real display names; aliases and dated ids both answer, and the
+    response names the snapshot (as the real API resolves `claude-sonnet-4-5`)."""
+    models = list(sdk(server).models.list())
+    ids = [m.id for m in models]
+    assert (
+        ids.index("claude-opus-4-7") < ids.index("claude-sonnet-4-6") < ids.index("claude-haiku-4-5-20251001")
+    )
+    assert {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"} <= set(ids)
+    assert "claude-sonnet-4-5" not in ids
+    names = {m.id: m.display_name for m in models}
+    assert names["claude-sonnet-4-6"] == "Claude Sonnet 4.6"
+    assert len({m.created_at for m in models}) > 1
+    for name in ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"):
+        reply = sdk(server).messages.create(model=name, max_tokens=5, messages=user("x"))
+        assert reply.model == "claude-sonnet-4-5-20250929"
+    assert sdk(server).models.retrieve("claude-sonnet-4-5").id == "claude-sonnet-4-5-20250929"
     with pytest.raises(anthropic.NotFoundError):
         sdk(server).messages.create(model="claude-9", max_tokens=5, messages=user("x"))

@@ -132,12 +132,23 @@ def test_json_array_stream_without_alt_sse(server):
         headers={"x-goog-api-key": KEY},
     )
     assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["content-disposition"] == "attachment"
     items = json.loads(response.text)
     assert isinstance(items, list)
     assert len(items) == 3
+    # Google's bytes: pretty-printed elements, LF "," CRLF between them, LF "]" at the end; a reader that
+    # splits on that separator (as some gateways do) gets every element, the last one included.
+    raw = response.content
+    assert raw.startswith(b'[{\n  "candidates"')
+    assert raw.endswith(b"\n}\n]")
+    pieces = raw[1:-2].split(b"\n,\r\n")
+    assert [json.loads(p) for p in pieces] == items
+    assert items[-1]["candidates"][0]["finishReason"] == "STOP"
     sse = httpx.post(
         url + "?alt=sse&key=" + KEY, json={"contents": [{"parts": [{"text": "hi [[mock: words=3]]"}]}]}
     )
+    assert sse.content.endswith(b"}\r\n\r\n")
+    assert b"}\n\n" not in sse.content
     events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
     assert events == [{**e, "responseId": events[0]["responseId"]} for e in items]
     assert "[DONE]" not in sse.text

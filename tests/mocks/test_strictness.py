@@ -217,7 +217,7 @@ ANTHROPIC_CASES = [
     ("enabled on opus 4.7", an(model="claude-opus-4-7", thinking=THINK), "adaptive"),
     ("adaptive on sonnet 4.5", an(thinking={"type": "adaptive"}), "adaptive"),
     ("unknown top-level field", an(frequency_penalty=0.2), "frequency_penalty: Extra inputs"),
-    ("system role in messages", an(messages=[{"role": "system", "content": "x"}]), "role"),
+    ("tool role in messages", an(messages=[{"role": "tool", "content": "x"}]), "role"),
     (
         "empty text block",
         an(messages=[{"role": "user", "content": [{"type": "text", "text": ""}]}]),
