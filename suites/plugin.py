@@ -59,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--conformance-report") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "auriko-conformance-results")
     config.pluginmanager.register(RunGuard(config), "auriko-conformance-run-guard")
+    config.pluginmanager.register(QuietDistStatus(), "auriko-conformance-quiet-dist-status")
     # suites/test_fuzz.py fits the contract to the profile's claims when it is imported (D-056), and
     # the snapshot suites find their baselines, before any fixture can tell them: the options reach
     # them, and xdist's workers, through the environment, restored when the session ends.
@@ -190,6 +191,27 @@ class RunGuard:
 
     def answered(self) -> None:
         self.in_a_row = 0
+
+
+class QuietDistStatus:
+    """xdist prints its status line on every start-up step when the console is not a terminal (a CI
+    log): "bringing up nodes..." twice and more. Print each distinct line once."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        reporter = session.config.pluginmanager.get_plugin("terminaldistreporter")
+        if reporter is None or not hasattr(reporter, "ensure_show_status"):
+            return
+        shown: set[str] = set()
+        original = reporter.ensure_show_status
+
+        def once() -> None:
+            line = reporter.getstatus()
+            if line not in shown:
+                shown.add(line)
+                original()
+
+        reporter.ensure_show_status = once
 
 
 def stop_reason(session: pytest.Session) -> str | None:

@@ -56,7 +56,7 @@ def check_mocks(url: str, result: Preflight) -> bool:
     except httpx.HTTPError as exc:
         return result.fail(
             f"The mock providers at {url} did not answer ({type(exc).__name__}: {exc}).",
-            "Start them (`auriko-conformance mocks --port 8900`) and pass their URL as --mock-url, "
+            "Start them (`auriko-conformance mocks`) and pass the URL they print as --mock-url, "
             "or leave --mock-url out to run only the suites that do not need them.",
         )
     if response.status_code != 200:
@@ -124,7 +124,7 @@ def check_target(target: Target, profile: TargetProfile, result: Preflight) -> b
     if exchange.status in (404, 405):
         return result.fail(
             f"POST {url}{CHAT_PATH} answered HTTP {exchange.status}: no chat-completions endpoint there.",
-            "--target-url is the gateway's base URL, without /v1 (e.g. http://127.0.0.1:8080).",
+            "--target-url is the gateway's base URL: scheme, host and port, without /v1.",
         )
     return True
 

@@ -12,11 +12,20 @@ from suites import plugin
 
 
 def _config(**options: Any) -> Any:
-    values = {"--level": "full", "--conformance-report": None, "--target-profile": None, **options}
+    values = {
+        "--level": "full",
+        "--conformance-report": None,
+        "--target-profile": None,
+        "--max-timeouts": 3,
+        "--max-duration": 0.0,
+        "--snapshot-dir": None,
+        **options,
+    }
     return SimpleNamespace(
         getoption=lambda name, default=None: values.get(name, default),
         addinivalue_line=lambda *args: None,
         stash=pytest.Stash(),
+        pluginmanager=SimpleNamespace(register=lambda *args: None),
     )
 
 
@@ -39,8 +48,8 @@ def test_no_profile_option_leaves_the_environment_alone(monkeypatch):
 
 def test_an_unset_variable_is_unset_again(monkeypatch):
     monkeypatch.delenv(plugin.PROFILE_ENV, raising=False)
-    config = _config(**{"--target-profile": "p.yaml"})
+    config = _config(**{"--target-profile": "fixtures/profiles/litellm.yaml"})
     plugin.pytest_configure(config)
-    assert os.environ[plugin.PROFILE_ENV] == "p.yaml"
+    assert os.environ[plugin.PROFILE_ENV] == "fixtures/profiles/litellm.yaml"
     plugin.pytest_unconfigure(config)
     assert plugin.PROFILE_ENV not in os.environ
