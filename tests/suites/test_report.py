@@ -28,7 +28,16 @@ def _test(
         "duration_s": 0.01,
         "requirements": requirements,
         "findings": [dict(f) for f in findings],
-        "evidence": [{"request": {"body": {"model": "m"}}, "response": {"status": 200}}] if findings else [],
+        "evidence": [
+            {
+                "test": nodeid,
+                "requirements": sorted({f["requirement"] for f in findings}),
+                "request": {"body": {"model": "m"}},
+                "response": {"status": 200},
+            }
+        ]
+        if findings
+        else [],
         "checked": list(checked),
         "unclaimed": list(unclaimed),
     }
