@@ -34,7 +34,7 @@ def test_check_names_each_problem_on_one_line(tmp_path, capsys):
     path = tmp_path / "p.yaml"
     path.write_text("claims: [tools, teleport]\nmodels: {defualt: a}\n")
     assert cli(["profile", "check", str(path)]) == ExitCode.CONFIG
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = sorted(capsys.readouterr().err.strip().splitlines())
     assert len(lines) == 2
     assert lines[0].startswith(f"{path}: claims[1]: 'teleport' is not allowed; allowed: 'routing_metadata'")
     assert lines[1] == (
