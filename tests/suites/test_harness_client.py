@@ -13,11 +13,7 @@ from auriko_conformance.servers import serving
 from suites.exchange import Exchange
 from suites.options import parse_headers
 from suites.target import Target, TargetTimeout, unknown_model_answer
-
-
-async def _drain(receive: Any) -> None:
-    while (await receive()).get("more_body"):
-        pass
+from tests.fixed_answer import read_body
 
 
 def stalling_stream(after_chunks: int, pause_s: float) -> Any:
@@ -26,7 +22,7 @@ def stalling_stream(after_chunks: int, pause_s: float) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        await _drain(receive)
+        await read_body(receive)
         await send(
             {
                 "type": "http.response.start",
@@ -48,7 +44,7 @@ def slow_json(delay_s: float, trickle: bool = False) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        await _drain(receive)
+        await read_body(receive)
         if not trickle:
             await asyncio.sleep(delay_s)
         await send(
@@ -70,7 +66,7 @@ def slow_json(delay_s: float, trickle: bool = False) -> Any:
 async def echo_headers(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    await _drain(receive)
+    await read_body(receive)
     body = orjson.dumps({k.decode(): v.decode() for k, v in scope["headers"]})
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}

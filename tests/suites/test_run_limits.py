@@ -20,6 +20,7 @@ import pytest
 
 from auriko_conformance.servers import serving
 from suites.exit_codes import ExitCode
+from tests.fixed_answer import read_body
 
 COMPLETION = orjson.dumps(
     {
@@ -36,12 +37,7 @@ COMPLETION = orjson.dumps(
 async def goes_silent(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     if scope["path"] == "/v1/models":
         answer = b'{"object": "list", "data": []}'
     elif b"conformance-id: preflight" in body:
@@ -81,29 +77,33 @@ def _run(url: str, report: Path, *limits: str) -> tuple[int, float, dict]:
 
 
 @pytest.mark.slow
-def test_a_target_that_keeps_timing_out_stops_the_run(tmp_path):
+@pytest.mark.parametrize(
+    ("limits", "reason", "timeouts"),
+    [
+        (
+            ["--timeout", "1", "--stall-timeout", "1", "--max-timeouts", "2"],
+            "timed out in 2 tests in a row",
+            2,
+        ),
+        # no timeout limit: the clock stops it, and the tests after it read "not run"
+        (["--timeout", "1", "--max-timeouts", "0", "--max-duration", "2"], "--max-duration reached", None),
+    ],
+    ids=["max-timeouts", "max-duration"],
+)
+def test_a_target_that_stops_answering_stops_the_run(tmp_path, limits, reason, timeouts):
     with serving(goes_silent, timeout_graceful_shutdown=1) as server:
-        code, elapsed, results = _run(
-            server.url, tmp_path, "--timeout", "1", "--stall-timeout", "1", "--max-timeouts", "2"
-        )
+        code, elapsed, results = _run(server.url, tmp_path, *limits)
     assert code == ExitCode.STOPPED
-    assert "timed out in 2 tests in a row" in results["harness"]["stopped"]
+    assert reason in results["harness"]["stopped"]
+    assert elapsed < 120
     timed_out = [t for t in results["tests"] if any(f["check"] == "timeout" for f in t["findings"])]
-    assert len(timed_out) == 2
+    assert timed_out
     # one finding per timed-out test, on the requirement it was judging, saying what was expected
     for test in timed_out:
         (finding,) = test["findings"]
         assert finding["requirement"] == test["requirements"][0]
         assert finding["message"].startswith("expected an answer within the timeout, got none")
-    assert elapsed < 120
-
-
-@pytest.mark.slow
-def test_max_duration_stops_the_run(tmp_path):
-    with serving(goes_silent, timeout_graceful_shutdown=1) as server:
-        code, _, results = _run(
-            server.url, tmp_path, "--timeout", "1", "--max-timeouts", "0", "--max-duration", "2"
-        )
-    assert code == ExitCode.STOPPED
-    assert results["harness"]["stopped"] == "--max-duration reached"
-    assert any(t["reason"] == "not run: --max-duration reached" for t in results["tests"])
+    if timeouts is not None:
+        assert len(timed_out) == timeouts
+    else:
+        assert any(t["reason"] == "not run: --max-duration reached" for t in results["tests"])
