@@ -49,7 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_to_pytest(group, (*options.TARGET, *options.SUITES, options.REPORT))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _default_async_loop_scope(config)
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs a conformance test verifies")
     config.addinivalue_line("markers", "needs(*features): target-profile features the test needs")
     config.addinivalue_line("markers", "needs_package(*names): Python packages a test needs to judge")
@@ -71,6 +73,20 @@ def pytest_configure(config: pytest.Config) -> None:
             SNAPSHOT_ENV: str(Path(snapshots).resolve()) if snapshots else None,
         },
     )
+
+
+def _default_async_loop_scope(config: pytest.Config) -> None:
+    """pytest-asyncio warns on every run whose ini does not set its fixture loop scope: a user running
+    `pytest -p suites.plugin` in their own repository has no reason to. The suites' async fixtures are
+    function-scoped, so that is the default here (before pytest-asyncio reads it; an explicit setting
+    wins). pytest has no public setter for a string ini value: its ini cache is the one place."""
+    name = "asyncio_default_fixture_loop_scope"
+    try:
+        unset = not config.getini(name)
+    except ValueError:  # pytest-asyncio not installed: nothing to default
+        return
+    if unset and isinstance(getattr(config, "_inicache", None), dict):
+        config._inicache[name] = "function"
 
 
 def _check_configuration(config: pytest.Config) -> None:
