@@ -62,7 +62,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def pytest_args(
-    args: argparse.Namespace, target_url: str, api_key: str | None, mock_url: str | None, label: str | None
+    args: argparse.Namespace,
+    target_url: str,
+    api_key: str | None,
+    mock_url: str | None,
+    label: str | None = None,
 ) -> list[str]:
     report_dir: Path = args.report_dir
     forwarded = argparse.Namespace(
