@@ -215,6 +215,13 @@ def console_summary(results: dict[str, Any]) -> str:
         lines.append(note.upper()[:1] + note[1:])
     for other in results.get("other_failures", [])[:20]:
         lines.append(f"FAIL {other['test']} (regression snapshot or unbound test)")
+    unjudged: dict[str, list[str]] = defaultdict(list)
+    for row in results["requirements"]:
+        for reason in row.get("skip_reasons", []):
+            if reason.startswith("not judged"):
+                unjudged[reason].append(row["id"])
+    for reason, ids in unjudged.items():
+        lines.append(f"NOT JUDGED {', '.join(ids)}: {reason.removeprefix('not judged: ')}")
     failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
     for row in failed[:40]:
         first = (
@@ -268,6 +275,8 @@ def _details(row: dict[str, Any]) -> str:
             parts.append(f"<pre>{html.escape(finding['curl'][:3000])}</pre>")
     for reason in row.get("reasons", []):
         parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
+    for reason in row.get("skip_reasons", []):
+        parts.append(f"<p class='muted'>{html.escape(reason[:600])}</p>")
     for evidence in row.get("evidence", []):
         shown = {k: v for k, v in evidence.items() if k not in ("test", "requirements")}
         parts.append(

@@ -53,3 +53,25 @@ def test_an_unset_variable_is_unset_again(monkeypatch):
     assert os.environ[plugin.PROFILE_ENV] == "fixtures/profiles/litellm.yaml"
     plugin.pytest_unconfigure(config)
     assert plugin.PROFILE_ENV not in os.environ
+
+
+def test_a_test_needing_a_missing_package_is_skipped_with_the_reason():
+    added: list[Any] = []
+    item = SimpleNamespace(
+        iter_markers=lambda name: (
+            [pytest.mark.needs_package("orjson", "no_such_package_xyz").mark]
+            if name == "needs_package"
+            else []
+        ),
+        add_marker=added.append,
+    )
+    plugin._skip_without_packages(item)
+    (marker,) = added
+    assert marker.kwargs["reason"] == (
+        "not judged: missing Python package no_such_package_xyz (pip install no_such_package_xyz)"
+    )
+    installed = SimpleNamespace(
+        iter_markers=lambda name: [pytest.mark.needs_package("orjson").mark], add_marker=added.append
+    )
+    plugin._skip_without_packages(installed)
+    assert len(added) == 1

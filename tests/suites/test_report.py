@@ -218,3 +218,14 @@ def test_a_run_that_judged_nothing_says_why(tmp_path: Path) -> None:
     )
     assert "not judged: preflight failed" in (tmp_path / "report.html").read_text()
     assert '<error message="not judged: preflight failed">' in (tmp_path / "junit.xml").read_text()
+
+
+def test_a_requirement_not_judged_for_a_missing_package_says_so_in_its_row() -> None:
+    reason = "not judged: missing Python package openai (pip install openai)"
+    skipped = _test("t::sdk", "skipped", ["CLIENT-001"], reason=reason)
+    results = build_results([skipped], options={"level": "full"}, started=0.0, finished=1.0)
+    row = next(r for r in results["requirements"] if r["id"] == "CLIENT-001")
+    assert row["verdict"] == "skipped"
+    assert row["skip_reasons"] == [reason]
+    assert "NOT JUDGED CLIENT-001: missing Python package openai" in console_summary(results)
+    assert html.escape(reason) in render_html([results])
