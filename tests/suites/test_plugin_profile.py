@@ -26,6 +26,7 @@ def _config(**options: Any) -> Any:
         addinivalue_line=lambda *args: None,
         stash=pytest.Stash(),
         pluginmanager=SimpleNamespace(register=lambda *args: None),
+        getini=lambda name: "function",
     )
 
 
