@@ -8,6 +8,7 @@ requests caused by one test, even when tests run in parallel (pytest-xdist) agai
 from __future__ import annotations
 
 import copy
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -57,17 +58,32 @@ def is_event_stream(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/event-stream")
 
 
-def unknown_model_answer(exchange: Exchange, model: str | None) -> bool:
-    """The target refused `model` as unknown: a 4xx whose body names the model or says model_not_found.
+#: how gateways say "no such model" when they do not use the `model_not_found` code
+_UNKNOWN_WORDS = re.compile(
+    r"unknown|not found|does not exist|doesn't exist|invalid model|no such|not available|not configured|"
+    r"unsupported model|not a valid model|not in the catalog",
+    re.IGNORECASE,
+)
 
-    Gateways word this differently (404 `model_not_found`, 400 "Invalid model name ...", 422 with the
-    model in the message); what they share is a client-error status that names the model. Such an
-    answer means "not offered here", which reads "not claimed", never a finding.
+
+def unknown_model_answer(exchange: Exchange, model: str | None) -> bool:
+    """The target refused `model` as unknown (D-080): "not offered here", which reads "not claimed".
+
+    Gateways word this differently (404 `model_not_found`, LiteLLM's 400 "Invalid model name passed in
+    model=...", a 422 "model '...' is not configured"). What they share is a client-error status whose
+    message names the model as unknown. A 4xx about another parameter of a request for that model
+    (`param: reasoning_effort`, "'gpt-4o' does not reason") is that test's subject, never this.
     """
     if not 400 <= exchange.status < 500 or exchange.status in (401, 403, 429) or not model:
         return False
+    data = exchange.json if isinstance(exchange.json, dict) else {}
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    if error.get("code") == "model_not_found":
+        return True
+    if error.get("param") not in (None, "", "model"):
+        return False
     text = exchange.body.decode("utf-8", "replace")
-    return "model_not_found" in text or model in text
+    return model in text and (exchange.status == 404 or bool(_UNKNOWN_WORDS.search(text)))
 
 
 @dataclass(slots=True)

@@ -145,6 +145,19 @@ def _answer(status: int, body: dict[str, Any]) -> Exchange:
         (400, {"error": {"message": "Invalid model name passed in model=claude-x"}}, True),  # LiteLLM's words
         (422, {"detail": "model 'claude-x' is not configured"}, True),
         (400, {"error": {"message": "temperature must be <= 2"}}, False),  # another problem
+        # a refusal about another parameter of a request for that model is the test's subject (XLATE-029)
+        (
+            400,
+            {
+                "error": {
+                    "message": "'claude-x' does not reason.",
+                    "code": "reasoning_not_supported",
+                    "param": "reasoning_effort",
+                }
+            },
+            False,
+        ),
+        (400, {"error": {"message": "claude-x rejected the request"}}, False),  # names it, not as unknown
         (401, {"error": {"message": "no key for claude-x"}}, False),  # auth is never "unknown model"
         (500, {"error": {"message": "claude-x upstream failed"}}, False),  # a server error is a finding
         (200, {"model": "claude-x"}, False),
