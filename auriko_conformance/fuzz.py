@@ -558,6 +558,8 @@ def main(argv: Sequence[str]) -> int:
     code, summary = run(options)
     print(console_summary(summary))
     print(f"reports: {options.report_dir / 'fuzz.json'}, {options.report_dir / 'fuzz-junit.xml'}")
+    if not options.target_url:
+        print(f"embedded servers' log: {options.report_dir / SERVER_LOG}")
     if summary.get("merged"):
         print(summary["merged"])
     if code not in (0, 1):
