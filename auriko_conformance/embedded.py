@@ -35,6 +35,8 @@ from reference_impl.server import uvicorn_options
 DEFAULT_KEY = "ak_test_conformance"
 #: what runs against the embedded reference are called in reports (its ports change from run to run)
 EMBEDDED_LABEL = "embedded reference"
+#: the servers' log file in a report directory (`run` and `fuzz` name it at the end)
+SERVER_LOG = "servers.log"
 #: loggers of the servers (uvicorn's and ours) that a log file takes over
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "mocks", "reference_impl")
 

@@ -38,14 +38,11 @@ from typing import Any
 
 import orjson
 
-from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, embedded_target_process
+from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target_process
 from auriko_conformance.paths import OPENAPI_PATH
 from suites import options as shared_options
 from suites.exit_codes import ExitCode
 from suites.profile import ProfileError, load_profile
-
-#: where the embedded servers log (next to the reports, named at the end of the run)
-SERVER_LOG = "servers.log"
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")

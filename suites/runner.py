@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, embedded_target
+from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target
 from suites import options
 from suites.exit_codes import ExitCode, epilog
 from suites.preflight import run_preflight
@@ -31,7 +31,6 @@ from suites.target import Target
 SUITES_DIR = Path(__file__).resolve().parent
 #: the pytest plugin, loaded explicitly (there is no global entry point)
 PLUGIN = "suites.plugin"
-SERVER_LOG = "servers.log"
 
 #: `run`'s own options (the target and suite options come from suites/options.py)
 RUN: tuple[options.Option, ...] = (
