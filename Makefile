@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 REPORT_DIR ?= reports
 
-.PHONY: install test test-fast lint conformance clean soak test-reliability fuzz-ci
+.PHONY: install test test-fast lint conformance clean soak test-reliability fuzz-ci wheel
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-fast: $(STAMP)
 # Runs the suites against the embedded reference gateway and mocks (or TARGET_URL when set).
 conformance: $(STAMP)
 	$(BIN)/auriko-conformance run --report-dir $(REPORT_DIR) $(if $(TARGET_URL),--target-url $(TARGET_URL))
+
+# The wheel a gateway team installs (docs/ci.md, "Building the wheel"): dist/auriko_conformance-*.whl.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR) .pytest_cache .ruff_cache dist build

@@ -1,5 +1,8 @@
-"""Root conftest: shared by the project's own tests (`tests/`).
+"""Root conftest: shared by the project's own tests (`tests/`) and by `pytest suites/` in this repository.
 
-The conformance suites in `suites/` do not depend on this file: their pytest plugin is registered by
-entry point (`suites.plugin`), so they run the same way outside this repository.
+The suites' pytest plugin is loaded only when asked for, never by a global entry point (a user's own
+repository may have a `suites/` package): `auriko-conformance run` passes `-p suites.plugin`, and this
+line asks for it here.
 """
+
+pytest_plugins = ("suites.plugin",)

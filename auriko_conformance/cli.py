@@ -18,6 +18,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("reference_impl.server", "main", "run the reference gateway"),
     "run": ("suites.runner", "main", "run the conformance suites against a target"),
     "report": ("suites.report", "main", "render results.json files side by side as one HTML report"),
+    "profile": (
+        "suites.profile_cli",
+        "main",
+        "write a starter target profile (init) or validate one (check)",
+    ),
     "contract": ("auriko_conformance.contract", "main", "validate openapi.yaml or a request body"),
     "fuzz": ("auriko_conformance.fuzz", "main", "fuzz a gateway from openapi.yaml with schemathesis"),
     "mutants": ("auriko_conformance.mutants.cli", "main", "mutation testing: faults the suites catch"),

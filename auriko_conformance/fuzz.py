@@ -26,25 +26,26 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import shlex
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target_process
 from auriko_conformance.paths import OPENAPI_PATH
+from suites import options as shared_options
+from suites.exit_codes import ExitCode
+from suites.profile import ProfileError, load_profile
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
-DEFAULT_KEY = "ak_test_conformance"  # the embedded reference's key
 DEFAULT_SEED = 20261125
 API_KEY_PLACEHOLDER = "$AURIKO_API_KEY"
 #: Streams are read whole (n <= 10 choices of a mock answer stay far below this).
@@ -69,6 +70,8 @@ class FuzzOptions:
     workers: int = 1
     request_timeout: float = 30.0
     max_failures: int | None = None
+    #: extra headers on every request (`--header`, then the profile's)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -303,48 +306,6 @@ def _register_handler() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The embedded target, in a child process
-# ---------------------------------------------------------------------------------------------------
-
-
-def _serve_embedded() -> None:
-    """Child process: start mocks + reference, print the gateway URL, serve until stdin closes."""
-    from suites.runner import embedded_target
-
-    with embedded_target() as (gateway_url, mock_url):
-        print(gateway_url, mock_url, flush=True)
-        sys.stdin.read()
-
-
-@contextlib.contextmanager
-def embedded_target_process(startup_timeout: float = 60.0) -> Iterator[tuple[str, str]]:
-    """The mock providers and the reference gateway in a child process; yields (gateway URL, mock URL)."""
-    code = "from auriko_conformance.fuzz import _serve_embedded; _serve_embedded()"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert child.stdout is not None
-        deadline = time.monotonic() + startup_timeout
-        line = ""
-        while not line and time.monotonic() < deadline and child.poll() is None:
-            line = child.stdout.readline().strip()
-        if not line:
-            raise RuntimeError("the embedded reference did not start")
-        gateway_url, mock_url = line.split()
-        yield gateway_url, mock_url
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-# ---------------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------------
 
@@ -378,6 +339,8 @@ def schemathesis_argv(
         argv.append("--generation-deterministic")
     if api_key:
         argv += ["-H", f"Authorization: Bearer {api_key}"]
+    for name, value in options.headers.items():
+        argv += ["-H", f"{name}: {value}"]
     return argv
 
 
@@ -397,7 +360,6 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
     global _ACTIVE
     from suites import fuzz_checks
     from suites.fuzz_report import merge_directory
-    from suites.profile import load_profile
 
     profile = load_profile(options.target_profile)
     fuzz_checks.configure(profile)
@@ -413,7 +375,9 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
         if options.target_url:
             target_url, api_key, embedded = options.target_url, options.api_key, False
         else:
-            target_url, _ = stack.enter_context(embedded_target_process())
+            target_url = stack.enter_context(
+                embedded_target_process(log_file=options.report_dir / SERVER_LOG)
+            ).url
             api_key, embedded = options.api_key or DEFAULT_KEY, True
             print(f"embedded reference gateway at {target_url}", flush=True)
         _ACTIVE = results
@@ -434,7 +398,6 @@ def build_summary(
     from schemathesis import __version__ as st_version
 
     from suites import fuzz_checks
-    from suites.runner import EMBEDDED_LABEL  # the suites' runs of the embedded target go by the same name
 
     failures = sorted(results.failures.values(), key=lambda f: (f.operation, f.check, f.title))
     return {
@@ -536,25 +499,11 @@ def _phases(value: str) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="auriko-conformance fuzz",
         description="Fuzz a gateway from openapi.yaml with schemathesis (the embedded reference by default).",
     )
-    parser.add_argument("--target-url", default=env("AURIKO_TARGET_URL"), help="gateway under test")
-    parser.add_argument("--api-key", default=env("AURIKO_API_KEY"), help="API key for the target")
-    parser.add_argument(
-        "--target-profile",
-        default=env("AURIKO_TARGET_PROFILE"),
-        type=Path,
-        help="target profile YAML: the model and provider names valid requests use",
-    )
-    parser.add_argument(
-        "--target-label",
-        default=env("AURIKO_TARGET_LABEL"),
-        help="the target's name in the reports; the suites' results with the same label are merged with "
-        "the fuzz results (default: its URL; 'embedded reference' without --target-url)",
-    )
+    shared_options.add_to_argparse(parser, (*shared_options.TARGET, shared_options.REPORT_DIR))
     parser.add_argument(
         "--max-examples",
         type=int,
@@ -564,7 +513,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Hypothesis seed")
     parser.add_argument("--phases", type=_phases, default=PHASES, help="comma-separated; default: all four")
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all (default)")
-    parser.add_argument("--report-dir", type=Path, default=Path(env("AURIKO_REPORT_DIR", "reports")))
     parser.add_argument(
         "--workers", type=int, default=1, help="schemathesis workers (operations in parallel)"
     )
@@ -580,7 +528,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        headers = shared_options.parse_headers(args.header)
+        profile = load_profile(Path(args.target_profile) if args.target_profile else None)
+    except (ProfileError, ValueError) as exc:
+        print(f"auriko-conformance fuzz: invalid configuration:\n  {exc}", file=sys.stderr)
+        return int(ExitCode.CONFIG)
     options = FuzzOptions(
         target_url=args.target_url,
         api_key=args.api_key,
@@ -589,8 +544,9 @@ def main(argv: Sequence[str]) -> int:
         phases=args.phases,
         mode=args.mode,
         report_dir=args.report_dir,
-        target_profile=args.target_profile,
+        target_profile=Path(args.target_profile) if args.target_profile else None,
         target_label=args.target_label,
+        headers={**profile.headers, **headers},
         deterministic=args.deterministic,
         workers=args.workers,
         request_timeout=args.request_timeout,
@@ -599,6 +555,8 @@ def main(argv: Sequence[str]) -> int:
     code, summary = run(options)
     print(console_summary(summary))
     print(f"reports: {options.report_dir / 'fuzz.json'}, {options.report_dir / 'fuzz-junit.xml'}")
+    if not options.target_url:
+        print(f"embedded servers' log: {options.report_dir / SERVER_LOG}")
     if summary.get("merged"):
         print(summary["merged"])
     if code not in (0, 1):

@@ -22,3 +22,5 @@ def _data_root() -> Path:
 
 OPENAPI_PATH: Path = _data_root() / "openapi.yaml"
 FIXTURES_DIR: Path = _data_root() / "fixtures"
+#: the project's docs (decisions the reports cite); a wheel carries them under `_data/docs`
+DOCS_DIR: Path = _data_root() / "docs"

@@ -2,8 +2,10 @@
 
 The suites need real HTTP servers (the gateway must make real connections to the mocks, and a third
 party gateway can only reach a real port), but tests must never rely on fixed ports or leave servers
-behind. Binding the socket ourselves with port 0 gives a free port with no race, and the context
-manager stops the server even when the code inside raises.
+behind. Binding the socket ourselves with port 0 and handing the bound socket to the server (a thread's
+uvicorn, or a child process through `pass_fds`) gives a free port with no race: the common "bind,
+read the port, close, let the server bind it again" leaves a window in which another process takes it.
+The context manager stops the server even when the code inside raises.
 """
 
 from __future__ import annotations
@@ -17,6 +19,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0, backlog: int = 1024) -> socket.socket:
+    """A socket bound (port 0: to a free port) and listening, inheritable by a child process.
+
+    Give it to the server that will use it (`start_server` does; a child gets it with `pass_fds` and
+    serves its file descriptor) instead of its port number: the port stays ours throughout.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
 
 
 @dataclass(slots=True)
@@ -37,11 +58,7 @@ def start_server(
     app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0, **options: Any
 ) -> RunningServer:
     """Serve `app` on a free port; `options` override the `uvicorn.Config` defaults below (e.g. `http=`)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
+    sock = listening_socket(host, port)
     bound_port = sock.getsockname()[1]
     defaults: dict[str, Any] = {
         "log_level": "warning",

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
 
 KEY = "ak_test_conformance"
@@ -125,11 +126,8 @@ class Child:
 
 
 def spawn(role: str, mock_url: str | None = None, health: str = "/v1/models") -> Child:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = listening_socket(backlog=2048)  # handed to the child: the port is never free to take
+    url = url_of(sock)
     args = [sys.executable, __file__, "_serve", role, "--fd", str(sock.fileno())]
     if mock_url:
         args += ["--mock-url", mock_url]

@@ -18,8 +18,12 @@
 #                 schemathesis; its results join the same report.html and junit.xml (Fuzzing section)
 #   FUZZ_SEED     with FUZZ_MAX_EXAMPLES: random generation with this seed instead of deterministic
 #
+#   HEADERS       extra request headers, one 'Name: value' per line (gateways that route by header)
+#
 # Exit status: 0 when the run passes under FAIL_ON (and the fuzz run, when asked, found nothing),
-# 1 when either fails, 2+ when the harness itself broke.
+# 1 when either fails, 2+ when the harness could not judge the gateway: 2 bad option or profile,
+# 3 preflight failed (gateway or mocks unreachable, key refused), 4 stopped early (the gateway kept
+# timing out), 5 the harness broke (docs/ci.md, "Exit codes").
 # The report (report.html, results.json, junit.xml) is in REPORT_DIR either way.
 set -euo pipefail
 
@@ -70,6 +74,11 @@ wait_for "$GATEWAY_URL" "the gateway" "${GATEWAY_START_TIMEOUT:-60}"
 args=(run --target-url "$GATEWAY_URL" --api-key "$API_KEY" --mock-url "$MOCK_URL" --level "$LEVEL"
       --report-dir "$REPORT_DIR" --fail-on "$FAIL_ON")
 if [[ -n "${PROFILE:-}" ]]; then args+=(--target-profile "$PROFILE"); fi
+headers=()
+while IFS= read -r line; do
+    if [[ -n "$line" ]]; then headers+=(--header "$line"); fi
+done <<< "${HEADERS:-}"
+args+=("${headers[@]}")
 log "running the suites"
 set +e
 "$VENV/bin/auriko-conformance" "${args[@]}"
@@ -80,6 +89,7 @@ if [[ -n "${FUZZ_MAX_EXAMPLES:-}" ]]; then
     fuzz=(fuzz --target-url "$GATEWAY_URL" --api-key "$API_KEY" --report-dir "$REPORT_DIR"
           --max-examples "$FUZZ_MAX_EXAMPLES")
     if [[ -n "${PROFILE:-}" ]]; then fuzz+=(--target-profile "$PROFILE"); fi
+    fuzz+=("${headers[@]}")
     if [[ -n "${FUZZ_SEED:-}" ]]; then fuzz+=(--no-deterministic --seed "$FUZZ_SEED"); fi
     log "fuzzing from openapi.yaml (max-examples $FUZZ_MAX_EXAMPLES)"
     set +e

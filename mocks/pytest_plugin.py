@@ -6,14 +6,12 @@ a background thread (its own event loop), is session scoped, and is stopped even
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from auriko_conformance.servers import RunningServer, start_server
 from mocks.app import MockApp, create_app
 from mocks.config import MockConfig
 
@@ -21,13 +19,15 @@ from mocks.config import MockConfig
 class MockServer:
     """A running mock server: its URL plus the journal/control API as Python calls."""
 
-    def __init__(self, app: MockApp, host: str, port: int) -> None:
+    def __init__(self, app: MockApp, host: str = "127.0.0.1") -> None:
         self.app = app
         self.host = host
-        self.port = port
-        self.url = f"http://{host}:{port}"
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self.url = ""
+        self._running: RunningServer | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def provider_url(self, name: str) -> str:
         """Base URL of an instance, e.g. `http://127.0.0.1:PORT/openai`."""
@@ -45,46 +45,20 @@ class MockServer:
         self.app.state.reset()
 
     def start(self) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level="error",
-            access_log=False,
-            lifespan="off",
-            http="httptools",
-            loop="asyncio",
+        """Serve on a free port: the bound socket goes to uvicorn, so no other process can take the port."""
+        self._running = start_server(
+            self.app, self.host, log_level="error", lifespan="off", http="httptools", loop="asyncio"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="mock-server", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._server.started:
-                return
-            if not self._thread.is_alive():
-                break
-            time.sleep(0.01)
-        raise RuntimeError("mock server did not start")
+        self.url = self._running.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        if self._running is not None:
+            self._running.stop()
 
 
 def start_mock_server(config: MockConfig | None = None, host: str = "127.0.0.1") -> MockServer:
     """Start a server on a free port (callers must `stop()` it)."""
-    server = MockServer(create_app(config), host, free_port(host))
+    server = MockServer(create_app(config), host)
     server.start()
     return server
 
@@ -99,4 +73,4 @@ def mock_server() -> Iterator[MockServer]:
         server.stop()
 
 
-__all__ = ["MockServer", "free_port", "mock_server", "start_mock_server"]
+__all__ = ["MockServer", "mock_server", "start_mock_server"]

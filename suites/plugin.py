@@ -1,8 +1,10 @@
 """The pytest plugin that makes the suites run against any target and report per requirement.
 
-Registered by entry point (`pytest11`), so `pytest --target-url ...` works outside this repository.
-It adds the options, the `target` / `mocks` / `profile` / `judge` fixtures, the `requirement` marker,
-and, when `--conformance-report DIR` is given, writes `results.json` and `report.html` there.
+Loaded only when asked for (`auriko-conformance run` does; with pytest, `-p suites.plugin`), never
+globally: a user's own repository may have packages of the same names. It adds the options (declared
+in suites/options.py), the `target` / `mocks` / `profile` / `judge` fixtures, the `requirement`
+marker, the preflight, the run's timeouts and, when `--conformance-report DIR` is given, writes
+`results.json` and `report.html` there.
 
 Verdicts: a check finding against a MUST requirement fails the test; against a SHOULD or MAY
 requirement it is recorded as informational and the test passes; a test that needs a feature the
@@ -11,6 +13,7 @@ target's profile does not claim is skipped as "not claimed".
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Iterator
@@ -21,63 +24,227 @@ from typing import Any
 import orjson
 import pytest
 
+from suites import options
 from suites.checks import Context, Finding, select_checks, unclaimed_checks
 from suites.exchange import Exchange
-from suites.profile import TargetProfile, load_profile
+from suites.exit_codes import ExitCode
+from suites.options import LEVELS
+from suites.preflight import run_preflight
+from suites.profile import ProfileError, TargetProfile, load_profile
+from suites.report import build_results, not_judged_results, write_reports
 from suites.requirements import load_catalogue
-from suites.target import Mocks, Target, new_tag
+from suites.target import Mocks, Target, TargetTimeout, new_tag
 
 NOT_CLAIMED = "not claimed: "
-LEVELS = ("core", "auriko", "full")
 _USER_PROPERTY = "auriko_conformance"
 
-OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("--target-url", "AURIKO_TARGET_URL", None, "gateway under test (absent: the embedded reference)"),
-    ("--api-key", "AURIKO_API_KEY", None, "API key for the target"),
-    ("--mock-url", "AURIKO_MOCK_URL", None, "the mock provider server the target uses upstream"),
-    ("--target-profile", "AURIKO_TARGET_PROFILE", None, "YAML profile of the target's models and claims"),
-    ("--target-label", "AURIKO_TARGET_LABEL", None, "the target's name in the reports (default: its URL)"),
-    ("--level", "AURIKO_LEVEL", "full", "core | auriko | full"),
-    ("--conformance-report", "AURIKO_REPORT_DIR", None, "directory for results.json and report.html"),
-)
-
-
 PROFILE_ENV = "AURIKO_TARGET_PROFILE"
-_PROFILE_ENV_KEY = pytest.StashKey[str | None]()
+SNAPSHOT_ENV = "AURIKO_SNAPSHOT_DIR"
+_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
+_HEADERS_KEY = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("auriko-conformance", "Auriko chat-completions conformance")
-    for flag, env, default, help_text in OPTIONS:
-        group.addoption(flag, default=os.environ.get(env, default), help=f"{help_text} [env {env}]")
+    options.add_to_pytest(group, (*options.TARGET, *options.SUITES, options.REPORT))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _default_async_loop_scope(config)
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs a conformance test verifies")
     config.addinivalue_line("markers", "needs(*features): target-profile features the test needs")
+    config.addinivalue_line("markers", "needs_package(*names): Python packages a test needs to judge")
     config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the target (run with -m fuzz)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
-    level = config.getoption("--level")
-    if level not in LEVELS:
-        raise pytest.UsageError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
+    _check_configuration(config)
     if config.getoption("--conformance-report") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "auriko-conformance-results")
-    # suites/test_fuzz.py fits the contract to the profile's claims when it is imported (D-056), before
-    # any fixture can tell it the profile: the option reaches it, and xdist's workers, through the
-    # environment, restored when the session ends.
-    profile = config.getoption("--target-profile")
-    if profile:
-        config.stash[_PROFILE_ENV_KEY] = os.environ.get(PROFILE_ENV)
-        os.environ[PROFILE_ENV] = str(profile)
+    config.pluginmanager.register(RunGuard(config), "auriko-conformance-run-guard")
+    config.pluginmanager.register(QuietDistStatus(), "auriko-conformance-quiet-dist-status")
+    # suites/test_fuzz.py fits the contract to the profile's claims when it is imported (D-056), and
+    # the snapshot suites find their baselines, before any fixture can tell them: the options reach
+    # them, and xdist's workers, through the environment, restored when the session ends.
+    snapshots = config.getoption("--snapshot-dir")
+    _set_environment(
+        config,
+        {
+            PROFILE_ENV: config.getoption("--target-profile"),
+            SNAPSHOT_ENV: str(Path(snapshots).resolve()) if snapshots else None,
+        },
+    )
+
+
+def _default_async_loop_scope(config: pytest.Config) -> None:
+    """pytest-asyncio warns on every run whose ini does not set its fixture loop scope: a user running
+    `pytest -p suites.plugin` in their own repository has no reason to. The suites' async fixtures are
+    function-scoped, so that is the default here (before pytest-asyncio reads it; an explicit setting
+    wins). pytest has no public setter for a string ini value: its ini cache is the one place."""
+    name = "asyncio_default_fixture_loop_scope"
+    try:
+        unset = not config.getini(name)
+    except ValueError:  # pytest-asyncio not installed: nothing to default
+        return
+    if unset and isinstance(getattr(config, "_inicache", None), dict):
+        config._inicache[name] = "function"
+
+
+def _check_configuration(config: pytest.Config) -> None:
+    """Options and the profile are valid, else one line each and exit code 2 before anything runs."""
+    problems: list[str] = []
+    try:
+        config.stash[_HEADERS_KEY] = options.parse_headers(config.getoption("--header") or [])
+    except ValueError as exc:
+        problems.append(str(exc))
+    path = config.getoption("--target-profile")
+    try:
+        load_profile(Path(path) if path else None)
+    except ProfileError as exc:
+        problems.extend(str(exc).splitlines())
+    if problems:
+        pytest.exit("invalid configuration:\n  " + "\n  ".join(problems), returncode=ExitCode.CONFIG)
+
+
+def _set_environment(config: pytest.Config, values: dict[str, str | None]) -> None:
+    saved: dict[str, str | None] = {}
+    for name, value in values.items():
+        if value:
+            saved[name] = os.environ.get(name)
+            os.environ[name] = str(value)
+    config.stash[_ENV_KEY] = saved
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _PROFILE_ENV_KEY in config.stash:
-        previous = config.stash[_PROFILE_ENV_KEY]
+    for name, previous in config.stash.get(_ENV_KEY, {}).items():
         if previous is None:
-            os.environ.pop(PROFILE_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[PROFILE_ENV] = previous
+            os.environ[name] = previous
+
+
+# --------------------------------------------------------------------------------------------------
+# Preflight, timeouts and the run's limits (harness behaviour; verdicts are further down)
+# --------------------------------------------------------------------------------------------------
+
+
+def _profile(config: pytest.Config) -> TargetProfile:
+    path = config.getoption("--target-profile")
+    return load_profile(Path(path) if path else None)
+
+
+def make_target(config: pytest.Config) -> Target:
+    """The target client every test uses: key, headers (profile, then --header) and timeouts."""
+    profile = _profile(config)
+    return Target(
+        config.getoption("--target-url"),
+        config.getoption("--api-key"),
+        timeout=config.getoption("--target-timeout"),
+        stall_timeout=config.getoption("--stall-timeout"),
+        headers={**profile.headers, **config.stash.get(_HEADERS_KEY, {})},
+        model_headers=profile.model_headers,
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The preflight, on the controller, before xdist brings up its workers."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("--no-preflight"):
+        return
+    if not config.getoption("--target-url"):
+        return
+    target = make_target(config)
+    try:
+        result = run_preflight(target, config.getoption("--mock-url"), _profile(config))
+    finally:
+        target.close()
+    if result.ok:
+        return
+    directory = config.getoption("--conformance-report")
+    if directory:
+        write_reports(
+            not_judged_results("preflight failed", result.paragraph(), report_options(config)),
+            Path(directory),
+        )
+    pytest.exit(result.paragraph(), returncode=ExitCode.PREFLIGHT)
+
+
+class RunGuard:
+    """Stops a run that can no longer judge anything: too many timeouts in a row, or --max-duration.
+
+    Each process (the controller, or every xdist worker) keeps its own count: a worker stops itself,
+    so the tests queued on it do not each wait out the timeout, and xdist then stops the others.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.max_timeouts: int = config.getoption("--max-timeouts")
+        limit: float = config.getoption("--max-duration")
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None:
+            self.deadline: float | None = workerinput.get("auriko_deadline")
+        else:
+            self.deadline = time.time() + limit if limit else None
+        self.in_a_row = 0
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: the workers share the controller's deadline."""
+        node.workerinput["auriko_deadline"] = self.deadline
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.deadline is not None and time.time() > self.deadline:
+            item.session.shouldstop = "--max-duration reached"
+            pytest.skip("not run: --max-duration reached")
+
+    def timed_out(self, item: pytest.Item, exc: TargetTimeout) -> None:
+        self.in_a_row += 1
+        if self.max_timeouts and self.in_a_row >= self.max_timeouts:
+            item.session.shouldstop = (
+                f"the target timed out in {self.in_a_row} tests in a row (last: {exc}); "
+                "stopped early (--max-timeouts)"
+            )
+
+    def answered(self) -> None:
+        self.in_a_row = 0
+
+
+class QuietDistStatus:
+    """xdist prints its status line on every start-up step when the console is not a terminal (a CI
+    log): "bringing up nodes..." twice and more. Print each distinct line once."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        reporter = session.config.pluginmanager.get_plugin("terminaldistreporter")
+        if reporter is None or not hasattr(reporter, "ensure_show_status"):
+            return
+        shown: set[str] = set()
+        original = reporter.ensure_show_status
+
+        def once() -> None:
+            line = reporter.getstatus()
+            if line not in shown:
+                shown.add(line)
+                original()
+
+        reporter.ensure_show_status = once
+
+
+def stop_reason(session: pytest.Session) -> str | None:
+    """Why the run stopped early (xdist keeps it on its session plugin), or None."""
+    dsession = session.config.pluginmanager.getplugin("dsession")
+    for reason in (getattr(dsession, "shouldstop", None), session.shouldstop):
+        if isinstance(reason, str) and reason:
+            return reason
+    return None
+
+
+def report_options(config: pytest.Config) -> dict[str, Any]:
+    """The options a report shows: header values stay out (they may be credentials)."""
+    shown = {o.flag.lstrip("-"): config.getoption(o.in_pytest) for o in (*options.TARGET, *options.SUITES)}
+    shown.pop("api-key", None)
+    shown["header"] = [line.partition(":")[0] for line in shown.get("header") or []]
+    return shown
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,7 +263,7 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
     url = pytestconfig.getoption("--target-url")
     if not url:
         pytest.skip("no target: pass --target-url, or run `auriko-conformance run` to start the reference")
-    client = Target(url, pytestconfig.getoption("--api-key"))
+    client = make_target(pytestconfig)
     yield client
     client.close()
 
@@ -152,7 +319,10 @@ class Judge:
         its end if any finding is against a MUST (see `pytest_runtest_call`)."""
         self.findings.extend(found)
         if exchange is not None and found:
-            self.evidence.append(_evidence(exchange))
+            requirements = sorted({f.requirement for f in found})
+            self.evidence.append(
+                {"test": self.node.nodeid, "requirements": requirements, **_evidence(exchange)}
+            )
 
     @property
     def must_failures(self) -> list[Finding]:
@@ -191,7 +361,19 @@ def judge(request: pytest.FixtureRequest, profile: TargetProfile) -> Judge:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """After the test body: fail it when its judge holds MUST findings (SHOULD/MAY only inform)."""
-    result = yield
+    guard: RunGuard = item.config.pluginmanager.get_plugin("auriko-conformance-run-guard")
+    try:
+        result = yield
+    except TargetTimeout as exc:
+        guard.timed_out(item, exc)
+        ids = _marked_requirements(item)
+        if not ids:
+            pytest.fail(str(exc), pytrace=False)
+        # one finding, on the requirement the test was judging: there is no answer for checks to read
+        finding = Finding(ids[0], "timeout", f"expected an answer within the timeout, got none: {exc}")
+        item.stash[_TIMEOUT_KEY] = finding
+        pytest.fail(str(finding), pytrace=False)
+    guard.answered()
     judge = item.stash.get(_JUDGE_KEY, None)
     if judge is not None and judge.must_failures:
         pytest.fail("\n".join(str(f) for f in judge.must_failures), pytrace=False)
@@ -199,6 +381,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 _JUDGE_KEY = pytest.StashKey[Judge]()
+_TIMEOUT_KEY = pytest.StashKey[Finding]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -218,6 +401,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if missing:
                 item.add_marker(pytest.mark.skip(reason=NOT_CLAIMED + ", ".join(missing)))
                 break
+        _skip_without_packages(item)
+
+
+def _skip_without_packages(item: pytest.Item) -> None:
+    """A test whose judging needs a package that is not installed says so in its row."""
+    for marker in item.iter_markers("needs_package"):
+        missing = [name for name in marker.args if importlib.util.find_spec(name) is None]
+        if missing:
+            names = ", ".join(missing)
+            item.add_marker(
+                pytest.mark.skip(reason=f"not judged: missing Python package {names} (pip install {names})")
+            )
+            return
 
 
 def _marked_requirements(item: pytest.Item) -> list[str]:
@@ -233,6 +429,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.skipped):
         judge = item.stash.get(_JUDGE_KEY, None)
+        timeout = item.stash.get(_TIMEOUT_KEY, None)
+        findings = [*(judge.findings if judge else []), *([timeout] if timeout else [])]
         record = {
             "requirements": _marked_requirements(item),
             "findings": [
@@ -242,7 +440,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                     "message": f.message,
                     "level": _level(f.requirement),
                 }
-                for f in (judge.findings if judge else [])
+                for f in findings
             ],
             "evidence": judge.evidence[:3] if judge else [],
             "checked": sorted(judge.checked) if judge else [],
@@ -293,11 +491,14 @@ class ResultCollector:
     @pytest.hookimpl(trylast=True)  # after junitxml has written junit.xml, so the fuzz suite joins it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from suites.fuzz_report import merge_directory
-        from suites.report import build_results, write_reports
 
         directory = Path(self.config.getoption("--conformance-report"))
-        options = {flag.lstrip("-"): self.config.getoption(flag) for flag, *_ in OPTIONS}
-        results = build_results(self.tests, options=options, started=self.started, finished=time.time())
+        results = build_results(
+            self.tests, options=report_options(self.config), started=self.started, finished=time.time()
+        )
+        stopped = stop_reason(session)
+        if stopped:
+            results["harness"] = {"stopped": stopped, "exit_code": int(ExitCode.STOPPED)}
         write_reports(results, directory)
         merged = merge_directory(directory)
         if merged:
@@ -312,5 +513,8 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _failure_text(report: pytest.TestReport) -> str:
-    text = report.longreprtext or ""
-    return text[-3000:]
+    """The failure's text without xdist's `[gw0] linux -- Python ...` header line."""
+    lines = (report.longreprtext or "").splitlines()
+    if lines and lines[0].startswith("[gw"):
+        lines = lines[1:]
+    return "\n".join(lines)[-3000:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from auriko_conformance.paths import DOCS_DIR
 from suites.requirements import load_catalogue
 
 VERDICTS = ("pass", "fail", "informational", "not_claimed", "skipped", "not_run")
@@ -76,7 +78,10 @@ def build_results(
     for req in catalogue:
         related = by_requirement.get(req.id, [])
         own_findings = findings.get(req.id, [])
-        evidence = [e for t in related for e in t.get("evidence", []) if own_findings][:2]
+        # evidence of this requirement's own findings only, each labelled with its test
+        evidence = [e for t in related for e in t.get("evidence", []) if req.id in e.get("requirements", ())][
+            :2
+        ]
         rows.append(
             {
                 "id": req.id,
@@ -91,8 +96,14 @@ def build_results(
                 "tests": sorted({t["nodeid"] for t in related}),
                 "findings": own_findings[:20],
                 "evidence": evidence,
+                # failure texts of tests that crashed (no finding says why): another requirement's
+                # findings failing the same test are that requirement's, not this row's
                 "reasons": sorted(
-                    {t["reason"] for t in related if t.get("reason") and t["outcome"] == "failed"}
+                    {
+                        t["reason"]
+                        for t in related
+                        if t.get("reason") and t["outcome"] == "failed" and not t["findings"]
+                    }
                 )[:3],
                 "skip_reasons": sorted(
                     {t["reason"] for t in related if t["outcome"] in ("not_claimed", "skipped")}
@@ -129,10 +140,44 @@ def build_results(
     }
 
 
+def not_judged_results(stage: str, message: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A report for a run that judged nothing (preflight or configuration failed): why, not rows."""
+    now = dt.datetime.now(dt.UTC).timestamp()
+    results = build_results([], options=options, started=now, finished=now)
+    results["requirements"] = []
+    results["summary"] = dict.fromkeys(VERDICTS, 0)
+    results["harness"] = {"not_judged": stage, "message": message}
+    return results
+
+
+def harness_note(results: dict[str, Any]) -> str | None:
+    """The one line a report leads with when the run was not (fully) judged."""
+    harness = results.get("harness") or {}
+    if harness.get("not_judged"):
+        return f"not judged: {harness['not_judged']}. {harness.get('message', '')}".strip()
+    if harness.get("stopped"):
+        return f"stopped early: {harness['stopped']}; tests not started read 'not run'"
+    return None
+
+
 def write_reports(results: dict[str, Any], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     (directory / "report.html").write_text(render_html([results]), encoding="utf-8")
+    harness = results.get("harness") or {}
+    if harness.get("not_judged"):
+        # no pytest session ran, so no junit.xml: CI systems that read it get the one reason
+        (directory / "junit.xml").write_text(_not_judged_junit(harness), encoding="utf-8")
+
+
+def _not_judged_junit(harness: dict[str, Any]) -> str:
+    message = html.escape(f"not judged: {harness['not_judged']}", quote=True)
+    text = html.escape(harness.get("message", ""))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="auriko-conformance" '
+        'tests="1" errors="1" failures="0" skipped="0"><testcase classname="harness" name="preflight">'
+        f'<error message="{message}">{text}</error></testcase></testsuite></testsuites>\n'
+    )
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -145,6 +190,9 @@ def load_results(path: Path) -> dict[str, Any]:
 
 
 def console_summary(results: dict[str, Any]) -> str:
+    note = harness_note(results)
+    if note and not results["requirements"]:
+        return note
     areas: dict[str, Counter[str]] = defaultdict(Counter)
     for row in results["requirements"]:
         areas[row["area"]][row["verdict"]] += 1
@@ -163,8 +211,17 @@ def console_summary(results: dict[str, Any]) -> str:
             f"{len(fuzz.get('failures', []))} unique failure(s), "
             f"{len(fuzz.get('unbound_failures', []))} bound to no requirement"
         )
+    if note:
+        lines.append(note.upper()[:1] + note[1:])
     for other in results.get("other_failures", [])[:20]:
         lines.append(f"FAIL {other['test']} (regression snapshot or unbound test)")
+    unjudged: dict[str, list[str]] = defaultdict(list)
+    for row in results["requirements"]:
+        for reason in row.get("skip_reasons", []):
+            if reason.startswith("not judged"):
+                unjudged[reason].append(row["id"])
+    for reason, ids in unjudged.items():
+        lines.append(f"NOT JUDGED {', '.join(ids)}: {reason.removeprefix('not judged: ')}")
     failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
     for row in failed[:40]:
         first = (
@@ -203,7 +260,10 @@ def _details(row: dict[str, Any]) -> str:
         f'<p class="muted">Source: <a href="{html.escape(row["source"])}">{html.escape(row["source"])}</a>'
     )
     if row.get("decision"):
-        parts.append(f" &middot; decision {html.escape(row['decision'])} (docs silent or disagree)")
+        decision = html.escape(row["decision"])
+        parts.append(
+            f" &middot; decision <a href='#decision-{decision}'>{decision}</a> (docs silent or disagree)"
+        )
     parts.append("</p>")
     for finding in row["findings"][:10]:
         parts.append(
@@ -215,9 +275,13 @@ def _details(row: dict[str, Any]) -> str:
             parts.append(f"<pre>{html.escape(finding['curl'][:3000])}</pre>")
     for reason in row.get("reasons", []):
         parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
+    for reason in row.get("skip_reasons", []):
+        parts.append(f"<p class='muted'>{html.escape(reason[:600])}</p>")
     for evidence in row.get("evidence", []):
+        shown = {k: v for k, v in evidence.items() if k not in ("test", "requirements")}
         parts.append(
-            f"<pre>{html.escape(orjson.dumps(evidence, option=orjson.OPT_INDENT_2).decode()[:6000])}</pre>"
+            f"<p class='muted'>Evidence from {html.escape(evidence.get('test', 'a test'))}</p>"
+            f"<pre>{html.escape(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode()[:6000])}</pre>"
         )
     if row["tests"]:
         parts.append(
@@ -250,6 +314,9 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
             f" &middot; level {html.escape(str(run['target']['level']))}"
             f" &middot; {run['tests_total']} tests in {run['duration_s']} s{fuzzed} &middot; {counts}</p>"
         )
+        note = harness_note(run)
+        if note:
+            out.append(f'<p class="harness">{_badge("not_run")} {html.escape(note)}</p>')
     areas: dict[str, list[str]] = defaultdict(list)
     for i in ids:
         areas[catalogue_rows[i]["area"]].append(i)
@@ -285,7 +352,34 @@ def render_html(runs: Sequence[dict[str, Any]], labels: Iterable[str] | None = N
                     f"<code>{html.escape(other['test'])}</code></summary>"
                     f"<pre>{html.escape(other['reason'])}</pre></details>"
                 )
+    out.append(_decisions_section({row.get("decision") for row in catalogue_rows.values()} - {None}))
     out.append("</body></html>")
+    return "".join(out)
+
+
+def decision_texts(path: Path = DOCS_DIR / "decisions.md") -> dict[str, str]:
+    """D-NNN -> its section of docs/decisions.md (title line included), as written."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    sections: dict[str, str] = {}
+    for block in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        match = re.match(r"(D-\d{3})\b", block)
+        if match:
+            sections[match.group(1)] = block.strip()
+    return sections
+
+
+def _decisions_section(cited: set[str]) -> str:
+    """The text of every decision the rows cite, so the report explains itself wherever it is opened."""
+    texts = decision_texts()
+    if not cited or not texts:
+        return ""
+    out = ["<h2>Decisions cited</h2>"]
+    for decision in sorted(cited):
+        body = texts.get(decision, f"{decision}: text not found in docs/decisions.md")
+        out.append(f"<div id='decision-{html.escape(decision)}'><pre>{html.escape(body)}</pre></div>")
     return "".join(out)
 
 

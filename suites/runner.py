@@ -2,6 +2,10 @@
 
 Without `--target-url` it starts the embedded mocks and the reference gateway on free ports, points the
 gateway at the mocks, and runs the suites against it: the one command a fresh checkout needs.
+
+Before any test it checks what would otherwise show up as hundreds of failing rows: the options and
+the profile (exit 2, one line per problem), then the preflight (exit 3, one paragraph). Either way the
+report directory gets a report that says why nothing was judged.
 """
 
 from __future__ import annotations
@@ -10,63 +14,47 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from suites.report import console_summary, load_results
+from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target
+from suites import options
+from suites.exit_codes import ExitCode, epilog
+from suites.preflight import run_preflight
+from suites.profile import ProfileError, TargetProfile, load_profile
+from suites.report import console_summary, load_results, not_judged_results, write_reports
+from suites.target import Target
 
 SUITES_DIR = Path(__file__).resolve().parent
-DEFAULT_KEY = "ak_test_conformance"
-#: The name runs against the embedded reference go by (its ports change from run to run).
-EMBEDDED_LABEL = "embedded reference"
+#: the pytest plugin, loaded explicitly (there is no global entry point)
+PLUGIN = "suites.plugin"
 
-
-@contextlib.contextmanager
-def embedded_target() -> Iterator[tuple[str, str]]:
-    """Start the mock providers and the reference gateway; yield (gateway URL, mock URL)."""
-    from auriko_conformance.servers import serving
-    from mocks.app import create_app as create_mocks
-    from reference_impl.app import create_app as create_gateway
-    from reference_impl.config import default_config
-    from reference_impl.server import uvicorn_options
-
-    with serving(create_mocks()) as mock_server:
-        config = default_config(mock_base_url=mock_server.url)
-        # The same server settings `auriko-conformance serve` uses (header limits, keep-alive, timeouts).
-        with serving(create_gateway(config), **uvicorn_options(config)) as gateway:
-            yield gateway.url, mock_server.url
+#: `run`'s own options (the target and suite options come from suites/options.py)
+RUN: tuple[options.Option, ...] = (
+    options.REPORT_DIR,
+    options.Option(
+        "--fail-on",
+        "exit 1 on MUST failures (must), on any finding incl. SHOULD/MAY (any), or never",
+        "AURIKO_FAIL_ON",
+        "must",
+        choices=options.FAIL_ON,
+    ),
+    options.Option("--workers", "pytest-xdist workers ('0': in this process)", "AURIKO_WORKERS", "2"),
+)
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="auriko-conformance run",
         description="Run the conformance suites against a gateway and write JUnit, JSON and HTML reports.",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    env = os.environ.get
-    parser.add_argument("--target-url", default=env("AURIKO_TARGET_URL"), help="gateway under test")
-    parser.add_argument("--api-key", default=env("AURIKO_API_KEY"), help="API key for the target")
-    parser.add_argument(
-        "--mock-url", default=env("AURIKO_MOCK_URL"), help="mock server the target uses upstream"
-    )
-    parser.add_argument("--target-profile", default=env("AURIKO_TARGET_PROFILE"), help="target profile YAML")
-    parser.add_argument(
-        "--target-label",
-        default=env("AURIKO_TARGET_LABEL"),
-        help="the target's name in the reports, and what a fuzz run's results are matched by "
-        "(default: its URL; 'embedded reference' without --target-url)",
-    )
-    parser.add_argument("--level", default=env("AURIKO_LEVEL", "full"), choices=["core", "auriko", "full"])
-    parser.add_argument("--report-dir", default=env("AURIKO_REPORT_DIR", "reports"), type=Path)
-    parser.add_argument(
-        "--fail-on",
-        default=env("AURIKO_FAIL_ON", "must"),
-        choices=["must", "any", "never"],
-        help="exit 1 on MUST failures (default), on any finding incl. SHOULD/MAY (any), or never",
-    )
-    parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers ('0' to run in-process)")
+    options.add_to_argparse(parser, (*options.TARGET, *options.SUITES, *RUN))
+    parser.add_argument("-n", dest="workers", help="short for --workers")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
     return parser
@@ -80,8 +68,20 @@ def pytest_args(
     label: str | None = None,
 ) -> list[str]:
     report_dir: Path = args.report_dir
+    forwarded = argparse.Namespace(
+        **{
+            **vars(args),
+            "target_url": target_url,
+            "api_key": api_key,
+            "mock_url": mock_url,
+            "target_label": label,
+            "no_preflight": True,
+        }  # done before pytest starts, with the run's own message
+    )
     argv = [
         str(SUITES_DIR),
+        "-p",
+        PLUGIN,
         "-p",
         "no:cacheprovider",
         "-q",
@@ -89,8 +89,6 @@ def pytest_args(
         f"--rootdir={SUITES_DIR}",
         "-c",
         os.devnull,
-        f"--target-url={target_url}",
-        f"--level={args.level}",
         f"--conformance-report={report_dir}",
         f"--junitxml={report_dir / 'junit.xml'}",
         "-W",
@@ -99,45 +97,86 @@ def pytest_args(
         "junit_family=xunit2",
         "-o",
         "asyncio_default_fixture_loop_scope=function",
+        *options.forward(forwarded, (*options.TARGET, *options.SUITES)),
     ]
-    if api_key:
-        argv.append(f"--api-key={api_key}")
-    if label:
-        argv.append(f"--target-label={label}")
-    if mock_url:
-        argv.append(f"--mock-url={mock_url}")
-    if args.target_profile:
-        argv.append(f"--target-profile={args.target_profile}")
     if args.keyword:
         argv += ["-k", args.keyword]
     if args.workers not in ("0", "1"):
         argv += ["-n", args.workers, "--dist", "load"]
-    extra = [a for a in args.pytest_args if a != "--"]
-    return argv + extra
+    return argv + [a for a in args.pytest_args if a != "--"]
+
+
+def _configuration(args: argparse.Namespace) -> tuple[TargetProfile, dict[str, str]]:
+    """The profile and headers, validated; `ProfileError`/`ValueError` name each problem."""
+    headers = options.parse_headers(args.header)
+    profile = load_profile(Path(args.target_profile) if args.target_profile else None)
+    return profile, {**profile.headers, **headers}
+
+
+def _not_judged(args: argparse.Namespace, stage: str, message: str, code: ExitCode) -> int:
+    print(message, file=sys.stderr)
+    shown = {
+        "target-url": args.target_url,
+        "target-profile": args.target_profile,
+        "level": args.level,
+        "mock-url": args.mock_url,
+        "target-label": args.target_label,
+    }
+    write_reports(not_judged_results(stage, message, shown), args.report_dir)
+    print(f"report (not judged: {stage}): {args.report_dir / 'report.html'}", file=sys.stderr)
+    return int(code)
 
 
 def main(argv: Sequence[str]) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)  # a bad option exits 2 (argparse), which is ExitCode.CONFIG
     args.report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        profile, headers = _configuration(args)
+    except (ProfileError, ValueError) as exc:
+        message = "auriko-conformance run: invalid configuration, nothing was run:\n  " + "\n  ".join(
+            str(exc).splitlines()
+        )
+        return _not_judged(args, "configuration invalid", message, ExitCode.CONFIG)
+    server_log: Path | None = None
     with contextlib.ExitStack() as stack:
         label = args.target_label
         if args.target_url:
             target_url, mock_url, api_key = args.target_url, args.mock_url, args.api_key
         else:
-            target_url, mock_url = stack.enter_context(embedded_target())
+            server_log = args.report_dir / SERVER_LOG
+            embedded = stack.enter_context(embedded_target(log_file=server_log))
+            target_url, mock_url = embedded.url, embedded.mock_url
             api_key, label = args.api_key or DEFAULT_KEY, label or EMBEDDED_LABEL
             print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
-        code = pytest.main(pytest_args(args, target_url, api_key, mock_url, label))
+        if not args.no_preflight:
+            target = Target(
+                target_url, api_key, args.timeout, args.stall_timeout, headers, profile.model_headers
+            )
+            with contextlib.closing(target.client):
+                result = run_preflight(target, mock_url, profile)
+            if not result.ok:
+                return _not_judged(args, "preflight failed", result.paragraph(), ExitCode.PREFLIGHT)
+        code = int(pytest.main(pytest_args(args, target_url, api_key, mock_url, label)))
+    return _verdict(args, code, server_log)
+
+
+def _verdict(args: argparse.Namespace, code: int, server_log: Path | None) -> int:
     results_path = args.report_dir / "results.json"
+    if code == ExitCode.CONFIG and not results_path.exists():
+        return code  # the plugin refused the configuration and said why
     if not results_path.exists():
-        print(f"no results written (pytest exit code {int(code)})", file=sys.stderr)
-        return int(code) or 2
+        print(f"no results written (pytest exit code {code})", file=sys.stderr)
+        return int(ExitCode.HARNESS)
     results = load_results(results_path)
     print(console_summary(results))
     print(f"reports: {args.report_dir / 'report.html'}, {results_path}, {args.report_dir / 'junit.xml'}")
-    if int(code) not in (0, 1):
-        return int(code)  # the run itself broke (usage error, collection error, interrupted)
-    return exit_code(results, args.fail_on, tests_failed=int(code) == 1)
+    if server_log is not None:
+        print(f"embedded servers' log: {server_log}")
+    if (results.get("harness") or {}).get("stopped"):
+        return int(ExitCode.STOPPED)
+    if code not in (0, 1):
+        return int(ExitCode.HARNESS)  # the run itself broke (collection error, internal error, interrupted)
+    return exit_code(results, args.fail_on, tests_failed=code == 1)
 
 
 def exit_code(results: dict[str, Any], fail_on: str, *, tests_failed: bool = False) -> int:

@@ -8,11 +8,12 @@ provider flavour a test is about (otherwise the test is "not claimed").
 placeholders, keys sorted) so that syrupy can keep it as a regression baseline of a gateway's
 translation. Baselines live per target profile, `<snapshot root>/<profile name>/<test module>/`, one JSON
 file per corpus case and provider: a team records its own gateway with `--snapshot-update` and sees every
-later change as a diff. The root is `fixtures/snapshots/` (in a wheel: the packaged copy), or the
-directory named by `AURIKO_SNAPSHOT_DIR`:
+later change as a diff. The root is `--snapshot-dir` (default `./conformance-snapshots`, in the user's
+working tree, never inside the installed package); a profile with no baseline there reads the packaged
+one when the package has it (the reference profile's):
 
-    AURIKO_SNAPSHOT_DIR=baselines auriko-conformance run --target-url URL --mock-url MOCKS \
-        --target-profile my-gateway.yaml -k test_upstream_snapshot -- --snapshot-update
+    auriko-conformance run --target-url URL --mock-url MOCKS --target-profile my-gateway.yaml \
+        --snapshot-dir baselines -k "test_upstream_snapshot or test_regression" -- --snapshot-update
 
 records `baselines/<profile name>/test_translation/*.json`; later runs without the flag fail on every
 difference. Without a baseline for the profile, the snapshot tests are skipped.
@@ -36,11 +37,12 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from auriko_conformance.paths import FIXTURES_DIR
 from suites import expect
 from suites.checks.meta import final_object
-from suites.checks.xlate import Upstream, XlateContext, error_code
+from suites.checks.xlate import Upstream, XlateContext
 from suites.exchange import Exchange
+from suites.options import DEFAULT_SNAPSHOT_DIR
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
-from suites.target import Mocks, Target
+from suites.target import Mocks, Target, unknown_model_answer
 
 SNAPSHOT_DIR_ENV = "AURIKO_SNAPSHOT_DIR"
 #: how long to wait for the mock to finish journal entries of a request the target already answered
@@ -147,9 +149,8 @@ class Client:
         `context` goes to the checks every exchange gets (e.g. `dropped_parameters` for META-012).
         """
         exchange = sent.exchange
-        code = error_code(exchange)
-        if optional_model and (exchange.status == 404 or code == "model_not_found"):
-            model = (exchange.request_body or {}).get("model")
+        model = (exchange.request_body or {}).get("model")
+        if optional_model and unknown_model_answer(exchange, model):
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
         expect.success(self.judge, exchange, requirement, **context)
         if exchange.status != 200:
@@ -170,13 +171,14 @@ class Client:
         """Send `body` to a model of `kind`; skip as not claimed when the target lacks that model."""
         flavour, _ = KINDS[kind]
         model = kind_model(profile, kind)
+        if not profile.offers(model):
+            pytest.skip(NOT_CLAIMED + f"the profile's models.offered does not list {model!r} ({kind})")
         listed = listed_models(self.target) if profile.claims_feature("models_endpoint") else None
         if listed is not None and model not in listed and kind not in profile.models_by_kind:
             pytest.skip(NOT_CLAIMED + f"GET /v1/models does not list {model!r} ({kind})")
         sent = self.send({**body, "model": model}, flavour, **kw)
-        code = error_code(sent.exchange)
-        if sent.exchange.status == 404 or code == "model_not_found":
-            pytest.skip(NOT_CLAIMED + f"the target does not know model {kind_model(profile, kind)!r}")
+        if unknown_model_answer(sent.exchange, model):
+            pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
         if sent.upstreams and sent.upstream is None:
             got = sorted({u.flavour for u in sent.upstreams})
             pytest.skip(NOT_CLAIMED + f"{kind_model(profile, kind)!r} was served by {got}, not {flavour}")
@@ -304,15 +306,40 @@ def normalise_exchange(exchange: Exchange, upstreams: list[Upstream]) -> dict[st
 # ------------------------------------------------------------------------------------------------ syrupy
 
 
+PACKAGED_SNAPSHOTS = FIXTURES_DIR / "snapshots"
+
+
 def snapshot_root() -> Path:
-    configured = os.environ.get(SNAPSHOT_DIR_ENV)
-    return Path(configured) if configured else FIXTURES_DIR / "snapshots"
+    """`--snapshot-dir` (the plugin puts it in the environment for xdist's workers too)."""
+    return Path(os.environ.get(SNAPSHOT_DIR_ENV) or DEFAULT_SNAPSHOT_DIR)
 
 
-def snapshot_dir(profile_name: str) -> Path:
-    """`<root>/<profile>`; the profile name is made safe for a directory name."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", profile_name).strip("-") or "unnamed"
-    return snapshot_root() / safe
+def _safe(profile_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", profile_name).strip("-") or "unnamed"
+
+
+def snapshot_dir(profile_name: str, *, updating: bool = False) -> Path:
+    """`<root>/<profile>`, or the packaged baselines of that profile when the root has none.
+
+    Updates always go to the root: `--snapshot-update` never writes into the installed package.
+    """
+    own = snapshot_root() / _safe(profile_name)
+    packaged = PACKAGED_SNAPSHOTS / _safe(profile_name)
+    if updating or own.is_dir() or not packaged.is_dir():
+        return own
+    return packaged
+
+
+def profile_snapshot(snapshot: Any, profile: TargetProfile) -> Any:
+    """The syrupy fixture bound to the profile's baselines; skips when there is no baseline to compare."""
+    updating = bool(snapshot.update_snapshots)
+    snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name, updating=updating))))
+    if not updating and not baseline_path(snap).exists():
+        pytest.skip(
+            f"no baseline for profile {profile.name!r} in {snapshot_root()}: "
+            "record one with --snapshot-update"
+        )
+    return snap
 
 
 @functools.cache

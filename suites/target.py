@@ -8,6 +8,7 @@ requests caused by one test, even when tests run in parallel (pytest-xdist) agai
 from __future__ import annotations
 
 import copy
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -41,20 +42,71 @@ def tag_body(body: dict[str, Any], tag: str) -> dict[str, Any]:
     return tagged
 
 
+class TargetTimeout(Exception):
+    """The target did not answer (or stopped streaming) within the run's `--timeout`/`--stall-timeout`.
+
+    A distinct exception, not an exchange: a request with no answer has nothing for the checks to read,
+    so the plugin turns it into one finding on the test's requirement instead of a cascade of them.
+    """
+
+    def __init__(self, method: str, url: str, what: str, seconds: float) -> None:
+        self.method, self.url, self.what, self.seconds = method, url, what, seconds
+        super().__init__(f"{method} {url}: {what} within {seconds:g} s")
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+#: how gateways say "no such model" when they do not use the `model_not_found` code
+_UNKNOWN_WORDS = re.compile(
+    r"unknown|not found|does not exist|doesn't exist|invalid model|no such|not available|not configured|"
+    r"unsupported model|not a valid model|not in the catalog",
+    re.IGNORECASE,
+)
+
+
+def unknown_model_answer(exchange: Exchange, model: str | None) -> bool:
+    """The target refused `model` as unknown (D-080): "not offered here", which reads "not claimed".
+
+    Gateways word this differently (404 `model_not_found`, LiteLLM's 400 "Invalid model name passed in
+    model=...", a 422 "model '...' is not configured"). What they share is a client-error status whose
+    message names the model as unknown. A 4xx about another parameter of a request for that model
+    (`param: reasoning_effort`, "'gpt-4o' does not reason") is that test's subject, never this.
+    """
+    if not 400 <= exchange.status < 500 or exchange.status in (401, 403, 429) or not model:
+        return False
+    data = exchange.json if isinstance(exchange.json, dict) else {}
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    if error.get("code") == "model_not_found":
+        return True
+    if error.get("param") not in (None, "", "model"):
+        return False
+    text = exchange.body.decode("utf-8", "replace")
+    return model in text and (exchange.status == 404 or bool(_UNKNOWN_WORDS.search(text)))
+
+
 @dataclass(slots=True)
 class Target:
     """The gateway under test."""
 
     base_url: str
     api_key: str | None
+    #: seconds a non-streaming answer (or a stream's first byte) may take
     timeout: float = 30.0
+    #: seconds a started stream may go without a byte
+    stall_timeout: float = 15.0
+    #: headers on every request (`--header`, the profile's `headers:`)
+    headers: dict[str, str] = field(default_factory=dict)
+    #: model name -> headers on requests for that model (the profile's per-model `headers:`)
+    model_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.client = httpx.Client(
             base_url=self.base_url,
-            timeout=httpx.Timeout(self.timeout, connect=5.0),
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
 
@@ -63,6 +115,12 @@ class Target:
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def default_headers(self, body: Any = None) -> dict[str, str]:
+        """The configured headers for a request with `body` (its model's headers override the global)."""
+        model = body.get("model") if isinstance(body, dict) else None
+        per_model = self.model_headers.get(model, {}) if isinstance(model, str) else {}
+        return {**self.headers, **per_model}
 
     def request(
         self,
@@ -75,7 +133,7 @@ class Target:
         auth: bool = True,
     ) -> Exchange:
         """Send one request and read the whole response (streams included) into an Exchange."""
-        send_headers: dict[str, str] = {}
+        send_headers = self.default_headers(body)
         if auth:
             send_headers.update(self.auth_headers())
         content = raw
@@ -83,20 +141,15 @@ class Target:
             content = orjson.dumps(body)
             send_headers["Content-Type"] = "application/json"
         send_headers.update(headers or {})
-        started = time.perf_counter()
-        response: httpx.Response | None = None
         try:
-            with self.client.stream(method, path, content=content, headers=send_headers) as response:
-                data = response.read()
-        except (httpx.RemoteProtocolError, httpx.ReadError):
+            response, data, _, elapsed = self._read(method, path, content, send_headers)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # A kept-alive connection the target closed after its previous answer fails on reuse before
             # any response: blaming this test for the last one's connection would be wrong, so retry once
             # on a fresh connection. Once the target has answered, a broken body is this request's own.
-            if response is not None:
+            if getattr(exc, "answered", False):
                 raise
-            started = time.perf_counter()
-            with self.client.stream(method, path, content=content, headers=send_headers) as response:
-                data = response.read()
+            response, data, _, elapsed = self._read(method, path, content, send_headers)
         return Exchange(
             method=method,
             url=f"{self.base_url}{path}",
@@ -107,8 +160,45 @@ class Target:
             request_headers={
                 k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in send_headers.items()
             },
-            elapsed_ms=(time.perf_counter() - started) * 1000,
+            elapsed_ms=elapsed,
         )
+
+    def _read(
+        self, method: str, path: str, content: bytes | None, headers: dict[str, str]
+    ) -> tuple[httpx.Response, bytes, list[float], float]:
+        """Send and read one response within the run's timeouts: (response, body, arrivals, elapsed ms).
+
+        A non-streaming answer must be complete within `timeout`; a stream must start within `timeout`
+        and then never go `stall_timeout` without a byte. Past either, `TargetTimeout`.
+        """
+        url = f"{self.base_url}{path}"
+        started = time.perf_counter()
+        parts: list[bytes] = []
+        arrivals: list[float] = []
+        answered = False
+        try:
+            with self.client.stream(method, path, content=content, headers=headers) as response:
+                answered = True
+                streaming = is_event_stream(response)
+                deadline = None if streaming else started + self.timeout
+                if streaming:
+                    # httpcore reads the read timeout from the request when the body starts; from here
+                    # on a stream is judged by its gaps, not by its total length.
+                    response.request.extensions.get("timeout", {})["read"] = self.stall_timeout
+                for part in response.iter_raw():
+                    parts.append(part)
+                    arrivals.append((time.perf_counter() - started) * 1000)
+                    if deadline is not None and time.perf_counter() > deadline:
+                        raise TargetTimeout(method, url, "no complete answer", self.timeout)
+        except httpx.TimeoutException as exc:
+            if not answered:
+                raise TargetTimeout(method, url, "no answer", self.timeout) from exc
+            what = "stream stalled (no byte)" if streaming else "no complete answer"
+            raise TargetTimeout(method, url, what, self.stall_timeout if streaming else self.timeout) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            exc.answered = answered  # type: ignore[attr-defined]
+            raise
+        return response, b"".join(parts), arrivals, (time.perf_counter() - started) * 1000
 
     def chat(self, body: dict[str, Any], *, tag: str | None = None, **kwargs: Any) -> Exchange:
         return self.request("POST", CHAT_PATH, body=tag_body(body, tag) if tag else body, **kwargs)
@@ -116,15 +206,9 @@ class Target:
     def chat_timed(self, body: dict[str, Any], *, tag: str | None = None) -> tuple[Exchange, list[float]]:
         """`chat`, also returning when each piece of the body arrived (ms after the request was sent)."""
         sent = tag_body(body, tag) if tag else body
-        headers = {**self.auth_headers(), "Content-Type": "application/json"}
-        started = time.perf_counter()
-        parts: list[bytes] = []
-        arrivals: list[float] = []
-        with self.client.stream("POST", CHAT_PATH, content=orjson.dumps(sent), headers=headers) as response:
-            for part in response.iter_raw():
-                parts.append(part)
-                arrivals.append((time.perf_counter() - started) * 1000)
-        return self._chat_exchange(sent, response, parts, started), arrivals
+        headers = {**self.default_headers(sent), **self.auth_headers(), "Content-Type": "application/json"}
+        response, data, arrivals, elapsed = self._read("POST", CHAT_PATH, orjson.dumps(sent), headers)
+        return self._chat_exchange(sent, response, data, elapsed), arrivals
 
     def chat_within(self, body: dict[str, Any], seconds: float, *, tag: str | None = None) -> Exchange | None:
         """`chat`, but the client gives up after `seconds` in total, as a patient caller would.
@@ -134,7 +218,7 @@ class Target:
         never a hung suite.
         """
         sent = tag_body(body, tag) if tag else body
-        headers = {**self.auth_headers(), "Content-Type": "application/json"}
+        headers = {**self.default_headers(sent), **self.auth_headers(), "Content-Type": "application/json"}
         started = time.perf_counter()
         parts: list[bytes] = []
         response: httpx.Response | None = None
@@ -151,10 +235,10 @@ class Target:
                 return None
         if response is None:
             return None
-        return self._chat_exchange(sent, response, parts, started)
+        return self._chat_exchange(sent, response, b"".join(parts), (time.perf_counter() - started) * 1000)
 
     def _chat_exchange(
-        self, sent: dict[str, Any], response: httpx.Response, parts: list[bytes], started: float
+        self, sent: dict[str, Any], response: httpx.Response, data: bytes, elapsed_ms: float
     ) -> Exchange:
         """The exchange of a chat request whose body was read piece by piece (timed or cut short)."""
         return Exchange(
@@ -163,8 +247,8 @@ class Target:
             request_body=sent,
             status=response.status_code,
             headers=response.headers,
-            body=b"".join(parts),
-            elapsed_ms=(time.perf_counter() - started) * 1000,
+            body=data,
+            elapsed_ms=elapsed_ms,
         )
 
 

@@ -43,7 +43,10 @@ def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, metho
     expect.error(judge, exchange, "AUTH-001", **INVALID_KEY)
     error = (exchange.json or {}).get("error") or {}
     judge.require(
-        "AUTH-001", error.get("type") == "authentication_error", f"type {error.get('type')!r}", exchange
+        "AUTH-001",
+        error.get("type") == "authentication_error",
+        f"error.type: expected 'authentication_error', got {error.get('type')!r}",
+        exchange,
     )
 
 
@@ -74,7 +77,10 @@ def test_auth_before_validation(target: Target, profile: TargetProfile, judge: J
         exchange = target.chat(body, auth=False, headers={"Authorization": auth} if auth else None)
         judge(exchange)  # the envelope and its code are AUTH-001/002's business; AUTH-003 is the order
         judge.require(
-            "AUTH-003", exchange.status == 401, f"HTTP {exchange.status} before the key was checked", exchange
+            "AUTH-003",
+            exchange.status == 401,
+            f"expected HTTP 401 before anything else is checked, got {exchange.status}",
+            exchange,
         )
 
 

@@ -111,7 +111,10 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
         )
         kept = (sent.upstream.json.get("metadata") or {}).get("user_id")
         client.judge.require(
-            "EXT-004", kept == "conformance-user", f"metadata.user_id became {kept!r}", sent.exchange
+            "EXT-004",
+            kept == "conformance-user",
+            f"metadata.user_id: expected 'conformance-user', got {kept!r}",
+            sent.exchange,
         )
 
 

@@ -35,7 +35,10 @@ def test_list_models(target: Target, judge: Judge) -> None:
     judge.require("MODELS-001", bool(models), "the model list is empty", exchange)
     for model in models:
         judge.require(
-            "MODELS-001", model.get("owned_by") == "auriko", f"{model.get('id')}: owned_by", exchange
+            "MODELS-001",
+            model.get("owned_by") == "auriko",
+            f"{model.get('id')}: owned_by: expected 'auriko', got {model.get('owned_by')!r}",
+            exchange,
         )
 
 
@@ -46,11 +49,17 @@ def test_retrieve_each_listed_model(target: Target, profile: TargetProfile, judg
     for model in models:
         exchange = target.request("GET", f"/v1/models/{model['id']}")
         judge.require(
-            "MODELS-002", exchange.status == 200, f"{model['id']}: HTTP {exchange.status}", exchange
+            "MODELS-002",
+            exchange.status == 200,
+            f"{model['id']}: expected HTTP 200, got {exchange.status}",
+            exchange,
         )
         got = exchange.json if isinstance(exchange.json, dict) else {}
         judge.require(
-            "MODELS-002", got.get("id") == model["id"], f"{model['id']}: got id {got.get('id')!r}", exchange
+            "MODELS-002",
+            got.get("id") == model["id"],
+            f"{model['id']}: expected id {model['id']!r}, got {got.get('id')!r}",
+            exchange,
         )
         for violation in contract.violations("Model", got)[:3]:
             judge.require("MODELS-002", False, f"{model['id']}: {violation}", exchange)

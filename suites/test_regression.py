@@ -18,12 +18,10 @@ from suites import transcript
 from suites.plugin import NOT_CLAIMED
 from suites.profile import TargetProfile
 from suites.snapshot import (
-    baseline_path,
     corpus_model,
     corpus_params,
-    extension_for,
     load_corpus,
-    snapshot_dir,
+    profile_snapshot,
 )
 from suites.target import Target
 
@@ -42,10 +40,7 @@ def _body(profile: TargetProfile, provider: str, name: str) -> dict[str, Any]:
 
 
 def _snap(snapshot: Any, profile: TargetProfile) -> Any:
-    snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name))))
-    if not snap.update_snapshots and not baseline_path(snap).exists():
-        pytest.skip(f"no baseline for profile {profile.name!r}: record one with --snapshot-update")
-    return snap
+    return profile_snapshot(snapshot, profile)
 
 
 def test_stream_transcript(

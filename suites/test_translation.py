@@ -31,17 +31,15 @@ from suites.snapshot import (
     Client,
     Sent,
     Upstream,
-    baseline_path,
     corpus_model,
     corpus_params,
-    extension_for,
     flavour_models_of,
     kind_model,
     load_corpus,
     model_for,
     normalise_exchange,
+    profile_snapshot,
     send,
-    snapshot_dir,
     user,
 )
 from suites.target import Mocks, Target
@@ -1010,9 +1008,7 @@ def test_upstream_snapshot(
     model = corpus_model(profile, corpus_provider, case)
     if model is None:
         pytest.skip(NOT_CLAIMED + f"the profile names no model for {corpus_provider} in case {corpus_case}")
-    snap = snapshot.use_extension(extension_for(str(snapshot_dir(profile.name))))
-    if not snap.update_snapshots and not baseline_path(snap).exists():
-        pytest.skip(f"no baseline for profile {profile.name!r}: record one with --snapshot-update")
+    snap = profile_snapshot(snapshot, profile)
     body = {**copy.deepcopy(case["body"]), "model": model}
     exchange, upstreams = send(target, mocks, body, tag)
     assert normalise_exchange(exchange, upstreams) == snap

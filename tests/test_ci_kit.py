@@ -1,10 +1,10 @@
 """The CI kit, end to end: a built wheel in a fresh virtual environment runs the shell recipe
-against the reference gateway, exactly as a gateway team's CI would (only GATEWAY_CMD differs)."""
+against the reference gateway, exactly as a gateway team's CI would (only GATEWAY_CMD differs), and
+lives next to a user's repository without breaking its pytest."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +12,18 @@ from pathlib import Path
 import orjson
 import pytest
 
+from auriko_conformance.servers import listening_socket
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port for the shell recipe's servers, which take a number, not a socket: the one place a port is
+    released before its server binds it (auriko_conformance.servers hands sockets over everywhere else)."""
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +37,29 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("auriko_conformance-*.whl"))
 
 
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with only the wheel (and its declared dependencies) installed."""
+    venv = tmp_path_factory.mktemp("venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return venv
+
+
 @pytest.mark.slow
-def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
+def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, venv: Path, tmp_path: Path) -> None:
     gateway_port, mock_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -69,6 +94,36 @@ def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -
     assert results["fuzz"]["requests"]["total"] > 100
     assert f"<h2>Fuzzing: http://127.0.0.1:{gateway_port}</h2>" in page
     assert "fuzz: schemathesis" in (tmp_path / "report" / "junit.xml").read_text()
+    # everything a requirement needs to be judged came with the wheel: no silent "not run" (the CLIENT
+    # requirements need the openai SDK), and only the rows the reference itself leaves unjudged
+    rows = {row["id"]: row for row in results["requirements"]}
+    assert all(rows[f"CLIENT-00{i}"]["verdict"] == "pass" for i in range(1, 6))
+    assert results["summary"]["not_run"] <= 2, [r["id"] for r in rows.values() if r["verdict"] == "not_run"]
+    assert results["summary"]["skipped"] == 0
+
+
+@pytest.mark.slow
+def test_a_user_repository_with_its_own_suites_package_keeps_its_pytest(venv: Path, tmp_path: Path) -> None:
+    """No global pytest plugin: a repository with its own `suites/` and `mocks/` runs its own tests."""
+    for package in ("suites", "mocks"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(f"NAME = {package!r}\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_mine.py").write_text(
+        "import mocks\nimport suites\n\n\ndef test_mine():\n    assert (suites.NAME, mocks.NAME) == ('suites', 'mocks')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout
+    assert "Error while loading plugin" not in done.stderr
 
 
 def test_recipe_refuses_to_run_without_a_gateway(tmp_path: Path) -> None:

@@ -180,3 +180,21 @@ def test_a_broken_gateway_fails_with_curl_lines(tmp_path):
         assert "ak_test_key" not in failure["curl"]
     assert summary["target"]["url"] == server.url
     assert not summary["passed"]
+
+
+def test_headers_from_the_command_line_and_the_profile_reach_schemathesis(tmp_path):
+    argv = fuzz.schemathesis_argv(
+        fuzz.FuzzOptions(headers={"X-Tenant": "t1"}, report_dir=tmp_path),
+        "http://x",
+        "k",
+        tmp_path / "c.toml",
+    )
+    assert argv[argv.index("X-Tenant: t1") - 1] == "-H"
+    assert "Authorization: Bearer k" in argv
+
+
+def test_a_bad_profile_stops_fuzz_with_exit_2(tmp_path, capsys):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("claims: [teleport]\n")
+    assert fuzz.main(["--target-profile", str(profile), "--report-dir", str(tmp_path)]) == 2
+    assert "claims[0]: 'teleport' is not allowed" in capsys.readouterr().err

@@ -178,9 +178,10 @@ def test_field_survey_bugs_are_traced(catalogue):
 
 
 def test_decision_headings_are_numbered_in_order(decisions):
+    # Strictly increasing, not contiguous: parallel work is given disjoint ranges of numbers (D-080...).
     numbers = [int(d.split("-")[1]) for d in decisions]
-    assert numbers == list(range(1, len(numbers) + 1))
-    assert len(numbers) >= 29
+    assert numbers == sorted(set(numbers))
+    assert numbers[:29] == list(range(1, 30))
 
 
 def test_each_decision_states_question_choice_and_suite_treatment(decisions):

@@ -5,51 +5,18 @@ client, sync and async, stream and non-stream, with `extra_body={"gateway": ...}
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
+from auriko_conformance.servers import serving
 from mocks.pytest_plugin import MockServer, start_mock_server
 from reference_impl.app import create_app
 from reference_impl.config import TEST_API_KEY, default_config
 from tests.reference.conftest import AUTH, check_completion, check_stream, user
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class GatewayServer:
-    def __init__(self, mock_url: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(default_config(mock_url))
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on", http="httptools"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> GatewayServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +30,8 @@ def mocks() -> Iterator[MockServer]:
 
 @pytest.fixture(scope="module")
 def gateway_url(mocks) -> Iterator[str]:
-    with GatewayServer(mocks.url) as server:
+    app = create_app(default_config(mocks.url))
+    with serving(app, log_level="error", lifespan="on", http="httptools") as server:
         yield server.url
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from auriko_conformance.embedded import embedded_target
 from auriko_conformance.servers import serving
 from mocks.app import create_app as create_mock_app
-from suites.runner import embedded_target
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,9 +111,9 @@ def test_embedded_target_stops_both_servers_when_the_run_raises():
     seen: list[str] = []
 
     def interrupted_run() -> None:
-        with embedded_target() as (gateway_url, mock_url):
-            seen.extend([gateway_url, mock_url])
-            assert not _refuses(gateway_url)
+        with embedded_target() as target:
+            seen.extend([target.url, target.mock_url])
+            assert not _refuses(target.url)
             raise KeyboardInterrupt  # what a user's Ctrl-C does to a run
 
     with pytest.raises(KeyboardInterrupt):

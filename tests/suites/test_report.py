@@ -28,7 +28,16 @@ def _test(
         "duration_s": 0.01,
         "requirements": requirements,
         "findings": [dict(f) for f in findings],
-        "evidence": [{"request": {"body": {"model": "m"}}, "response": {"status": 200}}] if findings else [],
+        "evidence": [
+            {
+                "test": nodeid,
+                "requirements": sorted({f["requirement"] for f in findings}),
+                "request": {"body": {"model": "m"}},
+                "response": {"status": 200},
+            }
+        ]
+        if findings
+        else [],
         "checked": list(checked),
         "unclaimed": list(unclaimed),
     }
@@ -150,3 +159,73 @@ def test_snapshot_diffs_appear_in_the_report(tmp_path: Path) -> None:
     assert results["other_failures"][0]["test"].endswith("[openai-plain]")
     assert html.escape("'stop': ['END']") in render_html([results])
     assert "test_stream_transcript[openai-plain]" in console_summary(results)
+
+
+def test_evidence_is_labelled_and_shown_only_on_its_own_requirement() -> None:
+    """A test failing META-003 also covers META-001: META-001's row shows neither the evidence nor the
+    failure text of META-003's finding."""
+    two = _test(
+        "t::two",
+        "failed",
+        ["META-001", "META-003"],
+        [_finding("META-003", "MUST")],
+        checked=["META-001", "META-003"],
+        reason="[META-003] c: broken",
+    )
+    results = build_results([two], options={"level": "full"}, started=0.0, finished=1.0)
+    rows = {row["id"]: row for row in results["requirements"]}
+    assert rows["META-001"]["verdict"] == "pass"
+    assert rows["META-001"]["evidence"] == []
+    assert rows["META-001"]["reasons"] == []
+    assert rows["META-003"]["evidence"][0]["test"] == "t::two"
+    page = render_html([results])
+    assert "Evidence from t::two" in page
+
+
+def test_a_crash_without_findings_keeps_its_failure_text() -> None:
+    crash = _test("t::crash", "failed", ["AUTH-001"], reason="ConnectError: refused")
+    results = build_results([crash], options={"level": "full"}, started=0.0, finished=1.0)
+    row = next(r for r in results["requirements"] if r["id"] == "AUTH-001")
+    assert row["reasons"] == ["ConnectError: refused"]
+
+
+def test_cited_decisions_are_linked_to_their_text_in_the_report(results: dict) -> None:
+    page = render_html([results])
+    decided = [row for row in results["requirements"] if row.get("decision")]
+    assert decided, "the catalogue cites decisions"
+    decision = decided[0]["decision"]
+    assert f"<a href='#decision-{decision}'>{decision}</a>" in page
+    assert f"<div id='decision-{decision}'><pre>{decision}:" in page
+
+
+def test_worker_header_lines_are_left_out_of_failure_texts() -> None:
+    from types import SimpleNamespace
+
+    from suites.plugin import _failure_text
+
+    report = SimpleNamespace(longreprtext="[gw0] linux -- Python 3.11.2 /venv/bin/python\nE   boom")
+    assert _failure_text(report) == "E   boom"
+
+
+def test_a_run_that_judged_nothing_says_why(tmp_path: Path) -> None:
+    from suites.report import not_judged_results
+
+    results = not_judged_results("preflight failed", "Preflight failed, nothing was judged. X.", {})
+    write_reports(results, tmp_path)
+    assert results["requirements"] == []
+    assert (
+        console_summary(results) == "not judged: preflight failed. Preflight failed, nothing was judged. X."
+    )
+    assert "not judged: preflight failed" in (tmp_path / "report.html").read_text()
+    assert '<error message="not judged: preflight failed">' in (tmp_path / "junit.xml").read_text()
+
+
+def test_a_requirement_not_judged_for_a_missing_package_says_so_in_its_row() -> None:
+    reason = "not judged: missing Python package openai (pip install openai)"
+    skipped = _test("t::sdk", "skipped", ["CLIENT-001"], reason=reason)
+    results = build_results([skipped], options={"level": "full"}, started=0.0, finished=1.0)
+    row = next(r for r in results["requirements"] if r["id"] == "CLIENT-001")
+    assert row["verdict"] == "skipped"
+    assert row["skip_reasons"] == [reason]
+    assert "NOT JUDGED CLIENT-001: missing Python package openai" in console_summary(results)
+    assert html.escape(reason) in render_html([results])

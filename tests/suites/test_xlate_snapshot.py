@@ -133,10 +133,14 @@ def test_normalise_exchange_keeps_status_and_every_attempt() -> None:
 
 def test_snapshot_dir_is_per_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(snap.SNAPSHOT_DIR_ENV, str(tmp_path))
-    assert snap.snapshot_dir("reference") == tmp_path / "reference"
     assert snap.snapshot_dir("my gateway/v2") == tmp_path / "my-gateway-v2"
+    # a profile with no baseline of its own reads the packaged one, but updates never write there
+    assert snap.snapshot_dir("reference") == snap.PACKAGED_SNAPSHOTS / "reference"
+    assert snap.snapshot_dir("reference", updating=True) == tmp_path / "reference"
+    (tmp_path / "reference").mkdir()
+    assert snap.snapshot_dir("reference") == tmp_path / "reference"
     monkeypatch.delenv(snap.SNAPSHOT_DIR_ENV)
-    assert snap.snapshot_dir("reference") == snap.FIXTURES_DIR / "snapshots" / "reference"
+    assert snap.snapshot_root() == Path("conformance-snapshots")
 
 
 def test_extension_stores_under_the_profile_in_syrupys_layout(tmp_path: Path) -> None:
@@ -154,7 +158,7 @@ def test_extension_stores_under_the_profile_in_syrupys_layout(tmp_path: Path) ->
 
 
 def test_reference_baseline_is_committed() -> None:
-    directory = snap.snapshot_root() / "reference" / "test_translation"
+    directory = snap.PACKAGED_SNAPSHOTS / "reference" / "test_translation"
     files = sorted(directory.glob("*.json"))
     assert len(files) >= 50
     documents = [orjson.loads(f.read_bytes()) for f in files]

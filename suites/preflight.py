@@ -1,0 +1,139 @@
+"""Preflight: can the suite judge this target at all? Asked once, before any test.
+
+The first thing a gateway team meets is a set-up mistake, not a broken rule: a wrong URL, a gateway
+that is still starting, a key it does not accept, a model name it does not know, a hung process. Run
+as tests, each of those turns into hundreds of failing rows that blame the gateway. The preflight asks
+four cheap questions instead (are the mocks there, does the target answer, does it accept the key,
+does it know the profile's default model) and, when one fails, says in one paragraph what was tried,
+what came back and what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from suites.exchange import Exchange
+from suites.profile import TargetProfile
+from suites.target import CHAT_PATH, Target, TargetTimeout, unknown_model_answer
+
+#: seconds the cheap first request (GET /v1/models) may take: a hung target shows here, quickly
+REACH_TIMEOUT_S = 10.0
+PROBE_TEXT = "Say OK. [[conformance-id: preflight]]"
+
+
+@dataclass(slots=True)
+class Preflight:
+    """What the preflight tried, in order, and the problem that stops the run (None: go ahead)."""
+
+    tried: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def fail(self, what: str, fix: str) -> bool:
+        """Record the problem; False, so that a check can `return result.fail(...)`."""
+        self.problem = f"{what} {fix}"
+        return False
+
+    def paragraph(self) -> str:
+        tried = "; ".join(self.tried)
+        return f"Preflight failed, nothing was judged. {self.problem} (Tried: {tried}.)"
+
+
+def _excerpt(exchange: Exchange) -> str:
+    text = exchange.body.decode("utf-8", "replace").strip().replace("\n", " ")
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def check_mocks(url: str, result: Preflight) -> bool:
+    result.tried.append(f"GET {url}/__mock/health")
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/__mock/health", timeout=REACH_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        return result.fail(
+            f"The mock providers at {url} did not answer ({type(exc).__name__}: {exc}).",
+            "Start them (`auriko-conformance mocks`) and pass the URL they print as --mock-url, "
+            "or leave --mock-url out to run only the suites that do not need them.",
+        )
+    if response.status_code != 200:
+        return result.fail(
+            f"{url}/__mock/health answered HTTP {response.status_code}: this is not the mock server.",
+            "Pass the URL `auriko-conformance mocks` prints as --mock-url.",
+        )
+    return True
+
+
+def check_target(target: Target, profile: TargetProfile, result: Preflight) -> bool:
+    """Reach the target, then send one small chat request for the profile's default model."""
+    url = target.base_url
+    reach = Target(url, target.api_key, min(target.timeout, REACH_TIMEOUT_S), headers=target.headers)
+    result.tried.append(f"GET {url}/v1/models")
+    try:
+        reach.request("GET", "/v1/models")
+    except httpx.ConnectError as exc:
+        return result.fail(
+            f"Could not connect to the target at {url} ({exc}).",
+            "Is the gateway running, and is --target-url its base URL (scheme, host and port)?",
+        )
+    except TargetTimeout as exc:
+        return result.fail(
+            f"The target at {url} accepted the connection but sent no answer to GET /v1/models "
+            f"within {exc.seconds:g} s.",
+            "The gateway is hung or still starting, or that port is not an HTTP server; check its logs.",
+        )
+    except httpx.HTTPError as exc:
+        return result.fail(
+            f"The target at {url} broke the connection ({type(exc).__name__}: {exc}).",
+            "Is --target-url an HTTP (not HTTPS, or the other way round) address of the gateway?",
+        )
+    finally:
+        reach.close()
+    model = profile.default_model
+    body = {"model": model, "messages": [{"role": "user", "content": PROBE_TEXT}], "max_tokens": 16}
+    result.tried.append(f"POST {url}{CHAT_PATH} with model {model!r}")
+    try:
+        exchange = target.request("POST", CHAT_PATH, body=body)
+    except TargetTimeout as exc:
+        return result.fail(
+            f"The target sent no answer to a one-line chat request for {model!r} within {exc.seconds:g} s.",
+            "Check that the gateway reaches its upstreams (with --mock-url: that it uses the mocks), "
+            "or raise --timeout.",
+        )
+    except httpx.HTTPError as exc:
+        return result.fail(
+            f"The chat request for {model!r} failed ({type(exc).__name__}: {exc}).",
+            "Check the gateway's logs.",
+        )
+    if exchange.status in (401, 403):
+        key = "no key was sent" if not target.api_key else f"the key ending ...{target.api_key[-4:]}"
+        return result.fail(
+            f"The target refused the API key: HTTP {exchange.status}, {_excerpt(exchange)} ({key}).",
+            "Pass a key the gateway accepts with --api-key (or AURIKO_API_KEY), and any headers it "
+            "needs with --header or the profile's headers.",
+        )
+    if unknown_model_answer(exchange, model):
+        return result.fail(
+            f"The target does not know the profile's default model {model!r}: HTTP {exchange.status}, "
+            f"{_excerpt(exchange)}.",
+            "Set models.default in the target profile to a model the gateway offers (docs/profiles.md).",
+        )
+    if exchange.status in (404, 405):
+        return result.fail(
+            f"POST {url}{CHAT_PATH} answered HTTP {exchange.status}: no chat-completions endpoint there.",
+            "--target-url is the gateway's base URL: scheme, host and port, without /v1.",
+        )
+    return True
+
+
+def run_preflight(target: Target, mock_url: str | None, profile: TargetProfile) -> Preflight:
+    """The preflight's verdict; any answer from the target other than the problems above goes ahead
+    (a 500 on the probe is the suites' finding to report, not a set-up mistake)."""
+    result = Preflight()
+    if mock_url and not check_mocks(mock_url, result):
+        return result
+    check_target(target, profile, result)
+    return result
