@@ -107,27 +107,44 @@ def _through(
             for event in STREAM:
                 yield event
 
-        return await _collect(fault.stream(source(), client or {}))
+        return await _collect(fault.stream(source(), faults.Answer(client or {})))
 
     return [faults.kind_of(e) for e in asyncio.run(run())]
 
 
 @pytest.mark.parametrize(
-    ("name", "kinds"),
+    ("name", "args", "kinds"),
     [
-        ("identity_stream", ["chunk", "chunk", "chunk", "usage", "done"]),
-        ("drop_usage_chunk", ["chunk", "chunk", "chunk", "done"]),
-        ("usage_chunk_before_finish", ["chunk", "chunk", "usage", "chunk", "done"]),
-        ("done_twice", ["chunk", "chunk", "chunk", "usage", "done", "done"]),
-        ("data_after_done", ["chunk", "chunk", "chunk", "usage", "done", "usage"]),
-        ("finish_reason_twice", ["chunk", "chunk", "chunk", "chunk", "usage", "done"]),
+        ("usage_edit", {"completion_factor": 1}, ["chunk", "chunk", "chunk", "usage", "done"]),
+        ("stream_kinds_edit", {"drop": ["usage"]}, ["chunk", "chunk", "chunk", "done"]),
+        ("stream_kinds_edit", {"drop": ["done"]}, ["chunk", "chunk", "chunk", "usage"]),
+        ("stream_kinds_edit", {"twice": ["done"]}, ["chunk", "chunk", "chunk", "usage", "done", "done"]),
+        ("usage_chunk_before_finish", {}, ["chunk", "chunk", "usage", "chunk", "done"]),
+        ("data_after_done", {}, ["chunk", "chunk", "chunk", "usage", "done", "usage"]),
+        ("finish_reason_twice", {}, ["chunk", "chunk", "chunk", "chunk", "usage", "done"]),
+        ("keepalive_as_data", {}, ["chunk", "other", "chunk", "chunk", "usage", "done"]),
+        ("stream_buffered", {}, ["chunk", "chunk", "chunk", "usage", "done"]),
     ],
 )
-def test_stream_transforms_reorder_events(name, kinds):
-    if name == "identity_stream":
-        assert _through("usage_edit", {"completion_factor": 1}) == kinds
-    else:
-        assert _through(name) == kinds
+def test_stream_transforms_reorder_events(name: str, args: dict[str, Any], kinds: list[str]) -> None:
+    assert _through(name, args) == kinds
+
+
+def test_an_unchanged_event_keeps_its_bytes() -> None:
+    """The one stream loop re-encodes only what a fault changed: the rest goes on byte for byte."""
+    fault = faults.build("finish_reason_never")
+
+    async def run() -> list[SSEEvent]:
+        async def source() -> AsyncIterator[SSEEvent]:
+            for event in STREAM:
+                yield event
+
+        return await _collect(fault.stream(source(), faults.Answer({})))
+
+    out = asyncio.run(run())
+    assert [e.raw for e in out][:2] == [e.raw for e in STREAM][:2]
+    assert out[2].raw != STREAM[2].raw
+    assert out[2].json["choices"][0]["finish_reason"] is None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,7 +188,7 @@ class Upstream:
 
 def test_streams_stay_streams_through_a_fault():
     upstream = Upstream()
-    fault = faults.build("role_on_every_delta")
+    fault = faults.build("delta_role", {"mode": "every"})
     with serving(upstream) as up, serving(MutantProxy(up.url, fault, "front")) as proxy:
         body = {"messages": [{"role": "user", "content": "x"}], "stream": True}
         url = f"{proxy.url}/v1/chat/completions"
