@@ -3,7 +3,7 @@
 One module per kind of defect, on the shared mechanism of `base` (the registry, the identity fault, the
 one answer/stream rewriter): `streams`, `tools`, `choices`, `metadata` (usage, cost, routing_metadata),
 `errors` (error bodies and headers), `auth`, `models`, `validation` (client requests let through or
-ignored), `upstream` (native requests to the providers) and `fallback` (routing decisions). Importing
+ignored), `upstream` (native requests to the providers), `fallback` (routing decisions); `paths` names fields. Importing
 this package registers every transform in `TRANSFORMS`.
 """
 
@@ -28,7 +28,8 @@ from auriko_conformance.mutants.faults.base import (
     kind_of,
     transform,
 )
-from auriko_conformance.mutants.faults.upstream import flavour_of, lookup
+from auriko_conformance.mutants.faults.paths import lookup
+from auriko_conformance.mutants.faults.upstream import flavour_of
 
 __all__ = [
     "TRANSFORMS",

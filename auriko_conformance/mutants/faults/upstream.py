@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from auriko_conformance.mutants.faults.base import Fault, transform
+from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 OPENAI_FAMILY = ("openai", "deepseek", "vllm")
@@ -31,38 +31,6 @@ def flavour_of(request: ProxyRequest) -> str | None:
 
 def is_stream_upstream(request: ProxyRequest, body: dict[str, Any]) -> bool:
     return ":streamGenerateContent" in request.path or body.get("stream") is True
-
-
-def split_path(path: str) -> list[str]:
-    return [p for p in path.split(".") if p]
-
-
-def walk(obj: Any, parts: list[str]) -> Iterator[tuple[Any, str]]:
-    """(parent, key) for every match of a dotted path; `*` matches every list item or object value."""
-    if not parts:
-        return
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        children: list[tuple[Any, Any]] = []
-        if isinstance(obj, list):
-            children = list(enumerate(obj))
-        elif isinstance(obj, dict):
-            children = list(obj.items())
-        for _, child in children:
-            yield from walk(child, rest)
-        return
-    if not isinstance(obj, dict):
-        return
-    if not rest:
-        if head in obj:
-            yield obj, head
-        return
-    if head in obj:
-        yield from walk(obj[head], rest)
-
-
-def lookup(obj: Any, path: str) -> list[Any]:
-    return [parent[key] for parent, key in walk(obj, split_path(path))]
 
 
 class UpstreamEdit(Fault):

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import orjson
 
 from auriko_conformance.mutants.faults.base import Fault, is_chat, transform
-from auriko_conformance.mutants.faults.upstream import lookup, split_path, walk
+from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 RANGES: dict[str, tuple[float, float]] = {
