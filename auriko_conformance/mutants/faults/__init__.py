@@ -3,8 +3,8 @@
 One module per kind of defect, on the shared mechanism of `base` (the registry, the identity fault, the
 one answer/stream rewriter): `streams`, `tools`, `choices`, `metadata` (usage, cost, routing_metadata),
 `errors` (error bodies and headers), `auth`, `models`, `validation` (client requests let through or
-ignored), `upstream` (native requests to the providers), `fallback` (routing decisions); `paths` names fields. Importing
-this package registers every transform in `TRANSFORMS`.
+ignored), `upstream` (native requests to the providers), `fallback` (routing decisions); `paths` names
+fields. Importing this package registers every transform in `TRANSFORMS`.
 """
 
 from auriko_conformance.mutants.faults import (  # noqa: F401  (importing registers the transforms)

@@ -10,11 +10,17 @@ from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 @transform("auth_not_enforced")
 class AuthNotEnforced(Fault):
-    """Any key, or none, is accepted: the proxy sends the valid key on the client's behalf."""
+    """Requests without a valid key are served: the proxy sends the valid key on the client's behalf.
+    `accept`: any (default), missing (only requests with no Authorization header), unknown (only requests
+    whose Authorization is present but wrong)."""
 
     async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
         key = self.settings.get("api_key")
-        if key and request.headers.get("authorization") != f"Bearer {key}":
+        sent = request.headers.get("authorization")
+        if not key or sent == f"Bearer {key}":
+            return request
+        accept = self.args.get("accept", "any")
+        if accept == "any" or (accept == "missing") == (sent is None):
             request.headers["authorization"] = f"Bearer {key}"
         return request
 

@@ -10,7 +10,8 @@ from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 
 class ErrorEdit(Fault):
-    """Rewrites JSON error responses (4xx/5xx with an `error` object)."""
+    """Rewrites JSON error responses (4xx/5xx with an `error` object); of chat requests only with
+    `only_chat`."""
 
     statuses: ClassVar[frozenset[int] | None] = None
 
@@ -18,6 +19,8 @@ class ErrorEdit(Fault):
         if response.status < 400 or response.events is not None:
             return response
         if self.statuses is not None and response.status not in self.statuses:
+            return response
+        if self.args.get("only_chat") and not is_chat(request):
             return response
         body = response.json
         if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
@@ -113,7 +116,8 @@ class ErrorContentType(ErrorEdit):
 
 @transform("error_status_mapped")
 class ErrorStatusMapped(ErrorEdit):
-    """Errors of status `from_status` (and code `when_code`) are sent as `to_status` with `code`, `type`."""
+    """Errors of status `from_status` (and code `when_code`) are sent as `to_status` with `code`, `type`
+    (and the error fields in `set`, such as another `message`)."""
 
     def edit(
         self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
@@ -128,6 +132,7 @@ class ErrorStatusMapped(ErrorEdit):
         error["type"] = self.args.get("type", error.get("type"))
         if error.get("code"):
             error["doc_url"] = f"https://docs.auriko.ai/errors/{error['code']}"
+        _set_fields(body, self.args)
         response.headers["x-error-type"] = str(error["type"])
         response.set_json(body)
         return response
@@ -135,7 +140,8 @@ class ErrorStatusMapped(ErrorEdit):
 
 @transform("error_fields")
 class ErrorFields(ErrorEdit):
-    """`drop` keys of the error object, or `set` them, on errors with code `when_code` (any when unset)."""
+    """`drop` keys of the error object, or `set` them, or add top-level keys beside `error`
+    (`envelope`), on errors with code `when_code` (any when unset)."""
 
     def edit(
         self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
@@ -146,9 +152,15 @@ class ErrorFields(ErrorEdit):
             return None
         for key in self.args.get("drop", []):
             error.pop(key, None)
-        error.update(copy.deepcopy(self.args.get("set") or {}))
+        _set_fields(body, self.args)
         response.set_json(body)
         return response
+
+
+def _set_fields(body: dict[str, Any], args: dict[str, Any]) -> None:
+    """The error fields of `args["set"]` and the top-level keys of `args["envelope"]`."""
+    body["error"].update(copy.deepcopy(args.get("set") or {}))
+    body.update(copy.deepcopy(args.get("envelope") or {}))
 
 
 @transform("upstream_error_shape_leaked")

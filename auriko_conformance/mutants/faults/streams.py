@@ -20,6 +20,7 @@ from auriko_conformance.mutants.faults.base import (
     is_chat,
     transform,
 )
+from auriko_conformance.mutants.faults.upstream import OPENAI_FAMILY, flavour_of
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse, SSEEvent
 
 
@@ -32,6 +33,41 @@ class StreamKindsEdit(CompletionEdit):
         if kind in self.args.get("drop", ()):
             return []
         return [event, event] if kind in self.args.get("twice", ()) else [event]
+
+
+@transform("usage_only_from_upstream")
+class UsageOnlyFromUpstream(CompletionEdit):
+    """The gateway neither asks for usage nor makes it up: the client's `stream_options` go upstream as
+    sent, and the usage chunk reaches the client only when the upstream streamed usage. An
+    OpenAI-compatible upstream does so only when asked, so a client that did not ask
+    `include_usage: true` gets no usage chunk from those providers (Anthropic and Gemini always send it).
+    The back records per request tag whether the upstream was asked; the front drops the usage chunk of
+    an answer whose upstream was not."""
+
+    async def back_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
+        body = request.json
+        if not isinstance(body, dict) or body.get("stream") is not True:
+            return request
+        if flavour_of(request) not in OPENAI_FAMILY:
+            hop.ledger.put("upstream-usage", request.tag, True)
+            return request
+        options = hop.ledger.client_request(request.tag).get("stream_options")
+        asked = isinstance(options, dict) and options.get("include_usage") is True
+        hop.ledger.put("upstream-usage", request.tag, asked)
+        if isinstance(options, dict):
+            body["stream_options"] = options
+        else:
+            body.pop("stream_options", None)
+        request.set_json(body)
+        return request
+
+    async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
+        if hop.ledger.get("upstream-usage", request.tag, True):
+            return response
+        return await super().front_response(request, response, hop)
+
+    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+        return [] if kind == "usage" else [event]
 
 
 @transform("usage_chunk_with_choices")

@@ -5,6 +5,7 @@ refused request relaxed)."""
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any, ClassVar
 
 import orjson
@@ -45,15 +46,43 @@ class ClientBodyEdit(Fault):
 
 @transform("out_of_range_clamped")
 class OutOfRangeClamped(ClientBodyEdit):
+    """Out-of-range values are clamped into range: of the `fields` given, or of every field in RANGES."""
+
     def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
         changed = False
-        for name, (low, high) in RANGES.items():
+        fields = self.args.get("fields") or list(RANGES)
+        for name in fields:
+            low, high = RANGES[name]
             value = body.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool) and not low <= value <= high:
                 clamped = min(max(value, low), high)
                 body[name] = int(clamped) if isinstance(value, int) else clamped
                 changed = True
         return body if changed else None
+
+
+@transform("header_required")
+class HeaderRequired(Fault):
+    """Chat requests without the `header` are refused with 400: the gateway picks the provider (or the
+    config, the tenant) from a request header instead of from the model."""
+
+    async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
+        name = str(self.args.get("header", "x-provider"))
+        if not is_chat(request) or name in request.headers:
+            return request
+        error = {
+            "message": f"The {name} header is required to choose a provider.",
+            "type": "invalid_request_error",
+            "code": "invalid_parameter_value",
+            "param": name,
+            "doc_url": "https://docs.auriko.ai/errors/invalid_parameter_value",
+        }
+        headers = {
+            "x-error-type": "invalid_request_error",
+            "x-error-retryable": "false",
+            "x-request-id": f"req_{uuid.uuid4().hex}",
+        }
+        return ProxyResponse.of_json(400, {"error": error}, headers)
 
 
 @transform("invalid_enums_defaulted")
