@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from auriko_conformance.mutants.catalogue import FaultSpec, identity
 from auriko_conformance.mutants.harness import External, Task, run_tasks_as_completed
 
 DEFAULT_CACHE = Path("reports/mutants-whole-suite")
+Runner = Callable[[Sequence[Task], Path, int, External | None], Iterable[RunResult]]
 #: bump when the stored format or the meaning of a run changes: older runs are then measured again
 CACHE_VERSION = 1
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -105,8 +106,12 @@ def evaluate_whole_suite(
     cache_dir: Path = DEFAULT_CACHE,
     external: External | None = None,
     progress: Callable[[str], None] | None = None,
+    runner: Runner = run_tasks_as_completed,
 ) -> Report:
-    """Run the whole suite under the identity and every fault not cached yet; judge every fault."""
+    """Run the whole suite under the identity and every fault not cached yet; judge every fault.
+
+    `runner` runs the pending tasks and yields each result as it ends (the worker pool; a test passes a
+    stand-in)."""
     started = time.perf_counter()
     cache = RunCache(cache_dir, external)
     base = identity()
@@ -121,7 +126,7 @@ def evaluate_whole_suite(
     commit = current_commit()
     say = progress or (lambda line: None)
     say(f"{len(wanted) - len(pending)} runs cached in {cache_dir}, {len(pending)} to run")
-    for done, run in enumerate(run_tasks_as_completed(pending, cache_dir, workers, external), 1):
+    for done, run in enumerate(runner(pending, cache_dir, workers, external), 1):
         if run.error is None:
             cache.store(wanted[run.name], run, commit)
             commits[run.name] = commit

@@ -14,7 +14,14 @@ import orjson
 import pytest
 
 from auriko_conformance.mutants import catalogue, faults
-from auriko_conformance.mutants.proxy import Ledger, MutantProxy, ProxyRequest, SSEEvent, sse_events
+from auriko_conformance.mutants.proxy import (
+    Ledger,
+    MutantProxy,
+    ProxyRequest,
+    ProxyResponse,
+    SSEEvent,
+    sse_events,
+)
 from auriko_conformance.servers import serving
 from suites.requirements import load_catalogue as load_requirements
 
@@ -242,6 +249,78 @@ def test_back_faults_share_the_ledger_with_the_front():
     hop.ledger = ledger  # type: ignore[attr-defined]
     edited = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
     assert edited.json["api_key"] == "sk-secret"
+
+
+def _front(headers: dict[str, str], body: dict[str, Any] | None = None) -> ProxyRequest:
+    payload = orjson.dumps(body if body is not None else {"messages": []})
+    return ProxyRequest("front", "POST", "/v1/chat/completions", "", httpx.Headers(headers), payload)
+
+
+@pytest.mark.parametrize(
+    ("accept", "sent", "served"),
+    [
+        ("any", None, True),
+        ("any", "Bearer ak_live_unknown", True),
+        ("missing", None, True),
+        ("missing", "Bearer ak_live_unknown", False),
+        ("unknown", None, False),
+        ("unknown", "Basic dXNlcjpwYXNz", True),
+    ],
+)
+def test_auth_faults_let_through_exactly_the_credentials_they_name(
+    accept: str, sent: str | None, served: bool
+) -> None:
+    fault = faults.build("auth_not_enforced", {"accept": accept}, api_key="ak_test_good")
+    request = _front({"authorization": sent} if sent else {})
+    out = asyncio.run(fault.front_request(request, None))  # type: ignore[arg-type]  (no hop needed)
+    assert isinstance(out, ProxyRequest)
+    assert (out.headers.get("authorization") == "Bearer ak_test_good") is served
+
+
+def test_a_gateway_that_needs_a_provider_header_refuses_requests_without_it() -> None:
+    fault = faults.build("header_required", {"header": "x-provider"})
+    refused = asyncio.run(fault.front_request(_front({}), None))  # type: ignore[arg-type]
+    assert isinstance(refused, ProxyResponse)
+    assert refused.status == 400
+    assert refused.json["error"]["param"] == "x-provider"
+    assert refused.headers["x-request-id"]
+    passed = asyncio.run(fault.front_request(_front({"x-provider": "openai"}), None))  # type: ignore[arg-type]
+    assert isinstance(passed, ProxyRequest)
+
+
+def test_clamping_touches_only_the_named_fields() -> None:
+    fault = faults.build("out_of_range_clamped", {"fields": ["temperature"]})
+    body = {"messages": [], "temperature": 7, "top_logprobs": 50}
+    out = asyncio.run(fault.front_request(_front({}, body), None))  # type: ignore[arg-type]
+    assert out.json["temperature"] == 2
+    assert out.json["top_logprobs"] == 50
+
+
+def test_usage_comes_only_from_an_upstream_that_was_asked_for_it() -> None:
+    """Back: the client's stream_options go upstream as sent; front: no usage chunk when not asked."""
+    fault = faults.build("usage_only_from_upstream")
+    ledger = Ledger()
+    tag = "[[conformance-id: u-1]]"
+    ledger.put("client", "u-1", {"stream": True, "messages": [{"role": "user", "content": tag}]})
+
+    class FakeHop:
+        pass
+
+    hop = FakeHop()
+    hop.ledger = ledger  # type: ignore[attr-defined]
+    native = {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": tag}],
+    }
+    request = ProxyRequest(
+        "back", "POST", "/openai/v1/chat/completions", "", httpx.Headers(), orjson.dumps(native)
+    )
+    sent = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
+    assert "stream_options" not in sent.json
+    assert ledger.get("upstream-usage", "u-1") is False
+    assert _through("usage_only_from_upstream") == ["chunk", "chunk", "chunk", "done"]
 
 
 # --------------------------------------------------------------------------------------------------
