@@ -94,6 +94,8 @@ class Report:
     whole_suite: bool = False
     #: commits the runs were measured at (several when a resumed measurement spans commits)
     commits: list[str] = field(default_factory=list)
+    #: faults of the request that have no run yet (a partial whole-suite report)
+    unmeasured: list[str] = field(default_factory=list)
 
     @property
     def kill_rate(self) -> float:

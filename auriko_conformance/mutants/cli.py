@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--markdown", type=Path, help="also write the table as a Markdown page (docs/mutation.md)"
     )
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="with --whole-suite: run nothing, report the faults measured so far (a partial table)",
+    )
     parser.add_argument("--list", action="store_true", help="list the catalogue and exit")
     parser.add_argument("--target-url", help="mutate this running gateway instead (front-side faults only)")
     parser.add_argument("--mock-url", help="the mock providers that target uses upstream")
@@ -108,6 +113,13 @@ def precision_line(report: Report) -> str:
     )
 
 
+def _timing(report: Report) -> str:
+    if report.whole_suite:  # resumed over several invocations: the runs' own time says more
+        runs = sum(o.seconds for o in report.outcomes)
+        return f"run time {runs:.0f} s summed over the fault runs (this invocation {report.seconds:.0f} s)"
+    return f"wall time {report.seconds:.0f} s with {report.workers} workers"
+
+
 def summary(report: Report) -> str:
     killed = sum(o.killed for o in report.outcomes)
     positives = [f"{r} {v}" for r, v in sorted(report.false_positives.items())]
@@ -115,10 +127,12 @@ def summary(report: Report) -> str:
         f"kill rate: {killed}/{len(report.outcomes)} = {report.kill_rate:.1%}",
         f"attribution precision: {precision_line(report)}",
         f"false positives (identity run): {_join(positives) if positives else 'none'}",
-        f"wall time: {report.seconds:.0f} s with {report.workers} workers",
+        _timing(report),
     ]
     if report.commits:
         lines.append(f"measured at: {', '.join(report.commits)}")
+    if report.unmeasured:
+        lines.append(f"partial: {len(report.unmeasured)} faults not measured yet")
     return "\n".join(lines)
 
 
@@ -143,6 +157,13 @@ def markdown_table(report: Report, command: str) -> str:
     killed = sum(o.killed for o in report.outcomes)
     positives = ", ".join(sorted(report.false_positives)) or "none"
     measured = f" Measured at {', '.join(f'`{c}`' for c in report.commits)}." if report.commits else ""
+    if report.unmeasured:
+        total = len(report.outcomes) + len(report.unmeasured)
+        measured += (
+            f" **Partial: {len(report.outcomes)} of {total} faults measured**; not measured yet: "
+            + ", ".join(f"`{f}`" for f in report.unmeasured)
+            + "."
+        )
     out = [
         "```",
         command,
@@ -151,7 +172,7 @@ def markdown_table(report: Report, command: str) -> str:
         f"**Kill rate: {killed}/{len(report.outcomes)} = {report.kill_rate:.1%}.** "
         f"**Attribution: {precision_line(report)}.** "
         f"False positives on the identity run: {positives}. "
-        f"Wall time {report.seconds:.0f} s with {report.workers} workers.{measured}",
+        f"{_timing(report).capitalize()}.{measured}",
         "",
         "| fault | side | caught by | missed | collateral | s | description |",
         "| --- | --- | --- | --- | --- | ---: | --- |",
@@ -216,6 +237,7 @@ def main(argv: Sequence[str]) -> int:
             cache_dir=cache,
             external=external,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
+            cached_only=args.cached_only,
         )
     else:
         full = not args.fault and not args.smoke

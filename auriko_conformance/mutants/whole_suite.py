@@ -107,11 +107,13 @@ def evaluate_whole_suite(
     external: External | None = None,
     progress: Callable[[str], None] | None = None,
     runner: Runner = run_tasks_as_completed,
+    cached_only: bool = False,
 ) -> Report:
     """Run the whole suite under the identity and every fault not cached yet; judge every fault.
 
     `runner` runs the pending tasks and yields each result as it ends (the worker pool; a test passes a
-    stand-in)."""
+    stand-in). `cached_only` runs nothing: the report covers the faults measured so far and lists the
+    others as not measured (a partial table while a long measurement is still going)."""
     started = time.perf_counter()
     cache = RunCache(cache_dir, external)
     base = identity()
@@ -123,6 +125,8 @@ def evaluate_whole_suite(
         if cached is not None:
             runs[spec.id], commits[spec.id] = cached
     pending = [Task(spec.id, spec, "") for spec in wanted.values() if spec.id not in runs]
+    if cached_only:
+        pending = []
     commit = current_commit()
     say = progress or (lambda line: None)
     say(f"{len(wanted) - len(pending)} runs cached in {cache_dir}, {len(pending)} to run")
@@ -133,9 +137,11 @@ def evaluate_whole_suite(
         runs[run.name] = run
         state = f"error: {run.error}" if run.error else f"{run.tests} tests"
         say(f"[{done}/{len(pending)}] {run.name}: {run.seconds:.0f} s, {state}")
+    if base.id not in runs:
+        runs[base.id] = RunResult(base.id, base.id, "", error="the identity run has not been measured yet")
     baseline_run = runs[base.id]
     baseline = dict(baseline_run.verdicts)
-    outcomes = [judge(spec, runs[spec.id], baseline) for spec in specs]
+    outcomes = [judge(spec, runs[spec.id], baseline) for spec in specs if spec.id in runs]
     return Report(
         outcomes,
         baseline,
@@ -144,4 +150,5 @@ def evaluate_whole_suite(
         workers,
         whole_suite=True,
         commits=sorted(set(commits.values())),
+        unmeasured=[spec.id for spec in specs if spec.id not in runs],
     )

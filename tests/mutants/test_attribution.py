@@ -138,6 +138,17 @@ def test_the_whole_suite_mode_skips_finished_faults_and_retries_broken_ones(tmp_
     assert third.ran == []
 
 
+def test_a_partial_report_runs_nothing_and_names_what_is_not_measured(tmp_path: Path) -> None:
+    specs = [_spec("one"), _spec("two")]
+    evaluate_whole_suite(specs[:1], workers=1, cache_dir=tmp_path, runner=FakeRunner())
+    nothing = FakeRunner()
+    report = evaluate_whole_suite(specs, workers=1, cache_dir=tmp_path, runner=nothing, cached_only=True)
+    assert nothing.ran == []
+    assert [o.spec.id for o in report.outcomes] == ["one"]
+    assert report.unmeasured == ["two"]
+    assert "**Partial: 1 of 2 faults measured**; not measured yet: `two`." in markdown_table(report, "x")
+
+
 def test_a_changed_fault_definition_is_measured_again(tmp_path: Path) -> None:
     cache = RunCache(tmp_path)
     spec = _spec("one")
