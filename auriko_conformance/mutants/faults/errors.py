@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
-from auriko_conformance.mutants.faults.base import Fault, is_chat, transform
+from auriko_conformance.mutants.faults.base import JSON, Fault, is_chat, transform
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 
@@ -25,28 +25,22 @@ class ErrorEdit(Fault):
         body = response.json
         if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
             return response
-        return self.edit(request, response, body) or response
+        return self.edit(response, body) or response
 
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         return None
 
 
 @transform("error_envelope_flattened")
 class ErrorEnvelopeFlattened(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         response.set_json(body["error"])
         return response
 
 
 @transform("error_details_nested")
 class ErrorDetailsNested(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         error = body["error"]
         error["details"] = [{"reason": error.get("code"), "message": error.get("message")}]
         response.set_json(body)
@@ -55,18 +49,14 @@ class ErrorDetailsNested(ErrorEdit):
 
 @transform("error_status_200")
 class ErrorStatus200(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         response.status = 200
         return response
 
 
 @transform("error_type_swapped")
 class ErrorTypeSwapped(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         error = body["error"]
         error["type"] = "invalid_request_error" if error.get("type") == "api_error" else "api_error"
         response.headers["x-error-type"] = error["type"]
@@ -92,9 +82,7 @@ LEGACY_CODES = {
 
 @transform("legacy_error_codes")
 class LegacyErrorCodes(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         error = body["error"]
         code = error.get("code")
         if code not in LEGACY_CODES:
@@ -107,9 +95,7 @@ class LegacyErrorCodes(ErrorEdit):
 
 @transform("error_content_type")
 class ErrorContentType(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         response.headers["content-type"] = str(self.args.get("content_type", "text/plain"))
         return response
 
@@ -119,9 +105,7 @@ class ErrorStatusMapped(ErrorEdit):
     """Errors of status `from_status` (and code `when_code`) are sent as `to_status` with `code`, `type`
     (and the error fields in `set`, such as another `message`)."""
 
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         if response.status != int(self.args["from_status"]):
             return None
         error = body["error"]
@@ -143,9 +127,7 @@ class ErrorFields(ErrorEdit):
     """`drop` keys of the error object, or `set` them, or add top-level keys beside `error`
     (`envelope`), on errors with code `when_code` (any when unset)."""
 
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         error = body["error"]
         when = self.args.get("when_code")
         if when is not None and error.get("code") != when:
@@ -157,7 +139,7 @@ class ErrorFields(ErrorEdit):
         return response
 
 
-def _set_fields(body: dict[str, Any], args: dict[str, Any]) -> None:
+def _set_fields(body: JSON, args: dict[str, Any]) -> None:
     """The error fields of `args["set"]` and the top-level keys of `args["envelope"]`."""
     body["error"].update(copy.deepcopy(args.get("set") or {}))
     body.update(copy.deepcopy(args.get("envelope") or {}))
@@ -169,9 +151,7 @@ class UpstreamErrorShapeLeaked(ErrorEdit):
 
     statuses = frozenset({502})
 
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         message = body["error"].get("message") or "upstream failed"
         response.set_json({"type": "error", "error": {"type": "api_error", "message": message}})
         return response
@@ -179,9 +159,7 @@ class UpstreamErrorShapeLeaked(ErrorEdit):
 
 @transform("routing_metadata_on_errors")
 class RoutingMetadataOnErrors(ErrorEdit):
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         body["error"]["routing_metadata"] = {"provider": "openai", "routing_strategy": "cost-focus"}
         response.set_json(body)
         return response
@@ -221,9 +199,7 @@ class RatelimitRemainingAboveLimit(Fault):
 class LateError(ErrorEdit):
     """Errors of `status` are held `seconds` before they are sent (a deadline overrun)."""
 
-    def edit(
-        self, request: ProxyRequest, response: ProxyResponse, body: dict[str, Any]
-    ) -> ProxyResponse | None:
+    def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         if response.status != int(self.args.get("status", 504)):
             return None
         response.delay_s = float(self.args.get("seconds", 2.0))
