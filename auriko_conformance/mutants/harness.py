@@ -87,7 +87,11 @@ def _stop_all(servers: Sequence[Any]) -> None:
 
 @contextlib.contextmanager
 def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tuple[str, str | None, str]]:
-    """Start the servers of one run; yield (target URL, mock URL, API key)."""
+    """Start the servers of one run; yield (target URL, mock URL, API key).
+
+    The servers are assembled here, with the proxies spliced in; once the project's one embedded-target
+    harness exists (issue 14), this should build on it so that mutant runs start the mocks and the
+    gateway with the same settings as `run` does."""
     from auriko_conformance.mutants import faults
     from auriko_conformance.mutants.proxy import Ledger, MutantProxy
     from auriko_conformance.servers import start_server
