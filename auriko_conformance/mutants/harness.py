@@ -24,6 +24,7 @@ import io
 import logging
 import multiprocessing
 import os
+import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from auriko_conformance.mutants.attribution import (
 )
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "ak_test_conformance"
 DEFAULT_MODEL = "gpt-4o-mini"
 #: the identity run of the whole catalogue, split so that the pool runs it in parallel
@@ -216,6 +218,22 @@ def run_tasks(
     return [by_name[task.name] for task in tasks]
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def current_commit() -> str:
+    """The project's commit (with `+dirty` when tracked files have changes), for the published table."""
+    try:
+        head = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if dirty else head
+
+
 def identity_tasks(specs: Sequence[FaultSpec], full: bool) -> list[Task]:
     """The identity runs that give every selected fault its baseline."""
     base = identity()
@@ -243,4 +261,5 @@ def evaluate(
     by_name = {r.name: r for r in runs}
     outcomes = [judge(spec, by_name[spec.id], baseline) for spec in specs]
     positives = false_positives(base_runs, baseline)
-    return Report(outcomes, baseline, positives, round(time.perf_counter() - started, 1), workers)
+    seconds = round(time.perf_counter() - started, 1)
+    return Report(outcomes, baseline, positives, seconds, workers, commits=[current_commit()])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -25,13 +24,12 @@ import orjson
 
 from auriko_conformance.mutants.attribution import Report, RunResult, false_positives, judge
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
-from auriko_conformance.mutants.harness import External, Task, run_tasks_as_completed
+from auriko_conformance.mutants.harness import External, Task, current_commit, run_tasks_as_completed
 
 DEFAULT_CACHE = Path("reports/mutants-whole-suite")
 Runner = Callable[[Sequence[Task], Path, int, External | None], Iterable[RunResult]]
 #: bump when the stored format or the meaning of a run changes: older runs are then measured again
 CACHE_VERSION = 1
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def fingerprint(spec: FaultSpec, external: External | None = None) -> str:
@@ -44,22 +42,6 @@ def fingerprint(spec: FaultSpec, external: External | None = None) -> str:
         "target": external.target_url if external else None,
     }
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def current_commit() -> str:
-    """The project's commit (with `+dirty` when tracked files have changes), for the published table."""
-    try:
-        head = _git("rev-parse", "--short=12", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+dirty" if dirty else head
 
 
 class RunCache:
