@@ -59,7 +59,7 @@ class ErrorTypeSwapped(ErrorEdit):
     def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         error = body["error"]
         error["type"] = "invalid_request_error" if error.get("type") == "api_error" else "api_error"
-        response.headers["x-error-type"] = error["type"]
+        agree_headers(response, error)
         response.set_json(body)
         return response
 
@@ -117,7 +117,7 @@ class ErrorStatusMapped(ErrorEdit):
         if error.get("code"):
             error["doc_url"] = f"https://docs.auriko.ai/errors/{error['code']}"
         _set_fields(body, self.args)
-        response.headers["x-error-type"] = str(error["type"])
+        agree_headers(response, error)
         response.set_json(body)
         return response
 
@@ -137,6 +137,16 @@ class ErrorFields(ErrorEdit):
         _set_fields(body, self.args)
         response.set_json(body)
         return response
+
+
+def agree_headers(response: ProxyResponse, error: JSON) -> None:
+    """X-Error-Type and X-Error-Retryable as ERR-012 wants them for the rewritten error, so that a fault
+    that changes the status or the type is one defect, not that plus stale headers."""
+    retryable = error.get("type") in ("rate_limit_error", "api_error") and (
+        response.status == 429 or response.status >= 500
+    )
+    response.headers["x-error-type"] = str(error.get("type"))
+    response.headers["x-error-retryable"] = "true" if retryable else "false"
 
 
 def _set_fields(body: JSON, args: dict[str, Any]) -> None:
