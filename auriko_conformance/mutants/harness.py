@@ -12,10 +12,8 @@ process, through `suites.runner` with `-n 0` and the fault's `-k` selection, and
 write their `results.json`. Runs go to a pool of worker processes; each worker keeps its imports between
 runs, so a run costs its tests plus well under a second of setup.
 
-A fault is **killed** when at least one of its expected requirements has verdict `fail` (a MUST) or
-`informational`/`fail` (a SHOULD or MAY) under the fault while the same requirement passes on the
-identity run (no fault, same proxies). The identity run is the false-positive baseline: every
-requirement it does not pass is reported.
+The runs are judged in `attribution` (killed, missed, collateral) against the identity run, the
+false-positive baseline. `whole_suite` runs every suite per fault instead of the fault's selection.
 """
 
 from __future__ import annotations
@@ -26,20 +24,25 @@ import io
 import logging
 import multiprocessing
 import os
+import subprocess
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.mutants.attribution import (
+    Report,
+    RunResult,
+    false_positives,
+    judge,
+    merge_verdicts,
+)
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "ak_test_conformance"
 DEFAULT_MODEL = "gpt-4o-mini"
-#: verdicts that count as "caught", per requirement level
-CAUGHT = {"MUST": {"fail"}, "SHOULD": {"fail", "informational"}, "MAY": {"fail", "informational"}}
-#: merging verdicts of several runs: the first present wins
-_MERGE_ORDER = ("fail", "informational", "pass", "not_claimed", "skipped", "not_run")
 #: the identity run of the whole catalogue, split so that the pool runs it in parallel
 IDENTITY_CHUNKS = (
     "test_translation",
@@ -66,55 +69,6 @@ class Task:
     select: str
 
 
-@dataclass(slots=True)
-class RunResult:
-    name: str
-    fault: str
-    select: str
-    verdicts: dict[str, str] = field(default_factory=dict)
-    levels: dict[str, str] = field(default_factory=dict)
-    tests: int = 0
-    seconds: float = 0.0
-    exit_code: int = 0
-    error: str | None = None
-    report_dir: str = ""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """The verdict on one fault."""
-
-    spec: FaultSpec
-    detected_by: list[str]
-    also: list[str]
-    seconds: float
-    tests: int
-    error: str | None = None
-    #: expected requirements that did not run under the fault's selection (a selection mistake)
-    unexercised: list[str] = field(default_factory=list)
-
-    @property
-    def killed(self) -> bool:
-        return bool(self.detected_by) and self.error is None
-
-
-@dataclass(slots=True)
-class Report:
-    outcomes: list[Outcome]
-    baseline: dict[str, str]
-    false_positives: dict[str, str]
-    seconds: float
-    workers: int
-
-    @property
-    def kill_rate(self) -> float:
-        return sum(o.killed for o in self.outcomes) / len(self.outcomes) if self.outcomes else 1.0
-
-    @property
-    def survivors(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.killed]
-
-
 # --------------------------------------------------------------------------------------------------
 # One run, in the current process
 # --------------------------------------------------------------------------------------------------
@@ -135,7 +89,11 @@ def _stop_all(servers: Sequence[Any]) -> None:
 
 @contextlib.contextmanager
 def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tuple[str, str | None, str]]:
-    """Start the servers of one run; yield (target URL, mock URL, API key)."""
+    """Start the servers of one run; yield (target URL, mock URL, API key).
+
+    The servers are assembled here, with the proxies spliced in; once the project's one embedded-target
+    harness exists (issue 14), this should build on it so that mutant runs start the mocks and the
+    gateway with the same settings as `run` does."""
     from auriko_conformance.mutants import faults
     from auriko_conformance.mutants.proxy import Ledger, MutantProxy
     from auriko_conformance.servers import start_server
@@ -235,44 +193,45 @@ def _worker_init() -> None:
     import suites.runner  # noqa: F401
 
 
+def run_tasks_as_completed(
+    tasks: Sequence[Task], workdir: Path, workers: int, external: External | None = None
+) -> Iterator[RunResult]:
+    """Run every task in a pool of `workers` processes (spawned: no server threads are forked); yield
+    each result as soon as its run ends, so a caller can keep it before the others finish."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not tasks:
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(tasks))), mp_context=context, initializer=_worker_init
+    ) as pool:
+        futures = [pool.submit(run_task, task, str(workdir), external) for task in tasks]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+
+
 def run_tasks(
     tasks: Sequence[Task], workdir: Path, workers: int, external: External | None = None
 ) -> list[RunResult]:
-    """Run every task in a pool of `workers` processes (spawned: no server threads are forked)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=context, initializer=_worker_init
-    ) as pool:
-        futures = [pool.submit(run_task, task, str(workdir), external) for task in tasks]
-        return [future.result() for future in futures]
+    """Every task's result, in the order of `tasks`."""
+    by_name = {r.name: r for r in run_tasks_as_completed(tasks, workdir, workers, external)}
+    return [by_name[task.name] for task in tasks]
 
 
-def merge_verdicts(runs: Iterable[RunResult]) -> dict[str, str]:
-    """One verdict per requirement over several runs: a failure anywhere wins, then a report, then a pass."""
-    merged: dict[str, str] = {}
-    rank = {v: i for i, v in enumerate(_MERGE_ORDER)}
-    for run in runs:
-        for requirement, verdict in run.verdicts.items():
-            current = merged.get(requirement)
-            if current is None or rank.get(verdict, 99) < rank.get(current, 99):
-                merged[requirement] = verdict
-    return merged
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def judge(spec: FaultSpec, run: RunResult, baseline: dict[str, str]) -> Outcome:
-    """Which expected requirements caught the fault (and which others it also broke)."""
-
-    def caught(requirement: str) -> bool:
-        level = run.levels.get(requirement, "MUST")
-        return run.verdicts.get(requirement) in CAUGHT[level] and baseline.get(requirement) == "pass"
-
-    detected = [r for r in spec.expect if caught(r)]
-    also = sorted(r for r in run.verdicts if r not in spec.expect and caught(r))
-    unexercised = [
-        r for r in spec.expect if run.verdicts.get(r) in (None, "not_run", "skipped", "not_claimed")
-    ]
-    return Outcome(spec, detected, also, run.seconds, run.tests, run.error, unexercised)
+def current_commit() -> str:
+    """The project's commit (with `+dirty` when tracked files have changes), for the published table."""
+    try:
+        head = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if dirty else head
 
 
 def identity_tasks(specs: Sequence[FaultSpec], full: bool) -> list[Task]:
@@ -299,13 +258,8 @@ def evaluate(
     runs = run_tasks(tasks, workdir, workers, external)
     base_runs = [r for r in runs if r.fault == "identity"]
     baseline = merge_verdicts(base_runs)
-    levels: dict[str, str] = {}
-    for run in base_runs:
-        levels.update(run.levels)
-    false_positives = {r: v for r, v in baseline.items() if v in ("fail", "informational")}
-    for run in base_runs:
-        if run.error:
-            false_positives[f"<identity run {run.name}>"] = run.error
     by_name = {r.name: r for r in runs}
     outcomes = [judge(spec, by_name[spec.id], baseline) for spec in specs]
-    return Report(outcomes, baseline, false_positives, round(time.perf_counter() - started, 1), workers)
+    positives = false_positives(base_runs, baseline)
+    seconds = round(time.perf_counter() - started, 1)
+    return Report(outcomes, baseline, positives, seconds, workers, commits=[current_commit()])

@@ -14,7 +14,14 @@ import orjson
 import pytest
 
 from auriko_conformance.mutants import catalogue, faults
-from auriko_conformance.mutants.proxy import Ledger, MutantProxy, ProxyRequest, SSEEvent, sse_events
+from auriko_conformance.mutants.proxy import (
+    Ledger,
+    MutantProxy,
+    ProxyRequest,
+    ProxyResponse,
+    SSEEvent,
+    sse_events,
+)
 from auriko_conformance.servers import serving
 from suites.requirements import load_catalogue as load_requirements
 
@@ -107,27 +114,44 @@ def _through(
             for event in STREAM:
                 yield event
 
-        return await _collect(fault.stream(source(), client or {}))
+        return await _collect(fault.stream(source(), faults.Answer(client or {})))
 
     return [faults.kind_of(e) for e in asyncio.run(run())]
 
 
 @pytest.mark.parametrize(
-    ("name", "kinds"),
+    ("name", "args", "kinds"),
     [
-        ("identity_stream", ["chunk", "chunk", "chunk", "usage", "done"]),
-        ("drop_usage_chunk", ["chunk", "chunk", "chunk", "done"]),
-        ("usage_chunk_before_finish", ["chunk", "chunk", "usage", "chunk", "done"]),
-        ("done_twice", ["chunk", "chunk", "chunk", "usage", "done", "done"]),
-        ("data_after_done", ["chunk", "chunk", "chunk", "usage", "done", "usage"]),
-        ("finish_reason_twice", ["chunk", "chunk", "chunk", "chunk", "usage", "done"]),
+        ("usage_edit", {"completion_factor": 1}, ["chunk", "chunk", "chunk", "usage", "done"]),
+        ("stream_kinds_edit", {"drop": ["usage"]}, ["chunk", "chunk", "chunk", "done"]),
+        ("stream_kinds_edit", {"drop": ["done"]}, ["chunk", "chunk", "chunk", "usage"]),
+        ("stream_kinds_edit", {"twice": ["done"]}, ["chunk", "chunk", "chunk", "usage", "done", "done"]),
+        ("usage_chunk_before_finish", {}, ["chunk", "chunk", "usage", "chunk", "done"]),
+        ("data_after_done", {}, ["chunk", "chunk", "chunk", "usage", "done", "usage"]),
+        ("finish_reason_twice", {}, ["chunk", "chunk", "chunk", "chunk", "usage", "done"]),
+        ("keepalive_as_data", {}, ["chunk", "other", "chunk", "chunk", "usage", "done"]),
+        ("stream_buffered", {}, ["chunk", "chunk", "chunk", "usage", "done"]),
     ],
 )
-def test_stream_transforms_reorder_events(name, kinds):
-    if name == "identity_stream":
-        assert _through("usage_edit", {"completion_factor": 1}) == kinds
-    else:
-        assert _through(name) == kinds
+def test_stream_transforms_reorder_events(name: str, args: dict[str, Any], kinds: list[str]) -> None:
+    assert _through(name, args) == kinds
+
+
+def test_an_unchanged_event_keeps_its_bytes() -> None:
+    """The one stream loop re-encodes only what a fault changed: the rest goes on byte for byte."""
+    fault = faults.build("finish_reason_never")
+
+    async def run() -> list[SSEEvent]:
+        async def source() -> AsyncIterator[SSEEvent]:
+            for event in STREAM:
+                yield event
+
+        return await _collect(fault.stream(source(), faults.Answer({})))
+
+    out = asyncio.run(run())
+    assert [e.raw for e in out][:2] == [e.raw for e in STREAM][:2]
+    assert out[2].raw != STREAM[2].raw
+    assert out[2].json["choices"][0]["finish_reason"] is None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,7 +195,7 @@ class Upstream:
 
 def test_streams_stay_streams_through_a_fault():
     upstream = Upstream()
-    fault = faults.build("role_on_every_delta")
+    fault = faults.build("delta_role", {"mode": "every"})
     with serving(upstream) as up, serving(MutantProxy(up.url, fault, "front")) as proxy:
         body = {"messages": [{"role": "user", "content": "x"}], "stream": True}
         url = f"{proxy.url}/v1/chat/completions"
@@ -225,6 +249,78 @@ def test_back_faults_share_the_ledger_with_the_front():
     hop.ledger = ledger  # type: ignore[attr-defined]
     edited = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
     assert edited.json["api_key"] == "sk-secret"
+
+
+def _front(headers: dict[str, str], body: dict[str, Any] | None = None) -> ProxyRequest:
+    payload = orjson.dumps(body if body is not None else {"messages": []})
+    return ProxyRequest("front", "POST", "/v1/chat/completions", "", httpx.Headers(headers), payload)
+
+
+@pytest.mark.parametrize(
+    ("accept", "sent", "served"),
+    [
+        ("any", None, True),
+        ("any", "Bearer ak_live_unknown", True),
+        ("missing", None, True),
+        ("missing", "Bearer ak_live_unknown", False),
+        ("unknown", None, False),
+        ("unknown", "Basic dXNlcjpwYXNz", True),
+    ],
+)
+def test_auth_faults_let_through_exactly_the_credentials_they_name(
+    accept: str, sent: str | None, served: bool
+) -> None:
+    fault = faults.build("auth_not_enforced", {"accept": accept}, api_key="ak_test_good")
+    request = _front({"authorization": sent} if sent else {})
+    out = asyncio.run(fault.front_request(request, None))  # type: ignore[arg-type]  (no hop needed)
+    assert isinstance(out, ProxyRequest)
+    assert (out.headers.get("authorization") == "Bearer ak_test_good") is served
+
+
+def test_a_gateway_that_needs_a_provider_header_refuses_requests_without_it() -> None:
+    fault = faults.build("header_required", {"header": "x-provider"})
+    refused = asyncio.run(fault.front_request(_front({}), None))  # type: ignore[arg-type]
+    assert isinstance(refused, ProxyResponse)
+    assert refused.status == 400
+    assert refused.json["error"]["param"] == "x-provider"
+    assert refused.headers["x-request-id"]
+    passed = asyncio.run(fault.front_request(_front({"x-provider": "openai"}), None))  # type: ignore[arg-type]
+    assert isinstance(passed, ProxyRequest)
+
+
+def test_clamping_touches_only_the_named_fields() -> None:
+    fault = faults.build("out_of_range_clamped", {"fields": ["temperature"]})
+    body = {"messages": [], "temperature": 7, "top_logprobs": 50}
+    out = asyncio.run(fault.front_request(_front({}, body), None))  # type: ignore[arg-type]
+    assert out.json["temperature"] == 2
+    assert out.json["top_logprobs"] == 50
+
+
+def test_usage_comes_only_from_an_upstream_that_was_asked_for_it() -> None:
+    """Back: the client's stream_options go upstream as sent; front: no usage chunk when not asked."""
+    fault = faults.build("usage_only_from_upstream")
+    ledger = Ledger()
+    tag = "[[conformance-id: u-1]]"
+    ledger.put("client", "u-1", {"stream": True, "messages": [{"role": "user", "content": tag}]})
+
+    class FakeHop:
+        pass
+
+    hop = FakeHop()
+    hop.ledger = ledger  # type: ignore[attr-defined]
+    native = {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": tag}],
+    }
+    request = ProxyRequest(
+        "back", "POST", "/openai/v1/chat/completions", "", httpx.Headers(), orjson.dumps(native)
+    )
+    sent = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
+    assert "stream_options" not in sent.json
+    assert ledger.get("upstream-usage", "u-1") is False
+    assert _through("usage_only_from_upstream") == ["chunk", "chunk", "chunk", "done"]
 
 
 # --------------------------------------------------------------------------------------------------

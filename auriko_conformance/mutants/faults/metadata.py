@@ -1,0 +1,218 @@
+"""Faults in what the gateway adds to an answer: usage, cost, routing_metadata and its warnings."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from auriko_conformance.mutants.faults.base import (
+    JSON,
+    Answer,
+    CompletionEdit,
+    choices_of,
+    metadata_of,
+    transform,
+)
+
+
+@transform("usage_edit")
+class UsageEdit(CompletionEdit):
+    """Scale `completion_tokens` (`completion_factor`), add to `total_tokens` (`total_delta`), leave
+    reasoning out of completion_tokens (`reasoning_out`), lose the cached-token details (`drop_cached`)."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        usage = final.get("usage")
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            factor = int(self.args.get("completion_factor", 1))
+            usage["completion_tokens"] *= factor
+            if self.args.get("reasoning_out"):
+                details = usage.get("completion_tokens_details") or {}
+                usage["completion_tokens"] -= int(details.get("reasoning_tokens") or 0)
+            if self.args.get("drop_cached"):
+                usage.pop("prompt_tokens_details", None)
+            usage["total_tokens"] = int(usage.get("prompt_tokens") or 0) + usage["completion_tokens"]
+            usage["total_tokens"] += int(self.args.get("total_delta", 0))
+        return final
+
+
+@transform("cost_edit")
+class CostEdit(CompletionEdit):
+    """`factor` scales cost.usd; `savings_zero` reports zero cache savings on every answer."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        cost = metadata_of(final).get("cost")
+        if isinstance(cost, dict) and isinstance(cost.get("usd"), int | float):
+            cost["usd"] = cost["usd"] * float(self.args.get("factor", 1))
+            if self.args.get("savings_zero"):
+                cost.update(cache_savings_percent=0, cache_savings_usd=0.0)
+        return final
+
+
+@transform("metadata_edit")
+class MetadataEdit(CompletionEdit):
+    """Edit routing_metadata: `drop` keys, `set` values, `copy` one field's value into another
+    (`{to: from}`), `wrap_list` a value in a list."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        if self.args.get("drop_object") and (final.get("object") == "chat.completion"):
+            final.pop("routing_metadata", None)
+            return final
+        metadata = metadata_of(final)
+        if not metadata:
+            return final
+        for key in self.args.get("drop", []):
+            metadata.pop(key, None)
+        for key, value in (self.args.get("set") or {}).items():
+            metadata[key] = value
+        for key, source in (self.args.get("copy") or {}).items():
+            if source in metadata:
+                metadata[key] = metadata[source]
+        for key in self.args.get("wrap_list", []):
+            if key in metadata:
+                metadata[key] = [metadata[key]]
+        return final
+
+
+@transform("completion_fields")
+class CompletionFields(CompletionEdit):
+    """`set` top-level fields of non-stream completions; `choice_drop` keys of every choice (body and
+    stream chunks)."""
+
+    def completion(self, body: JSON, answer: Answer) -> JSON:
+        body.update(copy.deepcopy(self.args.get("set") or {}))
+        for choice in choices_of(body):
+            for key in self.args.get("choice_drop", []):
+                choice.pop(key, None)
+        return body
+
+    def chunk(self, chunk: JSON, answer: Answer) -> JSON:
+        for choice in choices_of(chunk):
+            for key in self.args.get("choice_drop", []):
+                choice.pop(key, None)
+        return chunk
+
+
+@transform("stripped_values_echoed")
+class StrippedValuesEchoed(CompletionEdit):
+    """Each string the client put under `extensions` is quoted back in a warning."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        values: list[str] = []
+
+        def collect(node: Any) -> None:
+            if isinstance(node, dict):
+                for value in node.values():
+                    collect(value)
+            elif isinstance(node, list):
+                for value in node:
+                    collect(value)
+            elif isinstance(node, str) and len(node) >= 8:
+                values.append(node)
+
+        collect(answer.client.get("extensions"))
+        if metadata and values:
+            metadata.setdefault("warnings", []).extend(
+                {"type": "blocked_field", "code": "blocked_field", "message": f"removed {v!r}"}
+                for v in values
+            )
+        return final
+
+
+@transform("ttft_on_non_stream")
+class TtftOnNonStream(CompletionEdit):
+    def completion(self, body: JSON, answer: Answer) -> JSON:
+        if metadata_of(body):
+            body["routing_metadata"]["ttft_ms"] = 12.5
+        return body
+
+
+@transform("routing_strategy_constant")
+class RoutingStrategyConstant(CompletionEdit):
+    """routing_strategy is always `value`, or only when the request named no strategy (`when_default`)."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        if not metadata:
+            return final
+        if self.args.get("when_default"):
+            routing = (answer.client.get("gateway") or {}).get("routing") or {}
+            model = str(answer.client.get("model") or "")
+            if routing.get("optimize") or routing.get("weights") or model.count(":") == 1:
+                return final
+        metadata["routing_strategy"] = self.args.get("value", "cost-focus")
+        return final
+
+
+@transform("model_canonical_unresolved")
+class ModelCanonicalUnresolved(CompletionEdit):
+    """model_canonical echoes the model ID the client sent (alias and suffix kept)."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        if metadata and isinstance(answer.client.get("model"), str):
+            metadata["model_canonical"] = answer.client["model"]
+        return final
+
+
+@transform("provider_misreported")
+class ProviderMisreported(CompletionEdit):
+    """routing_metadata.provider names another provider than the one that answered."""
+
+    OTHER: ClassVar[dict[str, str]] = {
+        "openai": "anthropic",
+        "anthropic": "openai",
+        "google": "vllm",
+        "gemini": "vllm",
+        "deepseek": "openai",
+        "vllm": "vllm-b",
+        "vllm-b": "vllm",
+    }
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        if isinstance(metadata.get("provider"), str):
+            metadata["provider"] = self.OTHER.get(metadata["provider"], "openai")
+        return final
+
+
+@transform("warnings_edit")
+class WarningsEdit(CompletionEdit):
+    """`mode`: drop (no warnings), strings (plain-string items), untyped (no `type`)."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        warnings = metadata.get("warnings")
+        if not isinstance(warnings, list):
+            return final
+        mode = self.args.get("mode", "drop")
+        if mode == "drop":
+            metadata.pop("warnings")
+        elif mode == "strings":
+            metadata["warnings"] = [w.get("message", str(w)) if isinstance(w, dict) else w for w in warnings]
+        elif mode == "untyped":
+            for warning in warnings:
+                if isinstance(warning, dict):
+                    warning.pop("type", None)
+        return final
+
+
+@transform("internal_fields_leak")
+class InternalFieldsLeak(CompletionEdit):
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        if metadata:
+            metadata.update(candidates_total=2, candidates_viable=2, score=0.5)
+        return final
+
+
+@transform("gateway_metadata_echoed")
+class GatewayMetadataEchoed(CompletionEdit):
+    """The client's gateway.metadata comes back inside routing_metadata."""
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        echoed = (answer.client.get("gateway") or {}).get("metadata")
+        metadata = metadata_of(final)
+        if metadata and isinstance(echoed, dict):
+            metadata["metadata"] = echoed
+        return final
