@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from suites.checks import Context
 from suites.exchange import Exchange
-from suites.plugin import Judge
+from suites.plugin import ANSWERED, Judge
 
 
 def error(
@@ -24,8 +26,7 @@ def error(
     still fails.
     """
     judge(exchange)
-    body = exchange.json if isinstance(exchange.json, dict) else {}
-    got = body.get("error") if isinstance(body.get("error"), dict) else {}
+    got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
     judge.require(
         requirement,
@@ -49,14 +50,35 @@ def error(
         )
 
 
-def success(judge: Judge, exchange: Exchange, requirement: str, **context: Any) -> None:
-    """The exchange is a 200 (the requirement's verdict); every applicable check runs as well."""
-    from suites.checks import Context
+def success(
+    judge: Judge,
+    exchange: Exchange,
+    requirement: str,
+    *,
+    upstream: Context | None = None,
+    journal: Sequence[Mapping[str, Any]] = (),
+    **context: Any,
+) -> bool:
+    """The exchange is a 200: the precondition of `requirement`; every applicable check runs as well.
 
-    judge.require(
-        requirement,
-        exchange.status == 200,
-        f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}",
-        exchange,
-    )
+    A chat request that was not answered does not fail `requirement`: it is blocked by the root cause
+    (`Judge.attribute`: the upstream-side checks on `upstream`, what the upstream received, or else the
+    refusal itself against "a valid request is answered"). Other endpoints have no such root: their
+    own requirement fails. Returns whether the answer came.
+    """
     judge(exchange, Context(request=exchange.request_body or {}, **context))
+    answered = exchange.status == 200
+    chat = exchange.url.rstrip("/").endswith("/chat/completions")
+    if not chat:
+        judge.require(
+            requirement,
+            answered,
+            f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}",
+            exchange,
+        )
+    elif answered:
+        judge.checked.update({requirement, ANSWERED})
+    else:
+        roots = judge.attribute(exchange, upstream, journal)
+        judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
+    return answered

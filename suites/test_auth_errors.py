@@ -86,12 +86,15 @@ def _fingerprint(secret: str) -> str:
 def test_client_key_never_forwarded(
     target: Target, mocks: Mocks, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
+    """Judged on the journal alone: what the target answered the client is other requirements' business."""
     key = target.api_key or ""
     for model in {profile.default_model, *profile.models_by_provider.values()}:
-        exchange = target.chat({"model": model, "messages": USER}, tag=tag)
-        judge.require("AUTH-004", exchange.status == 200, f"{model}: HTTP {exchange.status}", exchange)
+        target.chat({"model": model, "messages": USER}, tag=tag)
     entries = mocks.journal(tag)
-    judge.require("AUTH-004", bool(entries), "the mocks recorded no upstream request for this test")
+    if not entries:
+        judge.block("AUTH-004", "the mocks recorded no upstream request: no key could be looked for")
+        return
+    judge.checked.add("AUTH-004")
     for entry in entries:
         text = orjson.dumps({k: entry.get(k) for k in ("path", "query", "headers", "body")}).decode()
         leaked = key in text or f"[redacted:{_fingerprint(key)}]" in text

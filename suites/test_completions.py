@@ -8,8 +8,8 @@ import pytest
 
 from suites import expect
 from suites.checks import Context
-from suites.checks.route import answering_entries, native_usage
 from suites.exchange import Exchange, ItemKind
+from suites.journal import answering_entries, native_usage
 from suites.plugin import Judge
 from suites.profile import TargetProfile
 from suites.target import Mocks, Target
@@ -27,7 +27,7 @@ def _prices(profile: TargetProfile, final: dict[str, Any] | None) -> dict[str, f
 
 @pytest.mark.requirement(
     "SCHEMA-001", "SCHEMA-002", "SCHEMA-003", "SCHEMA-005", "SCHEMA-009", "META-001", "META-003", "META-006",
-    "META-008", "HDR-001", "ERR-003",
+    "META-008", "HDR-001", "ERR-003", "REQ-027",
 )  # fmt: skip
 def test_non_stream_completion(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
     exchange = target.chat(_body(profile), tag=tag)

@@ -24,15 +24,11 @@ from typing import Any
 import pytest
 
 from suites import expect
-from suites.checks.route import (
-    Directory,
-    ExpectedError,
-    Offer,
-    RouteContext,
-)
+from suites.directory import Directory, Offer
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
+from suites.scenario import ExpectedError, RouteContext
 from suites.target import Mocks, Target
 
 PROMPT = "Name three rivers."

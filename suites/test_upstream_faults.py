@@ -15,10 +15,11 @@ import pytest
 
 from suites import expect
 from suites.checks import Context
-from suites.checks.route import ExpectedError, RouteContext, answering_entries, native_usage
 from suites.exchange import Exchange
+from suites.journal import answering_entries, native_usage
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
+from suites.scenario import ExpectedError, RouteContext
 from suites.target import Mocks, Target
 from suites.test_routing import (
     ATTEMPT_MS,
