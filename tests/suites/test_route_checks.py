@@ -463,9 +463,7 @@ SHAPE_CHECKS = {"n_choices_never_fewer", "upstream_keepalives_not_data", "stream
 
 def _route_checks() -> dict[str, Any]:
     """The scenario checks (they judge a `RouteContext`), and the request-shape checks above."""
-    return {
-        name: c for name, c in all_checks().items() if c.context is RouteContext or name in SHAPE_CHECKS
-    }
+    return {name: c for name, c in all_checks().items() if c.context is RouteContext or name in SHAPE_CHECKS}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
