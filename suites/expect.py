@@ -9,6 +9,9 @@ from suites.checks import Context
 from suites.exchange import Exchange
 from suites.plugin import ANSWERED, Judge
 
+#: the requirement that holds an error's code, param and type to the situation's (auriko scope)
+CODES = "ERR-014"
+
 
 def error(
     judge: Judge,
@@ -19,8 +22,11 @@ def error(
     code: str | set[str],
     param: str | type[Any] | None = Any,
     param_prefix: str | None = None,
+    error_type: str | None = None,
 ) -> None:
-    """The exchange is an error with this status and code; `param` equal to, or under, the given one.
+    """The exchange is an error with this status (`requirement`), and the contract's code, `param` (equal
+    to, or under, the given one) and `type` for the situation (`CODES`, Auriko's registry: OpenAI's own API
+    answers the same situations with the same statuses but other codes, D-092).
 
     Every applicable check runs on the exchange as well, so a right status with a malformed envelope
     still fails.
@@ -28,25 +34,30 @@ def error(
     judge(exchange)
     got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
+    said = f"HTTP {exchange.status} code {got.get('code')!r}"
+    judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
+    if exchange.status != status:
+        return  # the situation was not recognised: its code is not the finding
     judge.require(
-        requirement,
-        exchange.status == status and got.get("code") in codes,
-        f"expected HTTP {status} {sorted(codes)}, got HTTP {exchange.status} code {got.get('code')!r}",
-        exchange,
+        CODES, got.get("code") in codes, f"{requirement}: expected code {sorted(codes)}, got {said}", exchange
     )
     if param is not Any:
         judge.require(
-            requirement,
+            CODES,
             got.get("param") == param,
-            f"expected param {param!r}, got {got.get('param')!r}",
+            f"{requirement}: expected param {param!r}, got {got.get('param')!r}",
             exchange,
         )
     if param_prefix is not None:
         judge.require(
-            requirement,
+            CODES,
             str(got.get("param") or "").startswith(param_prefix),
-            f"expected param under {param_prefix!r}, got {got.get('param')!r}",
+            f"{requirement}: expected param under {param_prefix!r}, got {got.get('param')!r}",
             exchange,
+        )
+    if error_type is not None:
+        judge.require(
+            CODES, got.get("type") == error_type, f"{requirement}: type {got.get('type')!r}", exchange
         )
 
 

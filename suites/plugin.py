@@ -59,6 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs a conformance test verifies")
     config.addinivalue_line("markers", "needs(*features): target-profile features the test needs")
+    config.addinivalue_line("markers", "level(scope): the lowest --level the test (or case) belongs to")
     config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the target (run with -m fuzz)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     level = config.getoption("--level")
@@ -140,6 +141,9 @@ class Judge:
 
     node: pytest.Item
     claims: frozenset[str] | None = None
+    #: the run's --level: checks of requirements above it are not judged (an OpenAI-only target run
+    #: at `core` is never held to an Auriko rule, D-092)
+    level: str = "full"
     findings: list[Finding] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     #: requirements whose checks ran in this test (passing or not): a check that ran is evidence
@@ -160,13 +164,18 @@ class Judge:
             context.claims = self.claims
         found: list[Finding] = []
         self.unclaimed.update(
-            c.requirement for c in unclaimed_checks(exchange, only, context.claims, context)
+            c.requirement
+            for c in unclaimed_checks(exchange, only, context.claims, context)
+            if in_scope(c.requirement, self.level)
         )
         for chk in select_checks(exchange, only, context.claims, context):
+            if not in_scope(chk.requirement, self.level):
+                continue
             try:
                 findings, applied = chk.judge(exchange, context)
-            except Blocked as blocked:
-                self.block(chk.requirement, str(blocked), self.attribute(exchange))
+            except Blocked as blocked:  # an error where an answer was due has a root cause; else none known
+                roots = self.attribute(exchange) if exchange.status != 200 else ()
+                self.block(chk.requirement, str(blocked), roots)
                 continue
             if applied:
                 self.checked.add(chk.requirement)
@@ -198,7 +207,11 @@ class Judge:
         if upstream is not None:
             if upstream.claims is None:
                 upstream.claims = self.claims
-            probes = [c for c in all_checks().values() if c.upstream_side and is_claimed(c, upstream.claims)]
+            probes = [
+                c
+                for c in all_checks().values()
+                if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
+            ]
             found = [f for c in probes for f in c.judge(exchange, upstream)[0]]
             self.checked.update(f.requirement for f in found)
             self.record(found, exchange)
@@ -231,7 +244,9 @@ class Judge:
         return [f for f in self.findings if _level(f.requirement) == "MUST"]
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
-        """A one-off assertion bound to a requirement, judged like a check finding."""
+        """A one-off assertion bound to a requirement, judged like a check finding (within --level)."""
+        if not in_scope(requirement, self.level):
+            return
         self.checked.add(requirement)
         if not ok:
             self.record([Finding(requirement, self.node.name, message)], exchange)
@@ -255,6 +270,13 @@ def _refusal(exchange: Exchange, journal: Sequence[Mapping[str, Any]]) -> str:
     return message
 
 
+def in_scope(requirement: str, level: str) -> bool:
+    """Whether a requirement belongs to the run's level (`core` < `auriko` < `full`)."""
+    catalogue = load_catalogue()
+    scope = catalogue.get(requirement).scope if requirement in catalogue else "core"
+    return LEVELS.index(scope) <= LEVELS.index(level)
+
+
 def _level(requirement: str) -> str:
     catalogue = load_catalogue()
     return catalogue.get(requirement).level if requirement in catalogue else "MUST"
@@ -273,7 +295,7 @@ def _evidence(exchange: Exchange) -> dict[str, Any]:
 
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, profile: TargetProfile) -> Judge:
-    judge = Judge(request.node, claims=profile.claims)
+    judge = Judge(request.node, claims=profile.claims, level=request.config.getoption("--level"))
     request.node.stash[_JUDGE_KEY] = judge
     return judge
 
@@ -315,7 +337,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         ids = _marked_requirements(item)
         scopes = [LEVELS.index(catalogue.get(i).scope) for i in ids if i in catalogue]
-        if scopes and min(scopes) > level:
+        # the lowest level of its requirements, raised by a `level` marker on the test or its case
+        floor = max([min(scopes, default=0), *(LEVELS.index(m.args[0]) for m in item.iter_markers("level"))])
+        if floor > level:
             item.add_marker(pytest.mark.skip(reason=f"above --level {LEVELS[level]}"))
             continue
         for marker in item.iter_markers("needs"):

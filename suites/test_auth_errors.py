@@ -15,7 +15,7 @@ from suites.profile import TargetProfile
 from suites.target import Mocks, Target
 
 USER = [{"role": "user", "content": "Hello"}]
-INVALID_KEY = {"status": 401, "code": "invalid_api_key"}
+INVALID_KEY = {"status": 401, "code": "invalid_api_key", "error_type": "authentication_error"}
 
 
 def _body(profile: TargetProfile, **extra: Any) -> dict[str, Any]:
@@ -30,7 +30,7 @@ ENDPOINTS = [
 ]
 
 
-@pytest.mark.requirement("AUTH-001", "HDR-002")
+@pytest.mark.requirement("AUTH-001", "HDR-002", "ERR-014")
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS, ids=[p for _, p in ENDPOINTS])
 def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, method: str, path: str) -> None:
     feature = {"/v1/me": "me_endpoint"}.get(
@@ -41,10 +41,6 @@ def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, metho
     body = _body(profile) if method == "POST" else None
     exchange = target.request(method, path.format(model=profile.default_model), body=body, auth=False)
     expect.error(judge, exchange, "AUTH-001", **INVALID_KEY)
-    error = (exchange.json or {}).get("error") or {}
-    judge.require(
-        "AUTH-001", error.get("type") == "authentication_error", f"type {error.get('type')!r}", exchange
-    )
 
 
 BAD_KEYS = {
@@ -55,7 +51,7 @@ BAD_KEYS = {
 }
 
 
-@pytest.mark.requirement("AUTH-002")
+@pytest.mark.requirement("AUTH-002", "ERR-014")
 @pytest.mark.parametrize("case", sorted(BAD_KEYS))
 def test_wrong_keys(target: Target, profile: TargetProfile, judge: Judge, case: str) -> None:
     exchange = target.chat(_body(profile), auth=False, headers={"Authorization": BAD_KEYS[case]})

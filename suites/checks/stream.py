@@ -51,7 +51,15 @@ def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator
         yield f"data follows [DONE]: [DONE] at event {done[0]} of {len(items)}"
 
 
-@check("STREAM-003", STREAM)
+def _usage_due(exchange: Exchange, context: Context) -> bool:
+    """Usage was asked for (`stream_options.include_usage`), or sent: where it sits is then STREAM-003's.
+    A stream with no usage at all when none was asked for is STREAM-007's finding (an Auriko rule)."""
+    options = context.request.get("stream_options") if isinstance(context.request, dict) else None
+    asked = isinstance(options, dict) and options.get("include_usage") is True
+    return asked or any(isinstance(p.get("usage"), dict) for p in exchange.stream.json_payloads)
+
+
+@check("STREAM-003", STREAM, when=_usage_due)
 def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Iterator[str]:
     """The last data event before `[DONE]` has `choices: []` and a `usage` object."""
     items = exchange.stream.items
