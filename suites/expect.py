@@ -68,6 +68,7 @@ def success(
     *,
     upstream: Context | None = None,
     journal: Sequence[Mapping[str, Any]] = (),
+    subject: bool = False,
     **context: Any,
 ) -> bool:
     """The exchange is a 200: the precondition of `requirement`; every applicable check runs as well.
@@ -75,12 +76,13 @@ def success(
     A chat request that was not answered does not fail `requirement`: it is blocked by the root cause
     (`Judge.attribute`: the upstream-side checks on `upstream`, what the upstream received, or else the
     refusal itself against "a valid request is answered"). Other endpoints have no such root: their
-    own requirement fails. Returns whether the answer came.
+    own requirement fails, as it does when the answer is the requirement's `subject` (an opt-in that
+    must make a refused request work). Returns whether the answer came.
     """
     judge(exchange, Context(request=exchange.request_body or {}, **context))
     answered = exchange.status == 200
     chat = exchange.url.rstrip("/").endswith("/chat/completions")
-    if not chat:
+    if subject or not chat:
         judge.require(
             requirement,
             answered,

@@ -424,7 +424,7 @@ def test_premium_tier_needs_opt_in(
     want = ExpectedError(400, frozenset({"tier_opt_in_required"}))
     failed(judge, plain, s.context(plain, None, error=want), "premium_tier_needs_opt_in")
     opted = target.chat(body(model, routing={"tier": "priority"}), tag=tag)
-    expect.success(judge, opted, "ROUTE-013")
+    expect.success(judge, opted, "ROUTE-013", subject=True)
 
 
 TOOLS = [

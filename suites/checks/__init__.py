@@ -135,7 +135,27 @@ REGISTRY: dict[str, Check] = {}
 #: request-side XLATE checks judge only the upstream request, so they can name an upstream refusal's cause.
 #: Move each into its module's `@check(...)` and delete it here.
 PENDING_DECLARATIONS: dict[str, dict[str, Any]] = {
-    "native_endpoint_and_auth": {"upstream_side": True},
+    name: {"upstream_side": True}
+    for name in (
+        "extensions_reach_provider",
+        "other_extensions_stay_behind",
+        "core_fields_top_level_only",
+        "native_endpoint_and_auth",
+        "stream_options_where_accepted",
+        "anthropic_system_top_level",
+        "gemini_system_instruction",
+        "anthropic_tools_native",
+        "gemini_tools_native",
+        "deepseek_reasoning_content_on_tool_turns",
+        "stop_native_field",
+        "output_limit_native_field",
+        "no_native_field_not_forwarded",
+        "claude_adaptive_effort",
+        "claude_budget_from_effort",
+        "deepseek_thinking_from_effort",
+        "image_parts_native",
+        "anthropic_cache_control_forwarded",
+    )
 }
 
 

@@ -16,6 +16,7 @@ import yaml
 from auriko_conformance.servers import serving
 from mocks.app import create_app as create_mocks
 from tests.openai_api import KEY, openai_api
+from tests.suites.nested import run_suites
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 
@@ -44,7 +45,7 @@ def test_openai_api_passes_core_with_no_findings(tmp_path: Path) -> None:
     profile = tmp_path / "openai.yaml"
     profile.write_text(yaml.safe_dump(PROFILE), encoding="utf-8")
     with serving(openai_api(create_mocks())) as target:
-        pytest.main(
+        run_suites(
             [
                 str(SUITES),
                 *("-q", "-p", "no:cacheprovider", "--level", "core"),

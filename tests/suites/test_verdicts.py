@@ -22,6 +22,7 @@ from reference_impl.config import TEST_API_KEY, default_config
 from suites.checks import Finding
 from suites.findings import group_findings, normalise
 from suites.report import build_results, console_summary, render_html
+from tests.suites.nested import run_suites
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 
@@ -38,7 +39,7 @@ def test_an_omitted_upstream_field_fails_its_rule_and_blocks_the_rest(
         serving(create_mocks()) as mocks,
         serving(create_gateway(default_config(mock_base_url=mocks.url))) as gw,
     ):
-        pytest.main(
+        run_suites(
             [
                 str(SUITES / "test_translation.py"),
                 *("-k", "anthropic and not snapshot", "-q", "-p", "no:cacheprovider"),
