@@ -157,6 +157,122 @@ class Exchange:
     def stream(self) -> Stream:
         return Stream.from_bytes(self.body)
 
+    # ----------------------------------------------------------------------------------------------
+    # Views every check reads: built once per exchange, so each module judges the same reading of it
+    # ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def final(self) -> dict[str, Any] | None:
+        """The object that carries usage and routing_metadata: a 200 completion body, or a 200 stream's
+        final usage chunk (None for anything else)."""
+        if self.status != 200:
+            return None
+        if self.is_stream:
+            return self.stream.final_usage_chunk
+        body = self.json
+        return body if isinstance(body, dict) and "choices" in body else None
+
+    @cached_property
+    def metadata(self) -> dict[str, Any] | None:
+        """`routing_metadata` of the final object, when it is an object."""
+        metadata = self.final.get("routing_metadata") if self.final else None
+        return metadata if isinstance(metadata, dict) else None
+
+    @cached_property
+    def warnings(self) -> list[dict[str, Any]]:
+        """The warning objects of `routing_metadata` (entries of another shape are META-008's finding)."""
+        warnings = self.metadata.get("warnings") if self.metadata else None
+        return [w for w in warnings if isinstance(w, dict)] if isinstance(warnings, list) else []
+
+    @cached_property
+    def usage(self) -> dict[str, Any] | None:
+        """The usage a 200 reported: the completion's, or the last one a stream carried (wherever it sat:
+        its position is STREAM-003's business, the counts are everyone else's)."""
+        if self.status == 200 and self.is_stream:
+            return self.stream.last_usage
+        usage = self.final.get("usage") if self.final else None
+        return usage if isinstance(usage, dict) else None
+
+    @cached_property
+    def error(self) -> dict[str, Any] | None:
+        """The `error` object of the body, when the body is an envelope with one."""
+        body = self.json
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            return body["error"]
+        return None
+
+    @cached_property
+    def messages(self) -> list[dict[str, Any]]:
+        """Each choice's final message of a 200: the body's, or one rebuilt from the stream's deltas.
+
+        Beside the message fields, `_finish` and `_native` hold the choice's finish reasons and, for a
+        stream's tool calls, `_indices` the tool-call indices in order of first appearance.
+        """
+        if self.status != 200:
+            return []
+        if self.is_stream:
+            return _rebuild_messages(self.stream.chunks)
+        choices = self.json.get("choices") if isinstance(self.json, dict) else None
+        return [
+            {
+                **(c.get("message") or {}),
+                "_finish": c.get("finish_reason"),
+                "_native": c.get("native_finish_reason"),
+            }
+            for c in choices or []
+            if isinstance(c, dict)
+        ]
+
     def excerpt(self, limit: int = 600) -> str:
         text = self.body.decode("utf-8", errors="replace")
         return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _rebuild_messages(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join each choice's deltas into one message (content, reasoning, tool calls, finish reasons)."""
+    assembled: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            message = assembled.setdefault(
+                choice.get("index", 0),
+                {"content": "", "reasoning_content": "", "_tools": {}, "_finish": None, "_native": None},
+            )
+            delta = choice.get("delta") or {}
+            for key in ("content", "reasoning_content"):
+                if isinstance(delta.get(key), str):
+                    message[key] += delta[key]
+            for call in delta.get("tool_calls") or []:
+                if isinstance(call, dict):
+                    _add_tool_delta(message["_tools"], call)
+            for key, slot in (("finish_reason", "_finish"), ("native_finish_reason", "_native")):
+                if choice.get(key) is not None:
+                    message[slot] = choice[key]
+    out = []
+    for index in sorted(assembled):
+        message = assembled[index]
+        tools = message.pop("_tools")
+        if tools:
+            message["tool_calls"] = [
+                {
+                    "id": t["id"],
+                    "type": "function",
+                    "function": {"name": t["name"], "arguments": t["arguments"]},
+                }
+                for _, t in sorted(tools.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+            ]
+            message["_indices"] = list(tools)
+        out.append(message)
+    return out
+
+
+def _add_tool_delta(tools: dict[Any, dict[str, Any]], call: dict[str, Any]) -> None:
+    slot = tools.setdefault(call.get("index"), {"name": None, "arguments": "", "id": None})
+    function = call.get("function") or {}
+    if function.get("name"):
+        slot["name"] = function["name"]
+    if call.get("id"):
+        slot["id"] = call["id"]
+    if isinstance(function.get("arguments"), str):
+        slot["arguments"] += function["arguments"]

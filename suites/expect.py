@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from suites.checks import Context
 from suites.exchange import Exchange
-from suites.plugin import Judge
+from suites.plugin import ANSWERED, Judge
+
+#: the requirement that holds an error's code, param and type to the situation's (auriko scope)
+CODES = "ERR-014"
 
 
 def error(
@@ -17,46 +22,76 @@ def error(
     code: str | set[str],
     param: str | type[Any] | None = Any,
     param_prefix: str | None = None,
+    error_type: str | None = None,
 ) -> None:
-    """The exchange is an error with this status and code; `param` equal to, or under, the given one.
+    """The exchange is an error with this status (`requirement`), and the contract's code, `param` (equal
+    to, or under, the given one) and `type` for the situation (`CODES`, Auriko's registry: OpenAI's own API
+    answers the same situations with the same statuses but other codes, D-092).
 
     Every applicable check runs on the exchange as well, so a right status with a malformed envelope
     still fails.
     """
     judge(exchange)
-    body = exchange.json if isinstance(exchange.json, dict) else {}
-    got = body.get("error") if isinstance(body.get("error"), dict) else {}
+    got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
+    said = f"HTTP {exchange.status} code {got.get('code')!r}"
+    judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
+    if exchange.status != status:
+        return  # the situation was not recognised: its code is not the finding
     judge.require(
-        requirement,
-        exchange.status == status and got.get("code") in codes,
-        f"expected HTTP {status} {sorted(codes)}, got HTTP {exchange.status} code {got.get('code')!r}",
-        exchange,
+        CODES, got.get("code") in codes, f"{requirement}: expected code {sorted(codes)}, got {said}", exchange
     )
     if param is not Any:
         judge.require(
-            requirement,
+            CODES,
             got.get("param") == param,
-            f"expected param {param!r}, got {got.get('param')!r}",
+            f"{requirement}: expected param {param!r}, got {got.get('param')!r}",
             exchange,
         )
     if param_prefix is not None:
         judge.require(
-            requirement,
+            CODES,
             str(got.get("param") or "").startswith(param_prefix),
-            f"expected param under {param_prefix!r}, got {got.get('param')!r}",
+            f"{requirement}: expected param under {param_prefix!r}, got {got.get('param')!r}",
             exchange,
+        )
+    if error_type is not None:
+        judge.require(
+            CODES, got.get("type") == error_type, f"{requirement}: type {got.get('type')!r}", exchange
         )
 
 
-def success(judge: Judge, exchange: Exchange, requirement: str, **context: Any) -> None:
-    """The exchange is a 200 (the requirement's verdict); every applicable check runs as well."""
-    from suites.checks import Context
+def success(
+    judge: Judge,
+    exchange: Exchange,
+    requirement: str,
+    *,
+    upstream: Context | None = None,
+    journal: Sequence[Mapping[str, Any]] = (),
+    subject: bool = False,
+    **context: Any,
+) -> bool:
+    """The exchange is a 200: the precondition of `requirement`; every applicable check runs as well.
 
-    judge.require(
-        requirement,
-        exchange.status == 200,
-        f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}",
-        exchange,
-    )
+    A chat request that was not answered does not fail `requirement`: it is blocked by the root cause
+    (`Judge.attribute`: the upstream-side checks on `upstream`, what the upstream received, or else the
+    refusal itself against "a valid request is answered"). Other endpoints have no such root: their
+    own requirement fails, as it does when the answer is the requirement's `subject` (an opt-in that
+    must make a refused request work). Returns whether the answer came.
+    """
     judge(exchange, Context(request=exchange.request_body or {}, **context))
+    answered = exchange.status == 200
+    chat = exchange.url.rstrip("/").endswith("/chat/completions")
+    if subject or not chat:
+        judge.require(
+            requirement,
+            answered,
+            f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}",
+            exchange,
+        )
+    elif answered:
+        judge.checked.update({requirement, ANSWERED})
+    else:
+        roots = judge.attribute(exchange, upstream, journal)
+        judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
+    return answered

@@ -75,7 +75,7 @@ ROUTING_REFUSALS = frozenset(
 # The suite's check functions each schemathesis check runs (by name, from suites.checks).
 ERROR_ENVELOPE_CHECKS = (
     "error_envelope_shape",  # SCHEMA-006
-    "error_matches_status_schema",  # SCHEMA-002: code in the status's list, type of that status
+    "error_matches_status_schema",  # ERR-001 (D-092): code in the status's list, type of that status
     "error_code_is_current",  # ERR-002
     "error_code_matches_status",  # ERR-001
     "json_content_type_on_errors",  # ERR-004

@@ -8,7 +8,9 @@ marker, the preflight, the run's timeouts and, when `--conformance-report DIR` i
 
 Verdicts: a check finding against a MUST requirement fails the test; against a SHOULD or MAY
 requirement it is recorded as informational and the test passes; a test that needs a feature the
-target's profile does not claim is skipped as "not claimed".
+target's profile does not claim is skipped as "not claimed". A requirement whose precondition did not
+hold (the target answered an error where an answer was due) is "blocked", linked to the one root cause
+the judge names, never failed: one defect, one finding (D-090).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,11 @@ import orjson
 import pytest
 
 from suites import options
-from suites.checks import Context, Finding, select_checks, unclaimed_checks
+from suites.checks import Blocked, Context, Finding, all_checks, is_claimed, select_checks, unclaimed_checks
 from suites.exchange import Exchange
 from suites.exit_codes import ExitCode
+from suites.findings import group_findings
+from suites.journal import refusals
 from suites.options import LEVELS
 from suites.preflight import run_preflight
 from suites.profile import ProfileError, TargetProfile, load_profile
@@ -55,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs a conformance test verifies")
     config.addinivalue_line("markers", "needs(*features): target-profile features the test needs")
     config.addinivalue_line("markers", "needs_package(*names): Python packages a test needs to judge")
+    config.addinivalue_line("markers", "level(scope): the lowest --level the test (or case) belongs to")
     config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the target (run with -m fuzz)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     _check_configuration(config)
@@ -284,18 +289,38 @@ def tag(request: pytest.FixtureRequest) -> str:
     return new_tag(request.node.name[:24].replace("[", "-").replace("]", ""))
 
 
+#: the requirement every chat request of a suite rests on: a valid request is answered (D-090)
+ANSWERED = "REQ-027"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A requirement this test could not judge, and the requirements whose failure explains why."""
+
+    requirement: str
+    reason: str
+    roots: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Judge:
     """Runs checks on exchanges and decides the verdict from the requirements' levels."""
 
     node: pytest.Item
     claims: frozenset[str] | None = None
+    #: the run's --level: checks of requirements above it are not judged (an OpenAI-only target run
+    #: at `core` is never held to an Auriko rule, D-092)
+    level: str = "full"
     findings: list[Finding] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     #: requirements whose checks ran in this test (passing or not): a check that ran is evidence
     checked: set[str] = field(default_factory=set)
     #: requirements whose checks applied but were left out because the target does not claim a feature
     unclaimed: set[str] = field(default_factory=set)
+    #: requirements whose precondition did not hold, with the root cause that blocked them
+    blocked: list[Block] = field(default_factory=list)
+    #: root causes already named per exchange (by id), so one refusal is attributed once
+    _roots: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
@@ -305,14 +330,74 @@ class Judge:
         if context.claims is None:
             context.claims = self.claims
         found: list[Finding] = []
-        self.unclaimed.update(c.requirement for c in unclaimed_checks(exchange, only, context.claims))
-        for chk in select_checks(exchange, only, context.claims):
-            findings, applied = chk.judge(exchange, context)
+        self.unclaimed.update(
+            c.requirement
+            for c in unclaimed_checks(exchange, only, context.claims, context)
+            if in_scope(c.requirement, self.level)
+        )
+        for chk in select_checks(exchange, only, context.claims, context):
+            if not in_scope(chk.requirement, self.level):
+                continue
+            try:
+                findings, applied = chk.judge(exchange, context)
+            except Blocked as blocked:  # an error where an answer was due has a root cause; else none known
+                roots = self.attribute(exchange) if exchange.status != 200 else ()
+                self.block(chk.requirement, str(blocked), roots)
+                continue
             if applied:
                 self.checked.add(chk.requirement)
             found.extend(findings)
         self.record(found, exchange)
         return found
+
+    def block(self, requirement: str, reason: str, roots: tuple[str, ...] = ()) -> None:
+        """`requirement` could not be judged in this test because of `roots` (none known: a missing
+        observation, e.g. an empty journal). A requirement is never blocked by itself: it failed."""
+        if requirement not in roots:
+            self.blocked.append(Block(requirement, reason, roots))
+
+    def attribute(
+        self, exchange: Exchange, upstream: Context | None = None, journal: Sequence[Mapping[str, Any]] = ()
+    ) -> tuple[str, ...]:
+        """The requirements that explain why a chat request was not answered, each judged once.
+
+        With what the upstream received (`upstream`, a context carrying the journal entries), the checks
+        that judge only the upstream request run even though the client got an error: a gateway that left
+        out a field the provider requires fails the rule that states the field. When none names a cause,
+        the refusal itself is the finding, against "a valid request is answered" (`ANSWERED`), with
+        what was sent and received as evidence.
+        """
+        key = id(exchange)
+        if key in self._roots:
+            return self._roots[key]
+        roots: tuple[str, ...] = ()
+        if upstream is not None:
+            if upstream.claims is None:
+                upstream.claims = self.claims
+            probes = [
+                c
+                for c in all_checks().values()
+                if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
+            ]
+            found = [f for c in probes for f in c.judge(exchange, upstream)[0]]
+            self.checked.update(f.requirement for f in found)
+            self.record(found, exchange)
+            roots = tuple(sorted({f.requirement for f in found}))
+        if not roots:
+            self.require(ANSWERED, False, _refusal(exchange, journal), exchange)
+            roots = (ANSWERED,)
+        self._roots[key] = roots
+        return roots
+
+    def blocked_rest(self, requirements: list[str]) -> None:
+        """After a blocked precondition, the test's other requirements it never reached are blocked too."""
+        if not self.blocked:
+            return
+        roots = tuple(sorted({r for b in self.blocked for r in b.roots}))
+        judged = self.checked | {f.requirement for f in self.findings} | {b.requirement for b in self.blocked}
+        for requirement in requirements:
+            if requirement not in judged:
+                self.block(requirement, "the test stopped at a blocked precondition", roots)
 
     def record(self, found: list[Finding], exchange: Exchange | None = None) -> None:
         """Keep findings; the test goes on so that every requirement it covers is judged, and fails at
@@ -329,10 +414,37 @@ class Judge:
         return [f for f in self.findings if _level(f.requirement) == "MUST"]
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
-        """A one-off assertion bound to a requirement, judged like a check finding."""
+        """A one-off assertion bound to a requirement, judged like a check finding (within --level)."""
+        if not in_scope(requirement, self.level):
+            return
         self.checked.add(requirement)
         if not ok:
             self.record([Finding(requirement, self.node.name, message)], exchange)
+
+
+def _refusal(exchange: Exchange, journal: Sequence[Mapping[str, Any]]) -> str:
+    """What the target answered instead of an answer, and what the journal says the upstream did."""
+    error = exchange.error or {}
+    said = (
+        f" {error.get('code')!r}: {str(error.get('message'))[:160]}"
+        if error
+        else f": {exchange.excerpt(160)}"
+    )
+    message = f"a valid request was answered HTTP {exchange.status}{said}"
+    refused = refusals(journal)
+    if refused:
+        last = refused[-1]
+        message += (
+            f" (upstream {last.get('provider')} refused the gateway's request with {last.get('status')})"
+        )
+    return message
+
+
+def in_scope(requirement: str, level: str) -> bool:
+    """Whether a requirement belongs to the run's level (`core` < `auriko` < `full`)."""
+    catalogue = load_catalogue()
+    scope = catalogue.get(requirement).scope if requirement in catalogue else "core"
+    return LEVELS.index(scope) <= LEVELS.index(level)
 
 
 def _level(requirement: str) -> str:
@@ -353,7 +465,7 @@ def _evidence(exchange: Exchange) -> dict[str, Any]:
 
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, profile: TargetProfile) -> Judge:
-    judge = Judge(request.node, claims=profile.claims)
+    judge = Judge(request.node, claims=profile.claims, level=request.config.getoption("--level"))
     request.node.stash[_JUDGE_KEY] = judge
     return judge
 
@@ -376,12 +488,27 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     guard.answered()
     judge = item.stash.get(_JUDGE_KEY, None)
     if judge is not None and judge.must_failures:
-        pytest.fail("\n".join(str(f) for f in judge.must_failures), pytrace=False)
+        pytest.fail(failure_message(judge), pytrace=False)
     return result
 
 
 _JUDGE_KEY = pytest.StashKey[Judge]()
 _TIMEOUT_KEY = pytest.StashKey[Finding]()
+
+
+def failure_message(judge: Judge) -> str:
+    """The test's failure text (JUnit's message): its MUST findings grouped by requirement and normalised
+    message, root causes first, then what they blocked."""
+    roots = {r for b in judge.blocked for r in b.roots}
+    groups = group_findings(judge.must_failures)
+    groups.sort(key=lambda g: (g.requirement not in roots, g.requirement))
+    lines = [str(g) for g in groups]
+    lines.extend(
+        f"blocked: {b.requirement} by {', '.join(b.roots) or '-'} ({b.reason})"
+        for b in judge.blocked
+        if b.requirement not in roots
+    )
+    return "\n".join(lines)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -393,7 +520,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         ids = _marked_requirements(item)
         scopes = [LEVELS.index(catalogue.get(i).scope) for i in ids if i in catalogue]
-        if scopes and min(scopes) > level:
+        # the lowest level of its requirements, raised by a `level` marker on the test or its case
+        floor = max([min(scopes, default=0), *(LEVELS.index(m.args[0]) for m in item.iter_markers("level"))])
+        if floor > level:
             item.add_marker(pytest.mark.skip(reason=f"above --level {LEVELS[level]}"))
             continue
         for marker in item.iter_markers("needs"):
@@ -429,6 +558,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.skipped):
         judge = item.stash.get(_JUDGE_KEY, None)
+        if judge is not None and report.when == "call":
+            judge.blocked_rest(_marked_requirements(item))
+            for block in judge.blocked:  # JUnit shows them as properties of the test case
+                report.user_properties.append(
+                    ("blocked", f"{block.requirement} by {', '.join(block.roots) or '-'}")
+                )
         timeout = item.stash.get(_TIMEOUT_KEY, None)
         findings = [*(judge.findings if judge else []), *([timeout] if timeout else [])]
         record = {
@@ -445,6 +580,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "evidence": judge.evidence[:3] if judge else [],
             "checked": sorted(judge.checked) if judge else [],
             "unclaimed": sorted(judge.unclaimed - judge.checked) if judge else [],
+            "blocked": [
+                {"requirement": b.requirement, "reason": b.reason, "roots": list(b.roots)}
+                for b in (judge.blocked if judge else [])
+            ],
         }
         # user_properties travel from xdist workers to the controller.
         report.user_properties.append((_USER_PROPERTY, orjson.dumps(record).decode()))

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 
 from auriko_conformance.paths import DOCS_DIR
+from suites.findings import group_findings
 from suites.requirements import load_catalogue
 
-VERDICTS = ("pass", "fail", "informational", "not_claimed", "skipped", "not_run")
+VERDICTS = ("pass", "fail", "blocked", "informational", "not_claimed", "skipped", "not_run")
 _ORDER = {v: i for i, v in enumerate(VERDICTS)}
 
 
@@ -38,6 +39,8 @@ def _verdict(tests: list[dict[str, Any]], findings: list[dict[str, Any]], requir
             return "fail"  # an exception before any finding: every requirement the test covers failed
     if findings:
         return "informational"
+    if _blocks(tests, requirement):
+        return "blocked"  # some test could not judge it: never a pass on what was not observed (D-090)
     if any(requirement in t.get("checked", ()) for t in tests if t["outcome"] in ("passed", "failed")):
         return "pass"
     if any(requirement in t.get("unclaimed", ()) for t in tests):
@@ -48,6 +51,10 @@ def _verdict(tests: list[dict[str, Any]], findings: list[dict[str, Any]], requir
     if outcomes and outcomes <= {"not_claimed", "skipped"}:
         return "skipped"
     return "not_run"
+
+
+def _blocks(tests: list[dict[str, Any]], requirement: str) -> list[dict[str, Any]]:
+    return [b for t in tests for b in t.get("blocked", ()) if b["requirement"] == requirement]
 
 
 def _failure_line(text: str) -> str:
@@ -68,6 +75,7 @@ def build_results(
             | set(test.get("checked", []))
             | set(test.get("unclaimed", []))
             | {f["requirement"] for f in test["findings"]}
+            | {b["requirement"] for b in test.get("blocked", [])}
         )
         for requirement in ids:
             by_requirement[requirement].append(test)
@@ -82,6 +90,7 @@ def build_results(
         evidence = [e for t in related for e in t.get("evidence", []) if req.id in e.get("requirements", ())][
             :2
         ]
+        blocks = _blocks(related, req.id)
         rows.append(
             {
                 "id": req.id,
@@ -95,6 +104,11 @@ def build_results(
                 "verdict": _verdict(related, own_findings, req.id),
                 "tests": sorted({t["nodeid"] for t in related}),
                 "findings": own_findings[:20],
+                "finding_count": len(own_findings),
+                # one entry per distinct defect: how often it was seen and one example (D-091)
+                "groups": [g.as_dict() for g in group_findings(own_findings)][:20],
+                "blocked_by": sorted({r for b in blocks for r in b["roots"]}),
+                "block_reasons": sorted({b["reason"] for b in blocks})[:3],
                 "evidence": evidence,
                 # failure texts of tests that crashed (no finding says why): another requirement's
                 # findings failing the same test are that requirement's, not this row's
@@ -118,6 +132,11 @@ def build_results(
         for t in tests
         if t["outcome"] == "failed" and not t["requirements"] and not t["findings"]
     ]
+    blocking: Counter[str] = Counter(
+        r for row in rows if row["verdict"] == "blocked" for r in row["blocked_by"]
+    )
+    for row in rows:
+        row["blocks"] = blocking.get(row["id"], 0)
     summary = Counter(row["verdict"] for row in rows)
     return {
         "schema_version": 1,
@@ -196,14 +215,14 @@ def console_summary(results: dict[str, Any]) -> str:
     areas: dict[str, Counter[str]] = defaultdict(Counter)
     for row in results["requirements"]:
         areas[row["area"]][row["verdict"]] += 1
-    columns = ("pass", "fail", "informational", "not_claimed", "skipped", "not_run")
-    header = f"{'area':<8}" + "".join(f"{c:>15}" for c in columns)
+    columns = VERDICTS
+    header = f"{'area':<8}" + "".join(f"{c:>14}" for c in columns)
     lines = [header, "-" * len(header)]
     for area in sorted(areas):
-        lines.append(f"{area:<8}" + "".join(f"{areas[area].get(c, 0):>15}" for c in columns))
+        lines.append(f"{area:<8}" + "".join(f"{areas[area].get(c, 0):>14}" for c in columns))
     total = results["summary"]
     lines.append("-" * len(header))
-    lines.append(f"{'total':<8}" + "".join(f"{total.get(c, 0):>15}" for c in columns))
+    lines.append(f"{'total':<8}" + "".join(f"{total.get(c, 0):>14}" for c in columns))
     fuzz = results.get("fuzz")
     if fuzz:
         lines.append(
@@ -222,13 +241,37 @@ def console_summary(results: dict[str, Any]) -> str:
                 unjudged[reason].append(row["id"])
     for reason, ids in unjudged.items():
         lines.append(f"NOT JUDGED {', '.join(ids)}: {reason.removeprefix('not judged: ')}")
-    failed = [row for row in results["requirements"] if row["verdict"] == "fail"]
-    for row in failed[:40]:
-        first = (
-            row["findings"][0]["message"] if row["findings"] else _failure_line((row["reasons"] or ["-"])[0])
-        )
-        lines.append(f"FAIL {row['id']} ({row['level']}) {row['title']}: {first.splitlines()[0][:140]}")
+    lines.extend(_failure_lines(results["requirements"]))
     return "\n".join(lines)
+
+
+def _failure_lines(rows: list[dict[str, Any]], limit: int = 40) -> list[str]:
+    """Failed requirements, root causes first (those that block others, most first), each with its
+    distinct defects counted; then the blocked requirements and what blocked them."""
+    failed = sorted(
+        (row for row in rows if row["verdict"] == "fail"), key=lambda row: (-row.get("blocks", 0), row["id"])
+    )
+    lines = []
+    for row in failed[:limit]:
+        blocks = f", blocks {row['blocks']}" if row.get("blocks") else ""
+        groups = row.get("groups") or []
+        if not groups:
+            first = _failure_line((row["reasons"] or ["-"])[0])
+            lines.append(
+                f"FAIL {row['id']} ({row['level']}{blocks}) {row['title']}: {first.splitlines()[0][:140]}"
+            )
+            continue
+        lines.append(
+            f"FAIL {row['id']} ({row['level']}{blocks}) {row['title']}: {len(groups)} distinct finding(s)"
+        )
+        for group in groups[:5]:
+            times = f"x{group['count']} " if group["count"] > 1 else ""
+            lines.append(f"     {times}{str(group['example']['message']).splitlines()[0][:140]}")
+    blocked = [row for row in rows if row["verdict"] == "blocked"]
+    for row in blocked[:limit]:
+        roots = ", ".join(row.get("blocked_by") or []) or "a missing observation"
+        lines.append(f"BLOCKED {row['id']} by {roots}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,7 +286,8 @@ text-align:left;vertical-align:top}th{background:#f6f8fa;position:sticky;top:0}
 .v{font-weight:600;border-radius:4px;padding:1px 6px;white-space:nowrap;font-size:12px}
 .pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}
 .informational{background:#fff8c5;color:#7d4e00}.not_claimed{background:#eef1f4;color:#57606a}
-.skipped{background:#eef1f4;color:#57606a}.not_run{background:#fff;color:#8c959f;border:1px solid #d0d7de}
+.skipped{background:#eef1f4;color:#57606a}.blocked{background:#ddf4ff;color:#0a3069}
+.not_run{background:#fff;color:#8c959f;border:1px solid #d0d7de}
 details{margin:2px 0}pre{background:#f6f8fa;padding:6px;overflow:auto;max-height:320px;font-size:12px}
 h3{font-size:14px;margin:14px 0 4px}table.narrow{width:auto}
 .muted{color:#57606a}.lvl{font-size:11px;color:#57606a}.sum span{margin-right:12px}
@@ -265,9 +309,20 @@ def _details(row: dict[str, Any]) -> str:
             f" &middot; decision <a href='#decision-{decision}'>{decision}</a> (docs silent or disagree)"
         )
     parts.append("</p>")
-    for finding in row["findings"][:10]:
+    if row.get("blocked_by") or row["verdict"] == "blocked":
+        roots = ", ".join(
+            f"<a href='#req-{html.escape(r)}'>{html.escape(r)}</a>" for r in row.get("blocked_by", [])
+        )
+        reasons = "; ".join(html.escape(r) for r in row.get("block_reasons", []))
+        parts.append(f"<p>{_badge('blocked')} by {roots or 'a missing observation'}: {reasons}</p>")
+    if row.get("blocks"):
+        parts.append(f"<p class='muted'>Root cause: blocks {row['blocks']} other requirement(s).</p>")
+    groups = row.get("groups") or [{"count": 1, "example": f} for f in row["findings"]]
+    for group in groups[:10]:
+        finding = group["example"]
+        times = f" &times;{group['count']}" if group["count"] > 1 else ""
         parts.append(
-            f"<p>{_badge('fail' if finding['level'] == 'MUST' else 'informational')} "
+            f"<p>{_badge('fail' if finding['level'] == 'MUST' else 'informational')}{times} "
             f"<code>{html.escape(finding['check'])}</code>: {html.escape(finding['message'][:600])}"
             f' <span class="muted">({html.escape(finding["test"])})</span></p>'
         )

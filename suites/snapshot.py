@@ -152,8 +152,10 @@ class Client:
         model = (exchange.request_body or {}).get("model")
         if optional_model and unknown_model_answer(exchange, model):
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
-        expect.success(self.judge, exchange, requirement, **context)
-        if exchange.status != 200:
+        journal = [u.raw for u in sent.upstreams]
+        if not expect.success(
+            self.judge, exchange, requirement, upstream=sent.context(), journal=journal, **context
+        ):
             return False
         if sent.upstream is None:
             got = sorted({u.flavour for u in sent.upstreams})

@@ -15,7 +15,7 @@ from suites.profile import TargetProfile
 from suites.target import Mocks, Target
 
 USER = [{"role": "user", "content": "Hello"}]
-INVALID_KEY = {"status": 401, "code": "invalid_api_key"}
+INVALID_KEY = {"status": 401, "code": "invalid_api_key", "error_type": "authentication_error"}
 
 
 def _body(profile: TargetProfile, **extra: Any) -> dict[str, Any]:
@@ -30,7 +30,7 @@ ENDPOINTS = [
 ]
 
 
-@pytest.mark.requirement("AUTH-001", "HDR-002")
+@pytest.mark.requirement("AUTH-001", "HDR-002", "ERR-014")
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS, ids=[p for _, p in ENDPOINTS])
 def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, method: str, path: str) -> None:
     feature = {"/v1/me": "me_endpoint"}.get(
@@ -41,13 +41,6 @@ def test_missing_key(target: Target, profile: TargetProfile, judge: Judge, metho
     body = _body(profile) if method == "POST" else None
     exchange = target.request(method, path.format(model=profile.default_model), body=body, auth=False)
     expect.error(judge, exchange, "AUTH-001", **INVALID_KEY)
-    error = (exchange.json or {}).get("error") or {}
-    judge.require(
-        "AUTH-001",
-        error.get("type") == "authentication_error",
-        f"error.type: expected 'authentication_error', got {error.get('type')!r}",
-        exchange,
-    )
 
 
 BAD_KEYS = {
@@ -58,7 +51,7 @@ BAD_KEYS = {
 }
 
 
-@pytest.mark.requirement("AUTH-002")
+@pytest.mark.requirement("AUTH-002", "ERR-014")
 @pytest.mark.parametrize("case", sorted(BAD_KEYS))
 def test_wrong_keys(target: Target, profile: TargetProfile, judge: Judge, case: str) -> None:
     exchange = target.chat(_body(profile), auth=False, headers={"Authorization": BAD_KEYS[case]})
@@ -92,12 +85,15 @@ def _fingerprint(secret: str) -> str:
 def test_client_key_never_forwarded(
     target: Target, mocks: Mocks, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
+    """Judged on the journal alone: what the target answered the client is other requirements' business."""
     key = target.api_key or ""
     for model in {profile.default_model, *profile.models_by_provider.values()}:
-        exchange = target.chat({"model": model, "messages": USER}, tag=tag)
-        judge.require("AUTH-004", exchange.status == 200, f"{model}: HTTP {exchange.status}", exchange)
+        target.chat({"model": model, "messages": USER}, tag=tag)
     entries = mocks.journal(tag)
-    judge.require("AUTH-004", bool(entries), "the mocks recorded no upstream request for this test")
+    if not entries:
+        judge.block("AUTH-004", "the mocks recorded no upstream request: no key could be looked for")
+        return
+    judge.checked.add("AUTH-004")
     for entry in entries:
         text = orjson.dumps({k: entry.get(k) for k in ("path", "query", "headers", "body")}).decode()
         leaked = key in text or f"[redacted:{_fingerprint(key)}]" in text

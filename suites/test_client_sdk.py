@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from suites.checks.route import RouteContext, SdkOutcome
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
+from suites.scenario import RouteContext, SdkOutcome
 from suites.target import CHAT_PATH, Target, tag_body
 from suites.test_routing import body, directive
 
@@ -215,11 +215,9 @@ def test_error_classes(target: Target, profile: TargetProfile, judge: Judge, tag
     with _client(target, key) as client:
         outcome = _call("completion", lambda: client.chat.completions.create(**request), True)
     if not outcome.raised:
-        outcome = SdkOutcome(kind="error", status=status)
-    elif outcome.status != status:
-        judge.require(
-            "CLIENT-004", False, f"expected HTTP {status}, the SDK saw {outcome.status} ({outcome.raised[0]})"
-        )
+        # The target answered 200: CLIENT-004 has no error class to judge (blocked). Which status was due
+        # is AUTH-001's, REQ-004's and REQ-026's finding; the evidence shows what the SDK really saw.
+        outcome = SdkOutcome(kind="error", status=200)
     _judge(judge, target, outcome, "sdk_error_classes", request)
 
 

@@ -12,6 +12,9 @@ from suites.plugin import Judge
 from suites.profile import TargetProfile
 from suites.target import Target
 
+#: cases whose rule is the Auriko contract's own limit, beyond what OpenAI's API checks (D-092)
+AURIKO = pytest.mark.level("auriko")
+
 USER = [{"role": "user", "content": "Hello"}]
 BAD = "invalid_parameter_value"
 #: where a requirement names no code, a missing part and a wrong value are both fair answers
@@ -68,7 +71,7 @@ def test_model_and_gateway_models(target: Target, profile: TargetProfile, judge:
 OUT_OF_RANGE = [
     ("temperature", 2.01), ("temperature", -0.5), ("top_p", 1.5), ("min_p", -0.1), ("top_a", 1.01),
     ("presence_penalty", 2.5), ("frequency_penalty", -2.5), ("max_tokens", 0), ("max_completion_tokens", 0),
-    ("top_k", 0), ("n", 0), ("n", 11),
+    ("top_k", 0), ("n", 0), pytest.param("n", 11, marks=AURIKO),  # n <= 10 is Auriko's limit
 ]  # fmt: skip
 BOUNDARIES = [
     ("temperature", 0), ("temperature", 2), ("top_p", 0), ("top_p", 1), ("presence_penalty", -2),
@@ -155,7 +158,7 @@ def test_named_tool_choice_accepted(target: Target, profile: TargetProfile, judg
     [
         {"type": "yaml"},
         {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
-        {"type": "json_schema", "json_schema": {"name": "x"}},
+        pytest.param({"type": "json_schema", "json_schema": {"name": "x"}}, marks=AURIKO),
     ],
     ids=["unknown_type", "schema_without_name", "schema_without_schema"],
 )
@@ -172,14 +175,27 @@ def test_response_format_validated(
     [
         [{"role": "robot", "content": "hi"}],
         [{"role": "tool", "content": "42"}],
-        [{"role": "user", "content": [{"type": "video", "video": "x"}]}],
-        [
-            {
-                "role": "user",
-                "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "max"}}],
-            }
-        ],
-        [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "forever"}}]}],
+        pytest.param([{"role": "user", "content": [{"type": "video", "video": "x"}]}], marks=AURIKO),
+        pytest.param(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "max"}}
+                    ],
+                }
+            ],
+            marks=AURIKO,
+        ),
+        pytest.param(
+            [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "hi", "cache_control": {"type": "forever"}}],
+                }
+            ],
+            marks=AURIKO,
+        ),
     ],
     ids=["unknown_role", "tool_without_id", "unknown_part", "bad_detail", "bad_cache_control"],
 )

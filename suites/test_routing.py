@@ -24,15 +24,11 @@ from typing import Any
 import pytest
 
 from suites import expect
-from suites.checks.route import (
-    Directory,
-    ExpectedError,
-    Offer,
-    RouteContext,
-)
+from suites.directory import Directory, Offer
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
+from suites.scenario import ExpectedError, RouteContext
 from suites.target import Mocks, Target
 
 PROMPT = "Name three rivers."
@@ -428,7 +424,7 @@ def test_premium_tier_needs_opt_in(
     want = ExpectedError(400, frozenset({"tier_opt_in_required"}))
     failed(judge, plain, s.context(plain, None, error=want), "premium_tier_needs_opt_in")
     opted = target.chat(body(model, routing={"tier": "priority"}), tag=tag)
-    expect.success(judge, opted, "ROUTE-013")
+    expect.success(judge, opted, "ROUTE-013", subject=True)
 
 
 TOOLS = [

@@ -16,7 +16,6 @@ from suites.exchange import Exchange, ItemKind
 
 #: routing_metadata fields that vary by run: kept as their type only
 VOLATILE_METADATA = frozenset({"ttft_ms", "throughput_tps"})
-ID_PREFIXES = ("call", "toolu", "chatcmpl", "msg", "req")
 
 
 def _type_of(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -58,6 +58,8 @@ class Finding:
 
 
 CheckFunc = Callable[[Exchange, Context], Iterable[str]]
+#: a declared precondition: does this exchange, under this context, give the check a subject?
+Precondition = Callable[[Exchange, Context], bool]
 
 
 class NotApplicable(Exception):
@@ -65,6 +67,13 @@ class NotApplicable(Exception):
 
     The report counts a requirement as exercised only when one of its checks actually judged
     something, so "pass" never means "never looked".
+    """
+
+
+class Blocked(Exception):
+    """Raised by a check whose subject never came because something it depends on did not hold (the
+    target answered an HTTP error where an answer was due). Its requirement reads "blocked", linked to
+    the root cause the judge finds (`suites.plugin.Judge`), never "fail": one defect, one finding.
     """
 
 
@@ -77,12 +86,40 @@ class Check:
     doc: str
     #: target-profile features this check judges; unclaimed ones are not held against the target
     needs: tuple[str, ...] = ()
+    #: the kind of context the check judges (a routing check needs what its scenario makes known)
+    context: type[Context] = Context
+    #: context fields the scenario must have set (not None, not False) for the check to apply
+    given: tuple[str, ...] = ()
+    #: what else must hold of the exchange and the request for the check to have a subject
+    when: Precondition | None = None
+    #: upstream flavours (`context.upstream.flavour`) the check judges; empty: any
+    flavours: frozenset[str] = frozenset()
+    #: the check judges only what the gateway sent upstream, so it can name the cause of an upstream
+    #: refusal even when the client got an error (see `suites.verdict`)
+    upstream_side: bool = False
+
+    def selects(self, exchange: Exchange, context: Context) -> bool:
+        """Whether the exchange and the context give this check a subject (its declared applicability)."""
+        if not isinstance(context, self.context):
+            return False
+        for name in self.given:
+            value = getattr(context, name, None)
+            if value is None or value is False:
+                return False
+        if self.flavours:
+            upstream = getattr(context, "upstream", None)
+            if getattr(upstream, "flavour", None) not in self.flavours:
+                return False
+        return self.when is None or self.when(exchange, context)
 
     def run(self, exchange: Exchange, context: Context) -> list[Finding]:
         return self.judge(exchange, context)[0]
 
     def judge(self, exchange: Exchange, context: Context) -> tuple[list[Finding], bool]:
-        """(findings, applied): `applied` is False when the check raised NotApplicable."""
+        """(findings, applied): `applied` is False when the check found no subject (NotApplicable).
+        `Blocked` propagates: only the judge can name what blocked it."""
+        if not self.selects(exchange, context):
+            return [], False
         findings: list[Finding] = []
         try:
             for message in self.func(exchange, context):
@@ -94,20 +131,90 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 
+#: Declarations for checks whose modules do not declare them yet (applied when they register): the
+#: request-side XLATE checks judge only the upstream request, so they can name an upstream refusal's cause.
+#: Move each into its module's `@check(...)` and delete it here.
+PENDING_DECLARATIONS: dict[str, dict[str, Any]] = {
+    name: {"upstream_side": True}
+    for name in (
+        "extensions_reach_provider",
+        "other_extensions_stay_behind",
+        "core_fields_top_level_only",
+        "native_endpoint_and_auth",
+        "stream_options_where_accepted",
+        "anthropic_system_top_level",
+        "gemini_system_instruction",
+        "anthropic_tools_native",
+        "gemini_tools_native",
+        "deepseek_reasoning_content_on_tool_turns",
+        "stop_native_field",
+        "output_limit_native_field",
+        "no_native_field_not_forwarded",
+        "claude_adaptive_effort",
+        "claude_budget_from_effort",
+        "deepseek_thinking_from_effort",
+        "image_parts_native",
+        "anthropic_cache_control_forwarded",
+    )
+}
+
 
 def check(
-    requirement: str, applies: Applies, *, needs: tuple[str, ...] = ()
+    requirement: str,
+    applies: Applies = Applies.ANY,
+    *,
+    needs: tuple[str, ...] = (),
+    context: type[Context] = Context,
+    given: tuple[str, ...] = (),
+    when: Precondition | None = None,
+    flavours: Iterable[str] = (),
+    upstream_side: bool = False,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check under its requirement ID (names are unique across the registry)."""
+    """Register a check under its requirement ID with its applicability (names are unique).
+
+    The registry selects a check only when its declaration holds (`Check.selects`), so the check's body
+    judges instead of probing whether it applies; `NotApplicable` stays for subjects known only while
+    reading the exchange (a stream that carried no tool call).
+    """
 
     def register(func: CheckFunc) -> CheckFunc:
         name = func.__name__
         if name in REGISTRY:
             raise ValueError(f"two checks named {name!r}")
-        REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip(), needs)
+        declared: dict[str, Any] = {
+            "needs": needs,
+            "context": context,
+            "given": given,
+            "when": when,
+            "flavours": frozenset(flavours),
+            "upstream_side": upstream_side,
+            **PENDING_DECLARATIONS.get(name, {}),
+        }
+        REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip(), **declared)
         return func
 
     return register
+
+
+def register(
+    requirement: str, name: str, doc: str, body: CheckFunc, applies: Applies = Applies.ANY, **declared: Any
+) -> None:
+    """Register `body` as check `name` of `requirement`: one observation bound to several requirements
+    (the allowlist, the exclusion list and the price ceiling all say "only these were called")."""
+
+    def func(exchange: Exchange, context: Context) -> Iterable[str]:
+        return body(exchange, context)
+
+    func.__name__ = func.__qualname__ = name
+    func.__doc__ = doc
+    func.__module__ = body.__module__  # where the requirement's checks live, for readers and tests
+    check(requirement, applies, **declared)(func)
+
+
+def family(rows: Mapping[str, tuple[str, str]], body: CheckFunc, **declared: Any) -> None:
+    """Register `body` once per row: requirement -> (check name, docstring)."""
+    for requirement, (name, doc) in rows.items():
+        register(requirement, name, doc, body, **declared)
 
 
 def applicable(exchange: Exchange) -> set[Applies]:
@@ -123,16 +230,21 @@ def applicable(exchange: Exchange) -> set[Applies]:
 
 
 def select_checks(
-    exchange: Exchange, only: Iterable[str] | None = None, claims: frozenset[str] | None = None
+    exchange: Exchange,
+    only: Iterable[str] | None = None,
+    claims: frozenset[str] | None = None,
+    context: Context | None = None,
 ) -> list[Check]:
     """The registered checks that apply to this exchange (or just the named ones) and whose features
-    the target claims (all, when `claims` is None)."""
+    the target claims (all, when `claims` is None). With a context, only the checks it gives a subject."""
     _load_all()
     if only is not None:
         chosen = [REGISTRY[name] for name in only]
     else:
         kinds = applicable(exchange)
         chosen = [c for c in REGISTRY.values() if c.applies in kinds]
+    if context is not None:
+        chosen = [c for c in chosen if c.selects(exchange, context)]
     return [c for c in chosen if is_claimed(c, claims)]
 
 
@@ -142,13 +254,16 @@ def is_claimed(chk: Check, claims: frozenset[str] | None) -> bool:
 
 
 def unclaimed_checks(
-    exchange: Exchange, only: Iterable[str] | None, claims: frozenset[str] | None
+    exchange: Exchange,
+    only: Iterable[str] | None,
+    claims: frozenset[str] | None,
+    context: Context | None = None,
 ) -> list[Check]:
     """The checks that would apply to this exchange but need a feature the target does not claim:
     their requirements read "not claimed" rather than "not run" when nothing else judged them."""
     if claims is None:
         return []
-    return [c for c in select_checks(exchange, only) if not is_claimed(c, claims)]
+    return [c for c in select_checks(exchange, only, context=context) if not is_claimed(c, claims)]
 
 
 def run_checks(
@@ -160,8 +275,11 @@ def run_checks(
     """Run every registered check that applies to this exchange (or just the named ones)."""
     context = context or Context()
     findings: list[Finding] = []
-    for chk in select_checks(exchange, only, context.claims):
-        findings.extend(chk.run(exchange, context))
+    for chk in select_checks(exchange, only, context.claims, context):
+        try:
+            findings.extend(chk.run(exchange, context))
+        except Blocked:
+            continue  # no subject: nothing to find (the judge records it as blocked)
     return findings
 
 

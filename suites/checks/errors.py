@@ -1,4 +1,5 @@
-"""ERR and HDR: the error envelope, its headers, and the headers every response carries.
+"""ERR and HDR: the error envelope, its headers, the headers every response carries, and the error an
+upstream failure must end in.
 
 Clients retry on the status and branch on `code`; a gateway that flattens the envelope, answers an
 error with 200, or drops `Retry-After` from an upstream 429 breaks them (field-survey.md #17, #19).
@@ -11,19 +12,13 @@ import re
 from collections.abc import Iterator
 
 from auriko_conformance import contract
-from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks import Applies, Context, check, family, register
 from suites.exchange import Exchange
+from suites.scenario import RouteContext
 
 CHAT_PATH = "/v1/chat/completions"
 
 ERROR = Applies.ERROR
-
-
-def _error(exchange: Exchange) -> dict[str, object] | None:
-    body = exchange.json
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"]
-    return None
 
 
 @check("SCHEMA-006", ERROR)
@@ -57,33 +52,37 @@ def error_code_is_current(exchange: Exchange, context: Context) -> Iterator[str]
     """`code` is null or a current registry code; no legacy code, no 402 or 422 status."""
     if exchange.status in (402, 422):
         yield f"HTTP {exchange.status} is not a status of the contract"
-    error = _error(exchange)
+    error = exchange.error
     code = error.get("code") if error else None
     if code is not None and code not in contract.error_codes():
         yield f"code {code!r} is not a current error code"
 
 
-@check("ERR-001", ERROR)
+def _registry_code(exchange: Exchange, context: Context) -> bool:
+    """The error names a code of the registry (unknown codes are ERR-002's finding)."""
+    code = exchange.error.get("code") if exchange.error else None
+    return isinstance(code, str) and code in contract.error_codes()
+
+
+@check("ERR-001", ERROR, when=_registry_code)
 def error_code_matches_status(exchange: Exchange, context: Context) -> Iterator[str]:
     """The `code` is one the contract lists for this HTTP status, with that status's `type`."""
-    error = _error(exchange)
-    if error is None:
-        raise NotApplicable
+    error = exchange.error or {}
     code = error.get("code")
-    entry = contract.error_codes().get(code) if isinstance(code, str) else None
-    if entry is None:
-        raise NotApplicable  # ERR-002 reports unknown codes
+    entry = contract.error_codes()[str(code)]
     if entry.status != exchange.status:
         yield f"code {code!r} is an HTTP {entry.status} code, returned with {exchange.status}"
     if error.get("type") != entry.type:
         yield f"code {code!r} has type {entry.type!r}, got {error.get('type')!r}"
 
 
-@check("HDR-003", ERROR)
+def _is_429(exchange: Exchange, context: Context) -> bool:
+    return exchange.status == 429
+
+
+@check("HDR-003", ERROR, when=_is_429)
 def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
     """A 429 carries `Retry-After` in whole or decimal seconds."""
-    if exchange.status != 429:
-        raise NotApplicable
     value = exchange.headers.get("retry-after")
     if value is None:
         yield "429 without a Retry-After header"
@@ -91,12 +90,14 @@ def retry_after_on_429(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"Retry-After is {value!r}, not a number of seconds"
 
 
-@check("ERR-012", ERROR, needs=("error_headers",))
+def _has_envelope(exchange: Exchange, context: Context) -> bool:
+    return exchange.error is not None
+
+
+@check("ERR-012", ERROR, needs=("error_headers",), when=_has_envelope)
 def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Iterator[str]:
     """`X-Error-Type` equals the envelope type; `X-Error-Retryable` is true exactly for 429/5xx types."""
-    error = _error(exchange)
-    if error is None:
-        raise NotApplicable
+    error = exchange.error or {}
     error_type = exchange.headers.get("x-error-type")
     if error_type is None:
         yield "no X-Error-Type header"
@@ -124,20 +125,20 @@ def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[s
         yield f"HTTP 200 with an error body: {exchange.excerpt(160)!r}"
 
 
-@check("HDR-001", Applies.ANY)
+def _chat(exchange: Exchange, context: Context) -> bool:
+    return exchange.url.endswith(CHAT_PATH)
+
+
+@check("HDR-001", Applies.ANY, when=_chat)
 def request_id_on_chat_responses(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every chat-completions response, success or error, carries a non-empty `X-Request-ID`."""
-    if not exchange.url.endswith(CHAT_PATH):
-        raise NotApplicable
     if not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response without X-Request-ID"
 
 
-@check("HDR-002", Applies.ANY)
+@check("HDR-002", Applies.ANY, when=lambda exchange, context: not _chat(exchange, context))
 def request_id_on_other_responses(exchange: Exchange, context: Context) -> Iterator[str]:
     """Responses outside the chat handler (models, 404, 405, 401) carry `X-Request-ID` too."""
-    if exchange.url.endswith(CHAT_PATH):
-        raise NotApplicable
     if not exchange.headers.get("x-request-id", "").strip():
         yield f"HTTP {exchange.status} response to {exchange.method} {exchange.url} without X-Request-ID"
 
@@ -147,12 +148,14 @@ _SIGNED_INT = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-@check("HDR-004", Applies.ANY)
+def _rate_limit_headers(exchange: Exchange, context: Context) -> bool:
+    return any(name.startswith(("x-ratelimit-", "x-credits-", "x-budget-")) for name in exchange.headers)
+
+
+@check("HDR-004", Applies.ANY, when=_rate_limit_headers)
 def rate_limit_and_budget_header_formats(exchange: Exchange, context: Context) -> Iterator[str]:
     """Rate-limit, credit and budget headers, when present, have the documented formats."""
     h = exchange.headers
-    if not any(name.startswith(("x-ratelimit-", "x-credits-", "x-budget-")) for name in h):
-        raise NotApplicable
     limit, remaining = h.get("x-ratelimit-limit-requests"), h.get("x-ratelimit-remaining-requests")
     for name, value in (("X-RateLimit-Limit-Requests", limit), ("X-RateLimit-Remaining-Requests", remaining)):
         if value is not None and not _INT.match(value):
@@ -175,22 +178,21 @@ def rate_limit_and_budget_header_formats(exchange: Exchange, context: Context) -
                 yield f"X-Budget-{period}-{kind} is {value!r}, not a decimal USD amount"
 
 
-@check("HDR-005", ERROR)
+def _budget_exhausted(exchange: Exchange, context: Context) -> bool:
+    return exchange.status == 429 and (exchange.error or {}).get("code") == "budget_exhausted"
+
+
+@check("HDR-005", ERROR, when=_budget_exhausted)
 def budget_exhaustion_headers(exchange: Exchange, context: Context) -> Iterator[str]:
     """A 429 `budget_exhausted` names the exhausted budget in the X-Budget-Exceeded* headers."""
-    error = _error(exchange)
-    if exchange.status != 429 or not error or error.get("code") != "budget_exhausted":
-        raise NotApplicable
     for name in ("X-Budget-Exceeded", "X-Budget-Exceeded-Period", "X-Budget-Exceeded-Scope"):
         if not exchange.headers.get(name):
             yield f"budget_exhausted without {name}"
 
 
-@check("HDR-006", ERROR)
+@check("HDR-006", ERROR, when=_is_429)
 def rate_limit_source_values(exchange: Exchange, context: Context) -> Iterator[str]:
     """429s say where the limit came from (`provider`/`auriko`); budget headers use the documented values."""
-    if exchange.status != 429:
-        raise NotApplicable
     source = exchange.headers.get("x-rate-limit-source")
     if source not in {"provider", "auriko"}:
         yield f"X-Rate-Limit-Source is {source!r}"
@@ -215,16 +217,114 @@ def no_routing_metadata_on_errors(exchange: Exchange, context: Context) -> Itera
 _BUDGET_CODES = frozenset({"budget_exhausted", "insufficient_quota", "budget_exceeded"})
 
 
-@check("ERR-013", ERROR)
+def _budget_error(exchange: Exchange, context: Context) -> bool:
+    return exchange.status == 402 or (exchange.error or {}).get("code") in _BUDGET_CODES
+
+
+@check("ERR-013", ERROR, when=_budget_error)
 def budget_errors_are_429(exchange: Exchange, context: Context) -> Iterator[str]:
     """Budget and quota exhaustion are 429 `rate_limit_error` (D-012), never the legacy 402."""
-    error = _error(exchange)
+    error = exchange.error
     code = error.get("code") if error else None
-    if exchange.status != 402 and code not in _BUDGET_CODES:
-        raise NotApplicable
     if exchange.status != 429:
         yield f"budget/quota error {code!r} returned with HTTP {exchange.status}, not 429"
     if code == "budget_exceeded":
         yield "legacy code budget_exceeded (current: budget_exhausted)"
     if error and error.get("type") != "rate_limit_error":
         yield f"budget/quota error has type {error.get('type')!r}, not rate_limit_error"
+
+
+# --------------------------------------------------------------------------------------------------
+# The error an upstream failure (or a routing rule) must end in: judged when the scenario knows it
+# --------------------------------------------------------------------------------------------------
+
+
+def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    """The exchange is the scenario's error, in the gateway's envelope."""
+    want = context.error
+    if want is None:
+        return
+    if exchange.status == 200:
+        yield f"expected HTTP {want.status} {sorted(want.codes)}, got 200: {exchange.excerpt(200)}"
+        return
+    body, error = exchange.json, exchange.error
+    if error is None or not isinstance(body, dict):
+        yield f"HTTP {exchange.status} without an error envelope: {exchange.excerpt(200)}"
+        return
+    extra = sorted(set(body) - {"error"})
+    if extra or not {"message", "type", "code", "param"} <= set(error):
+        yield f"not the gateway's envelope (top-level {sorted(body)}, error keys {sorted(error)})"
+    if exchange.status != want.status:
+        yield f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})"
+    if want.codes and error.get("code") not in want.codes:
+        yield f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}"
+    if want.param is not None and error.get("param") != want.param:
+        yield f"param {error.get('param')!r}, expected {want.param!r}"
+    if want.error_type is not None and error.get("type") != want.error_type:
+        yield f"type {error.get('type')!r}, expected {want.error_type!r}"
+
+
+def never_500(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    """An upstream failure never surfaces as the gateway's own internal error."""
+    error = exchange.error or {}
+    if exchange.status == 500 or error.get("code") == "internal_error":
+        yield f"an upstream failure surfaced as HTTP {exchange.status} {error.get('code')!r}"
+
+
+SCENARIO = {"context": RouteContext, "given": ("error",)}
+
+family(
+    {
+        "ERR-007": ("upstream_429_stays_429", "Every attempt 429: 429 rate_limit_error rate_limit_exceeded."),
+        "ERR-008": ("upstream_overload_is_503", "Every attempt 529/503: 503 api_error, never 500."),
+        "ERR-009": ("upstream_timeout_is_504", "Every attempt timed out: 504 api_error upstream_timeout."),
+        "ERR-010": (
+            "upstream_failure_is_502",
+            "Upstream 500 / garbage / reset: 502 upstream_error, gateway envelope.",
+        ),
+        "ERR-011": (
+            "upstream_error_mapping",
+            "The chain's error follows the last attempt's mapping (D-038).",
+        ),
+    },
+    expected_error,
+    **SCENARIO,
+)
+register(
+    "ERR-008",
+    "upstream_overload_never_500",
+    "An upstream overload is never a 500/internal_error.",
+    never_500,
+    **SCENARIO,
+)
+
+
+def _retry_after(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    value = exchange.headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        yield f"Retry-After is {value!r}; the upstream sent 30"
+    elif seconds < 30:
+        yield f"Retry-After is {value!r}, shorter than the upstream's 30"
+
+
+def _expects_429(exchange: Exchange, context: Context) -> bool:
+    return isinstance(context, RouteContext) and context.error is not None and context.error.status == 429
+
+
+for _requirement, _name, _doc in (
+    (
+        "ERR-007",
+        "upstream_retry_after_preserved",
+        "A passed-through upstream 429 keeps a Retry-After no shorter than the upstream's (30 s).",
+    ),
+    (
+        "ERR-011",
+        "upstream_retry_delay_kept",
+        "An upstream 429 retry delay in any spelling (Gemini RetryInfo too) is kept as Retry-After (D-038).",
+    ),
+):
+    register(_requirement, _name, _doc, _retry_after, **SCENARIO, when=_expects_429)

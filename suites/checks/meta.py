@@ -11,55 +11,47 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks import Applies, Context, check, register
 from suites.exchange import Exchange
+from suites.journal import answering_entries, upstream_model
+from suites.scenario import RouteContext
 
 SUCCESS = Applies.ANY
 REQUIRED = ("provider", "provider_model_id", "model_canonical", "routing_strategy")
 
 
 def final_object(exchange: Exchange) -> dict[str, Any] | None:
-    """The object that carries usage and routing_metadata: the body, or the stream's final chunk."""
-    if exchange.status != 200:
-        return None
-    if exchange.is_stream:
-        return exchange.stream.final_usage_chunk
-    body = exchange.json
-    return body if isinstance(body, dict) and "choices" in body else None
+    """`exchange.final`, under the name the XLATE modules and suites/snapshot.py still import (to go
+    when they read the view directly)."""
+    return exchange.final
 
 
-def _metadata(exchange: Exchange) -> dict[str, Any] | None:
-    final = final_object(exchange)
-    metadata = final.get("routing_metadata") if final else None
-    return metadata if isinstance(metadata, dict) else None
+def _has_metadata(exchange: Exchange, context: Context) -> bool:
+    """A routing_metadata object to judge (a missing one is META-001's and STREAM-005's finding)."""
+    return exchange.metadata is not None
 
 
 @check("META-001", Applies.COMPLETION, needs=("routing_metadata",))
 def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every non-stream successful completion carries a `routing_metadata` object."""
-    final = final_object(exchange)
-    if final is not None and not isinstance(final.get("routing_metadata"), dict):
+    if exchange.final is not None and exchange.metadata is None:
         yield "the completion has no routing_metadata object"
 
 
-@check("META-003", SUCCESS, needs=("routing_metadata",))
+@check("META-003", SUCCESS, needs=("routing_metadata",), when=_has_metadata)
 def routing_metadata_required_fields(exchange: Exchange, context: Context) -> Iterator[str]:
     """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings."""
-    metadata = _metadata(exchange)
-    if metadata is None:
-        raise NotApplicable
+    metadata = exchange.metadata or {}
     for key in REQUIRED:
         value = metadata.get(key)
         if not isinstance(value, str) or not value:
             yield f"routing_metadata.{key} is {value!r}, not a non-empty string"
 
 
-@check("META-005", SUCCESS, needs=("routing_metadata",))
+@check("META-005", SUCCESS, needs=("routing_metadata",), given=("expected_strategy",), when=_has_metadata)
 def routing_strategy_echoes_request(exchange: Exchange, context: Context) -> Iterator[str]:
     """`routing_strategy` is the strategy the request asked for (`custom` for explicit weights)."""
-    metadata = _metadata(exchange)
-    if metadata is None or context.expected_strategy is None:
-        raise NotApplicable
+    metadata = exchange.metadata or {}
     if metadata.get("routing_strategy") != context.expected_strategy:
         got = metadata.get("routing_strategy")
         yield f"routing_strategy is {got!r}, expected {context.expected_strategy!r}"
@@ -74,30 +66,28 @@ def expected_cost(usage: dict[str, Any], prices: dict[str, float]) -> float:
     return ((prompt - cached) * prices["input"] + cached * cached_price + completion * prices["output"]) / 1e6
 
 
-@check("META-007", SUCCESS, needs=("cost",))
+def _metadata_and_usage(exchange: Exchange, context: Context) -> bool:
+    final = exchange.final
+    return exchange.metadata is not None and final is not None and isinstance(final.get("usage"), dict)
+
+
+@check("META-007", SUCCESS, needs=("cost",), given=("prices",), when=_metadata_and_usage)
 def cost_matches_prices_and_usage(exchange: Exchange, context: Context) -> Iterator[str]:
     """`cost.usd` equals the catalog prices applied to the reported usage."""
-    final = final_object(exchange)
-    if final is None or context.prices is None:
-        raise NotApplicable
-    metadata, usage = final.get("routing_metadata"), final.get("usage")
-    if not isinstance(metadata, dict) or not isinstance(usage, dict):
-        raise NotApplicable
+    metadata, usage = exchange.metadata or {}, (exchange.final or {})["usage"]
     cost = metadata.get("cost")
     if not isinstance(cost, dict) or not isinstance(cost.get("usd"), int | float):
         yield "routing_metadata.cost.usd is missing"
         return
-    want = expected_cost(usage, context.prices)
+    want = expected_cost(usage, context.prices or {})
     if not math.isclose(cost["usd"], want, rel_tol=1e-6, abs_tol=1e-9):
         yield f"cost.usd is {cost['usd']!r}, prices x usage give {want:.10f}"
 
 
-@check("META-006", SUCCESS, needs=("routing_metadata",))
+@check("META-006", SUCCESS, needs=("routing_metadata",), when=_has_metadata)
 def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[str]:
     """cost.usd >= 0, savings fields only when > 0, throughput >= 0; `ttft_ms` only in streams."""
-    metadata = _metadata(exchange)
-    if metadata is None:
-        raise NotApplicable
+    metadata = exchange.metadata or {}
     cost = metadata.get("cost")
     if cost is not None:
         usd = cost.get("usd") if isinstance(cost, dict) else None
@@ -117,28 +107,29 @@ def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[st
         yield f"ttft_ms is {ttft!r}"
 
 
-@check("META-012", SUCCESS, needs=("warnings",))
+@check(
+    "META-012",
+    SUCCESS,
+    needs=("warnings",),
+    when=lambda exchange, context: bool(context.dropped_parameters) and _has_metadata(exchange, context),
+)
 def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every request parameter the provider could not take is named in a warning."""
-    metadata = _metadata(exchange)
-    if metadata is None or not context.dropped_parameters:
-        raise NotApplicable
-    warnings = metadata.get("warnings") or []
-    text = " ".join(
-        str(w.get("message", "")) + " " + str(w.get("code", "")) for w in warnings if isinstance(w, dict)
-    )
+    warnings = (exchange.metadata or {}).get("warnings") or []
+    text = " ".join(str(w.get("message", "")) + " " + str(w.get("code", "")) for w in exchange.warnings)
     for parameter in context.dropped_parameters:
         if parameter not in text:
             yield f"{parameter!r} was not applied, but no warning names it (warnings: {warnings!r})"
 
 
-@check("SCHEMA-005", SUCCESS)
+def _final_usage(exchange: Exchange, context: Context) -> bool:
+    return isinstance((exchange.final or {}).get("usage"), dict)
+
+
+@check("SCHEMA-005", SUCCESS, when=_final_usage)
 def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
     """`total_tokens` is prompt + completion; cached <= prompt; reasoning <= completion."""
-    final = final_object(exchange)
-    usage = final.get("usage") if final else None
-    if not isinstance(usage, dict):
-        raise NotApplicable
+    usage = (exchange.final or {})["usage"]
     prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
     if not all(isinstance(v, int) for v in (prompt, completion, total)):
         yield f"usage counts are not all integers: {usage!r}"
@@ -153,13 +144,15 @@ def usage_is_consistent(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"reasoning_tokens {reasoning} exceed completion_tokens {completion} (counted twice?)"
 
 
-@check("META-008", SUCCESS, needs=("routing_metadata",))
+@check(
+    "META-008",
+    SUCCESS,
+    needs=("routing_metadata",),
+    when=lambda exchange, context: "warnings" in (exchange.metadata or {}),
+)
 def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[str]:
     """Warnings are objects with non-empty `code` and `message` strings (never plain strings)."""
-    metadata = _metadata(exchange)
-    if metadata is None or "warnings" not in metadata:
-        raise NotApplicable
-    warnings = metadata["warnings"]
+    warnings = (exchange.metadata or {})["warnings"]
     if not isinstance(warnings, list):
         yield f"warnings is a {type(warnings).__name__}"
         return
@@ -178,24 +171,23 @@ WARNING_TYPES = frozenset(
 )  # fmt: skip
 
 
-@check("META-009", SUCCESS, needs=("routing_metadata",))
+@check(
+    "META-009",
+    SUCCESS,
+    needs=("routing_metadata",),
+    when=lambda exchange, context: isinstance((exchange.metadata or {}).get("warnings"), list),
+)
 def warnings_have_known_type(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each warning has a `type` from the documented set (D-005)."""
-    metadata = _metadata(exchange)
-    warnings = metadata.get("warnings") if metadata else None
-    if not isinstance(warnings, list):
-        raise NotApplicable
-    for i, warning in enumerate(warnings):
+    for i, warning in enumerate((exchange.metadata or {})["warnings"]):
         if isinstance(warning, dict) and warning.get("type") not in WARNING_TYPES:
             yield f"warnings[{i}].type is {warning.get('type')!r}"
 
 
-@check("META-004", SUCCESS, needs=("routing_metadata",))
+@check("META-004", SUCCESS, needs=("routing_metadata",), given=("expected_canonical",), when=_has_metadata)
 def model_canonical_is_requested_model(exchange: Exchange, context: Context) -> Iterator[str]:
     """`model_canonical` is the canonical ID of the requested model (alias resolved, suffix removed)."""
-    metadata = _metadata(exchange)
-    if metadata is None or context.expected_canonical is None:
-        raise NotApplicable
+    metadata = exchange.metadata or {}
     if metadata.get("model_canonical") != context.expected_canonical:
         got = metadata.get("model_canonical")
         yield f"model_canonical is {got!r}, expected {context.expected_canonical!r}"
@@ -211,12 +203,10 @@ INTERNAL_KEYS = frozenset(
 )  # fmt: skip
 
 
-@check("META-010", SUCCESS, needs=("routing_metadata",))
+@check("META-010", SUCCESS, needs=("routing_metadata",), when=_has_metadata)
 def routing_metadata_extra_keys(exchange: Exchange, context: Context) -> Iterator[str]:
     """Keys beyond the stable fields are reported; internal routing fields are reported as leaks (D-018)."""
-    metadata = _metadata(exchange)
-    if metadata is None:
-        raise NotApplicable
+    metadata = exchange.metadata or {}
     extra = sorted(set(metadata) - STABLE_KEYS)
     leaks = [key for key in extra if key in INTERNAL_KEYS]
     if leaks:
@@ -235,13 +225,47 @@ def _metadata_values(request: dict[str, Any]) -> list[str]:
     return [v for v in values if isinstance(v, str) and len(v) >= 6]
 
 
-@check("META-013", Applies.ANY)
+@check(  # a validation error may quote the offending value: only answers are judged
+    "META-013",
+    Applies.ANY,
+    when=lambda exchange, context: exchange.status == 200 and bool(_metadata_values(context.request)),
+)
 def gateway_metadata_not_echoed(exchange: Exchange, context: Context) -> Iterator[str]:
     """Values sent in `gateway.metadata` do not come back in the body, the stream or the headers (D-013)."""
     values = _metadata_values(context.request)
-    if not values or exchange.status != 200:
-        raise NotApplicable  # a validation error may quote the offending value
     text = exchange.body.decode("utf-8", errors="replace") + " " + " ".join(exchange.headers.values())
     for value in values:
         if value in text:
             yield f"gateway.metadata value {value!r} is echoed in the response"
+
+
+def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    metadata = exchange.metadata or {}
+    journal = context.journal or []
+    answers = answering_entries(journal)
+    if len(answers) != 1:
+        seen = [(e.get("provider"), e.get("status"), e.get("outcome")) for e in journal]
+        yield f"expected exactly one complete upstream answer in the journal, found {len(answers)}: {seen}"
+        return
+    answer = answers[0]
+    reported = context.instance(metadata.get("provider"))
+    if reported != answer.get("provider"):
+        yield (
+            f"routing_metadata.provider is {metadata.get('provider')!r} (instance {reported!r}), "
+            f"but {answer.get('provider')!r} produced the answer"
+        )
+    received = upstream_model(answer)
+    if metadata.get("provider_model_id") != received:
+        got = metadata.get("provider_model_id")
+        yield f"provider_model_id is {got!r}; the provider received {received!r}"
+
+
+register(
+    "META-011",
+    "provider_names_answering_endpoint",
+    "routing_metadata.provider/provider_model_id name the instance that answered and the model it got.",
+    _provider_matches_journal,
+    context=RouteContext,
+    given=("journal",),
+    when=lambda exchange, context: exchange.status == 200 and _has_metadata(exchange, context),
+)

@@ -98,7 +98,7 @@ def stream_events_match_schema(exchange: Exchange, context: Context) -> Iterator
         yield from _report("StreamPayload", payload, f"event #{item.index}: ", context)
 
 
-@check("SCHEMA-002", Applies.ERROR)
+@check("ERR-001", Applies.ERROR)
 def error_matches_status_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """An error body is the envelope, with a `code` and `type` that belong to its HTTP status."""
     body = exchange.json

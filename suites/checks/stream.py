@@ -1,4 +1,5 @@
-"""STREAM: the framing and chunk rules of a `stream: true` response.
+"""STREAM: the framing and chunk rules of a `stream: true` response, and what an upstream failure or
+an upstream's cumulative usage must become in it.
 
 The rules come from the seed page and the streaming guide (final chunk with `choices: []`, `usage` and
 `routing_metadata`, then `data: [DONE]`) and from bugs gateways shipped (field-survey.md section 4):
@@ -13,8 +14,9 @@ from typing import Any
 
 import orjson
 
-from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks import Applies, Context, NotApplicable, check, register
 from suites.exchange import Exchange, ItemKind
+from suites.scenario import RouteContext
 
 STREAM = Applies.STREAM
 
@@ -49,7 +51,15 @@ def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator
         yield f"data follows [DONE]: [DONE] at event {done[0]} of {len(items)}"
 
 
-@check("STREAM-003", STREAM)
+def _usage_due(exchange: Exchange, context: Context) -> bool:
+    """Usage was asked for (`stream_options.include_usage`), or sent: where it sits is then STREAM-003's.
+    A stream with no usage at all when none was asked for is STREAM-007's finding (an Auriko rule)."""
+    options = context.request.get("stream_options") if isinstance(context.request, dict) else None
+    asked = isinstance(options, dict) and options.get("include_usage") is True
+    return asked or any(isinstance(p.get("usage"), dict) for p in exchange.stream.json_payloads)
+
+
+@check("STREAM-003", STREAM, when=_usage_due)
 def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Iterator[str]:
     """The last data event before `[DONE]` has `choices: []` and a `usage` object."""
     items = exchange.stream.items
@@ -67,13 +77,15 @@ def final_usage_chunk_before_done(exchange: Exchange, context: Context) -> Itera
         yield f"the final chunk (#{last.index}) has no usage object"
 
 
-@check("STREAM-005", STREAM, needs=("routing_metadata",))
+def _has_usage_chunk(exchange: Exchange, context: Context) -> bool:
+    """The stream has its final usage chunk (a missing one is STREAM-003's finding)."""
+    return exchange.stream.final_usage_chunk is not None
+
+
+@check("STREAM-005", STREAM, needs=("routing_metadata",), when=_has_usage_chunk)
 def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> Iterator[str]:
     """The final usage chunk carries `routing_metadata` with its four required fields."""
-    final = exchange.stream.final_usage_chunk
-    if final is None:
-        raise NotApplicable  # STREAM-003 reports the missing chunk
-    metadata = final.get("routing_metadata")
+    metadata = (exchange.stream.final_usage_chunk or {}).get("routing_metadata")
     if not isinstance(metadata, dict):
         yield "the final usage chunk has no routing_metadata object"
         return
@@ -214,14 +226,12 @@ def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> It
             yield f"tool call id {call_id!r} starts {count} calls (parallel calls need distinct ids)"
 
 
-@check("STREAM-014", STREAM)
+@check("STREAM-014", STREAM, given=("reference_text",))
 def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iterator[str]:
     """The joined stream text equals the non-stream answer to the same (deterministic) request."""
-    if context.reference_text is None:
-        raise NotApplicable
+    want = context.reference_text or ""
     streamed = exchange.stream.text()
-    if streamed != context.reference_text:
-        want = context.reference_text
+    if streamed != want:
         yield f"streamed text {streamed[:100]!r} differs from the non-stream text {want[:100]!r}"
 
 
@@ -239,12 +249,14 @@ def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iter
         yield f"the error event's `error` is {error!r}, not an object"
 
 
-@check("STREAM-016", STREAM)
+def _has_error_event(exchange: Exchange, context: Context) -> bool:
+    return bool(exchange.stream.of_kind(ItemKind.ERROR))
+
+
+@check("STREAM-016", STREAM, when=_has_error_event)
 def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Iterator[str]:
     """The mid-stream error event holds a full envelope; the stream then closes without `[DONE]` (D-004)."""
     errors = exchange.stream.of_kind(ItemKind.ERROR)
-    if not errors:
-        raise NotApplicable
     error = errors[-1].payload.get("error")
     if isinstance(error, dict):
         for key in ("message", "type", "code", "param"):
@@ -256,10 +268,127 @@ def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Itera
         yield "[DONE] follows the error event"
 
 
-@check("SCHEMA-009", Applies.ANY)
+def _asked_to_stream(exchange: Exchange, context: Context) -> bool:
+    return isinstance(context.request, dict) and context.request.get("stream") is True
+
+
+@check("SCHEMA-009", Applies.ANY, when=lambda e, c: e.status == 200 and _asked_to_stream(e, c))
 def stream_content_type(exchange: Exchange, context: Context) -> Iterator[str]:
     """A successful `stream: true` request is answered as `text/event-stream`."""
-    if context.request.get("stream") is not True or exchange.status != 200:
-        raise NotApplicable
     if not exchange.is_stream:
         yield f"content-type is {exchange.headers.get('content-type')!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Streams of a given request shape, and streams whose upstream failed or reported cumulative usage
+# --------------------------------------------------------------------------------------------------
+
+KEEPALIVE_TYPES = frozenset({"ping", "keep-alive", "keepalive", "heartbeat"})
+
+
+@check("STREAM-018", STREAM)
+def upstream_keepalives_not_data(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Keep-alives are SSE comments; an upstream `ping` or keep-alive never becomes a data event (D-022)."""
+    for item in exchange.stream.items:
+        payload = item.payload
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if (isinstance(kind, str) and kind.lower() in KEEPALIVE_TYPES) or (
+            item.kind is ItemKind.INVALID and item.data.strip().lower().lstrip(":").strip() in KEEPALIVE_TYPES
+        ):
+            yield f"event #{item.index} is an upstream keep-alive sent as data: {item.data[:80]!r}"
+
+
+def _asked_for_logprobs(exchange: Exchange, context: Context) -> bool:
+    return isinstance(context.request, dict) and context.request.get("logprobs") is True
+
+
+@check("STREAM-020", STREAM, when=_asked_for_logprobs)
+def stream_logprobs_join_to_content(exchange: Exchange, context: Context) -> Iterator[str]:
+    """With `logprobs: true`, content chunks carry logprobs.content whose tokens join to the text."""
+    tokens: list[str] = []
+    missing = 0
+    for chunk in exchange.stream.chunks:
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index") != 0:
+                continue
+            content = (choice.get("delta") or {}).get("content")
+            logprobs = choice.get("logprobs")
+            entries = logprobs.get("content") if isinstance(logprobs, dict) else None
+            if isinstance(content, str) and content and not isinstance(entries, list):
+                missing += 1
+            for entry in entries or []:
+                if isinstance(entry, dict) and isinstance(entry.get("token"), str):
+                    tokens.append(entry["token"])
+    text = exchange.stream.text()
+    if missing:
+        yield f"{missing} content chunks carry no choices[].logprobs.content"
+    elif text and "".join(tokens) != text:
+        yield f"logprob tokens join to {''.join(tokens)[:80]!r}, the content is {text[:80]!r}"
+
+
+def _stream_failure(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    if exchange.status != 200 or not exchange.is_stream:
+        if exchange.status < 400 or exchange.error is None:
+            yield f"the failed stream ended as HTTP {exchange.status} with no error: {exchange.excerpt(160)}"
+        return  # the gateway had sent nothing yet: a non-2xx error is a detectable end
+    items = exchange.stream.items
+    errors = [i for i in items if i.kind is ItemKind.ERROR]
+    if not errors:
+        kinds = [i.kind.value for i in items[-3:]]
+        yield f"the upstream failed mid-stream but the client saw no error event (last events: {kinds})"
+    elif not isinstance(errors[-1].payload.get("error"), dict):
+        yield f"the error event's `error` is {errors[-1].payload.get('error')!r}, not an object"
+
+
+register(
+    "STREAM-015",
+    "upstream_failure_reported_in_stream",
+    "A stream whose upstream failed after its first bytes carries an error event, never a clean end.",
+    _stream_failure,
+    context=RouteContext,
+    given=("upstream_failed",),
+)
+
+
+def _pre_stream_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    if 200 <= exchange.status < 300:
+        kind = exchange.content_type
+        yield f"an error known before the first byte was sent as HTTP {exchange.status} ({kind})"
+    elif exchange.error is None:
+        yield f"HTTP {exchange.status} without a JSON error envelope ({exchange.content_type})"
+
+
+register(
+    "STREAM-017",
+    "pre_stream_error_is_non_2xx",
+    "With stream: true, an error known before the first byte is a non-2xx JSON error envelope.",
+    _pre_stream_error,
+    context=RouteContext,
+    given=("error",),
+    when=_asked_to_stream,
+)
+
+
+def _usage_not_summed(exchange: Exchange, context: RouteContext) -> Iterator[str]:
+    with_usage = [p for p in exchange.stream.json_payloads if isinstance(p.get("usage"), dict)]
+    if len(with_usage) != 1:
+        yield f"{len(with_usage)} events carry a usage object (expected one, the final chunk)"
+    final = exchange.usage  # where it sits is STREAM-003's finding; the counts are this one's
+    if final is None:
+        yield "no final usage chunk"
+        return
+    prompt, completion = context.upstream_usage or (0, 0)
+    got = (final.get("prompt_tokens"), final.get("completion_tokens"))
+    if got != (prompt, completion):
+        yield f"usage (prompt, completion) is {got}, the upstream's final counts are {(prompt, completion)}"
+
+
+register(
+    "STREAM-019",
+    "cumulative_usage_not_summed",
+    "Cumulative upstream usage gives one usage chunk equal to the upstream's final counts.",
+    _usage_not_summed,
+    context=RouteContext,
+    given=("upstream_usage",),
+    when=lambda exchange, context: exchange.status == 200 and exchange.is_stream,
+)

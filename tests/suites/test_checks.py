@@ -75,6 +75,12 @@ def _stream(mutate: Callable[[list[Any]], Any], tool_calls: bool = False) -> Exc
     return s.stream_exchange(result if isinstance(result, list) and result is not payloads else payloads)
 
 
+def _asking_usage(exchange: Exchange) -> Exchange:
+    """The stream answers a request that asked for usage (`stream_options.include_usage`)."""
+    exchange.request_body = {**exchange.request_body, "stream_options": {"include_usage": True}}
+    return exchange
+
+
 def _completion(mutate: Callable[[dict[str, Any]], Any]) -> Exchange:
     body = s.completion()
     mutate(body)
@@ -113,7 +119,7 @@ BROKEN: dict[str, tuple[Exchange, str]] = {
     "done_missing": (_stream(lambda p: p[:-1]), "STREAM-002"),
     "done_twice": (_stream(lambda p: [*p, "[DONE]"]), "STREAM-002"),
     "data_after_done": (_stream(lambda p: [*p, p[0]]), "STREAM-002"),
-    "final_usage_chunk_missing": (_stream(lambda p: p[:_FINAL] + p[-1:]), "STREAM-003"),
+    "final_usage_chunk_missing": (_asking_usage(_stream(lambda p: p[:_FINAL] + p[-1:])), "STREAM-003"),
     "final_chunk_with_choices": (
         _stream(lambda p: p[_FINAL].update(choices=[{"index": 0, "delta": {}, "finish_reason": None}])),
         "STREAM-003"),
@@ -174,7 +180,7 @@ BROKEN: dict[str, tuple[Exchange, str]] = {
         "ERR-001"),
     "error_type_not_of_status": (
         s.error_exchange(400, {"message": "m", "type": "api_error", "code": "invalid_request", "param": None}),
-        "SCHEMA-002"),
+        "ERR-001"),
     "unknown_code": (
         s.error_exchange(502, {"message": "m", "type": "api_error", "code": "provider_error", "param": None}),
         "ERR-002"),
@@ -313,6 +319,9 @@ def test_gateway_metadata_must_not_be_echoed() -> None:
 
 def test_every_check_is_exercised_by_a_broken_case() -> None:
     exercised = {req for _, req in BROKEN.values()} | {"STREAM-014", "META-012", "META-004", "META-013"}
+    # STREAM-018/020 (and the scenario checks these modules register) are proven with the routing
+    # scenarios in test_route_checks.py
+    exercised |= {"STREAM-018", "STREAM-020"} | {c.requirement for c in all_checks().values() if c.given}
     # The modules this file covers; route/xlate checks are proven in their own test files.
     mine = {"suites.checks.stream", "suites.checks.schema", "suites.checks.errors", "suites.checks.meta"}
     registered = {c.requirement for c in all_checks().values() if c.func.__module__ in mine}
@@ -331,3 +340,11 @@ def test_checks_needing_an_unclaimed_feature_are_named_not_run() -> None:
     assert "META-001" in {c.requirement for c in dropped}
     assert all(c.needs for c in dropped)  # only checks that need a feature drop out
     assert unclaimed_checks(exchange, None, None) == []  # no profile: everything is claimed
+
+
+def test_a_stream_without_usage_is_judged_by_stream_003_only_when_usage_was_asked() -> None:
+    """OpenAI's API sends no usage chunk unless asked: that is STREAM-007's Auriko rule, not STREAM-003's."""
+    exchange = _stream(lambda p: p[:_FINAL] + p[-1:])
+    context = Context(request=exchange.request_body)
+    assert "STREAM-003" not in _ids(exchange, context)
+    assert "STREAM-003" in _ids(_asking_usage(exchange), Context(request=exchange.request_body))

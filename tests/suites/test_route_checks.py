@@ -15,16 +15,10 @@ from typing import Any
 import pytest
 
 from suites.checks import Context, all_checks, run_checks
-from suites.checks.route import (
-    Directory,
-    ExpectedError,
-    RouteContext,
-    SdkOutcome,
-    answering_entries,
-    native_usage,
-    upstream_model,
-)
+from suites.directory import Directory
 from suites.exchange import Exchange
+from suites.journal import answering_entries, native_usage, upstream_model
+from suites.scenario import ExpectedError, RouteContext, SdkOutcome
 from tests.suites import samples as s
 
 MODEL_ID = s.METADATA["provider_model_id"]
@@ -407,7 +401,7 @@ CASES: dict[str, Case] = dict(
                 lambda: (s.completion_exchange(), sdk(**SDK_STREAM)),
                 lambda: (
                     s.completion_exchange(),
-                    sdk(**{**SDK_STREAM, "last_chunk": {"choices": [{}], "usage": None}}),
+                    sdk(**{**SDK_STREAM, "chunks": 0, "last_chunk": None}),
                 ),
             ),
         ),
@@ -463,8 +457,13 @@ CASES: dict[str, Case] = dict(
 )
 
 
+#: checks proven here that need no scenario: they judge any answer to a request of their shape
+SHAPE_CHECKS = {"n_choices_never_fewer", "upstream_keepalives_not_data", "stream_logprobs_join_to_content"}
+
+
 def _route_checks() -> dict[str, Any]:
-    return {name: c for name, c in all_checks().items() if c.func.__module__ == "suites.checks.route"}
+    """The scenario checks (they judge a `RouteContext`), and the request-shape checks above."""
+    return {name: c for name, c in all_checks().items() if c.context is RouteContext or name in SHAPE_CHECKS}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -496,9 +495,7 @@ def test_every_requirement_of_the_area_is_covered() -> None:
     assert mine <= covered, sorted(mine - covered)
 
 
-SCENARIO_CHECKS = sorted(
-    set(CASES) - {"n_choices_never_fewer", "upstream_keepalives_not_data", "stream_logprobs_join_to_content"}
-)
+SCENARIO_CHECKS = sorted(set(CASES) - SHAPE_CHECKS)
 
 
 @pytest.mark.parametrize("name", SCENARIO_CHECKS)
