@@ -2,7 +2,7 @@
 
 Each test sends an OpenAI-shaped request for a model the target routes to one provider, reads the exact
 request that provider received (the mock journal, filtered by this test's correlation tag) and runs the
-XLATE checks of `suites/checks/xlate.py` on it and on the answer. Models come from the target profile
+XLATE checks of `suites/checks/xlate_*.py` on it and on the answer. Models come from the target profile
 (`models.by_provider`); tests that need a particular model kind (a Claude 4.6 model, Gemini 3, ...) use
 the public model names below, which a profile can rename under `models.by_kind`, and report "not
 claimed" when the target does not know the model or routes it to another provider.

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from mocks.journal import key_fingerprint
 from suites.checks import Applies, Context, NotApplicable, check
 from suites.checks.xlate import (
     Upstream,
@@ -107,8 +108,15 @@ def credentials_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
     for up in getattr(context, "upstreams", None) or []:
         raw = orjson.dumps(up.raw).decode()
         for secret in secrets:
-            if secret in raw:
+            if any(trace in raw for trace in secret_traces(secret)):
                 yield f"a credential value from extensions reached {up.flavour}"
+
+
+def secret_traces(secret: str) -> tuple[str, str]:
+    """How a secret shows in a journal entry: as itself in a body, or as the fingerprint the journal
+    writes in place of an auth header or key query value (as AUTH-004 compares), so a credential the
+    gateway moved into the upstream auth header is found too."""
+    return secret, f"[redacted:{key_fingerprint(secret)}]"
 
 
 def _path_value(body: Any, path: str) -> tuple[bool, Any]:
@@ -134,7 +142,9 @@ def core_fields_top_level_only(exchange: Exchange, context: Context) -> Iterator
     body = up.gemini if up.flavour == "gemini" else up.json
     for path, want in (expect.get("preserved") or {}).items():
         present, got = _path_value(body, path)
-        if present and got != want:
+        if not present:
+            yield f"upstream {path} is missing: the client's {want!r} vanished alongside the extension"
+        elif got != want:
             yield f"upstream {path} is {got!r}: an extension overrode the client's {want!r}"
     for path, want in (expect.get("nested") or {}).items():
         present, got = _path_value(up.json, path)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks._warning_names import warning_names
 from suites.exchange import Exchange
 
 SUCCESS = Applies.ANY
@@ -124,11 +125,8 @@ def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> 
     if metadata is None or not context.dropped_parameters:
         raise NotApplicable
     warnings = metadata.get("warnings") or []
-    text = " ".join(
-        str(w.get("message", "")) + " " + str(w.get("code", "")) for w in warnings if isinstance(w, dict)
-    )
     for parameter in context.dropped_parameters:
-        if parameter not in text:
+        if not any(warning_names(w, parameter) for w in warnings):
             yield f"{parameter!r} was not applied, but no warning names it (warnings: {warnings!r})"
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from suites.checks import Context
+from suites.checks._warning_names import warning_names
 from suites.checks.meta import final_object
 from suites.exchange import Exchange
 
@@ -183,17 +184,12 @@ def warnings_of(exchange: Exchange | None) -> list[dict[str, Any]]:
     return [w for w in warnings or [] if isinstance(w, dict)]
 
 
-def names(text: str, name: str) -> bool:
-    """`name` appears in `text` as a word of its own (case-insensitive)."""
-    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text, re.IGNORECASE) is not None
-
-
 def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> bool:
     """A warning names `name` in its code or message (D-047), of type `kind` when given."""
     for w in warnings_of(exchange):
         if kind is not None and kind not in (w.get("type"), w.get("code")):
             continue
-        if names(f"{w.get('code', '')} {w.get('message', '')}", name):
+        if warning_names(w, name):
             return True
     return False
 

@@ -67,16 +67,25 @@ def gemini_tools_native(exchange: Exchange, context: Context) -> Iterator[str]:
     request = context.request
     body = up.gemini
     declared = {
-        d.get("name")
+        d.get("name"): d
         for tool in body.get("tools") or []
         if isinstance(tool, dict)
         for d in tool.get("functionDeclarations") or []
         if isinstance(d, dict)
     }
     for tool in request.get("tools") or []:
-        name = (tool.get("function") or {}).get("name")
+        fn = tool.get("function") or {}
+        name = fn.get("name")
         if name not in declared:
             yield f"tool {name!r} is not among tools[].functionDeclarations[] ({sorted(map(str, declared))})"
+        elif fn.get("parameters"):
+            yield from translated_schema(
+                f"tool {name!r} parameters",
+                fn["parameters"],
+                declared[name],
+                "parametersJsonSchema",
+                "parameters",
+            )
     if request.get("tools"):
         choice = request.get("tool_choice")
         calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
@@ -135,6 +144,65 @@ def gemini_tools_native(exchange: Exchange, context: Context) -> Iterator[str]:
             yield f"functionResponse is in a {role!r} turn, not user"
 
 
+def translated_schema(
+    label: str, client: Any, holder: dict[str, Any], json_key: str, subset_key: str
+) -> Iterator[str]:
+    """A client JSON Schema on Gemini: under `json_key` (plain JSON Schema) it travels unchanged; under
+    `subset_key` (the OpenAPI 3.0 subset) it may lose keywords the subset lacks, but must keep the
+    structure the model is asked to follow (`schema_differences`)."""
+    if json_key in holder:
+        if holder[json_key] != client:
+            yield f"{label} reached Gemini as {json_key}={holder[json_key]!r}, not the client's schema"
+    elif subset_key in holder:
+        for difference in schema_differences(client, holder[subset_key]):
+            yield f"{label} reached Gemini as {subset_key} with {difference}"
+    else:
+        yield f"{label} reached Gemini without {json_key} or {subset_key}"
+
+
+#: Keywords whose translation into the OpenAPI subset is not judged: `$ref` may be inlined and the
+#: combinators rewritten, so the structure below them is the gateway's choice.
+_UNJUDGED = ("$ref", "anyOf", "oneOf", "allOf")
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    """A schema's types, lower-case, without `null` (the subset spells that `nullable: true`)."""
+    value = schema.get("type")
+    values = value if isinstance(value, list) else [value] if value is not None else []
+    return {str(v).lower() for v in values} - {"null"}
+
+
+def schema_differences(client: Any, native: Any, where: str = "the root") -> Iterator[str]:
+    """How a schema in Gemini's OpenAPI subset departs from the client's JSON Schema: a type (compared
+    case-insensitively, as the proto form writes `OBJECT`), the property names, `required`, `items` or
+    an `enum` that changed. Keywords the subset lacks (additionalProperties, $schema, formats) may go."""
+    if not isinstance(client, dict) or any(k in client for k in _UNJUDGED):
+        return
+    if not isinstance(native, dict):
+        yield f"{native!r} at {where}, not a schema"
+        return
+    want, got = _types(client), _types(native)
+    if want and not want & got:
+        yield f"type {native.get('type')!r} at {where}, the client's is {client.get('type')!r}"
+    properties = client.get("properties")
+    if isinstance(properties, dict):
+        native_properties = native.get("properties") if isinstance(native.get("properties"), dict) else {}
+        if set(native_properties) != set(properties):
+            yield f"properties {sorted(native_properties)} at {where}, the client's are {sorted(properties)}"
+        for key in properties.keys() & native_properties.keys():
+            yield from schema_differences(properties[key], native_properties[key], f"{where}.{key}")
+    if isinstance(client.get("required"), list) and set(native.get("required") or ()) != set(
+        client["required"]
+    ):
+        yield f"required {native.get('required')!r} at {where}, the client's is {client['required']!r}"
+    if "items" in client:
+        yield from schema_differences(client["items"], native.get("items"), f"{where}[]")
+    if isinstance(client.get("enum"), list) and [str(v) for v in native.get("enum") or ()] != [
+        str(v) for v in client["enum"]
+    ]:
+        yield f"enum {native.get('enum')!r} at {where}, the client's is {client['enum']!r}"
+
+
 def _schema_has(schema: Any, keys: tuple[str, ...]) -> bool:
     if isinstance(schema, dict):
         return any(k in schema for k in keys) or any(_schema_has(v, keys) for v in schema.values())
@@ -155,14 +223,13 @@ def gemini_response_format(exchange: Exchange, context: Context) -> Iterator[str
         yield f"{rf['type']} reached Gemini with responseMimeType={config.get('responseMimeType')!r}"
     if rf["type"] == "json_schema":
         schema = (rf.get("json_schema") or {}).get("schema")
-        if "responseJsonSchema" in config:
-            if config["responseJsonSchema"] != schema:
-                yield f"responseJsonSchema is {config['responseJsonSchema']!r}, expected the client's schema"
-        elif "responseSchema" in config:
-            if _schema_has(config["responseSchema"], ("additionalProperties", "$schema")):
-                yield "responseSchema (OpenAPI subset) still holds additionalProperties/$schema"
-        else:
-            yield "json_schema reached Gemini without responseJsonSchema or responseSchema"
+        yield from translated_schema(
+            "the json_schema", schema, config, "responseJsonSchema", "responseSchema"
+        )
+        if "responseJsonSchema" not in config and _schema_has(
+            config.get("responseSchema"), ("additionalProperties", "$schema")
+        ):
+            yield "responseSchema (OpenAPI subset) still holds additionalProperties/$schema"
     if exchange.status != 200 or (up.status is not None and up.status != 200):
         yield f"the structured-output request failed (gateway HTTP {exchange.status}, upstream {up.status})"
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+from mocks.journal import redact
 from suites.checks import (
     all_checks,
     ext,
@@ -81,17 +82,18 @@ HISTORY = [
 def up(
     flavour: str, body: dict[str, Any], *, path: str | None = None, usage: Any = None, **kw: Any
 ) -> Upstream:
+    headers = kw.pop("headers", HEADERS.get(flavour, BEARER))
     return Upstream(
         provider=flavour,
         flavour=flavour,
         method=kw.pop("method", "POST"),
         path=path or PATHS[flavour],
         query=kw.pop("query", {}),
-        headers=kw.pop("headers", HEADERS.get(flavour, BEARER)),
+        headers=headers,
         body=body,
         status=kw.pop("status", 200),
         usage=usage,
-        raw={"body": body, "headers": HEADERS.get(flavour, BEARER)},
+        raw={"body": body, "headers": headers},
     )
 
 
@@ -250,7 +252,11 @@ GEM_TOOLS_REQUEST = {
 }
 GEM_TOOLS_BODY = {
     "tools": [
-        {"functionDeclarations": [{"name": "get_weather", "parametersJsonSchema": {"type": "object"}}]}
+        {
+            "functionDeclarations": [
+                {"name": "get_weather", "parametersJsonSchema": WEATHER["function"]["parameters"]}
+            ]
+        }
     ],
     "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}},
     "contents": [
@@ -589,6 +595,61 @@ case(
         answer(),
         ctx(GEM_TOOLS_REQUEST, up("gemini", edit(GEM_TOOLS_BODY, lambda b: b.update(tools=[])))),
     ),
+    # issue 16: only the names were compared, so a tool sent without its parameters passed
+    parameters_dropped=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up(
+                "gemini",
+                edit(
+                    GEM_TOOLS_BODY,
+                    lambda b: b["tools"][0]["functionDeclarations"][0].pop("parametersJsonSchema"),
+                ),
+            ),
+        ),
+    ),
+    parameters_emptied=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up(
+                "gemini",
+                edit(
+                    GEM_TOOLS_BODY,
+                    lambda b: b["tools"][0]["functionDeclarations"][0].update(
+                        parametersJsonSchema={"type": "object"}
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+def _gem_tools_subset(parameters: dict[str, Any]) -> dict[str, Any]:
+    """GEM_TOOLS_BODY with the tool schema in the OpenAPI subset (`parameters`), snake_case spelling."""
+    declaration = {"name": "get_weather", "parameters": parameters}
+    return {**GEM_TOOLS_BODY, "tools": [{"function_declarations": [declaration]}]}
+
+
+SUBSET_WEATHER = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+case(
+    xlate_gemini.gemini_tools_native,
+    "XLATE-006",
+    (answer(), ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset(SUBSET_WEATHER)))),
+    subset_property_lost=(
+        answer(),
+        ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset({"type": "OBJECT", "properties": {}}))),
+    ),
+    subset_type_changed=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up("gemini", _gem_tools_subset({"type": "OBJECT", "properties": {"city": {"type": "INTEGER"}}})),
+        ),
+    ),
+    subset_not_a_schema=(answer(), ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset("object")))),  # type: ignore[arg-type]
 )
 
 # XLATE-007 / XLATE-009 / XLATE-011 (response side) -----------------------------------------------------
@@ -1067,6 +1128,40 @@ case(
                 status=400,
             ),
         ),
+    ),
+)
+
+
+def _gem_response_schema(schema: Any) -> dict[str, Any]:
+    """A Gemini body asking for JSON with `schema` in the OpenAPI subset (`responseSchema`)."""
+    return {
+        **GEM_BODY,
+        "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema},
+    }
+
+
+case(
+    xlate_gemini.gemini_response_format,
+    "XLATE-019",
+    (
+        answer(),
+        ctx(
+            RF_REQ,
+            up("gemini", _gem_response_schema({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}})),
+        ),
+    ),
+    # issue 16: only leftover additionalProperties/$schema were looked for, so these passed
+    empty_response_schema=(answer(), ctx(RF_REQ, up("gemini", _gem_response_schema({})))),
+    wrong_response_schema=(
+        answer(),
+        ctx(
+            RF_REQ,
+            up("gemini", _gem_response_schema({"type": "OBJECT", "properties": {"b": {"type": "STRING"}}})),
+        ),
+    ),
+    response_schema_as_array=(
+        answer(),
+        ctx(RF_REQ, up("gemini", _gem_response_schema({"type": "ARRAY", "items": {"type": "STRING"}}))),
     ),
 )
 case(
@@ -1898,6 +1993,25 @@ case(
         ctx({"model": "m"}, None, [up("deepseek", {"x": [{"token": SECRET}]})], secrets=[SECRET]),
     ),
     request_rejected=(failure(400, "invalid_request"), ctx({"model": "m"}, None, [], secrets=[SECRET])),
+    # issue 16: the journal shows auth headers as fingerprints, so a credential moved there passed
+    credential_moved_to_auth_header=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            None,
+            [up("anthropic", ANT_BODY, headers={**HEADERS["anthropic"], "x-api-key": redact(SECRET)})],
+            secrets=[SECRET],
+        ),
+    ),
+    credential_moved_to_bearer=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            None,
+            [up("deepseek", {"x": {"kept": 1}}, headers={"authorization": redact(f"Bearer {SECRET}")})],
+            secrets=[SECRET],
+        ),
+    ),
 )
 case(
     ext.core_fields_top_level_only,
@@ -1920,6 +2034,16 @@ case(
             preserved={"model": "deepseek-chat", "temperature": 0.3},
             nested={"x.model": "nested"},
             blocked_values=["evil-model"],
+        ),
+    ),
+    # issue 16: a client value that vanished upstream (stripped along with the extension) passed
+    preserved_value_vanished=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            up("deepseek", {"model": "deepseek-chat", "x": {"model": "nested"}}),
+            preserved={"model": "deepseek-chat", "temperature": 0.3},
+            nested={"x.model": "nested"},
         ),
     ),
     nested_stripped_too=(
