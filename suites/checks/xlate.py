@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
 from suites.checks import Context
 from suites.checks._warning_names import warning_names
@@ -175,6 +179,22 @@ def parse_json(text: Any) -> tuple[bool, Any]:
         return True, orjson.loads(text)
     except orjson.JSONDecodeError:
         return False, None
+
+
+def schema_violations(document: Any, schema: Any) -> Iterator[str]:
+    """Where `document` breaks the client's JSON Schema (none when there is no usable schema: a schema
+    the suite cannot read, or one pointing elsewhere, is not the answer's fault)."""
+    if not isinstance(schema, dict):
+        return
+    try:
+        validator_class = validator_for(schema, default=Draft202012Validator)
+        validator_class.check_schema(schema)
+        errors = sorted(validator_class(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+        for error in errors[:3]:
+            where = "/".join(map(str, error.absolute_path)) or "the root"
+            yield f"at {where}: {error.message}"
+    except (SchemaError, Unresolvable):
+        return
 
 
 def warnings_of(exchange: Exchange | None) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from suites.checks.xlate import (
     native_usage,
     owes_warning,
     parse_json,
+    schema_violations,
     system_texts,
     text_of,
     upstream_of,
@@ -438,7 +439,8 @@ def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Itera
 
 @check("XLATE-020", Applies.ANY)
 def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> Iterator[str]:
-    """json_schema answered by Claude comes back as JSON content, no tool_calls, finish_reason stop."""
+    """json_schema answered by Claude comes back as JSON content matching the schema, no tool_calls,
+    finish_reason stop."""
     rf = context.request.get("response_format")
     if upstream_of(context, "anthropic") is None or not isinstance(rf, dict):
         raise NotApplicable
@@ -447,10 +449,14 @@ def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> It
     if exchange.status != 200:
         yield f"json_schema on Claude failed with HTTP {exchange.status}"
         return
+    schema = (rf.get("json_schema") or {}).get("schema")
     for i, message in enumerate(messages_of(exchange)):
-        ok, _ = parse_json(message.get("content"))
+        ok, document = parse_json(message.get("content"))
         if not ok:
             yield f"choice {i} content {message.get('content')!r} is not the JSON document"
+        else:
+            for violation in schema_violations(document, schema):
+                yield f"choice {i} content does not match the client's schema: {violation}"
         if message.get("tool_calls"):
             yield f"choice {i} returned the structured answer as tool_calls"
         if message.get("_finish") != "stop":

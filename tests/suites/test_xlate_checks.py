@@ -1179,6 +1179,10 @@ case(
         ctx(RF_REQ, up("anthropic", ANT_BODY)),
     ),
     not_json=(answer({"content": "Here you go: a is x"}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    # issue 16: parsing was enough, so JSON that ignores the schema passed
+    wrong_type=(answer({"content": '{"a": 1}'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    extra_property=(answer({"content": '{"a": "x", "b": 2}'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    not_an_object=(answer({"content": '["a"]'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
 )
 
 
@@ -2229,3 +2233,11 @@ def test_a_missing_warning_is_owed_only_when_the_target_claims_warnings() -> Non
     context.claims = no_warnings
     context.upstream = context.upstreams[0] = up("openai", {"reasoning_effort": "max"})  # forwarded as is
     assert found(xlate_openai.openai_native_effort, (exchange, context)) == ["XLATE-027"]
+
+
+def test_schema_violations_leave_unreadable_schemas_alone() -> None:
+    """A schema the suite cannot use (invalid, or a $ref it cannot resolve) is not held against the answer."""
+    assert list(xlate.schema_violations({"a": 1}, {"type": "no-such-type"})) == []
+    assert list(xlate.schema_violations({"a": 1}, {"$ref": "https://example.com/s.json"})) == []
+    assert list(xlate.schema_violations({"a": 1}, None)) == []
+    assert list(xlate.schema_violations({"a": 1}, {"properties": {"a": {"type": "string"}}})) != []
