@@ -506,7 +506,7 @@ class AnthropicFlavour(Flavour):
             "role": "assistant",
             "model": ex.model,
             "content": content,
-            "stop_reason": STOP_REASON[reply.finish],
+            "stop_reason": reply.native_finish(STOP_REASON),
             "stop_sequence": reply.stop_sequence,
             "usage": usage,
         }
@@ -601,7 +601,10 @@ class AnthropicFlavour(Flavour):
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": STOP_REASON[reply.finish], "stop_sequence": reply.stop_sequence},
+                    "delta": {
+                        "stop_reason": reply.native_finish(STOP_REASON),
+                        "stop_sequence": reply.stop_sequence,
+                    },
                     "usage": self.usage(reply, output_tokens=reply.usage.completion),
                 },
             )

@@ -52,6 +52,8 @@ class Directives:
     cached: int | None = None
     usage: str | None = None
     words: int | None = None
+    #: the provider's own finish reason, written verbatim (any identifier, so unknown ones too)
+    native_finish: str | None = None
 
     def any_fault(self) -> bool:
         return (
@@ -85,6 +87,15 @@ def _float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_]{1,64}")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER_RE.fullmatch(value):
+        raise ValueError("must be 1 to 64 letters or underscores")
+    return value
+
+
 def _choice(*values: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in values:
@@ -109,6 +120,7 @@ _VALUED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "cached": (_int(0, 10_000_000), None),
     "usage": (_choice("cumulative"), None),
     "words": (_int(1, 100_000), None),
+    "native_finish": (_identifier, None),
     "timeout": (_choice("true"), True),
     "malformed": (_choice("true"), True),
     "content_filter": (_choice("true"), True),

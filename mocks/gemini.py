@@ -536,7 +536,7 @@ class GeminiFlavour(Flavour):
     def _candidate(self, index: int, parts: list[dict[str, Any]], reply: Reply | None) -> dict[str, Any]:
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
         if reply is not None:
-            candidate["finishReason"] = FINISH[reply.finish]
+            candidate["finishReason"] = reply.native_finish(FINISH)
             if reply.tool_calls:
                 candidate["finishMessage"] = "Model generated function call(s)."
             if reply.finish == "content_filter":

@@ -756,7 +756,7 @@ class OpenAICompatFlavour(Flavour):
                 "index": index,
                 "message": message,
                 "logprobs": logprobs,
-                "finish_reason": FINISH[reply.finish],
+                "finish_reason": reply.native_finish(FINISH),
             }
             if d.choice_stop_reason:
                 choice["stop_reason"] = reply.stop_sequence
@@ -871,7 +871,7 @@ class OpenAICompatFlavour(Flavour):
         last: dict[str, Any] = {}
         if d.name == "deepseek":
             last = {"content": "", "reasoning_content": None} if shown else {"content": ""}
-        yield Frame(chunk(last, FINISH[reply.finish]))
+        yield Frame(chunk(last, reply.native_finish(FINISH)))
         if turn.include_usage:
             payload = {**base, "choices": [], "usage": self.usage(turn, reply, n=turn.n)}
             if obfuscate:

@@ -929,19 +929,34 @@ def _finish_case(case: str, flavour_model: str) -> tuple[dict[str, Any], str]:
         return user(FINISH_TEXT, model=flavour_model, tools=[WEATHER], tool_choice="required"), case.split(
             "-"
         )[0]
-    return user(f"{FINISH_TEXT} [[mock: content_filter]]", model=flavour_model), case
+    if case in ("refusal", "SAFETY"):
+        return user(f"{FINISH_TEXT} [[mock: content_filter]]", model=flavour_model), case
+    # every other native reason (unmapped and unknown ones included) is named to the mock directly
+    return user(f"{FINISH_TEXT} [[mock: native_finish={case}]]", model=flavour_model), case
 
 
+#: An invented reason: the gateway must keep it in native_finish_reason and say `stop` (D-044).
+UNKNOWN_FINISH = "conformance_unknown_reason"
 FINISH_CASES = [
     ("anthropic", "end_turn"),
     ("anthropic", "stop_sequence"),
     ("anthropic", "max_tokens"),
     ("anthropic", "tool_use"),
     ("anthropic", "refusal"),
+    ("anthropic", "pause_turn"),
+    ("anthropic", "model_context_window_exceeded"),
+    ("anthropic", UNKNOWN_FINISH),
     ("gemini", "STOP"),
     ("gemini", "STOP-tools"),
     ("gemini", "MAX_TOKENS"),
     ("gemini", "SAFETY"),
+    ("gemini", "RECITATION"),
+    ("gemini", "BLOCKLIST"),
+    ("gemini", "PROHIBITED_CONTENT"),
+    ("gemini", "SPII"),
+    ("gemini", UNKNOWN_FINISH),
+    ("deepseek", "insufficient_system_resource"),
+    ("deepseek", UNKNOWN_FINISH),
 ]
 
 

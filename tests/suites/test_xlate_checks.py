@@ -1759,6 +1759,8 @@ case(
         ctx({"model": "m"}, native_finish="end_turn"),
     ),
     max_tokens_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="MAX_TOKENS")),
+    recitation_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="RECITATION")),
+    spii_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="SPII")),
 )
 case(
     xlate_response.finish_reason_mapped,
@@ -1783,6 +1785,10 @@ case(
     native_value_missing=(
         answer(finish="length"),
         ctx({"model": "m"}, native_finish="insufficient_system_resource"),
+    ),
+    context_window_as_stop=(
+        answer(finish="stop", native="model_context_window_exceeded"),
+        ctx({"model": "m"}, native_finish="model_context_window_exceeded"),
     ),
     unknown_not_stop=(
         answer(finish="content_filter", native="brand_new"),
