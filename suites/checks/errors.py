@@ -109,7 +109,8 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
     elif header is not None:
         yield f"X-Error-Provider {header!r} on an error no provider produced"
     retryable = exchange.headers.get("x-error-retryable")
-    expected = "true" if error.get("type") in {"rate_limit_error", "api_error"} else "false"
+    retry_status = exchange.status == 429 or exchange.status >= 500
+    expected = "true" if retry_status and error.get("type") in {"rate_limit_error", "api_error"} else "false"
     if retryable is None:
         yield "no X-Error-Retryable header"
     elif retryable.lower() != expected:
@@ -147,12 +148,23 @@ _SIGNED_INT = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+_PERIODS = ("daily", "weekly", "monthly")
+#: the headers HDR-004 gives a format; only their presence makes the check judge anything
+_FORMATTED_HEADERS = (
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-credits-balance-microdollars",
+    *(f"x-budget-{period}-{kind}" for period in _PERIODS for kind in ("limit", "spend")),
+)
+
+
 @check("HDR-004", Applies.ANY)
 def rate_limit_and_budget_header_formats(exchange: Exchange, context: Context) -> Iterator[str]:
     """Rate-limit, credit and budget headers, when present, have the documented formats."""
     h = exchange.headers
-    if not any(name.startswith(("x-ratelimit-", "x-credits-", "x-budget-")) for name in h):
-        raise NotApplicable
+    if not any(name in h for name in _FORMATTED_HEADERS):
+        raise NotApplicable  # other x-ratelimit-* headers (e.g. a provider's, passed on) are not judged here
     limit, remaining = h.get("x-ratelimit-limit-requests"), h.get("x-ratelimit-remaining-requests")
     for name, value in (("X-RateLimit-Limit-Requests", limit), ("X-RateLimit-Remaining-Requests", remaining)):
         if value is not None and not _INT.match(value):
