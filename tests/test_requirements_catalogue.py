@@ -179,8 +179,9 @@ def test_field_survey_bugs_are_traced(catalogue):
 
 def test_decision_headings_are_numbered_in_order(decisions):
     numbers = [int(d.split("-")[1]) for d in decisions]
-    assert numbers == list(range(1, len(numbers) + 1))
-    assert len(numbers) >= 29
+    # each helper of a session writes from its own block of numbers (D-110.., D-120..): gaps between blocks
+    assert numbers == sorted(set(numbers))
+    assert numbers[:29] == list(range(1, 30))
 
 
 def test_each_decision_states_question_choice_and_suite_treatment(decisions):

@@ -70,16 +70,20 @@ OPENAI_UNCHANGED = (
 )
 
 
-#: OpenAI takes these only on some models (verbosity: GPT-5; web_search_options: search models).
-OPENAI_MODEL_DEPENDENT = frozenset({"web_search_options", "verbosity"})
-
-
-VLLM_UNCHANGED = ("top_k", "min_p", "repetition_penalty")
+VLLM_UNCHANGED = ("top_k", "min_p", "repetition_penalty", "top_a")
+#: Fields a provider takes only on some models, so dropping them with a warning naming them is fine:
+#: OpenAI's verbosity (GPT-5) and web_search_options (search models); top_a, which "some vLLM providers"
+#: support (D-112).
+MODEL_DEPENDENT: dict[str, frozenset[str]] = {
+    "openai": frozenset({"web_search_options", "verbosity"}),
+    "vllm": frozenset({"top_a"}),
+}
 
 
 @check("XLATE-017", Applies.ANY)
 def openai_compatible_fields_unchanged(exchange: Exchange, context: Context) -> Iterator[str]:
-    """OpenAI gets its own extra fields unchanged; vLLM gets top_k, min_p and repetition_penalty."""
+    """OpenAI gets its own extra fields unchanged; vLLM gets top_k, min_p, repetition_penalty (and top_a
+    where the model takes it)."""
     up = upstream_of(context, "openai", "vllm")
     if up is None:
         raise NotApplicable
@@ -88,7 +92,7 @@ def openai_compatible_fields_unchanged(exchange: Exchange, context: Context) -> 
         if name not in context.request or context.request[name] is None:
             continue
         value = context.request[name]
-        if up.flavour == "openai" and name in OPENAI_MODEL_DEPENDENT:
+        if name in MODEL_DEPENDENT[up.flavour]:
             yield from lenient(exchange, context, name in up.json, up.json.get(name), value, name, name)
         elif up.json.get(name) != value:
             yield f"{name}={value!r} reached {up.flavour} as {up.json.get(name)!r}"

@@ -252,7 +252,7 @@ NOT_FORWARDED: dict[str, tuple[str, ...]] = {
     ),
     "deepseek": ("top_k", "seed", "logit_bias", "min_p", "repetition_penalty", "top_a"),
     "openai": ("top_k", "min_p", "repetition_penalty", "top_a"),
-    "vllm": ("top_a",),
+    # vLLM: nothing; top_a is forwarded or dropped with a warning, as the model allows (D-112, XLATE-017)
 }
 
 

@@ -1042,12 +1042,30 @@ case(
     (answer(), ctx(VLLM_REQ, up("vllm", {"top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1}))),
     min_p_dropped=(answer(), ctx(VLLM_REQ, up("vllm", {"top_k": 40, "repetition_penalty": 1.1}))),
 )
+# D-112: top_a reaches vLLM unchanged where the model takes it, else it is dropped with a warning
+TOP_A_REQ = {"model": "m", "top_a": 0.5}
+case(
+    xlate_openai.openai_compatible_fields_unchanged,
+    "XLATE-017",
+    (answer(), ctx(TOP_A_REQ, up("vllm", {"top_a": 0.5}))),
+    top_a_changed=(answer(), ctx(TOP_A_REQ, up("vllm", {"top_a": 0.9}))),
+    top_a_dropped_silently=(answer(), ctx(TOP_A_REQ, up("vllm", {}))),
+)
+case(
+    xlate_openai.openai_compatible_fields_unchanged,
+    "XLATE-017",
+    (answer(warnings=[warn("unsupported_parameter", "top_a was dropped")]), ctx(TOP_A_REQ, up("vllm", {}))),
+    warning_names_another_field=(
+        answer(warnings=[warn("unsupported_parameter", "top_k was dropped")]),
+        ctx(TOP_A_REQ, up("vllm", {})),
+    ),
+)
 case(
     xlate_request.no_native_field_not_forwarded,
     "XLATE-018",
     (answer(), ctx({"model": "m", "top_k": 20, "top_a": 0.5}, up("openai", {"model": "gpt"}))),
     top_k_forwarded_to_openai=(answer(), ctx({"model": "m", "top_k": 20}, up("openai", {"top_k": 20}))),
-    top_a_forwarded_to_vllm=(answer(), ctx({"model": "m", "top_a": 0.5}, up("vllm", {"top_a": 0.5}))),
+    top_a_forwarded_to_deepseek=(answer(), ctx({"model": "m", "top_a": 0.5}, up("deepseek", {"top_a": 0.5}))),
     seed_forwarded_to_anthropic=(
         answer(),
         ctx({"model": "m", "seed": 7}, up("anthropic", {**ANT_BODY, "seed": 7})),
