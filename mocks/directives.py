@@ -22,6 +22,7 @@ _MARKERS_RE = re.compile(r"\[\[\s*(?:mock\b|conformance-id\s*:).*?\]\]", re.S)
 _SPACES_RE = re.compile(r"\s+")
 
 FINISH_VALUES = ("stop", "length", "content_filter")
+REJECT_REASONS = ("context_length", "content_filter")
 
 
 class DirectiveError(ValueError):
@@ -54,6 +55,8 @@ class Directives:
     words: int | None = None
     #: the provider's own finish reason, written verbatim (any identifier, so unknown ones too)
     native_finish: str | None = None
+    #: answer the provider's own 400 for this reason (`context_length` or `content_filter`)
+    reject: str | None = None
 
     def any_fault(self) -> bool:
         return (
@@ -121,6 +124,7 @@ _VALUED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "usage": (_choice("cumulative"), None),
     "words": (_int(1, 100_000), None),
     "native_finish": (_identifier, None),
+    "reject": (_choice(*REJECT_REASONS), None),
     "timeout": (_choice("true"), True),
     "malformed": (_choice("true"), True),
     "content_filter": (_choice("true"), True),

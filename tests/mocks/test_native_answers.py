@@ -1,5 +1,6 @@
-"""The `native_finish` directive: each flavour writes the named finish reason verbatim, streamed or not,
-so the suite can send every native reason (and an unknown one) through a gateway (XLATE-036/037)."""
+"""Directives for the providers' own answers the suite must see through a gateway: `native_finish` writes
+the named finish reason verbatim, streamed or not (XLATE-036/037), and `reject` answers the provider's
+own context-length or content-filter 400 (ERR-011)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,33 @@ def test_native_finish_takes_only_an_identifier() -> None:
         parse_directives("[[mock: native_finish=a-b]]", "x")
     with pytest.raises(DirectiveError):
         parse_directives("[[mock: native_finish]]", "x")
+
+
+def _post(server, flavour: str, text: str) -> httpx.Response:
+    if flavour == "anthropic":
+        payload = {"model": "claude-haiku-4-5", "max_tokens": 100, "messages": user(text)}
+        return httpx.post(server.url + "/anthropic/v1/messages", headers=ANTHROPIC_HEADERS, json=payload)
+    if flavour == "gemini":
+        url = server.url + "/gemini/v1beta/models/gemini-2.0-flash:generateContent"
+        return httpx.post(url, headers=GEMINI_HEADERS, json={"contents": [{"parts": [{"text": text}]}]})
+    path = {"openai": "/openai/v1/chat/completions", "vllm": "/vllm/v1/chat/completions"}[flavour]
+    model = {"openai": "gpt-4o-2024-08-06", "vllm": "Qwen/Qwen3-32B"}[flavour]
+    return httpx.post(server.url + path, headers=AUTH, json={"model": model, "messages": user(text)})
+
+
+@pytest.mark.parametrize(
+    ("flavour", "reason", "words"),
+    [
+        ("openai", "context_length", "context_length_exceeded"),
+        ("openai", "content_filter", "content management policy"),
+        ("anthropic", "context_length", "prompt is too long"),
+        ("anthropic", "content_filter", "content filtering policy"),
+        ("gemini", "context_length", "exceeds the maximum number of tokens"),
+        ("vllm", "context_length", "maximum context length"),
+        ("gemini", "content_filter", "mock scenario"),  # no such 400 on Gemini: the generic one
+    ],
+)
+def test_reject_answers_the_providers_own_400(server, flavour: str, reason: str, words: str) -> None:
+    response = _post(server, flavour, f"x [[mock: reject={reason}]]")
+    assert response.status_code == 400
+    assert words in response.text
