@@ -555,7 +555,7 @@ class AnthropicFlavour(Flavour):
             "role": "assistant",
             "model": ex.model,
             "content": content,
-            "stop_reason": STOP_REASON[reply.finish],
+            "stop_reason": reply.native_finish(STOP_REASON),
             "stop_sequence": reply.stop_sequence,
             "usage": usage,
         }
@@ -669,7 +669,7 @@ class AnthropicFlavour(Flavour):
                 {
                     "type": "message_delta",
                     "delta": {
-                        "stop_reason": STOP_REASON[reply.finish],
+                        "stop_reason": reply.native_finish(STOP_REASON),
                         "stop_sequence": reply.stop_sequence,
                         "stop_details": None,
                         "container": None,

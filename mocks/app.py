@@ -22,7 +22,7 @@ from mocks.behaviour import plan_reply
 from mocks.config import MockConfig
 from mocks.control import Control
 from mocks.directives import DirectiveError, parse_directives
-from mocks.errors import MockError, scenario_error
+from mocks.errors import MockError, rejection, scenario_error
 from mocks.flavour import Exchange, Flavour
 from mocks.gemini import GeminiFlavour
 from mocks.journal import (
@@ -333,6 +333,8 @@ class MockApp:
             directives = parse_directives(turn.directive_text, ex.instance.name)
             if directives.error:
                 raise scenario_error(directives.error, flavour.overload_status, directives.retry_after)
+            if directives.reject:
+                raise rejection(directives.reject, flavour.errors)
             reply = plan_reply(turn, directives)
         except DirectiveError as err:
             raise flavour.directive_error(err) from None

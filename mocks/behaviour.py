@@ -9,6 +9,7 @@ of sampling parameters, so a suite can predict it and compare providers. Text is
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -147,6 +148,11 @@ class Reply:
     usage: Usage
     stop_sequence: str | None = None
     directives: Directives = field(default_factory=Directives)
+
+    def native_finish(self, table: Mapping[str, str]) -> str:
+        """The flavour's finish reason: the one a `native_finish` directive names (so a suite can make
+        every native reason, unknown ones included, reach the gateway), else `table`'s for `finish`."""
+        return self.directives.native_finish or table[self.finish]
 
 
 def example_value(schema: Any, key: str, index: int) -> Any:

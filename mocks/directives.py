@@ -29,6 +29,7 @@ _SPACES_RE = re.compile(r"\s+")
 _NOT_IN_TAG = re.compile(r"[\]\s]")
 
 FINISH_VALUES = ("stop", "length", "content_filter")
+REJECT_REASONS = ("context_length", "content_filter")
 
 
 class DirectiveError(ValueError):
@@ -61,6 +62,10 @@ class Directives:
     words: int | None = None
     preamble: int | None = None  # text of N tokens before tool calls (real models often write one)
     redacted_thinking: bool = False  # Anthropic: the thinking block comes back redacted
+    #: the provider's own finish reason, written verbatim (any identifier, so unknown ones too)
+    native_finish: str | None = None
+    #: answer the provider's own 400 for this reason (`context_length` or `content_filter`)
+    reject: str | None = None
 
     def any_fault(self) -> bool:
         return (
@@ -94,6 +99,15 @@ def _float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_]{1,64}")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER_RE.fullmatch(value):
+        raise ValueError("must be 1 to 64 letters or underscores")
+    return value
+
+
 def _choice(*values: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in values:
@@ -120,6 +134,8 @@ _VALUED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "words": (_int(1, 100_000), None),
     "preamble": (_int(1, 100_000), None),
     "redacted_thinking": (_choice("true"), True),
+    "native_finish": (_identifier, None),
+    "reject": (_choice(*REJECT_REASONS), None),
     "timeout": (_choice("true"), True),
     "malformed": (_choice("true"), True),
     "content_filter": (_choice("true"), True),

@@ -199,6 +199,41 @@ SCENARIO_MESSAGES: dict[int, str] = {
 }
 
 
+#: What `reject=REASON` answers: the provider's own 400 for a prompt beyond the context window or for
+#: filtered content, per error shape, as (message, code). The texts are the providers' (numbers aside), so
+#: a gateway that maps them is judged on what it will really get. Gemini and vLLM have no content-filter
+#: 400 (Gemini blocks a prompt in a 200 with `promptFeedback`): they answer the generic scenario 400.
+NATIVE_REJECTIONS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("openai", "context_length"): (
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 "
+        "tokens. Please reduce the length of the messages.",
+        "context_length_exceeded",
+    ),
+    ("openai", "content_filter"): (
+        "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "content_filter",
+    ),
+    ("vllm", "context_length"): (
+        "This model's maximum context length is 32768 tokens. However, you requested 33024 tokens "
+        "(32768 in the messages, 256 in the completion). Please reduce the length of the messages or "
+        "completion.",
+        None,
+    ),
+    ("anthropic", "context_length"): ("prompt is too long: 210000 tokens > 200000 maximum", None),
+    ("anthropic", "content_filter"): ("Output blocked by content filtering policy", None),
+    ("gemini", "context_length"): (
+        "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+        None,
+    ),
+}
+
+
+def rejection(reason: str, style: ErrorStyle) -> MockError:
+    """The 400 a `reject=REASON` directive asks for, in the flavour's own words where it has them."""
+    message, code = NATIVE_REJECTIONS.get((style.shape, reason)) or (SCENARIO_MESSAGES[400], None)
+    return MockError(400, message, param="messages" if code else None, code=code)
+
+
 def scenario_error(status: int, overload_status: int, retry_after: float | None = None) -> MockError:
     """The error a scenario asks for. 529 means "overloaded": flavours without a 529 use their own
     overload status (503); Anthropic keeps 529 `overloaded_error`."""

@@ -588,7 +588,7 @@ class GeminiFlavour(Flavour):
             return {"content": {}, "finishReason": "SAFETY", "safetyRatings": SAFETY_BLOCKED}
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
         if reply is not None:
-            candidate["finishReason"] = FINISH[reply.finish]
+            candidate["finishReason"] = reply.native_finish(FINISH)
             if reply.tool_calls and calls_done:
                 candidate["finishMessage"] = "Model generated function call(s)."
         if spec.avg_logprobs:

@@ -801,7 +801,7 @@ class OpenAICompatFlavour(Flavour):
             choice: dict[str, Any] = {"index": index, "message": message}
             if not omit_logprobs:
                 choice["logprobs"] = logprobs
-            choice["finish_reason"] = FINISH[reply.finish]
+            choice["finish_reason"] = reply.native_finish(FINISH)
             if d.choice_stop_reason:
                 choice["stop_reason"] = reply.stop_sequence
             choices.append(choice)
@@ -930,7 +930,11 @@ class OpenAICompatFlavour(Flavour):
             last = {"content": "", "reasoning_content": None} if shown else {"content": ""}
         on_finish = d.usage_on_finish_chunk and turn.include_usage and not cumulative
         yield Frame(
-            chunk(last, FINISH[reply.finish], usage=self.usage(turn, reply, n=turn.n) if on_finish else None)
+            chunk(
+                last,
+                reply.native_finish(FINISH),
+                usage=self.usage(turn, reply, n=turn.n) if on_finish else None,
+            )
         )
         if turn.include_usage and not on_finish:
             payload = {**base, "choices": [], "usage": self.usage(turn, reply, n=turn.n)}

@@ -42,6 +42,12 @@ class Failure:
     timed_out: bool = False
 
 
+#: How Anthropic ("prompt is too long: N tokens > M maximum") and Gemini ("The input token count (N)
+#: exceeds the maximum number of tokens allowed (M).") word a prompt beyond the context window, which the
+#: OpenAI-style "maximum context length" test misses.
+_PROMPT_TOO_LONG = ("prompt is too long", "exceeds the maximum number of tokens")
+
+
 def classify_status(status: int, provider: str, message: str, retry_after: str | None) -> Failure:
     """An upstream HTTP error -> the contract's error and whether to fall back (D-038)."""
     text = f"{provider} returned HTTP {status}: {message}"
@@ -57,7 +63,8 @@ def classify_status(status: int, provider: str, message: str, retry_after: str |
     if status in (408, 504):
         return Failure(GatewayError("upstream_timeout", text, provider=provider), True, timed_out=True)
     if status in (400, 413, 422):
-        if "context" in lowered and ("length" in lowered or "window" in lowered):
+        context = "context" in lowered and ("length" in lowered or "window" in lowered)
+        if context or any(phrase in lowered for phrase in _PROMPT_TOO_LONG):
             return Failure(
                 GatewayError("context_length_exceeded", text, "messages", provider=provider), False
             )

@@ -13,7 +13,9 @@ Importing this module registers, with schemathesis's global registries:
   without a `routing_metadata` claim schemathesis's own schema check no longer requires it.
 - `filter_failure`: a schema-valid request refused with a routing or capability code (the request is
   well formed, but no provider can serve it as asked) is not a `positive_data_acceptance` failure (D-053);
-  one refused because of an unknown top-level field is a SHOULD finding (REQ-016), counted (D-056).
+  one refused because of an unknown top-level field is a SHOULD finding (REQ-016), counted (D-056); a
+  request accepted although it breaks only rules the contract marks `x-should` is a SHOULD finding of
+  the requirement the marker names (D-113), counted.
 - Three checks, built from the suite's own check functions (`suites.checks`) so that the fuzzer and the
   suites judge a response the same way: `auriko_error_envelope`, `auriko_routing_metadata` and
   `auriko_stream_framing`. A finding against a MUST requirement fails the case; SHOULD/MAY findings are
@@ -518,6 +520,14 @@ def refused_unknown_fields(status: int, content: bytes, body: Any) -> list[str]:
     return [name for name in unknown if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message)]
 
 
+def should_only_violations(body: Any) -> list[str]:
+    """The requirements named by `x-should` when every way `body` breaks the request schema is such a
+    rule (empty when it breaks none, or breaks a rule that is not a SHOULD)."""
+    errors = list(contract.validator("ChatCompletionRequest").iter_errors(body))
+    named = [e.schema.get("x-should") if isinstance(e.schema, dict) else None for e in errors]
+    return [str(n) for n in named] if errors and all(named) else []
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
     """Keep every failure but the outcomes the contract accepts, which are counted instead (D-053, D-056).
@@ -525,10 +535,24 @@ def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> 
     - `positive_data_acceptance`: a 400 routing or capability refusal of a well-formed request (counted
       in `ACCEPTED_REFUSALS`); a refusal that names an unknown top-level field of the request (a SHOULD
       deviation, REQ-016: counted in `INFORMATIONAL`, as the suites report SHOULD findings);
-    - `not_a_server_error`: a 504 `upstream_timeout` for a request that set its own timeout or deadline.
+    - `not_a_server_error`: a 504 `upstream_timeout` for a request that set its own timeout or deadline;
+    - `negative_data_rejection`: a request accepted although it breaks only SHOULD rules (`x-should` in
+      the contract, D-113: counted in `INFORMATIONAL` under the requirement the marker names).
     """
     kind = type(failure).__name__
     content = response.content or b""
+    if kind == "AcceptedNegativeData":
+        advisory = should_only_violations(case.body)
+        if not advisory:
+            return True
+        INFORMATIONAL.add(
+            Finding(
+                advisory[0],
+                "negative_data_rejection",
+                f"accepted; it breaks only the SHOULD rules of {advisory}",
+            )
+        )
+        return False
     if kind == "RejectedPositiveData":
         code = is_routing_refusal(response.status_code, content)
         fields = [] if code else refused_unknown_fields(response.status_code, content, case.body)

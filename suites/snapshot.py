@@ -170,16 +170,25 @@ class Client:
     def kind(
         self, profile: TargetProfile, kind: str, body: dict[str, Any], requirement: str, **kw: Any
     ) -> Sent:
-        """Send `body` to a model of `kind`; skip as not claimed when the target lacks that model."""
+        """Send `body` to a model of `kind`; skip as not claimed when the target lacks that model.
+
+        A model the profile maps explicitly (`models.by_kind`) is claimed: a 404 for it fails `requirement`.
+        """
         flavour, _ = KINDS[kind]
         model = kind_model(profile, kind)
         if not profile.offers(model):
             pytest.skip(NOT_CLAIMED + f"the profile's models.offered does not list {model!r} ({kind})")
+        mapped = kind in profile.models_by_kind
         listed = listed_models(self.target) if profile.claims_feature("models_endpoint") else None
-        if listed is not None and model not in listed and kind not in profile.models_by_kind:
+        if listed is not None and model not in listed and not mapped:
             pytest.skip(NOT_CLAIMED + f"GET /v1/models does not list {model!r} ({kind})")
         sent = self.send({**body, "model": model}, flavour, **kw)
-        if unknown_model_answer(sent.exchange, model):
+        if unknown_model_answer(sent.exchange, model) or (mapped and sent.exchange.status == 404):
+            if mapped:
+                status = sent.exchange.status
+                message = f"the profile maps {kind} to {model!r}, but the target answered HTTP {status}"
+                self.judge.require(requirement, False, message, sent.exchange)
+                return sent
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
         if sent.upstreams and sent.upstream is None:
             got = sorted({u.flavour for u in sent.upstreams})

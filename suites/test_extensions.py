@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from suites.checks import xlate as x
+from suites.checks import ext
 from suites.plugin import Judge
 from suites.profile import TargetProfile
 from suites.snapshot import Client, flavour_models_of, model_for, user
@@ -72,7 +72,7 @@ def test_extensions_reach_only_the_selected_provider(
         user("Name a colour.", model=model_for(flavour_models, flavour), extensions=extensions), flavour
     )
     if client.served(sent, "EXT-001"):
-        client.check(sent, x.extensions_reach_provider, x.other_extensions_stay_behind, extension=key)
+        client.check(sent, ext.extensions_reach_provider, ext.other_extensions_stay_behind, extension=key)
 
 
 @pytest.mark.requirement("EXT-003")
@@ -83,8 +83,8 @@ def test_ignored_and_unknown_extensions_reported(client: Client, flavour_models:
         user("Name a colour.", model=model_for(flavour_models, "anthropic"), extensions=extensions),
         "anthropic",
     )
-    client.check(sent, x.extension_provider_warnings, ignored=["google"], unknown=["acme"])
-    client.check(sent, x.other_extensions_stay_behind, extension="anthropic")
+    client.check(sent, ext.extension_provider_warnings, ignored=["google"], unknown=["acme"])
+    client.check(sent, ext.other_extensions_stay_behind, extension="anthropic")
 
 
 @pytest.mark.requirement("EXT-004", "EXT-006")
@@ -103,8 +103,8 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
     if client.served(sent, "EXT-004"):
         client.check(
             sent,
-            x.credentials_stripped,
-            x.strips_reported_without_value,
+            ext.credentials_stripped,
+            ext.strips_reported_without_value,
             secrets=secrets,
             stripped=["API_KEY", "Password", "X-Api-Key", "Authorization"],
             stripped_values=secrets,
@@ -136,8 +136,8 @@ def test_credentials_stripped_in_nested_lists(client: Client, flavour_models: di
     if client.served(sent, "EXT-004"):
         client.check(
             sent,
-            x.credentials_stripped,
-            x.strips_reported_without_value,
+            ext.credentials_stripped,
+            ext.strips_reported_without_value,
             secrets=secrets,
             stripped=["Secret_Key", "token", "CREDENTIALS", "access_token"],
             stripped_values=secrets,
@@ -228,8 +228,8 @@ def test_core_fields_stripped_at_top_level_only(
     if client.served(sent, "EXT-005"):
         client.check(
             sent,
-            x.core_fields_top_level_only,
-            x.strips_reported_without_value,
+            ext.core_fields_top_level_only,
+            ext.strips_reported_without_value,
             preserved=case["preserved"],
             nested=case["nested"],
             blocked_values=case["values"],
@@ -251,7 +251,7 @@ def test_service_tier_extension_rejected(
     )
     sent = client.send(body, provider)
     client.check(
-        sent, x.service_tier_extension_rejected, platform_governed=f"extensions.{provider}.service_tier"
+        sent, ext.service_tier_extension_rejected, platform_governed=f"extensions.{provider}.service_tier"
     )
     client.judge.require("EXT-007", not sent.upstreams, "the request reached a provider", sent.exchange)
 
@@ -264,5 +264,5 @@ def test_extension_value_must_be_object(client: Client, flavour_models: dict[str
         "Name a colour.", model=model_for(flavour_models, "anthropic"), extensions={"anthropic": value}
     )
     sent = client.send(body, "anthropic")
-    client.check(sent, x.extension_not_object_rejected, bad_extension="extensions.anthropic")
+    client.check(sent, ext.extension_not_object_rejected, bad_extension="extensions.anthropic")
     client.judge.require("EXT-008", not sent.upstreams, "the request reached a provider", sent.exchange)

@@ -2,7 +2,7 @@
 
 Each test sends an OpenAI-shaped request for a model the target routes to one provider, reads the exact
 request that provider received (the mock journal, filtered by this test's correlation tag) and runs the
-XLATE checks of `suites/checks/xlate.py` on it and on the answer. Models come from the target profile
+XLATE checks of `suites/checks/xlate_*.py` on it and on the answer. Models come from the target profile
 (`models.by_provider`); tests that need a particular model kind (a Claude 4.6 model, Gemini 3, ...) use
 the public model names below, which a profile can rename under `models.by_kind`, and report "not
 claimed" when the target does not know the model or routes it to another provider.
@@ -23,7 +23,7 @@ from mocks.behaviour import reasoning_text, reply_text
 from mocks.directives import strip_markers
 from mocks.tokens import count_tokens
 from suites import expect
-from suites.checks import xlate as x
+from suites.checks import xlate, xlate_anthropic, xlate_gemini, xlate_openai, xlate_request, xlate_response
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
 from suites.snapshot import (
@@ -110,7 +110,9 @@ def test_native_endpoint_auth_and_stream_options(
         body["stream"] = True
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-001"):
-        client.check(sent, x.native_endpoint_and_auth, x.stream_options_where_accepted)
+        client.check(
+            sent, xlate_request.native_endpoint_and_auth, xlate_request.stream_options_where_accepted
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,14 +134,14 @@ def test_anthropic_system_becomes_top_level(client: Client, flavour_models: dict
         {"model": model_for(flavour_models, "anthropic"), "messages": CONVERSATION}, "anthropic"
     )
     if client.served(sent, "XLATE-003"):
-        client.check(sent, x.anthropic_system_top_level)
+        client.check(sent, xlate_anthropic.anthropic_system_top_level)
 
 
 @pytest.mark.requirement("XLATE-004")
 def test_gemini_system_instruction_and_model_role(client: Client, flavour_models: dict[str, str]) -> None:
     sent = client.send({"model": model_for(flavour_models, "gemini"), "messages": CONVERSATION}, "gemini")
     if client.served(sent, "XLATE-004"):
-        client.check(sent, x.gemini_system_instruction)
+        client.check(sent, xlate_gemini.gemini_system_instruction)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -174,7 +176,12 @@ def test_tools_and_tool_choice_native(
     )
     sent = client.send(body, flavour)
     if client.served(sent, requirement):
-        client.check(sent, x.anthropic_tools_native if flavour == "anthropic" else x.gemini_tools_native)
+        client.check(
+            sent,
+            xlate_anthropic.anthropic_tools_native
+            if flavour == "anthropic"
+            else xlate_gemini.gemini_tools_native,
+        )
 
 
 @pytest.mark.needs("tools")
@@ -186,7 +193,12 @@ def test_tool_history_native(client: Client, flavour_models: dict[str, str], fla
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [WEATHER]}, flavour
     )
     if client.served(sent, requirement):
-        client.check(sent, x.anthropic_tools_native if flavour == "anthropic" else x.gemini_tools_native)
+        client.check(
+            sent,
+            xlate_anthropic.anthropic_tools_native
+            if flavour == "anthropic"
+            else xlate_gemini.gemini_tools_native,
+        )
 
 
 @pytest.mark.requirement("XLATE-007")
@@ -201,7 +213,7 @@ def test_tool_choice_none_is_guaranteed(client: Client, flavour_models: dict[str
     )
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-007"):
-        client.check(sent, x.tool_choice_none_honoured)
+        client.check(sent, xlate_response.tool_choice_none_honoured)
 
 
 @pytest.mark.requirement("XLATE-008")
@@ -220,7 +232,7 @@ def test_deepseek_reasoning_content_on_tool_turns(
         "XLATE-008",
     )
     if client.served(sent, "XLATE-008"):
-        client.check(sent, x.deepseek_reasoning_content_on_tool_turns, thinking=True)
+        client.check(sent, xlate_openai.deepseek_reasoning_content_on_tool_turns, thinking=True)
 
 
 @pytest.mark.requirement("XLATE-009")
@@ -237,14 +249,14 @@ def test_tool_arguments_are_json(
         body["stream"] = True
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-009"):
-        messages = x.messages_of(sent.exchange)
+        messages = xlate.messages_of(sent.exchange)
         client.judge.require(
             "XLATE-009",
             any(m.get("tool_calls") for m in messages),
             "tool_choice required returned no tool call",
             sent.exchange,
         )
-        client.check(sent, x.tool_call_arguments_are_json, no_argument_tools=["ping"])
+        client.check(sent, xlate_response.tool_call_arguments_are_json, no_argument_tools=["ping"])
 
 
 @pytest.mark.requirement("XLATE-010")
@@ -259,7 +271,7 @@ def test_empty_client_arguments_normalised(
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [PING]}, flavour
     )
     if client.served(sent, "XLATE-010"):
-        client.check(sent, x.empty_arguments_become_empty_object)
+        client.check(sent, xlate_request.empty_arguments_become_empty_object)
 
 
 @pytest.mark.requirement("XLATE-011")
@@ -276,8 +288,8 @@ def test_anthropic_stream_tool_indices_after_thinking(client: Client, profile: T
     if client.served(sent, "XLATE-011"):
         client.check(
             sent,
-            x.anthropic_stream_tool_indices,
-            x.tool_call_arguments_are_json,
+            xlate_anthropic.anthropic_stream_tool_indices,
+            xlate_response.tool_call_arguments_are_json,
             tool_names=["get_weather", "get_time"],
             argument_keys=[["city"], ["zone"]],
         )
@@ -296,7 +308,7 @@ def test_stop_native_field(client: Client, flavour_models: dict[str, str], flavo
         user("List three animals.", model=model_for(flavour_models, flavour), stop=stop), flavour
     )
     if client.served(sent, "XLATE-012"):
-        client.check(sent, x.stop_native_field)
+        client.check(sent, xlate_request.stop_native_field)
 
 
 @pytest.mark.requirement("XLATE-013")
@@ -305,7 +317,7 @@ def test_anthropic_whitespace_stop_dropped(client: Client, flavour_models: dict[
         user("List three animals.", model=model_for(flavour_models, "anthropic"), stop=["\n", "zebra"]),
         "anthropic",
     )
-    client.check(sent, x.anthropic_whitespace_stops_dropped)
+    client.check(sent, xlate_anthropic.anthropic_whitespace_stops_dropped)
 
 
 @pytest.mark.requirement("XLATE-014")
@@ -319,7 +331,7 @@ def test_gemini_output_limit(client: Client, flavour_models: dict[str, str], fie
         user("Name a colour.", model=model_for(flavour_models, "gemini"), **{field: limit}), "gemini"
     )
     if client.served(sent, "XLATE-014"):
-        client.check(sent, x.output_limit_native_field)
+        client.check(sent, xlate_request.output_limit_native_field)
 
 
 @pytest.mark.requirement("XLATE-014")
@@ -331,7 +343,7 @@ def test_openai_reasoning_model_output_limit(client: Client, profile: TargetProf
     else:
         sent = client.kind(profile, "o4_mini", body, "XLATE-014")
     if client.served(sent, "XLATE-014"):
-        client.check(sent, x.output_limit_native_field, reasoning_model=True)
+        client.check(sent, xlate_request.output_limit_native_field, reasoning_model=True)
 
 
 @pytest.mark.requirement("XLATE-014")
@@ -341,7 +353,7 @@ def test_deepseek_output_limit(client: Client, flavour_models: dict[str, str]) -
         "deepseek",
     )
     if client.served(sent, "XLATE-014"):
-        client.check(sent, x.output_limit_native_field)
+        client.check(sent, xlate_request.output_limit_native_field)
 
 
 @pytest.mark.requirement("XLATE-015")
@@ -351,7 +363,7 @@ def test_anthropic_sampling_native(client: Client, flavour_models: dict[str, str
     )
     sent = client.send(body, "anthropic")
     if client.served(sent, "XLATE-015"):
-        client.check(sent, x.sampling_native_anthropic_gemini)
+        client.check(sent, xlate_request.sampling_native_anthropic_gemini)
 
 
 @pytest.mark.requirement("XLATE-015")
@@ -372,7 +384,7 @@ def test_gemini_sampling_native(
         body["n"] = 2
     sent = client.send(body, "gemini")
     if client.served(sent, "XLATE-015"):
-        client.check(sent, x.sampling_native_anthropic_gemini)
+        client.check(sent, xlate_request.sampling_native_anthropic_gemini)
 
 
 @pytest.mark.requirement("XLATE-016")
@@ -381,7 +393,7 @@ def test_anthropic_temperature_clamped(client: Client, flavour_models: dict[str,
         user("Name a colour.", model=model_for(flavour_models, "anthropic"), temperature=1.5), "anthropic"
     )
     if client.served(sent, "XLATE-016"):
-        client.check(sent, x.anthropic_temperature_clamped)
+        client.check(sent, xlate_anthropic.anthropic_temperature_clamped)
 
 
 @pytest.mark.requirement("XLATE-017")
@@ -403,7 +415,7 @@ def test_openai_fields_unchanged(
         body.update(logprobs=True, top_logprobs=2)
     sent = client.send(body, "openai")
     if client.served(sent, "XLATE-017"):
-        client.check(sent, x.openai_compatible_fields_unchanged)
+        client.check(sent, xlate_openai.openai_compatible_fields_unchanged)
 
 
 @pytest.mark.requirement("XLATE-017")
@@ -414,10 +426,11 @@ def test_vllm_fields_unchanged(client: Client, flavour_models: dict[str, str]) -
         top_k=40,
         min_p=0.05,
         repetition_penalty=1.1,
+        top_a=0.5,  # D-112: forwarded where the model takes it, else dropped with a warning
     )
     sent = client.send(body, "vllm")
     if client.served(sent, "XLATE-017"):
-        client.check(sent, x.openai_compatible_fields_unchanged)
+        client.check(sent, xlate_openai.openai_compatible_fields_unchanged)
 
 
 #: A valid value for each parameter some provider has no native field for (XLATE-018).
@@ -439,18 +452,18 @@ NO_NATIVE_VALUES: dict[str, Any] = {
 
 
 @pytest.mark.requirement("XLATE-018", "META-012")
-@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("flavour", list(xlate_request.NOT_FORWARDED))
 def test_parameters_without_native_field_not_forwarded(
     client: Client, flavour_models: dict[str, str], flavour: str
 ) -> None:
     # Exactly the parameters this provider has no field for: each must be dropped, none forwarded.
-    params = {name: NO_NATIVE_VALUES[name] for name in x.NOT_FORWARDED[flavour]}
+    params = {name: NO_NATIVE_VALUES[name] for name in xlate_request.NOT_FORWARDED[flavour]}
     if "top_logprobs" in params:
         params["logprobs"] = True
     sent = client.send(user("Name a colour.", model=model_for(flavour_models, flavour), **params), flavour)
     # They have no native field, so the gateway drops them: each with a warning (META-012).
     if client.served(sent, "XLATE-018", dropped_parameters=tuple(params)):
-        client.check(sent, x.no_native_field_not_forwarded)
+        client.check(sent, xlate_request.no_native_field_not_forwarded)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -487,7 +500,7 @@ NULLABLE_SCHEMA = {
 
 def _skip_unsupported_output_mode(sent: Sent) -> None:
     """A target may refuse an output mode for a model outright (SP capability errors): not claimed."""
-    code = x.error_code(sent.exchange)
+    code = xlate.error_code(sent.exchange)
     if code in ("structured_output_not_supported", "json_mode_not_supported"):
         model = (sent.exchange.request_body or {}).get("model")
         pytest.skip(NOT_CLAIMED + f"the target answers {code} for {model!r}")
@@ -510,7 +523,7 @@ def test_gemini_response_format(
     sent = client.send(body, "gemini")
     _skip_unsupported_output_mode(sent)
     if client.served(sent, "XLATE-019"):
-        client.check(sent, x.gemini_response_format)
+        client.check(sent, xlate_gemini.gemini_response_format)
 
 
 @pytest.mark.requirement("XLATE-020")
@@ -523,7 +536,7 @@ def test_anthropic_json_schema_answer_is_content(
     sent = client.kind(profile, "claude_sonnet_4_6", body, "XLATE-020")
     _skip_unsupported_output_mode(sent)
     if client.served(sent, "XLATE-020"):
-        client.check(sent, x.anthropic_json_schema_as_content)
+        client.check(sent, xlate_anthropic.anthropic_json_schema_as_content)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -541,7 +554,7 @@ def test_claude_4_6_adaptive_thinking(client: Client, profile: TargetProfile, ef
         profile, "claude_sonnet_4_6", user("Think, then name a prime.", reasoning_effort=effort), "XLATE-021"
     )
     if client.served(sent, "XLATE-021"):
-        client.check(sent, x.claude_adaptive_effort, claude_kind="adaptive")
+        client.check(sent, xlate_anthropic.claude_adaptive_effort, claude_kind="adaptive")
 
 
 @pytest.mark.requirement("XLATE-022")
@@ -556,10 +569,13 @@ def test_claude_4_5_budget_from_effort(client: Client, profile: TargetProfile, k
         if not client.served(sent, "XLATE-022"):
             return
         client.check(
-            sent, x.claude_budget_from_effort, claude_kind="budget", effort_control=kind == "claude_opus_4_5"
+            sent,
+            xlate_anthropic.claude_budget_from_effort,
+            claude_kind="budget",
+            effort_control=kind == "claude_opus_4_5",
         )
-        budgets.append((effort, x.budget_of(sent.upstream)))
-    for message in x.non_decreasing("budget_tokens", budgets):
+        budgets.append((effort, xlate_anthropic.budget_of(sent.upstream)))
+    for message in xlate.non_decreasing("budget_tokens", budgets):
         client.judge.require("XLATE-022", False, message)
     # A client limit below the budget: the gateway must still send max_tokens above budget_tokens.
     sent = client.kind(
@@ -570,7 +586,10 @@ def test_claude_4_5_budget_from_effort(client: Client, profile: TargetProfile, k
     )
     if client.served(sent, "XLATE-022"):
         client.check(
-            sent, x.claude_budget_from_effort, claude_kind="budget", effort_control=kind == "claude_opus_4_5"
+            sent,
+            xlate_anthropic.claude_budget_from_effort,
+            claude_kind="budget",
+            effort_control=kind == "claude_opus_4_5",
         )
 
 
@@ -594,13 +613,17 @@ def test_claude_xhigh_normalised(client: Client, profile: TargetProfile, kind: s
         )
         if not client.served(high, "XLATE-023"):
             return
-        high_budget = x.budget_of(high.upstream)
+        high_budget = xlate_anthropic.budget_of(high.upstream)
     sent = client.kind(
         profile, kind, user("Think, then name a prime.", reasoning_effort="xhigh"), "XLATE-023"
     )
     if client.served(sent, "XLATE-023"):
         client.check(
-            sent, x.claude_xhigh_normalised, claude_kind=claude_kind, xhigh_to=target, high_budget=high_budget
+            sent,
+            xlate_anthropic.claude_xhigh_normalised,
+            claude_kind=claude_kind,
+            xhigh_to=target,
+            high_budget=high_budget,
         )
 
 
@@ -612,9 +635,12 @@ def test_claude_thinking_strips_sampling(client: Client, profile: TargetProfile,
     sent = client.kind(profile, kind, body, "XLATE-024")
     if client.served(sent, "XLATE-024"):
         client.judge.require(
-            "XLATE-024", x.anthropic_thinking(sent.upstream), "thinking did not reach Claude", sent.exchange
+            "XLATE-024",
+            xlate_anthropic.anthropic_thinking(sent.upstream),
+            "thinking did not reach Claude",
+            sent.exchange,
         )
-        client.check(sent, x.claude_thinking_sampling_stripped)
+        client.check(sent, xlate_anthropic.claude_thinking_sampling_stripped)
 
 
 @pytest.mark.requirement("XLATE-025")
@@ -626,11 +652,11 @@ def test_claude_thinking_never_gets_forced_tool(client: Client, profile: TargetP
         body["tool_choice"] = {"type": "function", "function": {"name": "get_weather"}}
     # Served by another provider that honours the choice is a correct outcome too (D-043): no `kind()`.
     sent = client.send({**body, "model": kind_model(profile, "claude_haiku_4_5")}, "anthropic")
-    if sent.exchange.status == 404 or x.error_code(sent.exchange) == "model_not_found":
+    if sent.exchange.status == 404 or xlate.error_code(sent.exchange) == "model_not_found":
         pytest.skip(
             NOT_CLAIMED + f"the target does not know model {kind_model(profile, 'claude_haiku_4_5')!r}"
         )
-    client.check(sent, x.claude_thinking_no_forced_tool)
+    client.check(sent, xlate_anthropic.claude_thinking_no_forced_tool)
 
 
 @pytest.mark.requirement("XLATE-026")
@@ -641,7 +667,7 @@ def test_gemini_3_thinking_level(client: Client, profile: TargetProfile, effort:
         profile, "gemini_3", user("Think, then name a prime.", reasoning_effort=effort), "XLATE-026"
     )
     if client.served(sent, "XLATE-026"):
-        client.check(sent, x.gemini_thinking_by_generation, gemini_kind="level")
+        client.check(sent, xlate_gemini.gemini_thinking_by_generation, gemini_kind="level")
 
 
 @pytest.mark.requirement("XLATE-026")
@@ -657,10 +683,10 @@ def test_gemini_2_5_thinking_budget(client: Client, profile: TargetProfile) -> N
         )
         if not client.served(sent, "XLATE-026"):
             return
-        client.check(sent, x.gemini_thinking_by_generation, gemini_kind="budget")
+        client.check(sent, xlate_gemini.gemini_thinking_by_generation, gemini_kind="budget")
         config = sent.upstream.gemini["generationConfig"].get("thinkingConfig") or {}
         budgets.append((effort, config.get("thinkingBudget")))
-    for message in x.non_decreasing("thinkingBudget", budgets):
+    for message in xlate.non_decreasing("thinkingBudget", budgets):
         client.judge.require("XLATE-026", False, message)
 
 
@@ -675,7 +701,7 @@ def test_openai_native_reasoning_effort(
     body = user("Think, then name a prime.", reasoning_effort=effort)
     sent = client.kind(profile, kind, body, "XLATE-027")
     if client.served(sent, "XLATE-027"):
-        client.check(sent, x.openai_native_effort, openai_reasoning=True, ceiling="high")
+        client.check(sent, xlate_openai.openai_native_effort, openai_reasoning=True, ceiling="high")
 
 
 @pytest.mark.requirement("XLATE-027")
@@ -684,7 +710,9 @@ def test_gpt_5_4_drops_effort_with_tools(client: Client, profile: TargetProfile)
     body = user("Weather in Paris?", reasoning_effort="high", tools=[WEATHER])
     sent = client.kind(profile, "gpt_5_4", body, "XLATE-027")
     if client.served(sent, "XLATE-027", optional_model=True):
-        client.check(sent, x.openai_native_effort, openai_reasoning=True, effort_dropped_with_tools=True)
+        client.check(
+            sent, xlate_openai.openai_native_effort, openai_reasoning=True, effort_dropped_with_tools=True
+        )
 
 
 @pytest.mark.requirement("XLATE-028")
@@ -696,14 +724,14 @@ def test_deepseek_v4_thinking_from_effort(client: Client, profile: TargetProfile
         )
         if not client.served(sent, "XLATE-028"):
             return
-        client.check(sent, x.deepseek_thinking_from_effort, deepseek_v4=True)
+        client.check(sent, xlate_openai.deepseek_thinking_from_effort, deepseek_v4=True)
 
 
 @pytest.mark.requirement("XLATE-029")
 @pytest.mark.parametrize("kind", ["gpt_4o", "llama"])
 def test_reasoning_effort_on_plain_model_rejected(client: Client, profile: TargetProfile, kind: str) -> None:
     sent = client.kind(profile, kind, user("Name a prime.", reasoning_effort="low"), "XLATE-029")
-    client.check(sent, x.reasoning_rejected_without_reasoning, non_reasoning_model=True)
+    client.check(sent, xlate_request.reasoning_rejected_without_reasoning, non_reasoning_model=True)
     client.judge.require("XLATE-029", not sent.upstreams, "the request reached a provider", sent.exchange)
 
 
@@ -721,7 +749,7 @@ OFF_CASES = {
 @pytest.mark.parametrize("kind", list(OFF_CASES))
 def test_reasoning_effort_off(client: Client, profile: TargetProfile, kind: str) -> None:
     sent = client.kind(profile, kind, user("Name a prime.", reasoning_effort="off"), "XLATE-030")
-    client.check(sent, x.reasoning_off_native, off=OFF_CASES[kind])
+    client.check(sent, xlate_request.reasoning_off_native, off=OFF_CASES[kind])
     if OFF_CASES[kind] != "reject":
         expect.success(client.judge, sent.exchange, "XLATE-030")
 
@@ -743,7 +771,10 @@ def _shows_reasoning(up: Upstream) -> bool:
     if up.flavour == "gemini":
         return (up.gemini["generationConfig"].get("thinkingConfig") or {}).get("includeThoughts") is True
     if up.flavour == "anthropic":
-        return x.anthropic_thinking(up) and (up.json.get("thinking") or {}).get("display") != "omitted"
+        return (
+            xlate_anthropic.anthropic_thinking(up)
+            and (up.json.get("thinking") or {}).get("display") != "omitted"
+        )
     if up.flavour == "vllm":
         return up.json.get("include_reasoning") is not False and up.json.get("reasoning_effort") != "none"
     return True
@@ -766,8 +797,8 @@ def test_reasoning_kept_apart_from_content(
         pytest.skip("the gateway did not ask the provider for its reasoning text: nothing to keep apart")
     client.check(
         sent,
-        x.reasoning_returned_as_reasoning_content,
-        x.reasoning_not_in_content,
+        xlate_response.reasoning_returned_as_reasoning_content,
+        xlate_response.reasoning_not_in_content,
         reasoning_text=reasoning_text(seed_of(text), 12),
     )
 
@@ -792,7 +823,7 @@ def test_anthropic_reasoning_blocks_round_trip(client: Client, profile: TargetPr
         profile, "claude_haiku_4_5", {"messages": messages, "reasoning_effort": "low"}, "XLATE-032"
     )
     if client.served(sent, "XLATE-032"):
-        client.check(sent, x.anthropic_history_round_trips)
+        client.check(sent, xlate_anthropic.anthropic_history_round_trips)
 
 
 @pytest.mark.requirement("XLATE-032")
@@ -812,7 +843,7 @@ def test_anthropic_empty_assistant_content(
         body = {"messages": messages}
     sent = client.send({**body, "model": model_for(flavour_models, "anthropic")}, "anthropic")
     if client.served(sent, "XLATE-032"):
-        client.check(sent, x.anthropic_history_round_trips)
+        client.check(sent, xlate_anthropic.anthropic_history_round_trips)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -829,9 +860,9 @@ USAGE_CASES = {
     "deepseek-stream": ("deepseek", "", True, {"reasoning_effort": "high"}),
 }
 USAGE_CHECKS = {
-    "anthropic": ("XLATE-033", x.anthropic_usage_mapped),
-    "gemini": ("XLATE-034", x.gemini_usage_mapped),
-    "deepseek": ("XLATE-035", x.deepseek_usage_mapped),
+    "anthropic": ("XLATE-033", xlate_anthropic.anthropic_usage_mapped),
+    "gemini": ("XLATE-034", xlate_gemini.gemini_usage_mapped),
+    "deepseek": ("XLATE-035", xlate_openai.deepseek_usage_mapped),
 }
 
 
@@ -864,9 +895,9 @@ def test_usage_translated_without_double_counting(
         client.check(sent, usage_check)
         # Independent of the journal: the visible answer's tokens under the mock token rule are exactly
         # what is left of completion_tokens once reasoning is taken out (nothing counted twice).
-        usage = x.final_usage(sent.exchange) or {}
+        usage = xlate.final_usage(sent.exchange) or {}
         reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
-        content = "".join(m.get("content") or "" for m in x.messages_of(sent.exchange))
+        content = "".join(m.get("content") or "" for m in xlate.messages_of(sent.exchange))
         visible = (usage.get("completion_tokens") or 0) - reasoning
         client.judge.require(
             requirement,
@@ -897,19 +928,34 @@ def _finish_case(case: str, flavour_model: str) -> tuple[dict[str, Any], str]:
         return user(FINISH_TEXT, model=flavour_model, tools=[WEATHER], tool_choice="required"), case.split(
             "-"
         )[0]
-    return user(f"{FINISH_TEXT} [[mock: content_filter]]", model=flavour_model), case
+    if case in ("refusal", "SAFETY"):
+        return user(f"{FINISH_TEXT} [[mock: content_filter]]", model=flavour_model), case
+    # every other native reason (unmapped and unknown ones included) is named to the mock directly
+    return user(f"{FINISH_TEXT} [[mock: native_finish={case}]]", model=flavour_model), case
 
 
+#: An invented reason: the gateway must keep it in native_finish_reason and say `stop` (D-044).
+UNKNOWN_FINISH = "conformance_unknown_reason"
 FINISH_CASES = [
     ("anthropic", "end_turn"),
     ("anthropic", "stop_sequence"),
     ("anthropic", "max_tokens"),
     ("anthropic", "tool_use"),
     ("anthropic", "refusal"),
+    ("anthropic", "pause_turn"),
+    ("anthropic", "model_context_window_exceeded"),
+    ("anthropic", UNKNOWN_FINISH),
     ("gemini", "STOP"),
     ("gemini", "STOP-tools"),
     ("gemini", "MAX_TOKENS"),
     ("gemini", "SAFETY"),
+    ("gemini", "RECITATION"),
+    ("gemini", "BLOCKLIST"),
+    ("gemini", "PROHIBITED_CONTENT"),
+    ("gemini", "SPII"),
+    ("gemini", UNKNOWN_FINISH),
+    ("deepseek", "insufficient_system_resource"),
+    ("deepseek", UNKNOWN_FINISH),
 ]
 
 
@@ -929,7 +975,12 @@ def test_native_finish_reasons_mapped(
     body, native = _finish_case(case, model_for(flavour_models, flavour))
     sent = client.send({**body, "stream": stream}, flavour)
     if client.served(sent, "XLATE-036"):
-        client.check(sent, x.finish_reason_mapped, x.native_finish_reason_kept, native_finish=native)
+        client.check(
+            sent,
+            xlate_response.finish_reason_mapped,
+            xlate_response.native_finish_reason_kept,
+            native_finish=native,
+        )
 
 
 @pytest.mark.requirement("XLATE-038")
@@ -948,7 +999,12 @@ def test_truncation_wins_over_tool_calls(
     )
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-038"):
-        client.check(sent, x.truncation_wins_over_tool_calls, x.tool_call_arguments_are_json, truncated=True)
+        client.check(
+            sent,
+            xlate_response.truncation_wins_over_tool_calls,
+            xlate_response.tool_call_arguments_are_json,
+            truncated=True,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -968,7 +1024,7 @@ def test_image_parts_native(client: Client, flavour_models: dict[str, str], flav
     body = {"model": model_for(flavour_models, flavour), "messages": [{"role": "user", "content": parts}]}
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-039"):
-        client.check(sent, x.image_parts_native)
+        client.check(sent, xlate_request.image_parts_native)
 
 
 @pytest.mark.requirement("XLATE-040")
@@ -981,7 +1037,7 @@ def test_anthropic_cache_control_forwarded(client: Client, flavour_models: dict[
     body = {"model": model_for(flavour_models, "anthropic"), "messages": [{"role": "user", "content": parts}]}
     sent = client.send(body, "anthropic")
     if client.served(sent, "XLATE-040"):
-        client.check(sent, x.anthropic_cache_control_forwarded)
+        client.check(sent, xlate_anthropic.anthropic_cache_control_forwarded)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -242,6 +242,40 @@ def test_upstream_credential_failure_is_502_after_fallback(
     failed(judge, exchange, _context(exchange, journal, error=want), "upstream_error_mapping")
 
 
+#: `reject=REASON` -> what the client gets (D-038): the provider's context-length or content-filter 400
+#: is about the client's request, so it is mapped, not retried elsewhere.
+REJECTED = {
+    "context_length": ExpectedError(
+        400, frozenset({"context_length_exceeded"}), error_type="invalid_request_error"
+    ),
+    "content_filter": ExpectedError(400, frozenset({"content_filtered"}), error_type="invalid_request_error"),
+}
+#: (mock instance, reason) where the provider has a 400 of its own for it (`mocks/errors.py`)
+REJECTIONS = [
+    ("openai", "context_length"),
+    ("openai", "content_filter"),
+    ("anthropic", "context_length"),
+    ("anthropic", "content_filter"),
+    ("gemini", "context_length"),
+    ("deepseek", "context_length"),
+    ("vllm", "context_length"),
+]
+
+
+@pytest.mark.requirement("ERR-011")
+@pytest.mark.parametrize(("instance", "reason"), REJECTIONS, ids=[f"{i}-{r}" for i, r in REJECTIONS])
+def test_upstream_rejection_is_mapped_without_fallback(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, instance: str, reason: str
+) -> None:
+    model = _model(profile, instance)
+    exchange = target.chat(body(model, directives=[directive(reject=reason)]), tag=tag)
+    journal = settled_journal(mocks, tag)
+    judge.require(
+        "ERR-011", len(journal) == 1, f"an upstream {reason} 400 was retried: {_calls(journal)}", exchange
+    )
+    failed(judge, exchange, _context(exchange, journal, error=REJECTED[reason]), "upstream_error_mapping")
+
+
 # --------------------------------------------------------------------------------------------------
 # STREAM: failures around streams
 # --------------------------------------------------------------------------------------------------

@@ -110,7 +110,8 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
     elif header is not None:
         yield f"X-Error-Provider {header!r} on an error no provider produced"
     retryable = exchange.headers.get("x-error-retryable")
-    expected = "true" if error.get("type") in {"rate_limit_error", "api_error"} else "false"
+    retry_status = exchange.status == 429 or exchange.status >= 500
+    expected = "true" if retry_status and error.get("type") in {"rate_limit_error", "api_error"} else "false"
     if retryable is None:
         yield "no X-Error-Retryable header"
     elif retryable.lower() != expected:
@@ -148,8 +149,20 @@ _SIGNED_INT = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+_PERIODS = ("daily", "weekly", "monthly")
+#: the headers HDR-004 gives a format; only their presence makes the check judge anything (other
+#: x-ratelimit-* headers, e.g. a provider's passed on, are not judged here)
+_FORMATTED_HEADERS = (
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-credits-balance-microdollars",
+    *(f"x-budget-{period}-{kind}" for period in _PERIODS for kind in ("limit", "spend")),
+)
+
+
 def _rate_limit_headers(exchange: Exchange, context: Context) -> bool:
-    return any(name.startswith(("x-ratelimit-", "x-credits-", "x-budget-")) for name in exchange.headers)
+    return any(name in exchange.headers for name in _FORMATTED_HEADERS)
 
 
 @check("HDR-004", Applies.ANY, when=_rate_limit_headers)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from suites.checks import Applies, Context, check, register
+from suites.checks._warning_names import warning_names
 from suites.exchange import Exchange
 from suites.journal import answering_entries, upstream_model
 from suites.scenario import RouteContext
@@ -115,10 +116,9 @@ def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[st
 )
 def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every request parameter the provider could not take is named in a warning."""
-    warnings = (exchange.metadata or {}).get("warnings") or []
-    text = " ".join(str(w.get("message", "")) + " " + str(w.get("code", "")) for w in exchange.warnings)
+    warnings = exchange.warnings
     for parameter in context.dropped_parameters:
-        if parameter not in text:
+        if not any(warning_names(w, parameter) for w in warnings):
             yield f"{parameter!r} was not applied, but no warning names it (warnings: {warnings!r})"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from auriko_conformance import contract
 from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks._warning_names import warning_names
 from suites.exchange import Exchange, ItemKind
 
 #: stands in for routing_metadata on a usage chunk when the target does not claim the feature
@@ -183,8 +184,8 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
     """With logprobs requested, `logprobs.content` entries carry `top_logprobs` arrays of at most k items."""
     if exchange.status != 200 or context.request.get("logprobs") is not True:
         raise NotApplicable
-    if "logprobs" in context.dropped_parameters or _warned_about(exchange, "logprobs"):
-        raise NotApplicable  # routed to a provider without logprobs, and said so: SCHEMA-008 is moot
+    # Routed to a provider without logprobs, and said so: that excuses their absence, never a wrong shape.
+    excused = "logprobs" in context.dropped_parameters or _warned_about(exchange, "logprobs")
     limit = context.request.get("top_logprobs")
     if exchange.is_stream:
         entries = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
@@ -208,6 +209,8 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
             if isinstance(limit, int) and len(top) > limit:
                 yield f"choice {choice.get('index')}: {len(top)} top_logprobs for top_logprobs={limit}"
                 break
+    if not found and excused:
+        raise NotApplicable
     if not found:
         yield "logprobs were requested but no choice carries logprobs"
 
@@ -219,6 +222,4 @@ def _warned_about(exchange: Exchange, parameter: str) -> bool:
     else:
         final = exchange.json if isinstance(exchange.json, dict) else {}
     warnings = (final.get("routing_metadata") or {}).get("warnings") or []
-    return any(
-        isinstance(w, dict) and parameter in f"{w.get('code', '')} {w.get('message', '')}" for w in warnings
-    )
+    return any(warning_names(w, parameter) for w in warnings)

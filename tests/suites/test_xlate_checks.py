@@ -15,11 +15,26 @@ from typing import Any
 import orjson
 import pytest
 
-from suites.checks import all_checks, run_checks
-from suites.checks import xlate as x
+from mocks.journal import redact
+from suites.checks import (
+    all_checks,
+    ext,
+    run_checks,
+    xlate,
+    xlate_anthropic,
+    xlate_gemini,
+    xlate_openai,
+    xlate_request,
+    xlate_response,
+)
 from suites.checks.xlate import Upstream, XlateContext
 from suites.exchange import Exchange
 from suites.requirements import load_catalogue
+
+#: The modules holding the XLATE and EXT checks (split by provider, as mocks/ and the adapters are).
+TRANSLATION_MODULES = {
+    m.__name__ for m in (ext, xlate_anthropic, xlate_gemini, xlate_openai, xlate_request, xlate_response)
+}
 
 PATHS = {
     "anthropic": "/anthropic/v1/messages",
@@ -67,17 +82,18 @@ HISTORY = [
 def up(
     flavour: str, body: dict[str, Any], *, path: str | None = None, usage: Any = None, **kw: Any
 ) -> Upstream:
+    headers = kw.pop("headers", HEADERS.get(flavour, BEARER))
     return Upstream(
         provider=flavour,
         flavour=flavour,
         method=kw.pop("method", "POST"),
         path=path or PATHS[flavour],
         query=kw.pop("query", {}),
-        headers=kw.pop("headers", HEADERS.get(flavour, BEARER)),
+        headers=headers,
         body=body,
         status=kw.pop("status", 200),
         usage=usage,
-        raw={"body": body, "headers": HEADERS.get(flavour, BEARER)},
+        raw={"body": body, "headers": headers},
     )
 
 
@@ -236,7 +252,11 @@ GEM_TOOLS_REQUEST = {
 }
 GEM_TOOLS_BODY = {
     "tools": [
-        {"functionDeclarations": [{"name": "get_weather", "parametersJsonSchema": {"type": "object"}}]}
+        {
+            "functionDeclarations": [
+                {"name": "get_weather", "parametersJsonSchema": WEATHER["function"]["parameters"]}
+            ]
+        }
     ],
     "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}},
     "contents": [
@@ -271,7 +291,7 @@ def case(check: Callable[..., Any], requirement: str, good: Scenario, **broken: 
 
 # XLATE-001 -----------------------------------------------------------------------------------------
 case(
-    x.native_endpoint_and_auth,
+    xlate_request.native_endpoint_and_auth,
     "XLATE-001",
     (answer(), ctx({"model": "m"}, up("anthropic", ANT_BODY), provider_model_id="claude-haiku-4-5")),
     anthropic_without_max_tokens=(
@@ -308,7 +328,7 @@ case(
     openai_without_bearer=(answer(), ctx({"model": "m"}, up("openai", {"model": "gpt"}, headers={}))),
 )
 case(
-    x.native_endpoint_and_auth,
+    xlate_request.native_endpoint_and_auth,
     "XLATE-001",
     (
         answer(),
@@ -332,7 +352,7 @@ case(
 # XLATE-002 -----------------------------------------------------------------------------------------
 STREAM_REQ = {"model": "m", "stream": True}
 case(
-    x.stream_options_where_accepted,
+    xlate_request.stream_options_where_accepted,
     "XLATE-002",
     (answer(), ctx(STREAM_REQ, up("deepseek", {"stream": True, "stream_options": {"include_usage": True}}))),
     compatible_without_usage=(answer(), ctx(STREAM_REQ, up("vllm", {"stream": True}))),
@@ -345,7 +365,7 @@ case(
 
 # XLATE-003 / XLATE-004 -------------------------------------------------------------------------------
 case(
-    x.anthropic_system_top_level,
+    xlate_anthropic.anthropic_system_top_level,
     "XLATE-003",
     (answer(), ctx(CONVERSATION, up("anthropic", ANT_BODY))),
     missing_system_prompt=(
@@ -368,7 +388,7 @@ case(
     ),
 )
 case(
-    x.anthropic_system_top_level,
+    xlate_anthropic.anthropic_system_top_level,
     "XLATE-003",
     (answer(), ctx(CONVERSATION, up("anthropic", {**ANT_BODY, "system": "Be terse.\nOne line."}))),
     system_order_swapped=(
@@ -377,7 +397,7 @@ case(
     ),
 )
 case(
-    x.gemini_system_instruction,
+    xlate_gemini.gemini_system_instruction,
     "XLATE-004",
     (answer(), ctx(CONVERSATION, up("gemini", GEM_BODY))),
     assistant_role_not_model=(
@@ -415,7 +435,7 @@ case(
     ),
 )
 case(
-    x.gemini_system_instruction,
+    xlate_gemini.gemini_system_instruction,
     "XLATE-004",
     (
         answer(),
@@ -438,7 +458,7 @@ case(
 
 # XLATE-005 / XLATE-006 -------------------------------------------------------------------------------
 case(
-    x.anthropic_tools_native,
+    xlate_anthropic.anthropic_tools_native,
     "XLATE-005",
     (answer(), ctx(ANT_TOOLS_REQUEST, up("anthropic", ANT_TOOLS_BODY))),
     required_sent_as_auto=(
@@ -490,7 +510,7 @@ case(
     ),
 )
 case(
-    x.anthropic_tools_native,
+    xlate_anthropic.anthropic_tools_native,
     "XLATE-005",
     (
         answer(),
@@ -521,7 +541,7 @@ case(
     ),
 )
 case(
-    x.gemini_tools_native,
+    xlate_gemini.gemini_tools_native,
     "XLATE-006",
     (answer(), ctx(GEM_TOOLS_REQUEST, up("gemini", GEM_TOOLS_BODY))),
     named_without_allowed_names=(
@@ -575,6 +595,61 @@ case(
         answer(),
         ctx(GEM_TOOLS_REQUEST, up("gemini", edit(GEM_TOOLS_BODY, lambda b: b.update(tools=[])))),
     ),
+    # issue 16: only the names were compared, so a tool sent without its parameters passed
+    parameters_dropped=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up(
+                "gemini",
+                edit(
+                    GEM_TOOLS_BODY,
+                    lambda b: b["tools"][0]["functionDeclarations"][0].pop("parametersJsonSchema"),
+                ),
+            ),
+        ),
+    ),
+    parameters_emptied=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up(
+                "gemini",
+                edit(
+                    GEM_TOOLS_BODY,
+                    lambda b: b["tools"][0]["functionDeclarations"][0].update(
+                        parametersJsonSchema={"type": "object"}
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+def _gem_tools_subset(parameters: dict[str, Any]) -> dict[str, Any]:
+    """GEM_TOOLS_BODY with the tool schema in the OpenAPI subset (`parameters`), snake_case spelling."""
+    declaration = {"name": "get_weather", "parameters": parameters}
+    return {**GEM_TOOLS_BODY, "tools": [{"function_declarations": [declaration]}]}
+
+
+SUBSET_WEATHER = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+case(
+    xlate_gemini.gemini_tools_native,
+    "XLATE-006",
+    (answer(), ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset(SUBSET_WEATHER)))),
+    subset_property_lost=(
+        answer(),
+        ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset({"type": "OBJECT", "properties": {}}))),
+    ),
+    subset_type_changed=(
+        answer(),
+        ctx(
+            GEM_TOOLS_REQUEST,
+            up("gemini", _gem_tools_subset({"type": "OBJECT", "properties": {"city": {"type": "INTEGER"}}})),
+        ),
+    ),
+    subset_not_a_schema=(answer(), ctx(GEM_TOOLS_REQUEST, up("gemini", _gem_tools_subset("object")))),  # type: ignore[arg-type]
 )
 
 # XLATE-007 / XLATE-009 / XLATE-011 (response side) -----------------------------------------------------
@@ -585,7 +660,7 @@ CALL = {
     "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
 }
 case(
-    x.tool_choice_none_honoured,
+    xlate_response.tool_choice_none_honoured,
     "XLATE-007",
     (answer(), ctx(NONE_REQ)),
     tool_call_returned=(answer({"content": None, "tool_calls": [CALL]}, finish="tool_calls"), ctx(NONE_REQ)),
@@ -597,7 +672,7 @@ case(
 )
 EMPTY_CALL = {"id": "call_2", "type": "function", "function": {"name": "ping", "arguments": "{}"}}
 case(
-    x.tool_call_arguments_are_json,
+    xlate_response.tool_call_arguments_are_json,
     "XLATE-009",
     (answer({"content": None, "tool_calls": [EMPTY_CALL]}, finish="tool_calls"), ctx({"model": "m"})),
     empty_string_arguments=(
@@ -686,7 +761,7 @@ def _tool_stream(first_index: int, split: bool = True) -> Exchange:
 
 TOOL_EXPECT = {"tool_names": ["get_weather", "get_time"], "argument_keys": [["city"], ["zone"]]}
 case(
-    x.anthropic_stream_tool_indices,
+    xlate_anthropic.anthropic_stream_tool_indices,
     "XLATE-011",
     (_tool_stream(0), ctx({"model": "m"}, up("anthropic", ANT_BODY), **TOOL_EXPECT)),
     indices_counting_the_thinking_block=(_tool_stream(1), ctx({"model": "m"}, up("anthropic", ANT_BODY))),
@@ -709,7 +784,7 @@ DS_BODY = {
     ],
 }
 case(
-    x.deepseek_reasoning_content_on_tool_turns,
+    xlate_openai.deepseek_reasoning_content_on_tool_turns,
     "XLATE-008",
     (answer(), ctx(DS_REQ, up("deepseek", DS_BODY))),
     reasoning_content_missing=(
@@ -728,7 +803,7 @@ EMPTY_ARGS_REQ = edit(
     ANT_TOOLS_REQUEST, lambda r: r["messages"][1]["tool_calls"][0]["function"].update(arguments="")
 )
 case(
-    x.empty_arguments_become_empty_object,
+    xlate_request.empty_arguments_become_empty_object,
     "XLATE-010",
     (
         answer(),
@@ -759,7 +834,7 @@ GEM_EMPTY_REQ = edit(
     GEM_TOOLS_REQUEST, lambda r: r["messages"][1]["tool_calls"][0]["function"].update(arguments="")
 )
 case(
-    x.empty_arguments_become_empty_object,
+    xlate_request.empty_arguments_become_empty_object,
     "XLATE-010",
     (
         answer(),
@@ -789,14 +864,14 @@ case(
 # XLATE-012 .. XLATE-018 ----------------------------------------------------------------------------------
 STOP_REQ = {"model": "m", "stop": "zebra"}
 case(
-    x.stop_native_field,
+    xlate_request.stop_native_field,
     "XLATE-012",
     (answer(), ctx(STOP_REQ, up("anthropic", {**ANT_BODY, "stop_sequences": ["zebra"]}))),
     stop_not_translated=(answer(), ctx(STOP_REQ, up("anthropic", {**ANT_BODY, "stop": "zebra"}))),
     string_not_listed=(answer(), ctx(STOP_REQ, up("anthropic", {**ANT_BODY, "stop_sequences": "zebra"}))),
 )
 case(
-    x.stop_native_field,
+    xlate_request.stop_native_field,
     "XLATE-012",
     (answer(), ctx(STOP_REQ, up("gemini", {**GEM_BODY, "generation_config": {"stop_sequences": ["zebra"]}}))),
     gemini_stop_missing=(answer(), ctx(STOP_REQ, up("gemini", GEM_BODY))),
@@ -805,7 +880,7 @@ case(
 WS_REQ = {"model": "m", "stop": ["\n", "zebra"]}
 STOP_WARNING = [warn("unsupported_parameter", "Whitespace-only `stop` sequences were dropped.")]
 case(
-    x.anthropic_whitespace_stops_dropped,
+    xlate_anthropic.anthropic_whitespace_stops_dropped,
     "XLATE-013",
     (answer(warnings=STOP_WARNING), ctx(WS_REQ, up("anthropic", {**ANT_BODY, "stop_sequences": ["zebra"]}))),
     whitespace_forwarded=(
@@ -816,7 +891,7 @@ case(
     request_failed=(failure(502, "upstream_error", kind="api_error"), ctx(WS_REQ, None, flavour="anthropic")),
 )
 case(
-    x.output_limit_native_field,
+    xlate_request.output_limit_native_field,
     "XLATE-014",
     (
         answer(),
@@ -845,7 +920,7 @@ case(
     ),
 )
 case(
-    x.output_limit_native_field,
+    xlate_request.output_limit_native_field,
     "XLATE-014",
     (
         answer(),
@@ -866,7 +941,7 @@ case(
 )
 SAMPLING_REQ = {"model": "m", "temperature": 0.5, "top_p": 0.9, "top_k": 40}
 case(
-    x.sampling_native_anthropic_gemini,
+    xlate_request.sampling_native_anthropic_gemini,
     "XLATE-015",
     (
         answer(),
@@ -888,7 +963,7 @@ GEM_SAMPLING = {
 }
 PENALTY_WARNING = [warn("unsupported_parameter", "'frequency_penalty' is not supported by this model.")]
 case(
-    x.sampling_native_anthropic_gemini,
+    xlate_request.sampling_native_anthropic_gemini,
     "XLATE-015",
     (
         answer(warnings=PENALTY_WARNING),
@@ -925,7 +1000,7 @@ case(
 )
 TEMP_WARNING = [warn("unsupported_parameter", "temperature 1.5 is above Anthropic's maximum; 1 was used.")]
 case(
-    x.anthropic_temperature_clamped,
+    xlate_anthropic.anthropic_temperature_clamped,
     "XLATE-016",
     (
         answer(warnings=TEMP_WARNING),
@@ -945,7 +1020,7 @@ VERBOSITY_WARNING = [
     warn("unsupported_parameter", "'verbosity' is not supported by openai (gpt-4o) and was dropped.")
 ]
 case(
-    x.openai_compatible_fields_unchanged,
+    xlate_openai.openai_compatible_fields_unchanged,
     "XLATE-017",
     (
         answer(warnings=VERBOSITY_WARNING),
@@ -962,17 +1037,35 @@ case(
 )
 VLLM_REQ = {"model": "m", "top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1}
 case(
-    x.openai_compatible_fields_unchanged,
+    xlate_openai.openai_compatible_fields_unchanged,
     "XLATE-017",
     (answer(), ctx(VLLM_REQ, up("vllm", {"top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1}))),
     min_p_dropped=(answer(), ctx(VLLM_REQ, up("vllm", {"top_k": 40, "repetition_penalty": 1.1}))),
 )
+# D-112: top_a reaches vLLM unchanged where the model takes it, else it is dropped with a warning
+TOP_A_REQ = {"model": "m", "top_a": 0.5}
 case(
-    x.no_native_field_not_forwarded,
+    xlate_openai.openai_compatible_fields_unchanged,
+    "XLATE-017",
+    (answer(), ctx(TOP_A_REQ, up("vllm", {"top_a": 0.5}))),
+    top_a_changed=(answer(), ctx(TOP_A_REQ, up("vllm", {"top_a": 0.9}))),
+    top_a_dropped_silently=(answer(), ctx(TOP_A_REQ, up("vllm", {}))),
+)
+case(
+    xlate_openai.openai_compatible_fields_unchanged,
+    "XLATE-017",
+    (answer(warnings=[warn("unsupported_parameter", "top_a was dropped")]), ctx(TOP_A_REQ, up("vllm", {}))),
+    warning_names_another_field=(
+        answer(warnings=[warn("unsupported_parameter", "top_k was dropped")]),
+        ctx(TOP_A_REQ, up("vllm", {})),
+    ),
+)
+case(
+    xlate_request.no_native_field_not_forwarded,
     "XLATE-018",
     (answer(), ctx({"model": "m", "top_k": 20, "top_a": 0.5}, up("openai", {"model": "gpt"}))),
     top_k_forwarded_to_openai=(answer(), ctx({"model": "m", "top_k": 20}, up("openai", {"top_k": 20}))),
-    top_a_forwarded_to_vllm=(answer(), ctx({"model": "m", "top_a": 0.5}, up("vllm", {"top_a": 0.5}))),
+    top_a_forwarded_to_deepseek=(answer(), ctx({"model": "m", "top_a": 0.5}, up("deepseek", {"top_a": 0.5}))),
     seed_forwarded_to_anthropic=(
         answer(),
         ctx({"model": "m", "seed": 7}, up("anthropic", {**ANT_BODY, "seed": 7})),
@@ -998,7 +1091,7 @@ RF_REQ = {
     "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": SCHEMA}},
 }
 case(
-    x.gemini_response_format,
+    xlate_gemini.gemini_response_format,
     "XLATE-019",
     (
         answer(),
@@ -1055,8 +1148,42 @@ case(
         ),
     ),
 )
+
+
+def _gem_response_schema(schema: Any) -> dict[str, Any]:
+    """A Gemini body asking for JSON with `schema` in the OpenAPI subset (`responseSchema`)."""
+    return {
+        **GEM_BODY,
+        "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema},
+    }
+
+
 case(
-    x.anthropic_json_schema_as_content,
+    xlate_gemini.gemini_response_format,
+    "XLATE-019",
+    (
+        answer(),
+        ctx(
+            RF_REQ,
+            up("gemini", _gem_response_schema({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}})),
+        ),
+    ),
+    # issue 16: only leftover additionalProperties/$schema were looked for, so these passed
+    empty_response_schema=(answer(), ctx(RF_REQ, up("gemini", _gem_response_schema({})))),
+    wrong_response_schema=(
+        answer(),
+        ctx(
+            RF_REQ,
+            up("gemini", _gem_response_schema({"type": "OBJECT", "properties": {"b": {"type": "STRING"}}})),
+        ),
+    ),
+    response_schema_as_array=(
+        answer(),
+        ctx(RF_REQ, up("gemini", _gem_response_schema({"type": "ARRAY", "items": {"type": "STRING"}}))),
+    ),
+)
+case(
+    xlate_anthropic.anthropic_json_schema_as_content,
     "XLATE-020",
     (answer({"content": '{"a": "x"}'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
     answered_as_tool_call=(
@@ -1070,6 +1197,10 @@ case(
         ctx(RF_REQ, up("anthropic", ANT_BODY)),
     ),
     not_json=(answer({"content": "Here you go: a is x"}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    # issue 16: parsing was enough, so JSON that ignores the schema passed
+    wrong_type=(answer({"content": '{"a": 1}'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    extra_property=(answer({"content": '{"a": "x", "b": 2}'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
+    not_an_object=(answer({"content": '["a"]'}), ctx(RF_REQ, up("anthropic", ANT_BODY))),
 )
 
 
@@ -1079,7 +1210,7 @@ def _effort(effort: str, **extra: Any) -> dict[str, Any]:
 
 
 case(
-    x.claude_adaptive_effort,
+    xlate_anthropic.claude_adaptive_effort,
     "XLATE-021",
     (
         answer(),
@@ -1114,7 +1245,7 @@ case(
 )
 BUDGET_BODY = {**ANT_BODY, "max_tokens": 4096, "thinking": {"type": "enabled", "budget_tokens": 1024}}
 case(
-    x.claude_budget_from_effort,
+    xlate_anthropic.claude_budget_from_effort,
     "XLATE-022",
     (answer(), ctx(_effort("low"), up("anthropic", BUDGET_BODY), claude_kind="budget")),
     budget_below_minimum=(
@@ -1144,7 +1275,7 @@ case(
 )
 EFFORT_WARNING = [warn("unsupported_parameter", "reasoning_effort 'xhigh' is not available; 'max' was used.")]
 case(
-    x.claude_xhigh_normalised,
+    xlate_anthropic.claude_xhigh_normalised,
     "XLATE-023",
     (
         answer(warnings=EFFORT_WARNING),
@@ -1184,7 +1315,7 @@ case(
     ),
 )
 case(
-    x.claude_xhigh_normalised,
+    xlate_anthropic.claude_xhigh_normalised,
     "XLATE-023",
     (
         answer(warnings=EFFORT_WARNING),
@@ -1219,7 +1350,7 @@ THINKING_WARNINGS = [
 ]
 SAMPLING_THINKING_REQ = _effort("low", temperature=0.5, top_k=40, top_p=0.5)
 case(
-    x.claude_thinking_sampling_stripped,
+    xlate_anthropic.claude_thinking_sampling_stripped,
     "XLATE-024",
     (answer(warnings=THINKING_WARNINGS), ctx(SAMPLING_THINKING_REQ, up("anthropic", BUDGET_BODY))),
     temperature_forwarded=(
@@ -1233,7 +1364,7 @@ case(
 )
 FORCED_REQ = _effort("low", tools=[WEATHER], tool_choice="required")
 case(
-    x.claude_thinking_no_forced_tool,
+    xlate_anthropic.claude_thinking_no_forced_tool,
     "XLATE-025",
     (failure(400, "tool_choice_required_not_supported"), ctx(FORCED_REQ, None, [], flavour="anthropic")),
     sent_with_both=(
@@ -1257,7 +1388,7 @@ case(
     wrong_error_code=(failure(400, "invalid_request"), ctx(FORCED_REQ, None, [], flavour="anthropic")),
 )
 case(
-    x.claude_thinking_no_forced_tool,
+    xlate_anthropic.claude_thinking_no_forced_tool,
     "XLATE-025",
     (
         answer(),
@@ -1271,7 +1402,7 @@ case(
 )
 LEVEL_WARNING = [warn("unsupported_parameter", "reasoning_effort 'max' is not available; 'high' was used.")]
 case(
-    x.gemini_thinking_by_generation,
+    xlate_gemini.gemini_thinking_by_generation,
     "XLATE-026",
     (
         answer(warnings=LEVEL_WARNING),
@@ -1313,7 +1444,7 @@ case(
     ),
 )
 case(
-    x.gemini_thinking_by_generation,
+    xlate_gemini.gemini_thinking_by_generation,
     "XLATE-026",
     (
         answer(),
@@ -1352,7 +1483,7 @@ MAX_WARNING = [
     warn("unsupported_parameter", "reasoning_effort 'max' is not available on o4-mini; 'high' was used.")
 ]
 case(
-    x.openai_native_effort,
+    xlate_openai.openai_native_effort,
     "XLATE-027",
     (
         answer(warnings=MAX_WARNING),
@@ -1383,7 +1514,7 @@ case(
     ),
 )
 case(
-    x.deepseek_thinking_from_effort,
+    xlate_openai.deepseek_thinking_from_effort,
     "XLATE-028",
     (
         answer(),
@@ -1407,7 +1538,7 @@ case(
     ),
 )
 case(
-    x.reasoning_rejected_without_reasoning,
+    xlate_request.reasoning_rejected_without_reasoning,
     "XLATE-029",
     (failure(400, "reasoning_not_supported"), ctx(_effort("low"), non_reasoning_model=True)),
     accepted=(answer(), ctx(_effort("low"), non_reasoning_model=True)),
@@ -1417,7 +1548,7 @@ case(
     ),
 )
 case(
-    x.reasoning_off_native,
+    xlate_request.reasoning_off_native,
     "XLATE-030",
     (
         answer(),
@@ -1443,7 +1574,7 @@ case(
 # reasoning output, history -------------------------------------------------------------------------------------
 REASONING = "Primes have two divisors; seven has exactly two, so seven."
 case(
-    x.reasoning_returned_as_reasoning_content,
+    xlate_response.reasoning_returned_as_reasoning_content,
     "XLATE-031",
     (
         answer(
@@ -1475,7 +1606,7 @@ case(
     ),
 )
 case(
-    x.reasoning_not_in_content,
+    xlate_response.reasoning_not_in_content,
     "XLATE-031",
     (answer({"content": "7.", "reasoning_content": REASONING}), ctx({"model": "m"})),
     duplicated_into_content=(
@@ -1514,7 +1645,7 @@ ROUND_BODY = {
     ],
 }
 case(
-    x.anthropic_history_round_trips,
+    xlate_anthropic.anthropic_history_round_trips,
     "XLATE-032",
     (answer(), ctx(ROUND_REQ, up("anthropic", ROUND_BODY))),
     signature_changed=(
@@ -1567,7 +1698,7 @@ def _usage(prompt: int, completion: int, cached: int = 0, reasoning: int = 0) ->
 
 
 case(
-    x.anthropic_usage_mapped,
+    xlate_anthropic.anthropic_usage_mapped,
     "XLATE-033",
     (answer(usage=_usage(20, 30, 8)), ctx({"model": "m"}, up("anthropic", ANT_BODY, usage=ANT_USAGE))),
     cache_not_added=(
@@ -1594,7 +1725,7 @@ GEM_USAGE = {
     "cachedContentTokenCount": 8,
 }
 case(
-    x.gemini_usage_mapped,
+    xlate_gemini.gemini_usage_mapped,
     "XLATE-034",
     (
         streamed([{"content": "x"}], usage=_usage(12, 36, 8, 16)),
@@ -1622,7 +1753,7 @@ DS_USAGE = {
     "completion_tokens_details": {"reasoning_tokens": 16},
 }
 case(
-    x.deepseek_usage_mapped,
+    xlate_openai.deepseek_usage_mapped,
     "XLATE-035",
     (answer(usage=_usage(12, 36, 8, 16)), ctx({"model": "m"}, up("deepseek", {}, usage=DS_USAGE))),
     reasoning_added_again=(
@@ -1637,7 +1768,7 @@ case(
 
 # finish reasons -----------------------------------------------------------------------------------------------------
 case(
-    x.finish_reason_mapped,
+    xlate_response.finish_reason_mapped,
     "XLATE-036",
     (answer(finish="content_filter"), ctx({"model": "m"}, native_finish="refusal")),
     passed_through=(answer(finish="refusal"), ctx({"model": "m"}, native_finish="refusal")),
@@ -1646,9 +1777,11 @@ case(
         ctx({"model": "m"}, native_finish="end_turn"),
     ),
     max_tokens_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="MAX_TOKENS")),
+    recitation_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="RECITATION")),
+    spii_as_stop=(answer(finish="stop"), ctx({"model": "m"}, native_finish="SPII")),
 )
 case(
-    x.finish_reason_mapped,
+    xlate_response.finish_reason_mapped,
     "XLATE-036",
     (
         answer({"content": None, "tool_calls": [CALL]}, finish="tool_calls"),
@@ -1660,7 +1793,7 @@ case(
     ),
 )
 case(
-    x.native_finish_reason_kept,
+    xlate_response.native_finish_reason_kept,
     "XLATE-037",
     (answer(finish="stop", native="pause_turn"), ctx({"model": "m"}, native_finish="pause_turn")),
     pause_turn_as_length=(
@@ -1671,13 +1804,17 @@ case(
         answer(finish="length"),
         ctx({"model": "m"}, native_finish="insufficient_system_resource"),
     ),
+    context_window_as_stop=(
+        answer(finish="stop", native="model_context_window_exceeded"),
+        ctx({"model": "m"}, native_finish="model_context_window_exceeded"),
+    ),
     unknown_not_stop=(
         answer(finish="content_filter", native="brand_new"),
         ctx({"model": "m"}, native_finish="brand_new"),
     ),
 )
 case(
-    x.truncation_wins_over_tool_calls,
+    xlate_response.truncation_wins_over_tool_calls,
     "XLATE-038",
     (answer({"content": None, "tool_calls": [CALL]}, finish="length"), ctx({"model": "m"}, truncated=True)),
     tool_calls_win=(
@@ -1718,7 +1855,7 @@ IMAGE_BODY = {
     ],
 }
 case(
-    x.image_parts_native,
+    xlate_request.image_parts_native,
     "XLATE-039",
     (answer(), ctx(IMAGE_REQ, up("anthropic", IMAGE_BODY))),
     data_url_as_url=(
@@ -1751,7 +1888,7 @@ case(
     ),
 )
 case(
-    x.image_parts_native,
+    xlate_request.image_parts_native,
     "XLATE-039",
     (
         answer(),
@@ -1779,7 +1916,7 @@ case(
     ),
 )
 case(
-    x.anthropic_cache_control_forwarded,
+    xlate_anthropic.anthropic_cache_control_forwarded,
     "XLATE-040",
     (answer(), ctx(IMAGE_REQ, up("anthropic", IMAGE_BODY))),
     cache_control_dropped=(
@@ -1804,7 +1941,7 @@ EXT_REQ = {
     },
 }
 case(
-    x.extensions_reach_provider,
+    ext.extensions_reach_provider,
     "EXT-001",
     (
         answer(),
@@ -1825,7 +1962,7 @@ case(
     ),
 )
 case(
-    x.extensions_reach_provider,
+    ext.extensions_reach_provider,
     "EXT-001",
     (
         answer(),
@@ -1837,7 +1974,7 @@ case(
     ),
 )
 case(
-    x.other_extensions_stay_behind,
+    ext.other_extensions_stay_behind,
     "EXT-002",
     (
         answer(),
@@ -1857,7 +1994,7 @@ EXT_WARNINGS = [
     warn("unknown_provider", "extensions.acme names no known provider."),
 ]
 case(
-    x.extension_provider_warnings,
+    ext.extension_provider_warnings,
     "EXT-003",
     (answer(warnings=EXT_WARNINGS), ctx({"model": "m"}, ignored=["google"], unknown=["acme"])),
     no_warnings=(answer(), ctx({"model": "m"}, ignored=["google"], unknown=["acme"])),
@@ -1872,7 +2009,7 @@ case(
 )
 SECRET = "sk-conformance-0123456789abcdef"
 case(
-    x.credentials_stripped,
+    ext.credentials_stripped,
     "EXT-004",
     (answer(), ctx({"model": "m"}, None, [up("deepseek", {"x": {"kept": 1}})], secrets=[SECRET])),
     credential_forwarded=(
@@ -1884,9 +2021,28 @@ case(
         ctx({"model": "m"}, None, [up("deepseek", {"x": [{"token": SECRET}]})], secrets=[SECRET]),
     ),
     request_rejected=(failure(400, "invalid_request"), ctx({"model": "m"}, None, [], secrets=[SECRET])),
+    # issue 16: the journal shows auth headers as fingerprints, so a credential moved there passed
+    credential_moved_to_auth_header=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            None,
+            [up("anthropic", ANT_BODY, headers={**HEADERS["anthropic"], "x-api-key": redact(SECRET)})],
+            secrets=[SECRET],
+        ),
+    ),
+    credential_moved_to_bearer=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            None,
+            [up("deepseek", {"x": {"kept": 1}}, headers={"authorization": redact(f"Bearer {SECRET}")})],
+            secrets=[SECRET],
+        ),
+    ),
 )
 case(
-    x.core_fields_top_level_only,
+    ext.core_fields_top_level_only,
     "EXT-005",
     (
         answer(),
@@ -1906,6 +2062,16 @@ case(
             preserved={"model": "deepseek-chat", "temperature": 0.3},
             nested={"x.model": "nested"},
             blocked_values=["evil-model"],
+        ),
+    ),
+    # issue 16: a client value that vanished upstream (stripped along with the extension) passed
+    preserved_value_vanished=(
+        answer(),
+        ctx(
+            {"model": "m"},
+            up("deepseek", {"model": "deepseek-chat", "x": {"model": "nested"}}),
+            preserved={"model": "deepseek-chat", "temperature": 0.3},
+            nested={"x.model": "nested"},
         ),
     ),
     nested_stripped_too=(
@@ -1931,7 +2097,7 @@ STRIP_WARNINGS = [
     warn("blocked_field", "extensions.anthropic.API_KEY was removed: credentials are never forwarded.")
 ]
 case(
-    x.strips_reported_without_value,
+    ext.strips_reported_without_value,
     "EXT-006",
     (answer(warnings=STRIP_WARNINGS), ctx({"model": "m"}, stripped=["API_KEY"], stripped_values=[SECRET])),
     no_warning=(answer(), ctx({"model": "m"}, stripped=["API_KEY"], stripped_values=[SECRET])),
@@ -1941,7 +2107,7 @@ case(
     ),
 )
 case(
-    x.service_tier_extension_rejected,
+    ext.service_tier_extension_rejected,
     "EXT-007",
     (
         failure(400, "invalid_request", "extensions.openai.service_tier"),
@@ -1954,7 +2120,7 @@ case(
     ),
 )
 case(
-    x.extension_not_object_rejected,
+    ext.extension_not_object_rejected,
     "EXT-008",
     (
         failure(400, "invalid_parameter_value", "extensions.anthropic"),
@@ -1993,14 +2159,14 @@ def test_broken_translation_is_found(check: Callable[..., Any], requirement: str
 
 
 def test_every_xlate_and_ext_check_is_shown_to_fail() -> None:
-    mine = {c.requirement for c in all_checks().values() if c.func.__module__ == x.__name__}
+    mine = {c.requirement for c in all_checks().values() if c.func.__module__ in TRANSLATION_MODULES}
     exercised = {req for _, req, _, broken in CASES if broken}
     assert mine <= exercised, f"checks never shown to fail: {sorted(mine - exercised)}"
 
 
 def test_every_xlate_and_ext_requirement_has_a_check() -> None:
     wanted = {r.id for r in load_catalogue() if r.area in ("XLATE", "EXT")}
-    mine = {c.requirement for c in all_checks().values() if c.func.__module__ == x.__name__}
+    mine = {c.requirement for c in all_checks().values() if c.func.__module__ in TRANSLATION_MODULES}
     assert wanted == mine
 
 
@@ -2015,7 +2181,7 @@ def test_request_side_checks_are_silent_without_an_upstream() -> None:
         "extensions": {"x": {}},
     }
     for check in all_checks().values():
-        if check.func.__module__ == x.__name__:
+        if check.func.__module__ in TRANSLATION_MODULES:
             findings, _applied = check.judge(exchange, XlateContext(request=request))
             assert findings == [], check.name
 
@@ -2027,7 +2193,7 @@ def test_gemini_view_accepts_both_spellings() -> None:
         "tool_config": {"function_calling_config": {"mode": "ANY", "allowed_function_names": ["f"]}},
         "contents": [{"role": "model", "parts": [{"function_call": {"name": "f", "args": {"my_arg": 1}}}]}],
     }
-    view = x.gemini_view(snake)
+    view = xlate.gemini_view(snake)
     assert view["systemInstruction"]["parts"] == [{"text": "s"}]
     assert view["generationConfig"] == {"maxOutputTokens": 5, "thinkingConfig": {"thinkingBudget": 0}}
     assert view["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"] == ["f"]
@@ -2036,7 +2202,7 @@ def test_gemini_view_accepts_both_spellings() -> None:
 
 
 def test_messages_of_joins_stream_tool_deltas() -> None:
-    messages = x.messages_of(_tool_stream(0))
+    messages = xlate.messages_of(_tool_stream(0))
     calls = messages[0]["tool_calls"]
     assert [c["function"]["name"] for c in calls] == ["get_weather", "get_time"]
     assert [orjson.loads(c["function"]["arguments"]) for c in calls] == [{"city": "Paris"}, {"zone": "UTC"}]
@@ -2045,22 +2211,28 @@ def test_messages_of_joins_stream_tool_deltas() -> None:
 
 def test_warned_matches_whole_names_only() -> None:
     exchange = answer(warnings=[warn("unsupported_parameter", "'top_p' was dropped.")])
-    assert x.warned(exchange, "top_p", "unsupported_parameter")
-    assert not x.warned(exchange, "top", "unsupported_parameter")
-    assert not x.warned(exchange, "top_p", "blocked_field")
+    assert xlate.warned(exchange, "top_p", "unsupported_parameter")
+    assert not xlate.warned(exchange, "top", "unsupported_parameter")
+    assert not xlate.warned(exchange, "top_p", "blocked_field")
 
 
 def test_non_decreasing() -> None:
-    assert x.non_decreasing("budget", [("low", 1024), ("medium", 2048), ("high", 2048)]) == []
-    assert x.non_decreasing("budget", [("low", 2048), ("medium", 1024)]) == [
+    assert xlate.non_decreasing("budget", [("low", 1024), ("medium", 2048), ("high", 2048)]) == []
+    assert xlate.non_decreasing("budget", [("low", 2048), ("medium", 1024)]) == [
         "budget falls from 2048 (low) to 1024 (medium)"
     ]
 
 
-@pytest.mark.parametrize(("native", "want"), sorted({**x.FINISH_MAP, **x.UNMAPPED_FINISH}.items()))
+@pytest.mark.parametrize(
+    ("native", "want"), sorted({**xlate_response.FINISH_MAP, **xlate_response.UNMAPPED_FINISH}.items())
+)
 def test_every_native_finish_reason_has_its_openai_value(native: str, want: str) -> None:
     """The live suite can only make the mocks answer some reasons; the table is checked for all of them."""
-    check = x.native_finish_reason_kept if native in x.UNMAPPED_FINISH else x.finish_reason_mapped
+    check = (
+        xlate_response.native_finish_reason_kept
+        if native in xlate_response.UNMAPPED_FINISH
+        else xlate_response.finish_reason_mapped
+    )
     assert found(check, (answer(finish=want, native=native), ctx({"model": "m"}, native_finish=native))) == []
     wrong = "stop" if want != "stop" else "length"
     assert found(check, (answer(finish=wrong, native=native), ctx({"model": "m"}, native_finish=native)))
@@ -2074,12 +2246,22 @@ def test_a_missing_warning_is_owed_only_when_the_target_claims_warnings() -> Non
         answer(),
         ctx(_effort("max"), up("openai", {"reasoning_effort": "high"}), openai_reasoning=True),
     )
-    assert found(x.openai_native_effort, silent) == ["XLATE-027"]  # everything claimed: the warning is due
+    assert found(xlate_openai.openai_native_effort, silent) == [
+        "XLATE-027"
+    ]  # everything claimed: the warning is due
     no_warnings = frozenset({"reasoning"})
     exchange, context = copy.deepcopy(silent)
     context.claims = no_warnings
-    assert found(x.openai_native_effort, (exchange, context)) == []
+    assert found(xlate_openai.openai_native_effort, (exchange, context)) == []
     exchange, context = copy.deepcopy(silent)
     context.claims = no_warnings
     context.upstream = context.upstreams[0] = up("openai", {"reasoning_effort": "max"})  # forwarded as is
-    assert found(x.openai_native_effort, (exchange, context)) == ["XLATE-027"]
+    assert found(xlate_openai.openai_native_effort, (exchange, context)) == ["XLATE-027"]
+
+
+def test_schema_violations_leave_unreadable_schemas_alone() -> None:
+    """A schema the suite cannot use (invalid, or a $ref it cannot resolve) is not held against the answer."""
+    assert list(xlate.schema_violations({"a": 1}, {"type": "no-such-type"})) == []
+    assert list(xlate.schema_violations({"a": 1}, {"$ref": "https://example.com/s.json"})) == []
+    assert list(xlate.schema_violations({"a": 1}, None)) == []
+    assert list(xlate.schema_violations({"a": 1}, {"properties": {"a": {"type": "string"}}})) != []

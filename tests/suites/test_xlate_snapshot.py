@@ -17,6 +17,7 @@ import pytest
 from suites import snapshot as snap
 from suites.checks.xlate import Upstream
 from suites.exchange import Exchange
+from suites.profile import TargetProfile
 
 BODY: dict[str, Any] = {
     "model": "claude-haiku-4-5",
@@ -165,3 +166,39 @@ def test_reference_baseline_is_committed() -> None:
     # every recorded upstream request had its correlation marker replaced (runs stay comparable)
     assert all(snap.TAG_PLACEHOLDER in str(d["upstream"]) for d in documents if d["upstream"])
     assert all("conformance-id: test_" not in str(d) for d in documents)
+
+
+class _Judge:
+    """Records `require` calls as a Judge would (the findings a test would report)."""
+
+    def __init__(self) -> None:
+        self.failed: list[tuple[str, str]] = []
+
+    def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
+        if not ok:
+            self.failed.append((requirement, message))
+
+
+def _client_answering(monkeypatch: pytest.MonkeyPatch, status: int) -> tuple[snap.Client, _Judge]:
+    body = {"error": {"message": "m", "type": "not_found_error", "code": "model_not_found", "param": "model"}}
+    exchange = Exchange.build(status=status, body=body, headers={"content-type": "application/json"})
+    monkeypatch.setattr(snap, "send", lambda *args, **kwargs: (exchange, []))
+    judge = _Judge()
+    return snap.Client(None, None, judge, "tag"), judge  # type: ignore[arg-type]
+
+
+def test_unknown_model_of_an_unmapped_kind_is_not_claimed(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, judge = _client_answering(monkeypatch, 404)
+    with pytest.raises(pytest.skip.Exception, match="not claimed"):
+        client.kind(TargetProfile(), "gemini_3", {"messages": []}, "XLATE-026")
+    assert judge.failed == []
+
+
+def test_unknown_model_the_profile_maps_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 16: a 404 for a model the profile explicitly maps was "not claimed" instead of failed."""
+    client, judge = _client_answering(monkeypatch, 404)
+    profile = TargetProfile(models_by_kind={"gemini_3": "acme-gemini-3"})
+    sent = client.kind(profile, "gemini_3", {"messages": []}, "XLATE-026")
+    assert sent.exchange.status == 404
+    assert [requirement for requirement, _ in judge.failed] == ["XLATE-026"]
+    assert "acme-gemini-3" in judge.failed[0][1]

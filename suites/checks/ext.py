@@ -1,0 +1,206 @@
+"""EXT: the `extensions` object, passed through to the selected provider and to no other.
+
+Each check compares the client's `extensions` with the upstream request the mock journal recorded
+(an `XlateContext`) or with the response's warnings and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from mocks.journal import key_fingerprint
+from suites.checks import Applies, Context, NotApplicable, check
+from suites.checks.xlate import (
+    Upstream,
+    camel,
+    error_code,
+    error_param,
+    expect_of,
+    owes_warning,
+)
+from suites.exchange import Exchange
+
+
+def _top_level(up: Upstream, key: str) -> tuple[bool, Any]:
+    body = up.json
+    for spelling in (key, camel(key)) if up.flavour == "gemini" else (key,):
+        if spelling in body:
+            return True, body[spelling]
+    return False, None
+
+
+@check("EXT-001", Applies.ANY)
+def extensions_reach_provider(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Keys of `extensions.<selected>` appear top-level upstream with their values unchanged.
+
+    expect: `extension` the extensions key of the provider that serves the request; `passthrough`
+    the keys expected through (default: all of them).
+    """
+    up = getattr(context, "upstream", None)
+    name = expect_of(context).get("extension")
+    extensions = context.request.get("extensions") or {}
+    if up is None or name is None or not isinstance(extensions.get(name), dict):
+        raise NotApplicable
+    keys = expect_of(context).get("passthrough") or list(extensions[name])
+    for key in keys:
+        present, value = _top_level(up, key)
+        if not present:
+            yield f"extensions.{name}.{key} did not reach {up.flavour} as a top-level field"
+        elif value != extensions[name][key]:
+            yield f"extensions.{name}.{key} reached {up.flavour} as {value!r}, sent {extensions[name][key]!r}"
+
+
+@check("EXT-002", Applies.ANY)
+def other_extensions_stay_behind(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Keys under other providers' extensions never appear in the upstream body.
+
+    expect: `extension` the selected provider's extensions key.
+    """
+    up = getattr(context, "upstream", None)
+    name = expect_of(context).get("extension")
+    extensions = context.request.get("extensions") or {}
+    if up is None or name is None:
+        raise NotApplicable
+    own = set(extensions.get(name) or {}) if isinstance(extensions.get(name), dict) else set()
+    for other, value in extensions.items():
+        if other == name or not isinstance(value, dict):
+            continue
+        for key in value:
+            if key in own:
+                continue
+            present, _ = _top_level(up, key)
+            if present:
+                yield f"extensions.{other}.{key} reached {up.flavour}, which is not {other}"
+
+
+@check("EXT-003", Applies.ANY)
+def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Unused known providers give `ignored_extension`, unknown names `unknown_provider`; no failure.
+
+    expect: `ignored` and `unknown` the extension names of each kind.
+    """
+    expect = expect_of(context)
+    if "ignored" not in expect and "unknown" not in expect:
+        raise NotApplicable
+    if exchange.status != 200:
+        yield f"extensions for other providers made the request fail with HTTP {exchange.status}"
+        return
+    for kind, key in (("ignored_extension", "ignored"), ("unknown_provider", "unknown")):
+        for name in expect.get(key) or ():
+            if owes_warning(exchange, context, name, kind):
+                yield f"no {kind} warning names extensions.{name}"
+
+
+@check("EXT-004", Applies.ANY)
+def credentials_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Credential values from extensions reach no provider (body, headers or query), and the request works.
+
+    expect: `secrets` the credential values the client hid in extensions.
+    """
+    secrets = expect_of(context).get("secrets")
+    if not secrets:
+        raise NotApplicable
+    if exchange.status != 200:
+        yield f"the request with credential keys failed with HTTP {exchange.status}"
+    for up in getattr(context, "upstreams", None) or []:
+        raw = orjson.dumps(up.raw).decode()
+        for secret in secrets:
+            if any(trace in raw for trace in secret_traces(secret)):
+                yield f"a credential value from extensions reached {up.flavour}"
+
+
+def secret_traces(secret: str) -> tuple[str, str]:
+    """How a secret shows in a journal entry: as itself in a body, or as the fingerprint the journal
+    writes in place of an auth header or key query value (as AUTH-004 compares), so a credential the
+    gateway moved into the upstream auth header is found too."""
+    return secret, f"[redacted:{key_fingerprint(secret)}]"
+
+
+def _path_value(body: Any, path: str) -> tuple[bool, Any]:
+    node = body
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False, None
+        node = node[key]
+    return True, node
+
+
+@check("EXT-005", Applies.ANY)
+def core_fields_top_level_only(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Core fields directly under extensions.<provider> are dropped; nested ones pass untouched.
+
+    expect: `preserved` {upstream path: the client's own value}, `nested` {upstream path: value},
+    `blocked_values` values that must not appear upstream.
+    """
+    up = getattr(context, "upstream", None)
+    expect = expect_of(context)
+    if up is None or not ("preserved" in expect or "nested" in expect):
+        raise NotApplicable
+    body = up.gemini if up.flavour == "gemini" else up.json
+    for path, want in (expect.get("preserved") or {}).items():
+        present, got = _path_value(body, path)
+        if not present:
+            yield f"upstream {path} is missing: the client's {want!r} vanished alongside the extension"
+        elif got != want:
+            yield f"upstream {path} is {got!r}: an extension overrode the client's {want!r}"
+    for path, want in (expect.get("nested") or {}).items():
+        present, got = _path_value(up.json, path)
+        if not present or got != want:
+            yield f"nested extension field {path} reached {up.flavour} as {got!r}, not {want!r} untouched"
+    raw = orjson.dumps(up.body).decode()
+    for value in expect.get("blocked_values") or ():
+        if value in raw:
+            yield f"the value of a core field set in extensions ({value!r}) reached {up.flavour}"
+
+
+@check("EXT-006", Applies.ANY)
+def strips_reported_without_value(exchange: Exchange, context: Context) -> Iterator[str]:
+    """Each stripped key is named by a warning; no stripped value appears anywhere in the response.
+
+    expect: `stripped` the keys the gateway must strip; `stripped_values` their string values.
+    """
+    expect = expect_of(context)
+    if not expect.get("stripped") or exchange.status != 200:
+        raise NotApplicable
+    for key in expect["stripped"]:
+        if owes_warning(exchange, context, key):
+            yield f"no warning names the stripped key {key!r}"
+    text = exchange.body.decode("utf-8", "replace")
+    for value in expect.get("stripped_values") or ():
+        if value in text:
+            yield "a stripped value is echoed in the response"
+
+
+@check("EXT-007", Applies.ANY)
+def service_tier_extension_rejected(exchange: Exchange, context: Context) -> Iterator[str]:
+    """extensions.<provider>.service_tier is 400 invalid_request_error / invalid_request (D-023).
+
+    expect: `platform_governed` the param path.
+    """
+    param = expect_of(context).get("platform_governed")
+    if param is None:
+        raise NotApplicable
+    body = exchange.json if isinstance(exchange.json, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    got = (exchange.status, error.get("type"), error.get("code"), error.get("param"))
+    want = (400, "invalid_request_error", "invalid_request", param)
+    if got != want:
+        yield f"expected (status, type, code, param) {want!r}, got {got!r}"
+
+
+@check("EXT-008", Applies.ANY)
+def extension_not_object_rejected(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A non-object extensions.<provider> is 400 invalid_parameter_value naming it.
+
+    expect: `bad_extension` the param path.
+    """
+    param = expect_of(context).get("bad_extension")
+    if param is None:
+        raise NotApplicable
+    got = (exchange.status, error_code(exchange), error_param(exchange))
+    want = (400, "invalid_parameter_value", param)
+    if got != want:
+        yield f"expected (status, code, param) {want!r}, got {got!r}"
