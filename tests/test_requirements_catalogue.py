@@ -178,8 +178,9 @@ def test_field_survey_bugs_are_traced(catalogue):
 
 
 def test_decision_headings_are_numbered_in_order(decisions):
+    # Helpers working in parallel take numbers from separate ranges, so gaps are allowed; order is not.
     numbers = [int(d.split("-")[1]) for d in decisions]
-    assert numbers == list(range(1, len(numbers) + 1))
+    assert numbers == sorted(set(numbers))
     assert len(numbers) >= 29
 
 
