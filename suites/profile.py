@@ -73,6 +73,8 @@ class TargetProfile:
     prices: dict[tuple[str, str], Prices] = field(default_factory=dict)
     #: the provider keys the target uses upstream, when known, so the suite can prove none leaks
     upstream_keys: tuple[str, ...] = ()
+    #: role -> an API key of the target with that property (`budget`, `no_quota`, `low_limit`; D-121)
+    keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     def claims_feature(self, feature: str) -> bool:
@@ -131,5 +133,6 @@ def load_profile(path: Path | None = None) -> TargetProfile:
         claims=frozenset(raw.get("claims", [])),
         prices=prices,
         upstream_keys=tuple(raw.get("upstream_keys", [])),
+        keys=dict(raw.get("keys") or {}),
         source=path,
     )
