@@ -34,6 +34,7 @@ from reference_impl.budgets import Ledger
 from reference_impl.completions import Completions, StreamSession
 from reference_impl.config import GatewayConfig, default_config
 from reference_impl.errors import GatewayError
+from reference_impl.key_policies import KeyPolicies
 from reference_impl.ratelimit import RateLimiter
 from reference_impl.upstream import Upstream
 from reference_impl.validation import parse_body, validate_chat_request
@@ -110,6 +111,7 @@ class GatewayApp:
         self._key_digests = [(key, hashlib.sha256(key.encode()).digest()) for key in sorted(config.api_keys)]
         self.limiter = RateLimiter(config.rate_limits, config.api_keys)
         self.budgets = Ledger(config.budgets)
+        self.key_policies = KeyPolicies(config.key_policies)
         self._me = {key: orjson.dumps(self._identity(key)) for key in config.api_keys}
 
     # --- ASGI entry ----------------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ class GatewayApp:
                 return
             headers = dict(scope["headers"])
             key = self._authenticate(headers)
+            self.key_policies.admit(key)
             if name == "chat":
                 limit_headers, retry_after = self.limiter.take(key)
                 if retry_after is not None:

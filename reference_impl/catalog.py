@@ -59,6 +59,9 @@ class Capabilities:
     effort_ceiling: str | None = None  # what `max` (and unknown higher values) become
     xhigh_to: str | None = None  # Claude: where `xhigh` goes when the model lacks it
     effort_with_budget: bool = False  # Claude Opus 4.5: output_config.effort alongside the thinking budget
+    streaming: bool = True  # False: `stream: true` is 400 streaming_not_supported
+    non_streaming: bool = True  # False: only streams (400 non_streaming_not_supported otherwise)
+    batch_only: bool = False  # True: only through a batch API (400 batch_only)
 
 
 @dataclass(frozen=True, slots=True)

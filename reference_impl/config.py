@@ -17,6 +17,7 @@ import yaml
 
 from reference_impl.budgets import Budget, BudgetConfigError
 from reference_impl.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from reference_impl.key_policies import KeyPolicy, KeyPolicyError
 
 TEST_API_KEY = "ak_test_conformance"
 # Documented test keys of the embedded default (fixtures/profiles/reference.yaml names them): one with a
@@ -24,11 +25,27 @@ TEST_API_KEY = "ak_test_conformance"
 BUDGET_TEST_KEY = "ak_test_budget"
 NO_QUOTA_TEST_KEY = "ak_test_no_quota"
 LOW_LIMIT_TEST_KEY = "ak_test_low_limit"
+# ... and one expired key, one management-only key (D-124).
+EXPIRED_TEST_KEY = "ak_test_expired"
+MANAGEMENT_TEST_KEY = "ak_test_management"
 DEFAULT_BUDGETS = {
     BUDGET_TEST_KEY: Budget(daily_usd=0.000001, monthly_usd=5.0),
     NO_QUOTA_TEST_KEY: Budget(credits_microdollars=0),
 }
-DEFAULT_KEYS = frozenset({TEST_API_KEY, BUDGET_TEST_KEY, NO_QUOTA_TEST_KEY, LOW_LIMIT_TEST_KEY})
+DEFAULT_KEY_POLICIES = {
+    EXPIRED_TEST_KEY: KeyPolicy(expired=True),
+    MANAGEMENT_TEST_KEY: KeyPolicy(scopes=("management",)),
+}
+DEFAULT_KEYS = frozenset(
+    {
+        TEST_API_KEY,
+        BUDGET_TEST_KEY,
+        NO_QUOTA_TEST_KEY,
+        LOW_LIMIT_TEST_KEY,
+        EXPIRED_TEST_KEY,
+        MANAGEMENT_TEST_KEY,
+    }
+)
 FLAVOURS = ("openai", "anthropic", "gemini", "deepseek", "vllm")
 
 
@@ -105,6 +122,8 @@ class GatewayConfig:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     #: per-key spending budgets and credit balance (reference_impl/budgets.py, D-121)
     budgets: Mapping[str, Budget] = field(default_factory=dict)
+    #: per-key expiry and scopes (reference_impl/key_policies.py, D-124)
+    key_policies: Mapping[str, KeyPolicy] = field(default_factory=dict)
     # Anthropic requires max_tokens; this is what the gateway sends when the client gave none.
     anthropic_default_max_tokens: int = 4096
     # live stats: samples kept per offering, and how many before they replace the catalog priors
@@ -136,6 +155,7 @@ def default_config(mock_base_url: str | None = None, **overrides: Any) -> Gatewa
         api_keys=DEFAULT_KEYS,
         rate_limits=RateLimits(keys={LOW_LIMIT_TEST_KEY: 2}),
         budgets=DEFAULT_BUDGETS,
+        key_policies=DEFAULT_KEY_POLICIES,
     )
     return replace(config, **overrides) if overrides else config
 
@@ -159,6 +179,7 @@ _TOP_KEYS = {
     "timeouts",
     "rate_limits",
     "budgets",
+    "key_policies",
     "anthropic_default_max_tokens",
     "stats_window",
     "stats_min_samples",
@@ -198,7 +219,11 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
     unknown_keys = set(rate_limits.keys) - set(keys if keys is not None else [TEST_API_KEY])
     if unknown_keys:
         raise ConfigError(f"rate_limits.keys: not in api_keys: {len(unknown_keys)} key(s)")
-    budgets = _budgets_from(data.get("budgets") or {}, keys if keys is not None else [TEST_API_KEY])
+    client_keys = keys if keys is not None else [TEST_API_KEY]
+    budgets = _per_key(Budget, BudgetConfigError, data.get("budgets") or {}, client_keys, "budgets")
+    policies = _per_key(
+        KeyPolicy, KeyPolicyError, data.get("key_policies") or {}, client_keys, "key_policies"
+    )
     extra = {
         k: data[k] for k in ("anthropic_default_max_tokens", "stats_window", "stats_min_samples") if k in data
     }
@@ -210,20 +235,22 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
         timeouts=_dataclass_from(Timeouts, data.get("timeouts") or {}, "timeouts"),
         rate_limits=rate_limits,
         budgets=budgets,
+        key_policies=policies,
         **extra,
     )
 
 
-def _budgets_from(raw: Any, keys: Any) -> dict[str, Budget]:
+def _per_key(cls: type, error: type[Exception], raw: Any, keys: Any, where: str) -> dict[str, Any]:
+    """A mapping of client key -> `cls` settings (budgets, key policies); every key must be configured."""
     if not isinstance(raw, Mapping):
-        raise ConfigError("budgets: expected a mapping of API key -> budget")
+        raise ConfigError(f"{where}: expected a mapping of API key -> settings")
     unknown = set(raw) - set(keys)
     if unknown:
-        raise ConfigError(f"budgets: not in api_keys: {len(unknown)} key(s)")
+        raise ConfigError(f"{where}: not in api_keys: {len(unknown)} key(s)")
     try:
-        return {key: _dataclass_from(Budget, value, "budgets") for key, value in raw.items()}
-    except (BudgetConfigError, TypeError) as exc:
-        raise ConfigError(f"budgets: {exc}") from None
+        return {key: _dataclass_from(cls, value, where) for key, value in raw.items()}
+    except (error, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def load_config(path: str | Path) -> GatewayConfig:

@@ -69,6 +69,7 @@ class Needs:
     effort: str | None
     n: int
     required_params: tuple[str, ...]
+    stream: bool = False
 
     @classmethod
     def of(cls, request: ChatRequest) -> Needs:
@@ -87,6 +88,7 @@ class Needs:
             effort=body.get("reasoning_effort"),
             n=body.get("n") or 1,
             required_params=required,
+            stream=request.stream,
         )
 
 
@@ -298,6 +300,30 @@ def _capability_filters(needs: Needs, label: str) -> list[Filter]:
             "thinking_disable_not_supported",
             f"'{label}' cannot turn reasoning off.",
             "reasoning_effort",
+        )
+    # Delivery modes (D-124): a model only some offerings can deliver the way the client asked for.
+    add(
+        "batch",
+        lambda o: not o.capabilities.batch_only,
+        "batch_only",
+        f"'{label}' is offered only in batches.",
+        "model",
+    )
+    if needs.stream:
+        add(
+            "streaming",
+            lambda o: o.capabilities.streaming,
+            "streaming_not_supported",
+            f"'{label}' cannot stream; send stream: false.",
+            "stream",
+        )
+    else:
+        add(
+            "non_streaming",
+            lambda o: o.capabilities.non_streaming,
+            "non_streaming_not_supported",
+            f"'{label}' only streams; send stream: true.",
+            "stream",
         )
     if needs.n > 1:
         add(

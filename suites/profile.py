@@ -75,6 +75,8 @@ class TargetProfile:
     upstream_keys: tuple[str, ...] = ()
     #: role -> an API key of the target with that property (`budget`, `no_quota`, `low_limit`; D-121)
     keys: dict[str, str] = field(default_factory=dict)
+    #: documented error code -> how to provoke it here: {key, model, stream, body} (ERR-016, D-124)
+    error_scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
 
     def claims_feature(self, feature: str) -> bool:
@@ -134,5 +136,6 @@ def load_profile(path: Path | None = None) -> TargetProfile:
         prices=prices,
         upstream_keys=tuple(raw.get("upstream_keys", [])),
         keys=dict(raw.get("keys") or {}),
+        error_scenarios=dict(raw.get("error_scenarios") or {}),
         source=path,
     )

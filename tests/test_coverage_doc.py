@@ -41,7 +41,7 @@ def _inventory(tmp_path: Path, body: str) -> Path:
     ("body", "words"),
     [
         ("  - {item: a, source: s, requirements: []}\n", "missing"),
-        ("  - {item: a, source: s, requirements: [ROUTE-999]}\n", "unknown requirements"),
+        ("  - {item: a, source: s, requirements: [NOPE-001]}\n", "unknown requirements"),
         ("  - {item: a, source: s, requirements: [ROUTE-001], partial: ' '}\n", "partial without a reason"),
         (
             "  - {item: a, source: s, requirements: [ROUTE-001], partial: p, out_of_scope: o}\n",
