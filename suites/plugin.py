@@ -129,6 +129,9 @@ class Judge:
     checked: set[str] = field(default_factory=set)
     #: requirements whose checks applied but were left out because the target does not claim a feature
     unclaimed: set[str] = field(default_factory=set)
+    #: what the target did, per requirement, shown on the report's row whatever the verdict (e.g. which
+    #: provider a routing strategy picked)
+    observations: list[dict[str, str]] = field(default_factory=list)
 
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
@@ -157,6 +160,10 @@ class Judge:
     @property
     def must_failures(self) -> list[Finding]:
         return [f for f in self.findings if _level(f.requirement) == "MUST"]
+
+    def observe(self, requirement: str, text: str) -> None:
+        """Note what the target did for `requirement`; the report shows it on the row, pass or fail."""
+        self.observations.append({"requirement": requirement, "text": text})
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
         """A one-off assertion bound to a requirement, judged like a check finding."""
@@ -247,6 +254,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "evidence": judge.evidence[:3] if judge else [],
             "checked": sorted(judge.checked) if judge else [],
             "unclaimed": sorted(judge.unclaimed - judge.checked) if judge else [],
+            "observations": judge.observations if judge else [],
         }
         # user_properties travel from xdist workers to the controller.
         report.user_properties.append((_USER_PROPERTY, orjson.dumps(record).decode()))

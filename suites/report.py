@@ -60,6 +60,7 @@ def build_results(
     catalogue = load_catalogue()
     by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
     findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    observed: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for test in tests:
         ids = (
             set(test["requirements"])
@@ -71,6 +72,8 @@ def build_results(
             by_requirement[requirement].append(test)
         for finding in test["findings"]:
             findings[finding["requirement"]].append({**finding, "test": test["nodeid"]})
+        for observation in test.get("observations", []):
+            observed[observation["requirement"]].append({**observation, "test": test["nodeid"]})
 
     rows = []
     for req in catalogue:
@@ -90,6 +93,7 @@ def build_results(
                 "verdict": _verdict(related, own_findings, req.id),
                 "tests": sorted({t["nodeid"] for t in related}),
                 "findings": own_findings[:20],
+                "observations": observed.get(req.id, [])[:20],
                 "evidence": evidence,
                 "reasons": sorted(
                     {t["reason"] for t in related if t.get("reason") and t["outcome"] == "failed"}
@@ -213,6 +217,11 @@ def _details(row: dict[str, Any]) -> str:
         )
         if finding.get("curl"):
             parts.append(f"<pre>{html.escape(finding['curl'][:3000])}</pre>")
+    for observation in row.get("observations", [])[:10]:
+        parts.append(
+            f"<p>Observed: {html.escape(observation['text'][:600])}"
+            f' <span class="muted">({html.escape(observation["test"])})</span></p>'
+        )
     for reason in row.get("reasons", []):
         parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
     for evidence in row.get("evidence", []):

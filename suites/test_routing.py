@@ -24,13 +24,14 @@ from typing import Any
 import pytest
 
 from suites import expect
+from suites.checks import all_checks
 from suites.checks.route import (
     Directory,
     ExpectedError,
     Offer,
     RouteContext,
 )
-from suites.checks.strategy import ChoiceContext, Promise
+from suites.checks.strategy import ChoiceContext, Promise, selection
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
 from suites.profile import TargetProfile
@@ -976,6 +977,7 @@ def judge_choice(
     )
     judge(exchange)
     judge(exchange, context, only=[check])
+    judge.observe(all_checks()[check].requirement, f"{promise.why}: {selection(exchange, context)}")
 
 
 STRATEGIES = {
