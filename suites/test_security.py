@@ -1,4 +1,4 @@
-"""EXT-009, STREAM-022, REQ-027: security rules judged on the target (D-123, after D-048, D-050, D-051).
+"""AUTH-006, STREAM-022, REQ-027: security rules judged on the target (D-123, after D-048, D-050, D-051).
 
 Each scenario plants what an attacker would send and reads back what happened: the mock journal says
 where the upstream request went and what it carried, the client clock how long a stalled stream stayed
@@ -22,7 +22,7 @@ from suites.test_routing import PATIENCE_S, body, directive, model_on, no_answer
 DECOY_INSTANCE = "vllm-b"
 
 
-@pytest.mark.requirement("EXT-009")
+@pytest.mark.requirement("AUTH-006")
 @pytest.mark.needs("extensions")
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_extensions_cannot_redirect_upstream(

@@ -1,4 +1,4 @@
-"""EXT-009, STREAM-022, REQ-027: the reference's security rules (D-050, D-048, D-051) judged on any target.
+"""AUTH-006, STREAM-022, REQ-027: the reference's security rules (D-050, D-048, D-051) judged on any target.
 
 The reference's own tests hold it to these rules; a gateway under test was never asked. Here the suite
 plants values where an attacker would (transport options in `extensions`, a stalled upstream stream, input
@@ -59,7 +59,7 @@ def _security(context: Context) -> SecurityContext:
     return context
 
 
-@check("EXT-009", Applies.ANY)
+@check("AUTH-006", Applies.ANY)
 def extensions_never_redirect_upstream(exchange: Exchange, context: Context) -> Iterator[str]:
     """Transport options in `extensions` (base_url, api_base, headers, extra_query, proxy ...) neither move
     the upstream request nor reach its headers, URL or body."""

@@ -1,4 +1,4 @@
-"""EXT-009, STREAM-022, REQ-027: the security checks pass a safe observation and fail each unsafe one."""
+"""AUTH-006, STREAM-022, REQ-027: the security checks pass a safe observation and fail each unsafe one."""
 
 from __future__ import annotations
 
@@ -117,4 +117,4 @@ def test_not_applicable_without_a_scenario() -> None:
     for name in {n for n, _, _ in GOOD}:
         assert checks[name].judge(s.completion_exchange(), Context(request=s.REQUEST)) == ([], False)
         assert checks[name].judge(s.completion_exchange(), SecurityContext(request=s.REQUEST)) == ([], False)
-    assert {checks[n].requirement for n, _, _ in GOOD} == {"EXT-009", "STREAM-022", "REQ-027"}
+    assert {checks[n].requirement for n, _, _ in GOOD} == {"AUTH-006", "STREAM-022", "REQ-027"}
