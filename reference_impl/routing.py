@@ -106,7 +106,15 @@ Filter = tuple[str, Callable[[Offering], bool], Callable[[], GatewayError]]
 
 def _filters(request: ChatRequest, needs: Needs, stats: LiveStats, model_label: str) -> list[Filter]:
     routing = request.routing
-    filters: list[Filter] = []
+    filters: list[Filter] = [
+        (
+            "available",
+            lambda o: o.available,
+            lambda: GatewayError(
+                "no_provider_available", f"No provider of '{model_label}' is available right now.", None
+            ),
+        )
+    ]
     tier = routing.get("tier")
     if tier == "priority":
         pass  # handled in candidates(): priority offerings first, standard as the fallback
@@ -382,7 +390,9 @@ class Router:
         self.stats = stats
 
     def resolve_models(self, request: ChatRequest) -> list[tuple[str, list[Offering]]]:
+        """The requested models that are in service; 503 model_unavailable when none is (D-125)."""
         resolved = []
+        withdrawn = []
         for index, name in enumerate(request.models):
             model = self.catalog.resolve(name)
             if model is None:
@@ -391,7 +401,14 @@ class Router:
                     f"Model '{name}' is not in the catalog.",
                     f"gateway.models[{index}]" if request.multi else "model",
                 )
-            resolved.append((model.id, list(model.offerings)))
+            if model.available:
+                resolved.append((model.id, list(model.offerings)))
+            else:
+                withdrawn.append(model.id)
+        if not resolved:
+            names = ", ".join(f"'{m}'" for m in withdrawn)
+            param = "gateway.models" if request.multi else "model"
+            raise GatewayError("model_unavailable", f"{names} is temporarily unavailable.", param)
         return resolved
 
     def plan(self, request: ChatRequest) -> Plan:

@@ -1,4 +1,5 @@
-"""Key policies (expired, management-only keys) and delivery-mode capabilities in the reference (D-124)."""
+"""The reference's error scenarios: key policies (expired, management-only keys) and delivery-mode
+capabilities (D-124), withdrawn models and out-of-service offerings (D-125)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ def test_config_key_policies() -> None:
             config_from_mapping({"api_keys": ["ak_x"], "key_policies": bad})
     with pytest.raises(KeyPolicyError):
         KeyPolicy(scopes=("root",))
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "param"),
+    [
+        ({"model": "gpt-4o-mini-unavailable"}, "model_unavailable", "model"),
+        ({"gateway": {"models": ["gpt-4o-mini-unavailable"]}}, "model_unavailable", "gateway.models"),
+        ({"model": "deepseek-chat-no-provider"}, "no_provider_available", None),
+    ],
+)
+async def test_nothing_in_service(chat, body: dict, code: str, param: str | None) -> None:
+    error = check_error(await chat({**body, "messages": user("Hello")}), 503, code)
+    assert error["param"] == param
+
+
+async def test_a_withdrawn_model_in_a_pool_is_skipped(chat) -> None:
+    body = {"gateway": {"models": ["gpt-4o-mini-unavailable", "gpt-4o-mini"]}, "messages": user("Hello")}
+    response = await chat(body)
+    assert response.status_code == 200, response.text
+    assert response.json()["routing_metadata"]["model_canonical"] == "gpt-4o-mini"
