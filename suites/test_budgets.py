@@ -53,33 +53,37 @@ def spend_until_refused(
     role: str,
     code: str,
     attempts: int,
-) -> Exchange | None:
-    """Send with the `role` key until it is refused with `code`; judge every answer on the way."""
+    requirement: str,
+) -> None:
+    """Send with the `role` key until it is refused; judge every answer on the way, and require (for
+    `requirement`) that the refusal is a 429 with `code` within `attempts` requests."""
     key = key_for(profile, role)
+    last: Exchange | None = None
+    got: Any = None
     for _ in range(attempts):
         tag = new_tag(role)
-        exchange = send(target, profile, key, tag)
-        judge(exchange)
-        refused = exchange.status == 429 and (exchange.json or {}).get("error", {}).get("code") == code
-        journal = journal_of(request, tag) if refused else None
-        judge(exchange, KeyContext(request=exchange.request_body or {}, role=role, journal=journal))
-        if exchange.status != 200:
-            return exchange
-    return None
+        last = send(target, profile, key, tag)
+        judge(last)
+        got = ((last.json or {}).get("error") or {}).get("code") if isinstance(last.json, dict) else None
+        journal = journal_of(request, tag) if last.status == 429 and got == code else None
+        judge(last, KeyContext(request=last.request_body or {}, role=role, journal=journal))
+        if last.status != 200:
+            break
+    judge.require(
+        requirement,
+        last is not None and last.status == 429 and got == code,
+        f"the {role} key was not refused with 429 {code} within {attempts} requests "
+        f"(last: HTTP {last.status if last else None} {got!r})",
+        last,
+    )
 
 
 @pytest.mark.requirement("HDR-005", "HDR-007", "ERR-013", "ERR-015")
 def test_a_spent_budget_is_refused(
     request: pytest.FixtureRequest, target: Target, profile: TargetProfile, judge: Judge
 ) -> None:
-    last = spend_until_refused(request, target, profile, judge, "budget", "budget_exhausted", BUDGET_REQUESTS)
-    code = ((last.json or {}).get("error") or {}).get("code") if last else None
-    judge.require(
-        "ERR-013",
-        last is not None and last.status == 429 and code == "budget_exhausted",
-        f"the budget key was not refused with 429 budget_exhausted within {BUDGET_REQUESTS} requests "
-        f"(last: HTTP {last.status if last else 200} {code!r})",
-        last,
+    spend_until_refused(
+        request, target, profile, judge, "budget", "budget_exhausted", BUDGET_REQUESTS, "ERR-013"
     )
 
 
@@ -87,26 +91,13 @@ def test_a_spent_budget_is_refused(
 def test_no_credit_is_insufficient_quota(
     request: pytest.FixtureRequest, target: Target, profile: TargetProfile, judge: Judge
 ) -> None:
-    last = spend_until_refused(request, target, profile, judge, "no_quota", "insufficient_quota", 1)
-    code = ((last.json or {}).get("error") or {}).get("code") if last else None
-    judge.require(
-        "ERR-013",
-        last is not None and last.status == 429 and code == "insufficient_quota",
-        f"a key without credit got HTTP {last.status if last else 200} {code!r}, not 429 insufficient_quota",
-        last,
-    )
+    spend_until_refused(request, target, profile, judge, "no_quota", "insufficient_quota", 1, "ERR-013")
 
 
 @pytest.mark.requirement("ERR-014", "HDR-003", "HDR-006")
 def test_the_gateways_own_rate_limit(
     request: pytest.FixtureRequest, target: Target, profile: TargetProfile, judge: Judge
 ) -> None:
-    last = spend_until_refused(
-        request, target, profile, judge, "low_limit", "rate_limit_exceeded", LIMIT_REQUESTS
-    )
-    judge.require(
-        "ERR-014",
-        last is not None and last.status == 429,
-        f"the low-limit key was not refused within {LIMIT_REQUESTS} requests",
-        last,
+    spend_until_refused(
+        request, target, profile, judge, "low_limit", "rate_limit_exceeded", LIMIT_REQUESTS, "ERR-014"
     )

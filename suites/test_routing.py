@@ -1044,28 +1044,42 @@ def _filters(c: Contest) -> dict[str, tuple[str, dict[str, Any]] | None]:
     }
 
 
+PERCENTILE_CODES = {
+    "ttft": frozenset({"latency_constraint_exceeded"}),
+    "tps": frozenset({"throughput_constraint_not_met"}),
+}
+PERCENTILE_OPTION = {"ttft": "ttft_percentile", "tps": "throughput_percentile"}
+
+
+def _judge_filter(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str, p95: bool
+) -> None:
+    """A ceiling or floor between the contestants: only it can keep the request from the cheap, slow one
+    (cost-focus and `prefer` both pull towards it). With `p95` the percentile option is set too (D-122)."""
+    s, c = contest(target, profile, mocks)
+    chosen = _filters(c)[dimension]
+    if chosen is None:
+        pytest.skip(NOT_CLAIMED + f"the contestants' {dimension} settings are too close to split")
+    check, limit = chosen
+    percentile = {PERCENTILE_OPTION[dimension]: "p95"} if p95 else {}
+    routing = {**limit, **percentile, "optimize": "cost-focus", "prefer": c.cheap.provider}
+    exchange = target.chat(body(c.cheap.model, routing=routing), tag=tag)
+    promise = c.promise(
+        c.fast,
+        f"{limit}{' at p95' if p95 else ''} rules out {c.cheap.instance!r}",
+        excludes_loser=True,
+        tolerated_codes=PERCENTILE_CODES[dimension] if p95 else frozenset(),
+    )
+    judge_choice(judge, mocks, s, exchange, tag, "percentile_options_respected" if p95 else check, promise)
+
+
 @pytest.mark.requirement("ROUTE-036", "ROUTE-037")
 @pytest.mark.needs("gateway_routing")
 @pytest.mark.parametrize("dimension", ["ttft", "tps"])
 def test_speed_filters_exclude_exactly_the_slow(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str
 ) -> None:
-    s, c = contest(target, profile, mocks)
-    chosen = _filters(c)[dimension]
-    if chosen is None:
-        pytest.skip(NOT_CLAIMED + f"the contestants' {dimension} settings are too close to split")
-    check, limit = chosen
-    # cost-focus and `prefer` both pull towards the cheap, slow provider: only the filter can refuse it
-    routing = {**limit, "optimize": "cost-focus", "prefer": c.cheap.provider}
-    exchange = target.chat(body(c.cheap.model, routing=routing), tag=tag)
-    promise = c.promise(c.fast, f"{limit} rules out {c.cheap.instance!r}", excludes_loser=True)
-    judge_choice(judge, mocks, s, exchange, tag, check, promise)
-
-
-PERCENTILE_CODES = {
-    "ttft": frozenset({"latency_constraint_exceeded"}),
-    "tps": frozenset({"throughput_constraint_not_met"}),
-}
+    _judge_filter(target, profile, mocks, judge, tag, dimension, p95=False)
 
 
 @pytest.mark.requirement("ROUTE-038")
@@ -1074,18 +1088,4 @@ PERCENTILE_CODES = {
 def test_percentile_options(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str
 ) -> None:
-    s, c = contest(target, profile, mocks)
-    chosen = _filters(c)[dimension]
-    if chosen is None:
-        pytest.skip(NOT_CLAIMED + f"the contestants' {dimension} settings are too close to split")
-    _, limit = chosen
-    option = "ttft_percentile" if dimension == "ttft" else "throughput_percentile"
-    routing = {**limit, option: "p95", "optimize": "cost-focus", "prefer": c.cheap.provider}
-    exchange = target.chat(body(c.cheap.model, routing=routing), tag=tag)
-    promise = c.promise(
-        c.fast,
-        f"{limit} at p95 rules out {c.cheap.instance!r}",
-        excludes_loser=True,
-        tolerated_codes=PERCENTILE_CODES[dimension],
-    )
-    judge_choice(judge, mocks, s, exchange, tag, "percentile_options_respected", promise)
+    _judge_filter(target, profile, mocks, judge, tag, dimension, p95=True)

@@ -20,7 +20,8 @@ from suites.checks import Applies, Context, NotApplicable, check
 from suites.checks.route import error_object
 from suites.exchange import Exchange, ItemKind
 
-#: SDK-client options a request must never use to steer the gateway's upstream call (D-050)
+#: SDK-client options a request must never use to steer the gateway's upstream call (D-050); the suite's
+#: own list (the reference keeps its own in reference_impl/extensions.py: the suite imports no reference code)
 TRANSPORT_OPTIONS = (
     "base_url",
     "api_base",
