@@ -31,9 +31,11 @@ import httpx
 import orjson
 
 from reference_impl.adapters import make_adapters
+from reference_impl.budgets import Ledger
 from reference_impl.completions import Completions, StreamSession
 from reference_impl.config import GatewayConfig, default_config
 from reference_impl.errors import GatewayError
+from reference_impl.key_policies import KeyPolicies
 from reference_impl.ratelimit import RateLimiter
 from reference_impl.upstream import Upstream
 from reference_impl.validation import parse_body, validate_chat_request
@@ -151,6 +153,8 @@ class GatewayApp:
         # keys are compared as SHA-256 digests in constant time, every configured key every time
         self._key_digests = [(key, hashlib.sha256(key.encode()).digest()) for key in sorted(config.api_keys)]
         self.limiter = RateLimiter(config.rate_limits, config.api_keys)
+        self.budgets = Ledger(config.budgets)
+        self.key_policies = KeyPolicies(config.key_policies)
         self._me = {key: orjson.dumps(self._identity(key)) for key in config.api_keys}
 
     # --- ASGI entry ----------------------------------------------------------------------------------------
@@ -187,19 +191,25 @@ class GatewayApp:
                 return
             headers = dict(scope["headers"])
             key = self._authenticate(headers, scope["headers"])
+            self.key_policies.admit(key)
             if name == "chat":
                 limit_headers, retry_after = self.limiter.take(key)
                 if retry_after is not None:
                     message = "Rate limit exceeded for this API key."
                     raise GatewayError("rate_limit_exceeded", message, retry_after=retry_after)
-                await self._chat(scope, receive, send, headers, request_id, limit_headers)
+                budget_headers, refusal = self.budgets.admit(key)
+                limit_headers += budget_headers
+                if refusal is not None:
+                    raise refusal
+                with self.budgets.charging(key):
+                    await self._chat(scope, receive, send, headers, request_id, limit_headers)
             elif name == "models":
                 _check_models_query(scope)
                 await self._json(send, request_id, self._models_body())
             elif name == "model":
                 await self._json(send, request_id, self._model_body(path[len(MODEL_PREFIX) :]))
             else:
-                await self._json(send, request_id, self._me[key])
+                await self._json(send, request_id, self._me[key], extra=self.budgets.headers(key))
         except GatewayError as error:
             await self._error(send, request_id, error, limit_headers)
         except _ClientGone:

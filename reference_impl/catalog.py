@@ -59,6 +59,9 @@ class Capabilities:
     effort_ceiling: str | None = None  # what `max` (and unknown higher values) become
     xhigh_to: str | None = None  # Claude: where `xhigh` goes when the model lacks it
     effort_with_budget: bool = False  # Claude Opus 4.5: output_config.effort alongside the thinking budget
+    streaming: bool = True  # False: `stream: true` is 400 streaming_not_supported
+    non_streaming: bool = True  # False: only streams (400 non_streaming_not_supported otherwise)
+    batch_only: bool = False  # True: only through a batch API (400 batch_only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class Offering:
     tier: str
     key: str = ""  # unique id used by stats: "<provider>/<model>[@tier]"
     max_output_tokens: int | None = None  # the native output ceiling, where the provider enforces one
+    available: bool = True  # False: out of service; never routed to (503 no_provider_available, D-125)
 
     @property
     def data_policy_rank(self) -> int:
@@ -92,6 +96,7 @@ class CatalogModel:
     context_window: int | None
     offerings: tuple[Offering, ...]
     aliases: tuple[str, ...] = ()
+    available: bool = True  # False: temporarily withdrawn (503 model_unavailable, D-125)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,7 @@ def _offering(model_id: str, raw: Mapping[str, Any], index: int) -> Offering:
             tier=tier,
             key=f"{raw['provider']}/{model_id}" + ("" if tier == "standard" else f"@{tier}"),
             max_output_tokens=raw.get("max_output_tokens"),
+            available=bool(raw.get("available", True)),
         )
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"{where}: missing or bad field ({exc})") from None
@@ -194,6 +200,7 @@ def catalog_from_mapping(data: Mapping[str, Any]) -> Catalog:
             context_window=raw.get("context_window"),
             offerings=offerings,
             aliases=tuple(raw.get("aliases") or ()),
+            available=bool(raw.get("available", True)),
         )
         for alias in raw.get("aliases") or ():
             aliases[alias] = model_id

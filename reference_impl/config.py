@@ -15,9 +15,37 @@ from typing import Any
 
 import yaml
 
+from reference_impl.budgets import Budget, BudgetConfigError
 from reference_impl.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from reference_impl.key_policies import KeyPolicy, KeyPolicyError
 
 TEST_API_KEY = "ak_test_conformance"
+# Documented test keys of the embedded default (fixtures/profiles/reference.yaml names them): one with a
+# daily budget a single request exhausts, one without credit, one allowed two requests per minute (D-121).
+BUDGET_TEST_KEY = "ak_test_budget"
+NO_QUOTA_TEST_KEY = "ak_test_no_quota"
+LOW_LIMIT_TEST_KEY = "ak_test_low_limit"
+# ... and one expired key, one management-only key (D-124).
+EXPIRED_TEST_KEY = "ak_test_expired"
+MANAGEMENT_TEST_KEY = "ak_test_management"
+DEFAULT_BUDGETS = {
+    BUDGET_TEST_KEY: Budget(daily_usd=0.000001, monthly_usd=5.0),
+    NO_QUOTA_TEST_KEY: Budget(credits_microdollars=0),
+}
+DEFAULT_KEY_POLICIES = {
+    EXPIRED_TEST_KEY: KeyPolicy(expired=True),
+    MANAGEMENT_TEST_KEY: KeyPolicy(scopes=("management",)),
+}
+DEFAULT_KEYS = frozenset(
+    {
+        TEST_API_KEY,
+        BUDGET_TEST_KEY,
+        NO_QUOTA_TEST_KEY,
+        LOW_LIMIT_TEST_KEY,
+        EXPIRED_TEST_KEY,
+        MANAGEMENT_TEST_KEY,
+    }
+)
 FLAVOURS = ("openai", "anthropic", "gemini", "deepseek", "vllm")
 
 
@@ -97,6 +125,10 @@ class GatewayConfig:
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    #: per-key spending budgets and credit balance (reference_impl/budgets.py, D-121)
+    budgets: Mapping[str, Budget] = field(default_factory=dict)
+    #: per-key expiry and scopes (reference_impl/key_policies.py, D-124)
+    key_policies: Mapping[str, KeyPolicy] = field(default_factory=dict)
     # Anthropic requires max_tokens; this is what the gateway sends when the client gave none.
     anthropic_default_max_tokens: int = 4096
     # live stats: samples kept per offering, and how many before they replace the catalog priors
@@ -122,7 +154,14 @@ def default_config(mock_base_url: str | None = None, **overrides: Any) -> Gatewa
     `mock_base_url` (e.g. `http://127.0.0.1:50123`) moves every provider to another mock host.
     """
     catalog = load_catalog(DEFAULT_CATALOG_PATH)
-    config = GatewayConfig(providers=_providers_from_catalog(catalog, mock_base_url), catalog=catalog)
+    config = GatewayConfig(
+        providers=_providers_from_catalog(catalog, mock_base_url),
+        catalog=catalog,
+        api_keys=DEFAULT_KEYS,
+        rate_limits=RateLimits(keys={LOW_LIMIT_TEST_KEY: 2}),
+        budgets=DEFAULT_BUDGETS,
+        key_policies=DEFAULT_KEY_POLICIES,
+    )
     return replace(config, **overrides) if overrides else config
 
 
@@ -144,6 +183,8 @@ _TOP_KEYS = {
     "limits",
     "timeouts",
     "rate_limits",
+    "budgets",
+    "key_policies",
     "anthropic_default_max_tokens",
     "stats_window",
     "stats_min_samples",
@@ -183,6 +224,11 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
     unknown_keys = set(rate_limits.keys) - set(keys if keys is not None else [TEST_API_KEY])
     if unknown_keys:
         raise ConfigError(f"rate_limits.keys: not in api_keys: {len(unknown_keys)} key(s)")
+    client_keys = keys if keys is not None else [TEST_API_KEY]
+    budgets = _per_key(Budget, BudgetConfigError, data.get("budgets") or {}, client_keys, "budgets")
+    policies = _per_key(
+        KeyPolicy, KeyPolicyError, data.get("key_policies") or {}, client_keys, "key_policies"
+    )
     extra = {
         k: data[k] for k in ("anthropic_default_max_tokens", "stats_window", "stats_min_samples") if k in data
     }
@@ -193,8 +239,23 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path | None = None) -
         limits=_dataclass_from(Limits, data.get("limits") or {}, "limits"),
         timeouts=_dataclass_from(Timeouts, data.get("timeouts") or {}, "timeouts"),
         rate_limits=rate_limits,
+        budgets=budgets,
+        key_policies=policies,
         **extra,
     )
+
+
+def _per_key(cls: type, error: type[Exception], raw: Any, keys: Any, where: str) -> dict[str, Any]:
+    """A mapping of client key -> `cls` settings (budgets, key policies); every key must be configured."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of API key -> settings")
+    unknown = set(raw) - set(keys)
+    if unknown:
+        raise ConfigError(f"{where}: not in api_keys: {len(unknown)} key(s)")
+    try:
+        return {key: _dataclass_from(cls, value, where) for key, value in raw.items()}
+    except (error, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def load_config(path: str | Path) -> GatewayConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.adapters.base import Usage
+from reference_impl.budgets import charge
 from reference_impl.catalog import Offering
 
 
@@ -44,7 +45,8 @@ def routing_metadata(
         "routing_strategy": strategy,
     }
     if usage is not None:
-        metadata["cost"] = cost_of(usage, offering)
+        metadata["cost"] = cost = cost_of(usage, offering)
+        charge(cost["usd"])  # the key's budget, when it has one (budgets.py)
     if throughput_tps is not None:
         metadata["throughput_tps"] = round(throughput_tps, 3)
     if ttft_ms is not None:

@@ -69,6 +69,7 @@ class Needs:
     effort: str | None
     n: int
     required_params: tuple[str, ...]
+    stream: bool = False
 
     @classmethod
     def of(cls, request: ChatRequest) -> Needs:
@@ -87,6 +88,7 @@ class Needs:
             effort=body.get("reasoning_effort"),
             n=body.get("n") or 1,
             required_params=required,
+            stream=request.stream,
         )
 
 
@@ -104,7 +106,15 @@ Filter = tuple[str, Callable[[Offering], bool], Callable[[], GatewayError]]
 
 def _filters(request: ChatRequest, needs: Needs, stats: LiveStats, model_label: str) -> list[Filter]:
     routing = request.routing
-    filters: list[Filter] = []
+    filters: list[Filter] = [
+        (
+            "available",
+            lambda o: o.available,
+            lambda: GatewayError(
+                "no_provider_available", f"No provider of '{model_label}' is available right now.", None
+            ),
+        )
+    ]
     tier = routing.get("tier")
     if tier == "priority":
         pass  # handled in candidates(): priority offerings first, standard as the fallback
@@ -299,6 +309,30 @@ def _capability_filters(needs: Needs, label: str) -> list[Filter]:
             f"'{label}' cannot turn reasoning off.",
             "reasoning_effort",
         )
+    # Delivery modes (D-124): a model only some offerings can deliver the way the client asked for.
+    add(
+        "batch",
+        lambda o: not o.capabilities.batch_only,
+        "batch_only",
+        f"'{label}' is offered only in batches.",
+        "model",
+    )
+    if needs.stream:
+        add(
+            "streaming",
+            lambda o: o.capabilities.streaming,
+            "streaming_not_supported",
+            f"'{label}' cannot stream; send stream: false.",
+            "stream",
+        )
+    else:
+        add(
+            "non_streaming",
+            lambda o: o.capabilities.non_streaming,
+            "non_streaming_not_supported",
+            f"'{label}' only streams; send stream: true.",
+            "stream",
+        )
     if needs.n > 1:
         add(
             "n",
@@ -356,7 +390,9 @@ class Router:
         self.stats = stats
 
     def resolve_models(self, request: ChatRequest) -> list[tuple[str, list[Offering]]]:
+        """The requested models that are in service; 503 model_unavailable when none is (D-125)."""
         resolved = []
+        withdrawn = []
         for index, name in enumerate(request.models):
             model = self.catalog.resolve(name)
             if model is None:
@@ -365,7 +401,14 @@ class Router:
                     f"Model '{name}' is not in the catalog.",
                     f"gateway.models[{index}]" if request.multi else "model",
                 )
-            resolved.append((model.id, list(model.offerings)))
+            if model.available:
+                resolved.append((model.id, list(model.offerings)))
+            else:
+                withdrawn.append(model.id)
+        if not resolved:
+            names = ", ".join(f"'{m}'" for m in withdrawn)
+            param = "gateway.models" if request.multi else "model"
+            raise GatewayError("model_unavailable", f"{names} is temporarily unavailable.", param)
         return resolved
 
     def plan(self, request: ChatRequest) -> Plan:

@@ -321,6 +321,9 @@ class Judge:
     blocked: list[Block] = field(default_factory=list)
     #: root causes already named per exchange (by id), so one refusal is attributed once
     _roots: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: what the target did, per requirement, shown on the report's row whatever the verdict (e.g. which
+    #: provider a routing strategy picked)
+    observations: list[dict[str, str]] = field(default_factory=list)
 
     def __call__(
         self, exchange: Exchange, context: Context | None = None, *, only: list[str] | None = None
@@ -412,6 +415,10 @@ class Judge:
     @property
     def must_failures(self) -> list[Finding]:
         return [f for f in self.findings if _level(f.requirement) == "MUST"]
+
+    def observe(self, requirement: str, text: str) -> None:
+        """Note what the target did for `requirement`; the report shows it on the row, pass or fail."""
+        self.observations.append({"requirement": requirement, "text": text})
 
     def require(self, requirement: str, ok: bool, message: str, exchange: Exchange | None = None) -> None:
         """A one-off assertion bound to a requirement, judged like a check finding (within --level)."""
@@ -584,6 +591,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 {"requirement": b.requirement, "reason": b.reason, "roots": list(b.roots)}
                 for b in (judge.blocked if judge else [])
             ],
+            "observations": judge.observations if judge else [],
         }
         # user_properties travel from xdist workers to the controller.
         report.user_properties.append((_USER_PROPERTY, orjson.dumps(record).decode()))

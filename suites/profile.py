@@ -94,6 +94,10 @@ class ProfileSchema(_Strict):
     prices_from_catalog: str | None = None
     prices: dict[str, PriceSchema] = {}
     upstream_keys: list[str] = []
+    #: role (`budget`, `no_quota`, `low_limit`) -> an API key of the target with that property (D-121)
+    keys: dict[str, str] = {}
+    #: documented error code -> how to provoke it: {key, model, stream, body} (ERR-016, D-124)
+    error_scenarios: dict[str, dict[str, Any]] = {}
     routing: RoutingSchema = RoutingSchema()
 
     @pydantic.field_validator("prices")
@@ -213,6 +217,10 @@ class TargetProfile:
     prices: dict[tuple[str, str], Prices] = field(default_factory=dict)
     #: the provider keys the target uses upstream, when known, so the suite can prove none leaks
     upstream_keys: tuple[str, ...] = ()
+    #: role -> an API key of the target with that property (`budget`, `no_quota`, `low_limit`; D-121)
+    keys: dict[str, str] = field(default_factory=dict)
+    #: documented error code -> how to provoke it here: {key, model, stream, body} (ERR-016, D-124)
+    error_scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
 
     def claims_feature(self, feature: str) -> bool:
@@ -308,5 +316,7 @@ def load_profile(path: Path | None = None) -> TargetProfile:
         model_headers={model: dict(h) for model, h in schema.model_headers.items()},
         prices=prices,
         upstream_keys=tuple(schema.upstream_keys),
+        keys=dict(schema.keys),
+        error_scenarios=dict(schema.error_scenarios),
         source=path,
     )

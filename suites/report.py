@@ -69,6 +69,7 @@ def build_results(
     catalogue = load_catalogue()
     by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
     findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    observed: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for test in tests:
         ids = (
             set(test["requirements"])
@@ -81,6 +82,8 @@ def build_results(
             by_requirement[requirement].append(test)
         for finding in test["findings"]:
             findings[finding["requirement"]].append({**finding, "test": test["nodeid"]})
+        for observation in test.get("observations", []):
+            observed[observation["requirement"]].append({**observation, "test": test["nodeid"]})
 
     rows = []
     for req in catalogue:
@@ -109,6 +112,7 @@ def build_results(
                 "groups": [g.as_dict() for g in group_findings(own_findings)][:20],
                 "blocked_by": sorted({r for b in blocks for r in b["roots"]}),
                 "block_reasons": sorted({b["reason"] for b in blocks})[:3],
+                "observations": observed.get(req.id, [])[:20],
                 "evidence": evidence,
                 # failure texts of tests that crashed (no finding says why): another requirement's
                 # findings failing the same test are that requirement's, not this row's
@@ -328,6 +332,11 @@ def _details(row: dict[str, Any]) -> str:
         )
         if finding.get("curl"):
             parts.append(f"<pre>{html.escape(finding['curl'][:3000])}</pre>")
+    for observation in row.get("observations", [])[:10]:
+        parts.append(
+            f"<p>Observed: {html.escape(observation['text'][:600])}"
+            f' <span class="muted">({html.escape(observation["test"])})</span></p>'
+        )
     for reason in row.get("reasons", []):
         parts.append(f"<pre>{html.escape(reason[:2000])}</pre>")
     for reason in row.get("skip_reasons", []):

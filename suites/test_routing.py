@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 
 from suites import expect
+from suites.checks import all_checks
+from suites.checks.strategy import ChoiceContext, Promise, selection
 from suites.directory import Directory, Offer
 from suites.exchange import Exchange
 from suites.plugin import NOT_CLAIMED, Judge
@@ -873,3 +875,213 @@ def test_provider_fields_name_the_answering_endpoint(
     )
     expect.success(judge, exchange, "META-011")
     judge(exchange, context, only=["provider_names_answering_endpoint"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategies, weights and performance filters decide the provider (ROUTE-031..038, D-120, D-122)
+# --------------------------------------------------------------------------------------------------
+
+#: the price gap a contest needs: at a tenth of the price "favour cost" has one answer whatever the weights
+CONTEST_PRICE_RATIO = 4.0
+#: streamed requests pinned to each contestant before judging, so a gateway that measures has samples
+WARMUP_REQUESTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    """A mock instance's latency settings: `tps` 0 means unpaced (as fast as the socket)."""
+
+    ttft_ms: float
+    tps: float
+
+    @property
+    def throughput(self) -> float:
+        return float("inf") if self.tps <= 0 else self.tps
+
+
+@dataclass(frozen=True, slots=True)
+class Contest:
+    """One model on two providers where price and speed disagree: `cheap` is slower on TTFT and
+    throughput, `fast` costs at least CONTEST_PRICE_RATIO times as much."""
+
+    cheap: Offer
+    fast: Offer
+    cheap_speed: Speed
+    fast_speed: Speed
+
+    def promise(self, winner: Offer, why: str, **fields: Any) -> Promise:
+        loser = self.fast if winner is self.cheap else self.cheap
+        return Promise(winner.instance, loser.instance, why, **fields)
+
+
+_CONTESTS: dict[tuple[str, str], Contest | None] = {}
+
+
+def _speed(mocks: Mocks, instance: str) -> Speed | None:
+    knobs = mocks.provider(instance) or {}
+    ttft, tps = knobs.get("ttft_ms"), knobs.get("tps")
+    if not isinstance(ttft, int | float) or not isinstance(tps, int | float):
+        return None
+    return Speed(float(ttft), float(tps))
+
+
+def _find_contest(s: Scene, mocks: Mocks) -> Contest | None:
+    best: Contest | None = None
+    for entries in s.directory.offers.values():
+        if len(entries) != 2 or entries[0].instance == entries[1].instance:
+            continue
+        cheap, fast = sorted(entries, key=lambda o: o.blended)
+        cheap_speed, fast_speed = _speed(mocks, cheap.instance), _speed(mocks, fast.instance)
+        if cheap_speed is None or fast_speed is None or cheap.blended <= 0:
+            continue
+        slower = cheap_speed.ttft_ms > fast_speed.ttft_ms and cheap_speed.throughput < fast_speed.throughput
+        ratio = fast.blended / cheap.blended
+        best_ratio = best.fast.blended / best.cheap.blended if best else 0.0
+        if slower and ratio >= CONTEST_PRICE_RATIO and ratio > best_ratio:
+            best = Contest(cheap, fast, cheap_speed, fast_speed)
+    return best
+
+
+def contest(target: Target, profile: TargetProfile, mocks: Mocks) -> tuple[Scene, Contest]:
+    """The session's contest, its contestants warmed up once (found in the directory and the mocks)."""
+    s = scene(target, profile, mocks)
+    key = (target.base_url, mocks.base_url)
+    if key not in _CONTESTS:
+        found = _find_contest(s, mocks)
+        if found is not None:
+            for offer in (found.cheap, found.fast):
+                for _ in range(WARMUP_REQUESTS):
+                    target.chat(body(offer.model, routing={"providers": [offer.provider]}, stream=True))
+        _CONTESTS[key] = found
+    found = _CONTESTS[key]
+    if found is None:
+        pytest.skip(
+            NOT_CLAIMED + "no model on two mock-backed providers where the cheaper one is slower "
+            f"and the faster one costs {CONTEST_PRICE_RATIO:g}x as much"
+        )
+    return s, found
+
+
+def judge_choice(
+    judge: Judge, mocks: Mocks, s: Scene, exchange: Exchange, tag: str, check: str, promise: Promise
+) -> None:
+    context = ChoiceContext(
+        request=exchange.request_body or {},
+        promise=promise,
+        journal=settled_journal(mocks, tag),
+        instances=s.instances,
+    )
+    judge(exchange)
+    judge(exchange, context, only=[check])
+    judge.observe(all_checks()[check].requirement, f"{promise.why}: {selection(exchange, context)}")
+
+
+STRATEGIES = {
+    # strategy: (requirement's check, the contestant it must pick, why)
+    "cost-focus": ("cost_focus_wins_the_contest", "cheap", "the lowest price"),
+    "cost": ("base_strategy_favours_its_dimension", "cheap", "a tenth of the price"),
+    "ttft-focus": ("ttft_focus_picks_fastest_first_token", "fast", "the lowest TTFT"),
+    "ttft": ("base_strategy_favours_its_dimension", "fast", "a far lower TTFT"),
+    "tps-focus": ("tps_focus_picks_highest_throughput", "fast", "the highest throughput"),
+    "tps": ("base_strategy_favours_its_dimension", "fast", "a far higher throughput"),
+    "balanced": ("balanced_picks_the_all_rounder", "fast", "ahead on TTFT and throughput"),
+}
+
+
+@pytest.mark.requirement("ROUTE-006", "ROUTE-031", "ROUTE-032", "ROUTE-033", "ROUTE-034")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_strategy_picks_what_it_promises(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, strategy: str
+) -> None:
+    s, c = contest(target, profile, mocks)
+    check, side, why = STRATEGIES[strategy]
+    winner = c.cheap if side == "cheap" else c.fast
+    exchange = target.chat(body(c.cheap.model, routing={"optimize": strategy}), tag=tag)
+    promise = c.promise(winner, f"{strategy}: {why}", strategy=strategy)
+    judge_choice(judge, mocks, s, exchange, tag, check, promise)
+
+
+WEIGHTS = {"cost": "cheap", "ttft": "fast", "throughput": "fast"}
+
+
+@pytest.mark.requirement("ROUTE-035")
+@pytest.mark.needs("gateway_routing")
+def test_weights_move_the_choice(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
+) -> None:
+    s, c = contest(target, profile, mocks)
+    for dimension, side in WEIGHTS.items():
+        winner = c.cheap if side == "cheap" else c.fast
+        sub = f"{tag}-{dimension}"
+        routing = {"weights": {dimension: 1}}
+        exchange = target.chat(body(c.cheap.model, routing=routing), tag=sub)
+        promise = c.promise(winner, f"all weight on {dimension}", strategy="custom")
+        judge_choice(judge, mocks, s, exchange, sub, "weights_decide_the_choice", promise)
+
+
+def _filters(c: Contest) -> dict[str, tuple[str, dict[str, Any]] | None]:
+    """The ceiling/floor between the contestants' speeds, or None when they are too close to split."""
+    slow_ttft, fast_ttft = c.cheap_speed.ttft_ms, c.fast_speed.ttft_ms
+    ttft_ceiling = max(fast_ttft + 30, round(slow_ttft * 0.8))  # 30 ms of room for loopback and load
+    slow_tps = c.cheap_speed.throughput
+    tps_floor = slow_tps * 2
+    return {
+        "ttft": (
+            ("ttft_ceiling_excludes_the_slow", {"max_ttft_ms": ttft_ceiling})
+            if ttft_ceiling < slow_ttft
+            else None
+        ),
+        "tps": (
+            ("throughput_floor_excludes_the_slow", {"min_throughput_tps": tps_floor})
+            if tps_floor * 2 <= c.fast_speed.throughput
+            else None
+        ),
+    }
+
+
+PERCENTILE_CODES = {
+    "ttft": frozenset({"latency_constraint_exceeded"}),
+    "tps": frozenset({"throughput_constraint_not_met"}),
+}
+PERCENTILE_OPTION = {"ttft": "ttft_percentile", "tps": "throughput_percentile"}
+
+
+def _judge_filter(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str, p95: bool
+) -> None:
+    """A ceiling or floor between the contestants: only it can keep the request from the cheap, slow one
+    (cost-focus and `prefer` both pull towards it). With `p95` the percentile option is set too (D-122)."""
+    s, c = contest(target, profile, mocks)
+    chosen = _filters(c)[dimension]
+    if chosen is None:
+        pytest.skip(NOT_CLAIMED + f"the contestants' {dimension} settings are too close to split")
+    check, limit = chosen
+    percentile = {PERCENTILE_OPTION[dimension]: "p95"} if p95 else {}
+    routing = {**limit, **percentile, "optimize": "cost-focus", "prefer": c.cheap.provider}
+    exchange = target.chat(body(c.cheap.model, routing=routing), tag=tag)
+    promise = c.promise(
+        c.fast,
+        f"{limit}{' at p95' if p95 else ''} rules out {c.cheap.instance!r}",
+        excludes_loser=True,
+        tolerated_codes=PERCENTILE_CODES[dimension] if p95 else frozenset(),
+    )
+    judge_choice(judge, mocks, s, exchange, tag, "percentile_options_respected" if p95 else check, promise)
+
+
+@pytest.mark.requirement("ROUTE-036", "ROUTE-037")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("dimension", ["ttft", "tps"])
+def test_speed_filters_exclude_exactly_the_slow(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str
+) -> None:
+    _judge_filter(target, profile, mocks, judge, tag, dimension, p95=False)
+
+
+@pytest.mark.requirement("ROUTE-038")
+@pytest.mark.needs("gateway_routing")
+@pytest.mark.parametrize("dimension", ["ttft", "tps"])
+def test_percentile_options(
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, dimension: str
+) -> None:
+    _judge_filter(target, profile, mocks, judge, tag, dimension, p95=True)

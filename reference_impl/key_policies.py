@@ -1,0 +1,52 @@
+"""What an authenticated key may do: expiry and scopes (contract 9.2 and 14, D-124).
+
+A key may be configured as expired (401 `expired_api_key`: it was valid once, unlike an unknown key's
+401 `invalid_api_key`) or with scopes that lack `inference` (a management-only key, 403
+`insufficient_permissions` on every inference endpoint). `key_policies:` in the gateway config; keys
+without a policy cost one dict lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reference_impl.errors import GatewayError
+
+SCOPES = ("inference", "management")
+
+
+class KeyPolicyError(ValueError):
+    """A policy the gateway cannot apply."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    expired: bool = False
+    scopes: tuple[str, ...] = ("inference",)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.expired, bool):
+            raise KeyPolicyError("expired must be true or false")
+        scopes = tuple(self.scopes)
+        if not scopes or any(scope not in SCOPES for scope in scopes):
+            raise KeyPolicyError(f"scopes must be a non-empty list of {', '.join(SCOPES)}")
+        object.__setattr__(self, "scopes", scopes)
+
+
+class KeyPolicies:
+    def __init__(self, policies: Mapping[str, KeyPolicy]) -> None:
+        self.policies = dict(policies)
+
+    def admit(self, key: str) -> None:
+        """Raise the error an inference request with `key` gets, if any."""
+        policy = self.policies.get(key)
+        if policy is None:
+            return
+        if policy.expired:
+            raise GatewayError("expired_api_key", "This API key has expired. Create a new key.")
+        if "inference" not in policy.scopes:
+            raise GatewayError(
+                "insufficient_permissions",
+                "This API key may not call inference endpoints (scope: inference).",
+            )

@@ -1,0 +1,42 @@
+"""ERR-016: the documented error codes no ordinary request provokes, each through the scenario the target
+profile names for it (`error_scenarios:`: a key, a model, streaming or not, extra body fields; D-124)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suites.checks.scenarios import SCENARIO_CODES, ScenarioContext
+from suites.plugin import NOT_CLAIMED, Judge
+from suites.profile import TargetProfile
+from suites.target import Target
+
+
+def scenario_request(
+    profile: TargetProfile, scenario: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The chat body and the extra headers (another key) a scenario describes."""
+    request: dict[str, Any] = {
+        "model": scenario.get("model") or profile.default_model,
+        "messages": [{"role": "user", "content": "Name three rivers."}],
+        **(scenario.get("body") or {}),
+    }
+    if scenario.get("stream"):
+        request["stream"] = True
+    key = scenario.get("key")
+    return request, {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@pytest.mark.requirement("ERR-016")
+@pytest.mark.parametrize("code", SCENARIO_CODES)
+def test_documented_error_scenario(
+    target: Target, profile: TargetProfile, judge: Judge, tag: str, code: str
+) -> None:
+    scenario = profile.error_scenarios.get(code)
+    if scenario is None:
+        pytest.skip(NOT_CLAIMED + f"the profile names no scenario for {code}")
+    request, headers = scenario_request(profile, scenario)
+    exchange = target.chat(request, tag=tag, headers=headers)
+    judge(exchange)
+    judge(exchange, ScenarioContext(request=request, code=code), only=["scenario_gives_its_documented_error"])
