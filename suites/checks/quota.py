@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.route import error_object
 from suites.exchange import Exchange
 
 ROLES = ("budget", "no_quota", "low_limit")
@@ -47,7 +46,7 @@ def budget_headers_for_budgeted_keys(exchange: Exchange, context: Context) -> It
     chat completion response; a refusal's headers show the budget or balance spent."""
     keyed = _role(context, "budget", "no_quota")
     h = exchange.headers
-    code = (error_object(exchange) or {}).get("code")
+    code = (exchange.error or {}).get("code")
     if keyed.role == "budget":
         periods = _periods(exchange)
         if not periods:
@@ -85,7 +84,7 @@ def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str
     keyed = _role(context, "low_limit")
     if exchange.status != 429:
         raise NotApplicable
-    error = error_object(exchange) or {}
+    error = exchange.error or {}
     if error.get("code") != "rate_limit_exceeded" or error.get("type") != "rate_limit_error":
         yield f"the key's own limit answered code {error.get('code')!r} type {error.get('type')!r}"
     retry = exchange.headers.get("retry-after")
@@ -101,7 +100,7 @@ def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str
 def budget_refusal_before_upstream(exchange: Exchange, context: Context) -> Iterator[str]:
     """A budget or quota refusal is decided before routing: no upstream request is made for it."""
     keyed = _role(context, "budget", "no_quota")
-    code = (error_object(exchange) or {}).get("code")
+    code = (exchange.error or {}).get("code")
     if code not in ("budget_exhausted", "insufficient_quota"):
         raise NotApplicable
     yield from _refused_upstream(keyed)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from auriko_conformance.contract import error_codes
 from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.route import error_object
 from suites.exchange import Exchange
 
 #: the documented codes issue 16 found never triggered, most common in practice first
@@ -47,7 +46,7 @@ def scenario_gives_its_documented_error(exchange: Exchange, context: Context) ->
     if not isinstance(context, ScenarioContext) or context.code is None:
         raise NotApplicable
     want = error_codes()[context.code]
-    error = error_object(exchange)
+    error = exchange.error
     if error is None:
         yield f"expected {want.status} {want.code}, got HTTP {exchange.status}: {exchange.excerpt(160)}"
         return

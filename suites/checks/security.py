@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 
 from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.route import error_object
 from suites.exchange import Exchange, ItemKind
 
 #: SDK-client options a request must never use to steer the gateway's upstream call (D-050); the suite's
@@ -117,7 +116,7 @@ def hostile_input_gets_an_envelope(exchange: Exchange, context: Context) -> Iter
         return
     if exchange.status < 400:
         return
-    error = error_object(exchange)
+    error = exchange.error
     if error is None or not {"message", "type", "code"} <= set(error):
         yield f"HTTP {exchange.status} without the error envelope: {exchange.excerpt(160)}"
         return

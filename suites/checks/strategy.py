@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.route import answering_entries, called, error_object, metadata_of
 from suites.exchange import Exchange
+from suites.journal import answering_entries, called
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class ChoiceContext(Context):
 def selection(exchange: Exchange, context: ChoiceContext) -> str:
     """What the target chose, in words: the instances asked (in order) and the provider it reported."""
     seen = called(context.journal or [])
-    reported = (metadata_of(exchange) or {}).get("provider")
+    reported = (exchange.metadata or {}).get("provider")
     return f"asked {seen or 'nobody'}, reported provider {reported!r}"
 
 
@@ -60,7 +60,7 @@ def _choice(exchange: Exchange, context: Context) -> Iterator[str]:
         raise NotApplicable
     promise = context.promise
     if exchange.status != 200:
-        code = (error_object(exchange) or {}).get("code")
+        code = (exchange.error or {}).get("code")
         if code not in promise.tolerated_codes:
             got = f"HTTP {exchange.status} {code!r}"
             yield f"expected {promise.winner!r} to answer ({promise.why}), got {got}"
@@ -73,7 +73,7 @@ def _choice(exchange: Exchange, context: Context) -> Iterator[str]:
     answers = answering_entries(context.journal)
     if answers and answers[-1].get("provider") != promise.winner:
         yield f"{answers[-1].get('provider')!r} answered; {promise.why} makes it {promise.winner!r}"
-    metadata = metadata_of(exchange) or {}
+    metadata = exchange.metadata or {}
     reported = context.instance(metadata.get("provider"))
     if reported != promise.winner:
         yield f"routing_metadata.provider is {metadata.get('provider')!r}, expected {promise.winner!r}"
