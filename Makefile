@@ -59,6 +59,13 @@ test-reliability: $(STAMP)
 conformance-litellm: $(STAMP)
 	PYTHON=$(PYTHON) REPORT_DIR=$(REPORT_DIR)/litellm bash bench/litellm/run.sh run
 
+# Portkey's open-source gateway as a second third-party target (docs/portkey.md): installed with npm into
+# .portkey, routed by header through bench/portkey/profile.yaml, our mocks as its upstreams, report in
+# reports/portkey. Exits 0 when the report was written, whatever Portkey's verdicts.
+.PHONY: conformance-portkey
+conformance-portkey: $(STAMP)
+	REPORT_DIR=$(REPORT_DIR)/portkey bash bench/portkey/run.sh run
+
 # Benchmarks (docs/performance.md): the mocks, the reference gateway and, when .venv-litellm exists,
 # LiteLLM's proxy, each in its own process on the same mocks; writes $(REPORT_DIR)/bench/bench.json,
 # bench.md and bench.png. Installs wrk (Debian) and the pinned matplotlib + locust into .venv on demand.
