@@ -58,7 +58,7 @@ start_servers() {
   local port
   port="$(free_port)"
   TARGET_URL="http://127.0.0.1:$port"
-  node "$BUNDLE" --port "$port" >"$REPORT_DIR/portkey.log" 2>&1 &
+  node "$BUNDLE" "--port=$port" --headless >"$REPORT_DIR/portkey.log" 2>&1 &
   GATEWAY_PID=$!
   # Portkey answers GET / with a plain greeting once its server listens.
   wait_for "$TARGET_URL/" "$GATEWAY_PID" "portkey gateway" "$REPORT_DIR/portkey.log"
