@@ -221,76 +221,12 @@ def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: s
 
 
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:
-    """Each choice's final message: the body's, or one assembled from the stream's deltas."""
-    if exchange.status != 200:
-        return []
-    if not exchange.is_stream:
-        body = exchange.json
-        choices = body.get("choices") if isinstance(body, dict) else None
-        return [
-            {
-                **(c.get("message") or {}),
-                "_finish": c.get("finish_reason"),
-                "_native": c.get("native_finish_reason"),
-            }
-            for c in choices or []
-            if isinstance(c, dict)
-        ]
-    assembled: dict[int, dict[str, Any]] = {}
-    for chunk in exchange.stream.chunks:
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict):
-                continue
-            msg = assembled.setdefault(
-                choice.get("index", 0),
-                {"content": "", "reasoning_content": "", "_tools": {}, "_finish": None, "_native": None},
-            )
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str):
-                msg["content"] += delta["content"]
-            if isinstance(delta.get("reasoning_content"), str):
-                msg["reasoning_content"] += delta["reasoning_content"]
-            for call in delta.get("tool_calls") or []:
-                if not isinstance(call, dict):
-                    continue
-                slot = msg["_tools"].setdefault(
-                    call.get("index"), {"name": None, "arguments": "", "id": None}
-                )
-                fn = call.get("function") or {}
-                if fn.get("name"):
-                    slot["name"] = fn["name"]
-                if call.get("id"):
-                    slot["id"] = call["id"]
-                if isinstance(fn.get("arguments"), str):
-                    slot["arguments"] += fn["arguments"]
-            if choice.get("finish_reason") is not None:
-                msg["_finish"] = choice["finish_reason"]
-            if choice.get("native_finish_reason") is not None:
-                msg["_native"] = choice["native_finish_reason"]
-    out = []
-    for index in sorted(assembled):
-        msg = assembled[index]
-        tools = msg.pop("_tools")
-        if tools:
-            msg["tool_calls"] = [
-                {
-                    "id": t["id"],
-                    "type": "function",
-                    "function": {"name": t["name"], "arguments": t["arguments"]},
-                }
-                for _, t in sorted(tools.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
-            ]
-            msg["_indices"] = list(tools)
-        out.append(msg)
-    return out
+    """Each choice's final message (the shared view, copied: checks may annotate what they read)."""
+    return [dict(message) for message in exchange.messages]
 
 
 def final_usage(exchange: Exchange) -> dict[str, Any] | None:
-    if exchange.status == 200 and exchange.is_stream:
-        return exchange.stream.last_usage
-    final = final_object(exchange)
-    usage = final.get("usage") if final else None
-    return usage if isinstance(usage, dict) else None
+    return exchange.usage
 
 
 def usage_detail(usage: Mapping[str, Any], group: str, key: str) -> int:
