@@ -34,6 +34,8 @@ import httpx
 import orjson
 
 from bench.soak import KEY, Child, spawn
+from reference_impl.errors import GatewayError
+from reference_impl.validation import parse_body, validate_chat_request
 
 AUTH = {"authorization": f"Bearer {KEY}"}
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -87,8 +89,6 @@ def cpu_per_body(repeat: int = 5) -> list[dict[str, Any]]:
     """The gateway's CPU for each body, measured in this process (best of `repeat`, `time.process_time`):
     parsing (`parse_body`) and validating (`validate_chat_request`), the two steps that run without a
     pause on the event loop."""
-    from reference_impl.errors import GatewayError
-    from reference_impl.validation import parse_body, validate_chat_request
 
     rows = []
     for name, body in BODIES.items():

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import load
+from bench import load, soak
 from bench.load import Target, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +125,6 @@ class Settings:
 
 
 def _soak() -> Any:
-    from bench import soak  # the process-start helpers: socket handed over, health polled
 
     return soak
 

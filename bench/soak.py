@@ -51,8 +51,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance import contract
 from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
+from mocks.app import create_app
+from mocks.config import MockConfig
+from mocks.tokens import count_tokens
+from reference_impl.app import create_app as create_gateway
+from reference_impl.config import default_config
+from reference_impl.server import uvicorn_options
 
 KEY = "ak_test_conformance"
 MODELS = ["llama-3.3-70b", "gpt-4o", "claude-haiku-4-5", "gemini-2.0-flash", "deepseek-chat"]
@@ -96,17 +103,10 @@ def _serve(role: str, fd: int, mock_url: str | None) -> None:
     import uvicorn
 
     if role == "mocks":
-        from mocks.app import create_app
-        from mocks.config import MockConfig
-
         app: Any = create_app(MockConfig(journal_size=200_000))
         # `disconnect_after` ends responses unfinished on purpose; uvicorn would log each one
         options: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "log_level": "critical"}
     else:
-        from reference_impl.app import create_app as create_gateway
-        from reference_impl.config import default_config
-        from reference_impl.server import uvicorn_options
-
         config = default_config(mock_url)
         app = create_gateway(config)
         options = {**uvicorn_options(config), "log_level": "warning"}  # as `auriko-conformance serve`
@@ -330,7 +330,6 @@ class Bad(Exception):
 
 
 def _check_tokens(spec: Spec, usage: dict[str, Any], text: str) -> None:
-    from mocks.tokens import count_tokens
 
     if usage.get("completion_tokens") != spec.words:
         raise Bad("garbled", f"completion_tokens {usage.get('completion_tokens')} != {spec.words}")
@@ -341,8 +340,6 @@ def _check_tokens(spec: Spec, usage: dict[str, Any], text: str) -> None:
 def judge(result: Result) -> str:
     """The outcome class of one request; raises Bad for lost/truncated/garbled/unexpected."""
     import orjson
-
-    from auriko_conformance import contract
 
     spec = result.spec
     if result.failure is not None:

@@ -21,6 +21,7 @@ from mocks.anthropic import AnthropicFlavour
 from mocks.behaviour import plan_reply
 from mocks.config import MockConfig
 from mocks.control import Control
+from mocks.control_api import handle_control
 from mocks.directives import DirectiveError, parse_directives
 from mocks.errors import MockError, rejection, scenario_error
 from mocks.flavour import Exchange, Flavour
@@ -180,8 +181,6 @@ class MockApp:
                         await self._provider(scope, receive, send, name, path[len(prefix) :])
                     return
             if path.startswith("/__mock/") or path == "/__mock":
-                from mocks.control_api import handle_control  # local: keeps the hot path import-light
-
                 await handle_control(self.state, scope, receive, send)
                 return
             body = orjson.dumps(

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from mocks.app import create_app
 from mocks.config import MockConfig, load_config
 from reference_impl.config import Limits
 from reference_impl.protocol import guarded_protocol
@@ -60,8 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the mocks until interrupted. Access logs are off: they cost more than a mock reply."""
     import uvicorn
-
-    from mocks.app import create_app
 
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     config = load_config(args.config) if args.config else MockConfig()

@@ -41,7 +41,7 @@ from suites.checks.xlate import Upstream, XlateContext
 from suites.exchange import Exchange
 from suites.options import DEFAULT_SNAPSHOT_DIR
 from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
+from suites.profile import TargetProfile, load_profile
 from suites.target import Mocks, Target, unknown_model_answer
 
 SNAPSHOT_DIR_ENV = "AURIKO_SNAPSHOT_DIR"
@@ -397,7 +397,6 @@ def corpus_model(profile: TargetProfile, provider: str, case: dict[str, Any]) ->
 
 def corpus_params(config: pytest.Config) -> list[Any]:
     """(provider, case) parameters for every corpus case and every provider the target profile names."""
-    from suites.profile import load_profile
 
     path = config.getoption("--target-profile")
     providers = sorted(load_profile(Path(path) if path else None).models_by_provider)

@@ -10,6 +10,9 @@ from typing import Any
 
 import yaml
 
+from auriko_conformance.mutants.faults import TRANSFORMS
+from suites.requirements import load_catalogue as load_requirements
+
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.yaml"
 SIDES = ("front", "back", "both")
 IDENTITY = "identity"
@@ -73,8 +76,6 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[FaultSpec, ...]:
 
 def validate(specs: Iterable[FaultSpec]) -> None:
     """IDs unique, transforms known, expected requirement IDs in the suites' catalogue."""
-    from auriko_conformance.mutants.faults import TRANSFORMS
-    from suites.requirements import load_catalogue as load_requirements
 
     requirements = load_requirements()
     seen: set[str] = set()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.mutants import faults
 from auriko_conformance.mutants.attribution import (
     Report,
     RunResult,
@@ -39,6 +40,13 @@ from auriko_conformance.mutants.attribution import (
     merge_verdicts,
 )
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
+from auriko_conformance.mutants.proxy import Ledger, MutantProxy
+from auriko_conformance.servers import start_server
+from mocks.app import create_app as create_mocks
+from reference_impl.app import create_app as create_gateway
+from reference_impl.config import default_config
+from suites import runner
+from suites.report import load_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "ak_test_conformance"
@@ -94,9 +102,6 @@ def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tupl
     The servers are assembled here, with the proxies spliced in; once the project's one embedded-target
     harness exists (issue 14), this should build on it so that mutant runs start the mocks and the
     gateway with the same settings as `run` does."""
-    from auriko_conformance.mutants import faults
-    from auriko_conformance.mutants.proxy import Ledger, MutantProxy
-    from auriko_conformance.servers import start_server
 
     key = (external.api_key if external else None) or API_KEY
     fault = faults.build(spec.transform, spec.args, api_key=key, default_model=DEFAULT_MODEL)
@@ -109,9 +114,6 @@ def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tupl
             _quiet()
             yield front.url, external.mock_url, key
             return
-        from mocks.app import create_app as create_mocks
-        from reference_impl.app import create_app as create_gateway
-        from reference_impl.config import default_config
 
         # Only the proxies the fault acts through: each hop costs CPU, and the identity run (both
         # proxies) already shows that a proxy on its own changes nothing.
@@ -138,9 +140,6 @@ def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tupl
 def run_task(task: Task, workdir: str, external: External | None = None) -> RunResult:
     """Run the selected suites against one mutant (in this process) and read their verdicts."""
     import pytest
-
-    from suites import runner
-    from suites.report import load_results
 
     report_dir = Path(workdir) / task.name
     report_dir.mkdir(parents=True, exist_ok=True)
