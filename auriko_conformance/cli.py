@@ -14,12 +14,16 @@ from collections.abc import Callable, Sequence
 # subcommand -> (module, function, one-line help). The function takes the remaining argv and
 # returns an exit code.
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "mocks": ("mocks.server", "main", "run the mock provider servers"),
-    "serve": ("reference_impl.server", "main", "run the reference gateway"),
-    "run": ("suites.runner", "main", "run the conformance suites against a target"),
-    "report": ("suites.report", "main", "render results.json files side by side as one HTML report"),
+    "mocks": ("auriko_conformance.mocks.server", "main", "run the mock provider servers"),
+    "serve": ("auriko_conformance.reference_impl.server", "main", "run the reference gateway"),
+    "run": ("auriko_conformance.suites.runner", "main", "run the conformance suites against a target"),
+    "report": (
+        "auriko_conformance.suites.report",
+        "main",
+        "render results.json files side by side as one HTML report",
+    ),
     "profile": (
-        "suites.profile_cli",
+        "auriko_conformance.suites.profile_cli",
         "main",
         "write a starter target profile (init) or validate one (check)",
     ),
@@ -30,7 +34,9 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 # two-word subcommands that are not the first word's own command
-NESTED: dict[tuple[str, str], tuple[str, str]] = {("mocks", "fidelity"): ("mocks.fidelity", "main")}
+NESTED: dict[tuple[str, str], tuple[str, str]] = {
+    ("mocks", "fidelity"): ("auriko_conformance.mocks.fidelity", "main")
+}
 
 
 def _resolve(name: str) -> Callable[[Sequence[str]], int]:

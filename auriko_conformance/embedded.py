@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.mocks.app import create_app as create_mocks
+from auriko_conformance.reference_impl.app import create_app as create_gateway
+from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.server import uvicorn_options
 from auriko_conformance.servers import RunningServer, serving
-from mocks.app import create_app as create_mocks
-from reference_impl.app import create_app as create_gateway
-from reference_impl.config import default_config
-from reference_impl.server import uvicorn_options
 
 #: the key the reference gateway's default configuration accepts
 DEFAULT_KEY = "ak_test_conformance"

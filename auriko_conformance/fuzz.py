@@ -40,9 +40,9 @@ import orjson
 
 from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target_process
 from auriko_conformance.paths import OPENAPI_PATH
-from suites import options as shared_options
-from suites.exit_codes import ExitCode
-from suites.profile import ProfileError, load_profile
+from auriko_conformance.suites import options as shared_options
+from auriko_conformance.suites.exit_codes import ExitCode
+from auriko_conformance.suites.profile import ProfileError, load_profile
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
@@ -358,8 +358,8 @@ def run_schemathesis(argv: list[str]) -> int:
 def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
     """One fuzz run; returns (exit code, summary) and writes the reports."""
     global _ACTIVE
-    from suites import fuzz_checks
-    from suites.fuzz_report import merge_directory
+    from auriko_conformance.suites import fuzz_checks
+    from auriko_conformance.suites.fuzz_report import merge_directory
 
     profile = load_profile(options.target_profile)
     fuzz_checks.configure(profile)
@@ -397,7 +397,7 @@ def build_summary(
 ) -> dict[str, Any]:
     from schemathesis import __version__ as st_version
 
-    from suites import fuzz_checks
+    from auriko_conformance.suites import fuzz_checks
 
     failures = sorted(results.failures.values(), key=lambda f: (f.operation, f.check, f.title))
     return {

@@ -32,10 +32,10 @@ from typing import Any
 
 import httpx
 import orjson
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.validation import parse_body, validate_chat_request
 
 from bench.soak import KEY, Child, spawn
-from reference_impl.errors import GatewayError
-from reference_impl.validation import parse_body, validate_chat_request
 
 AUTH = {"authorization": f"Bearer {KEY}"}
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")

@@ -9,7 +9,7 @@ DURATION="${1:-20s}"
 CONNECTIONS="${2:-16}"
 PY="${PYTHON:-.venv/bin/python}"
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$PY" -m mocks.server --host 127.0.0.1 --port "$PORT" --log-level error &
+"$PY" -m auriko_conformance.mocks.server --host 127.0.0.1 --port "$PORT" --log-level error &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -100,7 +100,15 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mocks.server", "--port", str(port), "--log-level", "error"],
+        [
+            sys.executable,
+            "-m",
+            "auriko_conformance.mocks.server",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )

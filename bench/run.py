@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import load, soak
+from bench import load, plot, soak
 from bench.load import Target, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -981,8 +981,6 @@ def write_outputs(report: dict[str, Any], out: Path, docs: bool) -> None:
     markdown = render_markdown(report)
     (out / "bench.md").write_text(markdown)
     try:
-        from bench import plot
-
         plot.plot(report, out / "bench.png")
     except ImportError as exc:
         log(f"no PNG: {exc.name} is missing (pip install matplotlib; `make bench` does it)")

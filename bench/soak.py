@@ -51,15 +51,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.config import MockConfig
+from auriko_conformance.mocks.tokens import count_tokens
+from auriko_conformance.reference_impl.app import create_app as create_gateway
+from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.server import uvicorn_options
+
 from auriko_conformance import contract
 from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
-from mocks.app import create_app
-from mocks.config import MockConfig
-from mocks.tokens import count_tokens
-from reference_impl.app import create_app as create_gateway
-from reference_impl.config import default_config
-from reference_impl.server import uvicorn_options
 
 KEY = "ak_test_conformance"
 MODELS = ["llama-3.3-70b", "gpt-4o", "claude-haiku-4-5", "gemini-2.0-flash", "deepseek-chat"]

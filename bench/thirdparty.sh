@@ -39,7 +39,7 @@ start_mocks() {  # start_mocks REPORT_DIR: the mock providers on a free port; se
   local report_dir="$1" mock_port
   mock_port="$(free_port)"
   MOCK_URL="http://127.0.0.1:$mock_port"
-  "$PY" -m mocks.server --host 127.0.0.1 --port "$mock_port" --log-level warning \
+  "$PY" -m auriko_conformance.mocks.server --host 127.0.0.1 --port "$mock_port" --log-level warning \
     >"$report_dir/mocks.log" 2>&1 &
   MOCKS_PID=$!
   wait_for "$MOCK_URL/__mock/health" "$MOCKS_PID" mocks "$report_dir/mocks.log"

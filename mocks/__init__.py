@@ -8,5 +8,5 @@ from __future__ import annotations
 
 __all__ = ["count_tokens", "create_app"]
 
-from mocks.app import create_app
-from mocks.tokens import count_tokens
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.tokens import count_tokens

@@ -17,14 +17,21 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
-
-from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
-from mocks.conversation import ToolDef, Turn, TurnBuilder
-from mocks.errors import ANTHROPIC_ERRORS, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_token
-from mocks.models import ModelSpec, Reasoning
-from mocks.sse import Frame, named_event
-from mocks.tokens import split_tokens
+from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
+from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
+from auriko_conformance.mocks.errors import ANTHROPIC_ERRORS, MockError
+from auriko_conformance.mocks.flavour import (
+    BAD_KEY,
+    Exchange,
+    Flavour,
+    Route,
+    bearer_token,
+    is_number,
+    random_token,
+)
+from auriko_conformance.mocks.models import ModelSpec, Reasoning
+from auriko_conformance.mocks.sse import Frame, named_event
+from auriko_conformance.mocks.tokens import split_tokens
 
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")

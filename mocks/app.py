@@ -16,25 +16,24 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-
-from mocks.anthropic import AnthropicFlavour
-from mocks.behaviour import plan_reply
-from mocks.config import MockConfig
-from mocks.control import Control
-from mocks.control_api import handle_control
-from mocks.directives import DirectiveError, parse_directives
-from mocks.errors import MockError, rejection, scenario_error
-from mocks.flavour import Exchange, Flavour
-from mocks.gemini import GeminiFlavour
-from mocks.journal import (
+from auriko_conformance.mocks.anthropic import AnthropicFlavour
+from auriko_conformance.mocks.behaviour import plan_reply
+from auriko_conformance.mocks.config import MockConfig
+from auriko_conformance.mocks.control import Control
+from auriko_conformance.mocks.control_api import handle_control
+from auriko_conformance.mocks.directives import DirectiveError, parse_directives
+from auriko_conformance.mocks.errors import MockError, rejection, scenario_error
+from auriko_conformance.mocks.flavour import Exchange, Flavour
+from auriko_conformance.mocks.gemini import GeminiFlavour
+from auriko_conformance.mocks.journal import (
     OUTCOME_CLIENT_CLOSED,
     OUTCOME_DISCONNECTED,
     OUTCOME_ERROR,
     OUTCOME_OK,
     Journal,
 )
-from mocks.openai_compat import DeepSeekFlavour, OpenAIFlavour, VLLMFlavour
-from mocks.pacing import Pacer
+from auriko_conformance.mocks.openai_compat import DeepSeekFlavour, OpenAIFlavour, VLLMFlavour
+from auriko_conformance.mocks.pacing import Pacer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from mocks.conversation import ToolDef, Turn
-from mocks.directives import DirectiveError, Directives
-from mocks.tokens import canonical_json, count_tokens, split_tokens
+from auriko_conformance.mocks.conversation import ToolDef, Turn
+from auriko_conformance.mocks.directives import DirectiveError, Directives
+from auriko_conformance.mocks.tokens import canonical_json, count_tokens, split_tokens
 
 DEFAULT_REPLY_TOKENS = 20
 DEFAULT_REASONING_TOKENS = 16

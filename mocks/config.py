@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from mocks.models import ALL_MODELS, SERVED_BY_FLAVOUR, ModelSpec, Reasoning, index_by_name
+from auriko_conformance.mocks.models import ALL_MODELS, SERVED_BY_FLAVOUR, ModelSpec, Reasoning, index_by_name
 
 FLAVOURS: tuple[str, ...] = ("openai", "anthropic", "gemini", "deepseek", "vllm")
 

@@ -12,8 +12,8 @@ import zlib
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from mocks.config import MockConfig, ProviderInstance
-from mocks.errors import MockError
+from auriko_conformance.mocks.config import MockConfig, ProviderInstance
+from auriko_conformance.mocks.errors import MockError
 
 
 @dataclass(slots=True)

@@ -14,8 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-
-from mocks.errors import MockError
+from auriko_conformance.mocks.errors import MockError
 
 Message = MutableMapping[str, Any]
 TOKEN_HEADER = "X-Mock-Control-Token"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mocks.directives import strip_markers
-from mocks.models import ModelSpec
-from mocks.tokens import count_argument_tokens, count_json_tokens, count_tokens
+from auriko_conformance.mocks.directives import strip_markers
+from auriko_conformance.mocks.models import ModelSpec
+from auriko_conformance.mocks.tokens import count_argument_tokens, count_json_tokens, count_tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,9 +36,8 @@ from typing import Any
 import httpx
 import orjson
 import yaml
-
-from mocks.app import MockApp, create_app
-from mocks.inprocess import asgi_client
+from auriko_conformance.mocks.app import MockApp, create_app
+from auriko_conformance.mocks.inprocess import asgi_client
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "fidelity"
 ALLOW_FILE = ROOT / "allow.yaml"

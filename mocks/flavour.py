@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mocks.behaviour import Reply
-from mocks.config import ProviderInstance
-from mocks.conversation import Turn
-from mocks.directives import DirectiveError
-from mocks.errors import ErrorStyle, MockError
-from mocks.models import ModelSpec, index_by_name
-from mocks.sse import Frame
+from auriko_conformance.mocks.behaviour import Reply
+from auriko_conformance.mocks.config import ProviderInstance
+from auriko_conformance.mocks.conversation import Turn
+from auriko_conformance.mocks.directives import DirectiveError
+from auriko_conformance.mocks.errors import ErrorStyle, MockError
+from auriko_conformance.mocks.models import ModelSpec, index_by_name
+from auriko_conformance.mocks.sse import Frame
 
 BAD_KEY = "bad-key"  # the one key every mock refuses, so a suite can test upstream auth failures
 

@@ -15,14 +15,21 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
-
-from mocks.anthropic import signature_for
-from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
-from mocks.conversation import ToolDef, Turn, TurnBuilder
-from mocks.errors import GEMINI_ERRORS, MockError
-from mocks.flavour import BAD_KEY, BASE64URL, Exchange, Flavour, Route, is_number, random_token
-from mocks.models import ModelSpec, Reasoning
-from mocks.sse import ARRAY_CLOSE, Frame, array_element, data_event
+from auriko_conformance.mocks.anthropic import signature_for
+from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
+from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
+from auriko_conformance.mocks.errors import GEMINI_ERRORS, MockError
+from auriko_conformance.mocks.flavour import (
+    BAD_KEY,
+    BASE64URL,
+    Exchange,
+    Flavour,
+    Route,
+    is_number,
+    random_token,
+)
+from auriko_conformance.mocks.models import ModelSpec, Reasoning
+from auriko_conformance.mocks.sse import ARRAY_CLOSE, Frame, array_element, data_event
 
 PATH_RE = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^:/]+)(?::([A-Za-z]+))?)?$")
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$")

@@ -13,9 +13,8 @@ from typing import Any
 
 import httpx
 import respx
-
-from mocks.app import MockApp, create_app
-from mocks.config import MockConfig
+from auriko_conformance.mocks.app import MockApp, create_app
+from auriko_conformance.mocks.config import MockConfig
 
 DEFAULT_BASE_URL = "http://mocks.test"
 

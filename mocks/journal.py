@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mocks.directives import find_tag
+from auriko_conformance.mocks.directives import find_tag
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization"})
 SECRET_QUERY = frozenset({"key"})

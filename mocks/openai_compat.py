@@ -16,14 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
-from mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
-from mocks.conversation import ToolDef, Turn, TurnBuilder
-from mocks.errors import DEEPSEEK_ERRORS, OPENAI_ERRORS, VLLM_ERRORS, ErrorStyle, MockError
-from mocks.flavour import BAD_KEY, Exchange, Flavour, Route, bearer_token, is_number, random_hex, random_token
-from mocks.models import ModelSpec, Reasoning
-from mocks.sse import DONE, Frame, data_event
-from mocks.tokens import split_tokens
+from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
+from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
+from auriko_conformance.mocks.errors import DEEPSEEK_ERRORS, OPENAI_ERRORS, VLLM_ERRORS, ErrorStyle, MockError
+from auriko_conformance.mocks.flavour import (
+    BAD_KEY,
+    Exchange,
+    Flavour,
+    Route,
+    bearer_token,
+    is_number,
+    random_hex,
+    random_token,
+)
+from auriko_conformance.mocks.models import ModelSpec, Reasoning
+from auriko_conformance.mocks.sse import DONE, Frame, data_event
+from auriko_conformance.mocks.tokens import split_tokens
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")

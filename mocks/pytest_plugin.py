@@ -1,7 +1,8 @@
 """pytest plugin: a `mock_server` fixture running the real mock server on a free port.
 
-Load with `-p mocks.pytest_plugin` or `pytest_plugins = ["mocks.pytest_plugin"]`. The server runs in
-a background thread (its own event loop), is session scoped, and is stopped even when tests fail.
+Load with `-p auriko_conformance.mocks.pytest_plugin` or
+`pytest_plugins = ["auriko_conformance.mocks.pytest_plugin"]`. The server runs in a background
+thread (its own event loop), is session scoped, and is stopped even when tests fail.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from auriko_conformance.mocks.app import MockApp, create_app
+from auriko_conformance.mocks.config import MockConfig
 
 from auriko_conformance.servers import RunningServer, start_server
-from mocks.app import MockApp, create_app
-from mocks.config import MockConfig
 
 
 class MockServer:

@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.config import MockConfig, load_config
 
-from mocks.app import create_app
-from mocks.config import MockConfig, load_config
-from reference_impl.config import Limits
-from reference_impl.protocol import guarded_protocol
+from auriko_conformance.http_guard import guarded_protocol
 
 CONTROL_TOKEN_ENV = "AURIKO_MOCK_CONTROL_TOKEN"
-# Header guards (the gateway's, reference_impl/protocol.py): a connection that trickles its headers is
-# closed after 10 s, headers over 64 KiB get a 400 (before: a trickling connection stayed open for ever).
-HEADER_LIMITS = Limits(max_header_bytes=64 * 1024, header_timeout_ms=10_000)
+# Header guards (shared with the gateway, auriko_conformance/http_guard.py): a connection that trickles
+# its headers is closed after 10 s, headers over 64 KiB get a 400 (before: it stayed open for ever).
+MAX_HEADER_BYTES = 64 * 1024
+HEADER_TIMEOUT_MS = 10_000
 
 
 def _rejection(message: str) -> bytes:
@@ -27,11 +27,15 @@ def _rejection(message: str) -> bytes:
     return head % len(body) + b"connection: close\r\n\r\n" + body
 
 
-def uvicorn_options(limits: Limits = HEADER_LIMITS) -> dict[str, Any]:
+def uvicorn_options(
+    max_header_bytes: int = MAX_HEADER_BYTES, header_timeout_ms: int = HEADER_TIMEOUT_MS
+) -> dict[str, Any]:
     """How `auriko-conformance mocks` serves: uvloop, httptools with the header guards, no access log."""
     return {
         "access_log": False,
-        "http": guarded_protocol(limits, _rejection),
+        "http": guarded_protocol(
+            max_header_bytes=max_header_bytes, header_timeout_ms=header_timeout_ms, rejection=_rejection
+        ),
         "loop": "uvloop",
         "lifespan": "on",
         "ws": "none",

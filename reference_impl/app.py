@@ -29,16 +29,15 @@ from urllib.parse import parse_qsl
 
 import httpx
 import orjson
-
-from reference_impl.adapters import make_adapters
-from reference_impl.budgets import Ledger
-from reference_impl.completions import Completions, StreamSession
-from reference_impl.config import GatewayConfig, default_config
-from reference_impl.errors import GatewayError
-from reference_impl.key_policies import KeyPolicies
-from reference_impl.ratelimit import RateLimiter
-from reference_impl.upstream import Upstream
-from reference_impl.validation import parse_body, validate_chat_request
+from auriko_conformance.reference_impl.adapters import make_adapters
+from auriko_conformance.reference_impl.budgets import Ledger
+from auriko_conformance.reference_impl.completions import Completions, StreamSession
+from auriko_conformance.reference_impl.config import GatewayConfig, default_config
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.key_policies import KeyPolicies
+from auriko_conformance.reference_impl.ratelimit import RateLimiter
+from auriko_conformance.reference_impl.upstream import Upstream
+from auriko_conformance.reference_impl.validation import parse_body, validate_chat_request
 
 log = logging.getLogger("reference_impl")
 

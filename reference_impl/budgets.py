@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 
-from reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.errors import GatewayError
 
 Header = tuple[bytes, bytes]
 PERIODS = ("daily", "weekly", "monthly")

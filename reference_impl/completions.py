@@ -17,20 +17,19 @@ from typing import Any
 
 import httpx
 import orjson
-
-from reference_impl.adapters import Adapter, Attempt, StreamDecoder, Usage
-from reference_impl.adapters.base import UpstreamStreamError, new_id
-from reference_impl.catalog import Offering
-from reference_impl.config import GatewayConfig
-from reference_impl.errors import GatewayError
-from reference_impl.extensions import extension_warnings, find_platform_governed
-from reference_impl.http1 import UpstreamResponse
-from reference_impl.metadata import routing_metadata
-from reference_impl.routing import Plan, Router
-from reference_impl.stats import LiveStats
-from reference_impl.streaming import ChunkWriter, error_event, sse_events, unique_call_id
-from reference_impl.upstream import Upstream
-from reference_impl.validation import ChatRequest, warning
+from auriko_conformance.reference_impl.adapters import Adapter, Attempt, StreamDecoder, Usage
+from auriko_conformance.reference_impl.adapters.base import UpstreamStreamError, new_id
+from auriko_conformance.reference_impl.catalog import Offering
+from auriko_conformance.reference_impl.config import GatewayConfig
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.extensions import extension_warnings, find_platform_governed
+from auriko_conformance.reference_impl.http1 import UpstreamResponse
+from auriko_conformance.reference_impl.metadata import routing_metadata
+from auriko_conformance.reference_impl.routing import Plan, Router
+from auriko_conformance.reference_impl.stats import LiveStats
+from auriko_conformance.reference_impl.streaming import ChunkWriter, error_event, sse_events, unique_call_id
+from auriko_conformance.reference_impl.upstream import Upstream
+from auriko_conformance.reference_impl.validation import ChatRequest, warning
 
 
 @dataclass(slots=True)

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from reference_impl.budgets import Budget, BudgetConfigError
-from reference_impl.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
-from reference_impl.key_policies import KeyPolicy, KeyPolicyError
+from auriko_conformance.reference_impl.budgets import Budget, BudgetConfigError
+from auriko_conformance.reference_impl.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from auriko_conformance.reference_impl.key_policies import KeyPolicy, KeyPolicyError
 
 TEST_API_KEY = "ak_test_conformance"
 # Documented test keys of the embedded default (fixtures/profiles/reference.yaml names them): one with a
@@ -72,7 +71,7 @@ class ProviderConfig:
 class Limits:
     """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth and
     containers (D-060); and the slow-client guards (D-051): header bytes and time
-    (`reference_impl/protocol.py`), body time (app)."""
+    (`auriko_conformance/http_guard.py`), body time (app)."""
 
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 2048

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference_impl.validation import warning
+from auriko_conformance.reference_impl.validation import warning
 
 CREDENTIAL_KEYS = frozenset(
     k.replace("-", "_")

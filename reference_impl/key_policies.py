@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.errors import GatewayError
 
 SCOPES = ("inference", "management")
 

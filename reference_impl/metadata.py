@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference_impl.adapters.base import Usage
-from reference_impl.budgets import charge
-from reference_impl.catalog import Offering
+from auriko_conformance.reference_impl.adapters.base import Usage
+from auriko_conformance.reference_impl.budgets import charge
+from auriko_conformance.reference_impl.catalog import Offering
 
 
 def cost_of(usage: Usage, offering: Offering) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reference_impl.config import RateLimits
+from auriko_conformance.reference_impl.config import RateLimits
 
 Header = tuple[bytes, bytes]
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference_impl.catalog import DATA_POLICIES, Catalog, Offering
-from reference_impl.errors import GatewayError
-from reference_impl.stats import LiveStats
-from reference_impl.validation import ChatRequest, warning
+from auriko_conformance.reference_impl.catalog import DATA_POLICIES, Catalog, Offering
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.stats import LiveStats
+from auriko_conformance.reference_impl.validation import ChatRequest, warning
 
 # strategy -> (cost, ttft, throughput) weights. Base strategies favour one dimension but stay
 # well-rounded; `-focus` is almost only that dimension; `balanced` weighs all three evenly.

@@ -7,14 +7,27 @@ than the pure-Python defaults, and the gateway's overhead budget is a millisecon
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import GatewayConfig, default_config, load_config
+from auriko_conformance.reference_impl.errors import GatewayError
 
-from reference_impl.app import create_app
-from reference_impl.config import GatewayConfig, default_config, load_config
-from reference_impl.protocol import guarded_protocol
+from auriko_conformance.http_guard import guarded_protocol
+
+
+def _rejection(message: str) -> bytes:
+    """A complete 400 `invalid_request` response that closes the connection (no ASGI cycle exists)."""
+    body = GatewayError("invalid_request", message).body()
+    head = (
+        b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n"
+        b"content-length: %d\r\nx-request-id: req_%s\r\nx-error-type: invalid_request_error\r\n"
+        b"x-error-retryable: false\r\nconnection: close\r\n\r\n"
+    ) % (len(body), os.urandom(12).hex().encode())
+    return head + body
 
 
 def uvicorn_options(config: GatewayConfig) -> dict[str, Any]:
@@ -27,7 +40,11 @@ def uvicorn_options(config: GatewayConfig) -> dict[str, Any]:
     """
     return {
         "loop": "uvloop",
-        "http": guarded_protocol(config.limits),
+        "http": guarded_protocol(
+            max_header_bytes=config.limits.max_header_bytes,
+            header_timeout_ms=config.limits.header_timeout_ms,
+            rejection=_rejection,
+        ),
         "timeout_keep_alive": config.limits.header_timeout_ms / 1000 + 1,
         "access_log": False,
         "lifespan": "on",

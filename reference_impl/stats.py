@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from reference_impl.catalog import Offering
+from auriko_conformance.reference_impl.catalog import Offering
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:

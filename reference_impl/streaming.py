@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-
-from reference_impl.adapters.base import Event
+from auriko_conformance.reference_impl.adapters.base import Event
 
 DONE = b"data: [DONE]\n\n"
 

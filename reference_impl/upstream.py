@@ -13,10 +13,9 @@ import asyncio
 import urllib.request
 
 import httpx
-
-from reference_impl.adapters.base import UpstreamCall
-from reference_impl.config import Timeouts
-from reference_impl.http1 import Pool, UpstreamResponse
+from auriko_conformance.reference_impl.adapters.base import UpstreamCall
+from auriko_conformance.reference_impl.config import Timeouts
+from auriko_conformance.reference_impl.http1 import Pool, UpstreamResponse
 
 KEEPALIVE_EXPIRY_S = 30.0
 

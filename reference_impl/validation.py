@@ -21,9 +21,9 @@ from typing import Any
 
 import jsonschema_rs
 import orjson
+from auriko_conformance.reference_impl.errors import GatewayError, clip
 
 from auriko_conformance import contract
-from reference_impl.errors import GatewayError, clip
 
 STRATEGIES = ("cost", "cost-focus", "ttft", "ttft-focus", "tps", "tps-focus", "balanced")
 _STRATEGY_SET = frozenset(STRATEGIES)

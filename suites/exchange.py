@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 import orjson
-
-from suites.sse import SSETranscript, parse_sse
+from auriko_conformance.suites.sse import SSETranscript, parse_sse
 
 DONE = "[DONE]"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from suites.checks import Context
-from suites.exchange import Exchange
-from suites.plugin import ANSWERED, Judge
+from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import ANSWERED, Judge
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
 CODES = "ERR-014"

@@ -22,7 +22,8 @@ Importing this module registers, with schemathesis's global registries:
   counted in `INFORMATIONAL` and reported, as the suites report them.
 
 `auriko-conformance fuzz` and `suites/test_fuzz.py` import this module; plain schemathesis loads it with
-`SCHEMATHESIS_HOOKS=suites.fuzz_checks st run openapi.yaml ...` (the profile then comes from
+`SCHEMATHESIS_HOOKS=auriko_conformance.suites.fuzz_checks st run openapi.yaml ...`
+(the profile then comes from
 `AURIKO_TARGET_PROFILE`, or the reference profile).
 """
 
@@ -40,14 +41,14 @@ from typing import Any
 import httpx
 import orjson
 import schemathesis
+from auriko_conformance.suites.checks import REGISTRY, Context, Finding, all_checks, applicable
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.profile import TargetProfile, load_profile
+from auriko_conformance.suites.requirements import load_catalogue
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, Severity
 
 from auriko_conformance import contract
-from suites.checks import REGISTRY, Context, Finding, all_checks, applicable
-from suites.exchange import Exchange
-from suites.profile import TargetProfile, load_profile
-from suites.requirements import load_catalogue
 
 CHAT_PATH = "/v1/chat/completions"
 

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from suites.report import VERDICTS, write_reports
-from suites.requirements import load_catalogue
+from auriko_conformance.suites.report import VERDICTS, write_reports
+from auriko_conformance.suites.requirements import load_catalogue
 
 RESULTS_FILE = "results.json"
 FUZZ_FILE = "fuzz.json"

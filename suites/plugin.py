@@ -1,10 +1,10 @@
 """The pytest plugin that makes the suites run against any target and report per requirement.
 
-Loaded only when asked for (`auriko-conformance run` does; with pytest, `-p suites.plugin`), never
-globally: a user's own repository may have packages of the same names. It adds the options (declared
-in suites/options.py), the `target` / `mocks` / `profile` / `judge` fixtures, the `requirement`
-marker, the preflight, the run's timeouts and, when `--conformance-report DIR` is given, writes
-`results.json` and `report.html` there.
+Loaded only when asked for (`auriko-conformance run` does; with pytest, `-p
+auriko_conformance.suites.plugin`), never globally: a user's own repository may have packages of the
+same names. It adds the options (declared in suites/options.py), the `target` / `mocks` / `profile` /
+`judge` fixtures, the `requirement` marker, the preflight, the run's timeouts and, when
+`--conformance-report DIR` is given, writes `results.json` and `report.html` there.
 
 Verdicts: a check finding against a MUST requirement fails the test; against a SHOULD or MAY
 requirement it is recorded as informational and the test passes; a test that needs a feature the
@@ -25,19 +25,26 @@ from typing import Any
 
 import orjson
 import pytest
-
-from suites import options
-from suites.checks import Blocked, Context, Finding, all_checks, is_claimed, select_checks, unclaimed_checks
-from suites.exchange import Exchange
-from suites.exit_codes import ExitCode
-from suites.findings import group_findings
-from suites.journal import refusals
-from suites.options import LEVELS
-from suites.preflight import run_preflight
-from suites.profile import ProfileError, TargetProfile, load_profile
-from suites.report import build_results, not_judged_results, write_reports
-from suites.requirements import load_catalogue
-from suites.target import Mocks, Target, TargetTimeout, new_tag
+from auriko_conformance.suites import options
+from auriko_conformance.suites.checks import (
+    Blocked,
+    Context,
+    Finding,
+    all_checks,
+    is_claimed,
+    select_checks,
+    unclaimed_checks,
+)
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.exit_codes import ExitCode
+from auriko_conformance.suites.findings import group_findings
+from auriko_conformance.suites.journal import refusals
+from auriko_conformance.suites.options import LEVELS
+from auriko_conformance.suites.preflight import run_preflight
+from auriko_conformance.suites.profile import ProfileError, TargetProfile, load_profile
+from auriko_conformance.suites.report import build_results, not_judged_results, write_reports
+from auriko_conformance.suites.requirements import load_catalogue
+from auriko_conformance.suites.target import Mocks, Target, TargetTimeout, new_tag
 
 NOT_CLAIMED = "not claimed: "
 _USER_PROPERTY = "auriko_conformance"
@@ -82,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _default_async_loop_scope(config: pytest.Config) -> None:
     """pytest-asyncio warns on every run whose ini does not set its fixture loop scope: a user running
-    `pytest -p suites.plugin` in their own repository has no reason to. The suites' async fixtures are
+    `pytest -p auriko_conformance.suites.plugin` in their own repository has no reason to.
+    The suites' async fixtures are
     function-scoped, so that is the default here (before pytest-asyncio reads it; an explicit setting
     wins). pytest has no public setter for a string ini value: its ini cache is the one place."""
     name = "asyncio_default_fixture_loop_scope"
@@ -637,7 +645,7 @@ class ResultCollector:
 
     @pytest.hookimpl(trylast=True)  # after junitxml has written junit.xml, so the fuzz suite joins it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from suites.fuzz_report import merge_directory
+        from auriko_conformance.suites.fuzz_report import merge_directory
 
         directory = Path(self.config.getoption("--conformance-report"))
         results = build_results(

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
-
-from suites.exchange import Exchange
-from suites.profile import TargetProfile
-from suites.target import CHAT_PATH, Target, TargetTimeout, unknown_model_answer
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import CHAT_PATH, Target, TargetTimeout, unknown_model_answer
 
 #: seconds the cheap first request (GET /v1/models) may take: a hung target shows here, quickly
 REACH_TIMEOUT_S = 10.0

@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from auriko_conformance.suites.exit_codes import ExitCode
+from auriko_conformance.suites.profile import ProfileError, load_profile
+
 from auriko_conformance.paths import FIXTURES_DIR
-from suites.exit_codes import ExitCode
-from suites.profile import ProfileError, load_profile
 
 STARTER = FIXTURES_DIR / "profiles" / "starter.yaml"
 

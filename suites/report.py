@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from auriko_conformance.suites.findings import group_findings
+from auriko_conformance.suites.requirements import load_catalogue
 
 from auriko_conformance.paths import DOCS_DIR
-from suites.findings import group_findings
-from suites.requirements import load_catalogue
 
 VERDICTS = ("pass", "fail", "blocked", "informational", "not_claimed", "skipped", "not_run")
 _ORDER = {v: i for i, v in enumerate(VERDICTS)}
@@ -478,7 +478,7 @@ def _fuzz_failure(failure: dict[str, Any]) -> str:
 
 def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
     """The schemathesis run beside the matrix: what was sent, what broke, and how to replay it."""
-    from suites.fuzz_report import requirement_of
+    from auriko_conformance.suites.fuzz_report import requirement_of
 
     settings, requests = fuzz["settings"], fuzz["requests"]
     failures = fuzz.get("failures", [])
@@ -579,7 +579,7 @@ def main(argv: Sequence[str]) -> int:
         except (OSError, orjson.JSONDecodeError) as exc:
             parser.error(f"{path}: {exc}")
     for path, run in zip(args.fuzz, runs, strict=False):
-        from suites.fuzz_report import attach
+        from auriko_conformance.suites.fuzz_report import attach
 
         try:
             attach(run, load_results(path))

@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auriko_conformance.suites import options
+from auriko_conformance.suites.exit_codes import ExitCode, epilog
+from auriko_conformance.suites.preflight import run_preflight
+from auriko_conformance.suites.profile import ProfileError, TargetProfile, load_profile
+from auriko_conformance.suites.report import console_summary, load_results, not_judged_results, write_reports
+from auriko_conformance.suites.target import Target
 
 from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target
-from suites import options
-from suites.exit_codes import ExitCode, epilog
-from suites.preflight import run_preflight
-from suites.profile import ProfileError, TargetProfile, load_profile
-from suites.report import console_summary, load_results, not_judged_results, write_reports
-from suites.target import Target
 
 SUITES_DIR = Path(__file__).resolve().parent
 #: the pytest plugin, loaded explicitly (there is no global entry point)
-PLUGIN = "suites.plugin"
+PLUGIN = "auriko_conformance.suites.plugin"
 
 #: `run`'s own options (the target and suite options come from suites/options.py)
 RUN: tuple[options.Option, ...] = (

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from suites.checks import Context
+from auriko_conformance.suites.checks import Context
 
 
 @dataclass(frozen=True, slots=True)

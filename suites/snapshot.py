@@ -32,17 +32,17 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks.meta import final_object
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.options import DEFAULT_SNAPSHOT_DIR
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile, load_profile
+from auriko_conformance.suites.target import Mocks, Target, unknown_model_answer
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from auriko_conformance.paths import FIXTURES_DIR
-from suites import expect
-from suites.checks.meta import final_object
-from suites.checks.xlate import Upstream, XlateContext
-from suites.exchange import Exchange
-from suites.options import DEFAULT_SNAPSHOT_DIR
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile, load_profile
-from suites.target import Mocks, Target, unknown_model_answer
 
 SNAPSHOT_DIR_ENV = "AURIKO_SNAPSHOT_DIR"
 #: how long to wait for the mock to finish journal entries of a request the target already answered

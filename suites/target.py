@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 import orjson
-
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 CHAT_PATH = "/v1/chat/completions"
 

@@ -8,11 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-
-from suites import expect
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.target import Mocks, Target
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Mocks, Target
 
 USER = [{"role": "user", "content": "Hello"}]
 INVALID_KEY = {"status": 401, "code": "invalid_api_key", "error_type": "authentication_error"}

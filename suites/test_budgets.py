@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from suites.checks.quota import KeyContext
-from suites.exchange import Exchange
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.target import Mocks, Target, new_tag
+from auriko_conformance.suites.checks.quota import KeyContext
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Mocks, Target, new_tag
 
 #: requests a budgeted key may answer before its budget must be spent (the profile's key: one)
 BUDGET_REQUESTS = 4

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-
-from suites.exchange import Exchange
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.scenario import RouteContext, SdkOutcome
-from suites.target import CHAT_PATH, Target, tag_body
-from suites.test_routing import body, directive
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
+from auriko_conformance.suites.target import CHAT_PATH, Target, tag_body
+from auriko_conformance.suites.test_routing import body, directive
 
 try:
     import openai

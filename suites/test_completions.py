@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from suites import expect
-from suites.checks import Context
-from suites.exchange import Exchange, ItemKind
-from suites.journal import answering_entries, native_usage
-from suites.plugin import Judge
-from suites.profile import TargetProfile
-from suites.target import Mocks, Target
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.journal import answering_entries, native_usage
+from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Mocks, Target
 
 
 def _body(profile: TargetProfile, text: str = "Say something short.", **extra: Any) -> dict[str, Any]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from suites.checks.scenarios import SCENARIO_CODES, ScenarioContext
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.target import Target
+from auriko_conformance.suites.checks.scenarios import SCENARIO_CODES, ScenarioContext
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Target
 
 
 def scenario_request(

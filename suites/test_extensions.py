@@ -12,12 +12,11 @@ import uuid
 from typing import Any
 
 import pytest
-
-from suites.checks import ext
-from suites.plugin import Judge
-from suites.profile import TargetProfile
-from suites.snapshot import Client, flavour_models_of, model_for, user
-from suites.target import Mocks, Target
+from auriko_conformance.suites.checks import ext
+from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.snapshot import Client, flavour_models_of, model_for, user
+from auriko_conformance.suites.target import Mocks, Target
 
 
 @pytest.fixture(scope="module")

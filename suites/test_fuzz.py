@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 import schemathesis
+from auriko_conformance.suites import fuzz_checks
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Target
 
 from auriko_conformance.fuzz import DEFAULT_SEED, PHASES, FuzzOptions, schemathesis_config
 from auriko_conformance.paths import OPENAPI_PATH
-from suites import fuzz_checks
-from suites.profile import TargetProfile
-from suites.target import Target
 
 pytestmark = pytest.mark.fuzz
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Target
 
 from auriko_conformance import contract
-from suites import expect
-from suites.checks import Context
-from suites.plugin import Judge
-from suites.profile import TargetProfile
-from suites.target import Target
 
 pytestmark = pytest.mark.needs("models_endpoint")
 

@@ -13,17 +13,16 @@ import copy
 from typing import Any
 
 import pytest
-
-from suites import transcript
-from suites.plugin import NOT_CLAIMED
-from suites.profile import TargetProfile
-from suites.snapshot import (
+from auriko_conformance.suites import transcript
+from auriko_conformance.suites.plugin import NOT_CLAIMED
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.snapshot import (
     corpus_model,
     corpus_params,
     load_corpus,
     profile_snapshot,
 )
-from suites.target import Target
+from auriko_conformance.suites.target import Target
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from suites import expect
-from suites.plugin import Judge
-from suites.profile import TargetProfile
-from suites.target import Target
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import Target
 
 #: cases whose rule is the Auriko contract's own limit, beyond what OpenAI's API checks (D-092)
 AURIKO = pytest.mark.level("auriko")

@@ -22,16 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-from suites import expect
-from suites.checks import all_checks
-from suites.checks.strategy import ChoiceContext, Promise, selection
-from suites.directory import Directory, Offer
-from suites.exchange import Exchange
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.scenario import ExpectedError, RouteContext
-from suites.target import Mocks, Target
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import all_checks
+from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise, selection
+from auriko_conformance.suites.directory import Directory, Offer
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext
+from auriko_conformance.suites.target import Mocks, Target
 
 PROMPT = "Name three rivers."
 #: per-attempt allowance in fault scenarios: long enough for a healthy mock, short enough to keep runs fast

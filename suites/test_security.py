@@ -11,12 +11,18 @@ import uuid
 
 import orjson
 import pytest
-
-from suites.checks.security import SecurityContext
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.target import CHAT_PATH, Mocks, Target
-from suites.test_routing import PATIENCE_S, body, directive, model_on, no_answer, settled_journal
+from auriko_conformance.suites.checks.security import SecurityContext
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.target import CHAT_PATH, Mocks, Target
+from auriko_conformance.suites.test_routing import (
+    PATIENCE_S,
+    body,
+    directive,
+    model_on,
+    no_answer,
+    settled_journal,
+)
 
 #: where a hijacked `base_url` would send the request: another OpenAI-compatible mock instance
 DECOY_INSTANCE = "vllm-b"

@@ -18,15 +18,21 @@ import copy
 from typing import Any
 
 import pytest
-
-from mocks.behaviour import reasoning_text, reply_text
-from mocks.directives import strip_markers
-from mocks.tokens import count_tokens
-from suites import expect
-from suites.checks import xlate, xlate_anthropic, xlate_gemini, xlate_openai, xlate_request, xlate_response
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.snapshot import (
+from auriko_conformance.mocks.behaviour import reasoning_text, reply_text
+from auriko_conformance.mocks.directives import strip_markers
+from auriko_conformance.mocks.tokens import count_tokens
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import (
+    xlate,
+    xlate_anthropic,
+    xlate_gemini,
+    xlate_openai,
+    xlate_request,
+    xlate_response,
+)
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.snapshot import (
     FLAVOURS,
     Client,
     Sent,
@@ -42,7 +48,7 @@ from suites.snapshot import (
     send,
     user,
 )
-from suites.target import Mocks, Target
+from auriko_conformance.suites.target import Mocks, Target
 
 WEATHER = {
     "type": "function",

@@ -12,16 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from suites import expect
-from suites.checks import Context
-from suites.exchange import Exchange
-from suites.journal import answering_entries, native_usage
-from suites.plugin import NOT_CLAIMED, Judge
-from suites.profile import TargetProfile
-from suites.scenario import ExpectedError, RouteContext
-from suites.target import Mocks, Target
-from suites.test_routing import (
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import answering_entries, native_usage
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
+from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext
+from auriko_conformance.suites.target import Mocks, Target
+from auriko_conformance.suites.test_routing import (
     ATTEMPT_MS,
     PATIENCE_S,
     body,

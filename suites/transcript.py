@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.exchange import Exchange, ItemKind
 
 #: routing_metadata fields that vary by run: kept as their type only
 VOLATILE_METADATA = frozenset({"ttft_ms", "throughput_tps"})

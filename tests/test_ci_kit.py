@@ -124,6 +124,24 @@ def test_a_user_repository_with_its_own_suites_package_keeps_its_pytest(venv: Pa
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
     assert "Error while loading plugin" not in done.stderr
+    # one import name (D-130): the suite's own packages live inside auriko_conformance, so both load
+    both = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import auriko_conformance.suites.plugin, auriko_conformance.mocks.app, suites, mocks\n"
+            "print(suites.NAME, mocks.NAME, auriko_conformance.suites.plugin.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert both.returncode == 0, both.stderr[-3000:]
+    names, plugin_file = both.stdout.split()[:2], both.stdout.split()[2]
+    assert names == ["suites", "mocks"]
+    assert "site-packages/auriko_conformance/suites/plugin.py" in plugin_file
 
 
 def test_recipe_refuses_to_run_without_a_gateway(tmp_path: Path) -> None:

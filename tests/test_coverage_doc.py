@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from suites import coverage
-from suites.requirements import load_catalogue
+from auriko_conformance.suites import coverage
+from auriko_conformance.suites.requirements import load_catalogue
 
 
 def test_the_document_is_current() -> None:
     assert coverage.OUTPUT.read_text(encoding="utf-8") == coverage.build(), (
-        "docs/coverage.md is stale: run .venv/bin/python -m suites.coverage --write"
+        "docs/coverage.md is stale: run .venv/bin/python -m auriko_conformance.suites.coverage --write"
     )
 
 

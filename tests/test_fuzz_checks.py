@@ -17,14 +17,8 @@ import orjson
 import pytest
 import schemathesis
 import yaml
-from schemathesis import GenerationMode
-from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.core.transport import Response
-from schemathesis.specs.openapi.checks import response_schema_conformance
-
-from auriko_conformance.paths import OPENAPI_PATH
-from suites import fuzz_checks
-from suites.fuzz_checks import (
+from auriko_conformance.suites import fuzz_checks
+from auriko_conformance.suites.fuzz_checks import (
     ConformanceFailure,
     FuzzTarget,
     auriko_error_envelope,
@@ -33,7 +27,13 @@ from suites.fuzz_checks import (
     fit_to_target,
     satisfy_cross_field_rules,
 )
-from suites.profile import load_profile
+from auriko_conformance.suites.profile import load_profile
+from schemathesis import GenerationMode
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from auriko_conformance.paths import OPENAPI_PATH
 from tests.suites import samples
 
 CHAT = "/v1/chat/completions"
@@ -432,7 +432,7 @@ def _call(call_id: str) -> dict[str, Any]:
 
 
 def test_tool_turns_are_paired_for_positive_cases():
-    from reference_impl.validation import validate_chat_request
+    from auriko_conformance.reference_impl.validation import validate_chat_request
 
     messages = [
         {"role": "tool", "tool_call_id": "orphan", "content": "x", "name": 5},

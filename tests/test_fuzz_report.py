@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 import pytest
+from auriko_conformance.suites import fuzz_report, report
+from auriko_conformance.suites.runner import exit_code
 
 from auriko_conformance import fuzz as fuzz_cli
 from auriko_conformance.servers import serving
-from suites import fuzz_report, report
-from suites.runner import exit_code
 from tests.fixed_answer import fixed_answer
 
 URL = "http://gateway.test"
@@ -333,7 +333,7 @@ def test_a_fuzz_run_folds_into_the_suites_report_of_the_same_target(tmp_path):
 
 def test_a_target_label_names_both_runs_whatever_their_urls(tmp_path):
     """Gateways started on a fresh port per CI run: `--target-label` lets the two runs meet."""
-    from suites import runner
+    from auriko_conformance.suites import runner
 
     args = runner.parser().parse_args(["--target-url", URL, "--target-label", "my-gateway"])
     argv = runner.pytest_args(args, URL, "ak_x", None, args.target_label)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites import fuzz_checks
 from schemathesis.core.failures import AcceptedNegativeData
 
-from suites import fuzz_checks
 from tests.test_fuzz_checks import REQUEST_BODY, make_case, response, schema  # noqa: F401  (fixture)
 
 FIVE_STOPS = {**REQUEST_BODY, "stop": ["a", "b", "c", "d", "e"]}

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from mocks.config import DEFAULT_INSTANCES
-from suites.profile import FEATURES, load_profile
+from auriko_conformance.mocks.config import DEFAULT_INSTANCES
+from auriko_conformance.suites.profile import FEATURES, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE_PATH = ROOT / "fixtures" / "profiles" / "litellm.yaml"
@@ -94,7 +93,7 @@ def test_every_deployment_reaches_a_mock_model(deployments: dict[str, dict]) -> 
 
 def test_every_mock_model_has_a_deployment(deployments: dict[str, dict]) -> None:
     """The suites' model kinds (public catalog names) all resolve, as they do on the reference."""
-    from mocks.models import MODELS_BY_FLAVOUR
+    from auriko_conformance.mocks.models import MODELS_BY_FLAVOUR
 
     served = {(LITELLM_PROVIDERS[_split(p)[0]][0], _split(p)[1]) for p in deployments.values()}
     for flavour, models in MODELS_BY_FLAVOUR.items():
@@ -118,7 +117,7 @@ def test_profile_models_are_routed_where_the_profile_says(profile, deployments: 
 
 
 def test_reasoning_model_thinks_on_its_mock(profile, deployments: dict[str, dict]) -> None:
-    from mocks.models import Reasoning, model_spec
+    from auriko_conformance.mocks.models import Reasoning, model_spec
 
     _, upstream_model = _split(deployments[profile.reasoning_model])
     assert model_spec(upstream_model).reasoning is not Reasoning.NONE

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-
-from suites.requirements import (
+from auriko_conformance.suites.requirements import (
     ALLOWED_SOURCE_HOSTS,
     CATALOGUE_PATH,
     LEVELS,

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from auriko_conformance.mutants.faults import TRANSFORMS
-from suites.requirements import load_catalogue as load_requirements
+from auriko_conformance.suites.requirements import load_catalogue as load_requirements
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.yaml"
 SIDES = ("front", "back", "both")

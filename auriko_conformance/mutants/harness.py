@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.mocks.app import create_app as create_mocks
 from auriko_conformance.mutants import faults
 from auriko_conformance.mutants.attribution import (
     Report,
@@ -41,12 +42,11 @@ from auriko_conformance.mutants.attribution import (
 )
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
 from auriko_conformance.mutants.proxy import Ledger, MutantProxy
+from auriko_conformance.reference_impl.app import create_app as create_gateway
+from auriko_conformance.reference_impl.config import default_config
 from auriko_conformance.servers import start_server
-from mocks.app import create_app as create_mocks
-from reference_impl.app import create_app as create_gateway
-from reference_impl.config import default_config
-from suites import runner
-from suites.report import load_results
+from auriko_conformance.suites import runner
+from auriko_conformance.suites.report import load_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "ak_test_conformance"
@@ -186,10 +186,7 @@ def run_task(task: Task, workdir: str, external: External | None = None) -> RunR
 
 def _worker_init() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    _quiet()
-    import pytest  # noqa: F401  (pay the imports once per worker)
-
-    import suites.runner  # noqa: F401
+    _quiet()  # the suites' imports are paid once per worker: spawning imports this module, hence runner
 
 
 def run_tasks_as_completed(

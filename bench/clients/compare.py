@@ -22,10 +22,10 @@ import aiohttp
 import httpx
 import orjson
 import uvloop
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.reference_impl.http1 import Pool
 
 from auriko_conformance.servers import serving
-from mocks.app import create_app
-from reference_impl.http1 import Pool
 
 BODY = orjson.dumps({"model": "gpt-4o-mini-2024-07-18", "messages": [{"role": "user", "content": "hi"}]})
 HEADERS = {"authorization": "Bearer sk-bench", "content-type": "application/json"}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from reference_impl.adapters.anthropic import AnthropicAdapter
-from reference_impl.adapters.base import Adapter, Attempt, StreamDecoder, UpstreamCall, Usage
-from reference_impl.adapters.deepseek import DeepSeekAdapter
-from reference_impl.adapters.gemini import GeminiAdapter
-from reference_impl.adapters.openai import OpenAIAdapter
-from reference_impl.adapters.vllm import VLLMAdapter
+from auriko_conformance.reference_impl.adapters.anthropic import AnthropicAdapter
+from auriko_conformance.reference_impl.adapters.base import (
+    Adapter,
+    Attempt,
+    StreamDecoder,
+    UpstreamCall,
+    Usage,
+)
+from auriko_conformance.reference_impl.adapters.deepseek import DeepSeekAdapter
+from auriko_conformance.reference_impl.adapters.gemini import GeminiAdapter
+from auriko_conformance.reference_impl.adapters.openai import OpenAIAdapter
+from auriko_conformance.reference_impl.adapters.vllm import VLLMAdapter
 
 
 def make_adapters(anthropic_default_max_tokens: int = 4096) -> dict[str, Adapter]:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import orjson
-
-from reference_impl.adapters.base import (
+from auriko_conformance.reference_impl.adapters.base import (
     THINKING_BUDGETS,
     Adapter,
     Attempt,

@@ -27,11 +27,10 @@ from typing import Any, ClassVar
 
 import httpx
 import orjson
-
-from reference_impl.catalog import Offering
-from reference_impl.config import ProviderConfig
-from reference_impl.extensions import sanitise_extension
-from reference_impl.validation import ChatRequest, warning
+from auriko_conformance.reference_impl.catalog import Offering
+from auriko_conformance.reference_impl.config import ProviderConfig
+from auriko_conformance.reference_impl.extensions import sanitise_extension
+from auriko_conformance.reference_impl.validation import ChatRequest, warning
 
 Event = tuple[Any, ...]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reference_impl.adapters.base import Attempt
-from reference_impl.adapters.openai import OpenAIAdapter
+from auriko_conformance.reference_impl.adapters.base import Attempt
+from auriko_conformance.reference_impl.adapters.openai import OpenAIAdapter
 
 
 class DeepSeekAdapter(OpenAIAdapter):

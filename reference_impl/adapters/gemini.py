@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 import httpx
 import orjson
-
-from reference_impl.adapters.base import (
+from auriko_conformance.reference_impl.adapters.base import (
     THINKING_BUDGETS,
     Adapter,
     Attempt,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from reference_impl.adapters.base import OPTIONAL_PARAMS
-from reference_impl.adapters.openai import OpenAIAdapter
+from auriko_conformance.reference_impl.adapters.base import OPTIONAL_PARAMS
+from auriko_conformance.reference_impl.adapters.openai import OpenAIAdapter
 
 
 class VLLMAdapter(OpenAIAdapter):

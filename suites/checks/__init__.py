@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 
 class Applies(Enum):

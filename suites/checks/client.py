@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from suites.checks import Blocked, register
-from suites.exchange import Exchange
-from suites.scenario import RouteContext, SdkOutcome
+from auriko_conformance.suites.checks import Blocked, register
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
 
 SDK = {"context": RouteContext, "given": ("sdk",)}
 

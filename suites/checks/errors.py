@@ -11,10 +11,11 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from auriko_conformance.suites.checks import Applies, Context, check, family, register
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.scenario import RouteContext
+
 from auriko_conformance import contract
-from suites.checks import Applies, Context, check, family, register
-from suites.exchange import Exchange
-from suites.scenario import RouteContext
 
 CHAT_PATH = "/v1/chat/completions"
 

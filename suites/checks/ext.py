@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-
-from mocks.journal import key_fingerprint
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.mocks.journal import key_fingerprint
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     Upstream,
     camel,
     error_code,
@@ -21,7 +20,7 @@ from suites.checks.xlate import (
     expect_of,
     owes_warning,
 )
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 
 def _top_level(up: Upstream, key: str) -> tuple[bool, Any]:

@@ -11,11 +11,11 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, check, register
-from suites.checks._warning_names import warning_names
-from suites.exchange import Exchange
-from suites.journal import answering_entries, upstream_model
-from suites.scenario import RouteContext
+from auriko_conformance.suites.checks import Applies, Context, check, register
+from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import answering_entries, upstream_model
+from auriko_conformance.suites.scenario import RouteContext
 
 SUCCESS = Applies.ANY
 REQUIRED = ("provider", "provider_model_id", "model_canonical", "routing_strategy")

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.exchange import Exchange
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.exchange import Exchange
 
 ROLES = ("budget", "no_quota", "low_limit")
 _INT = re.compile(r"^\d+$")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from suites.checks import Applies, Context, check, family, register
-from suites.checks.errors import expected_error, never_500
-from suites.exchange import Exchange
-from suites.journal import answering_entries, called
-from suites.scenario import RouteContext
+from auriko_conformance.suites.checks import Applies, Context, check, family, register
+from auriko_conformance.suites.checks.errors import expected_error, never_500
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import answering_entries, called
+from auriko_conformance.suites.scenario import RouteContext
 
 ROUTE = {"context": RouteContext}
 

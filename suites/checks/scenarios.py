@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.exchange import Exchange
+
 from auriko_conformance.contract import error_codes
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.exchange import Exchange
 
 #: the documented codes issue 16 found never triggered, most common in practice first
 SCENARIO_CODES = (

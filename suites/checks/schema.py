@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.exchange import Exchange, ItemKind
+
 from auriko_conformance import contract
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks._warning_names import warning_names
-from suites.exchange import Exchange, ItemKind
 
 #: stands in for routing_metadata on a usage chunk when the target does not claim the feature
 _PLACEHOLDER_METADATA = {

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.exchange import Exchange, ItemKind
 
 #: SDK-client options a request must never use to steer the gateway's upstream call (D-050); the suite's
 #: own list (the reference keeps its own in reference_impl/extensions.py: the suite imports no reference code)

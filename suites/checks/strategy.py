@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.exchange import Exchange
-from suites.journal import answering_entries, called
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import answering_entries, called
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-
-from suites.checks import Applies, Context, NotApplicable, check, register
-from suites.exchange import Exchange, ItemKind
-from suites.scenario import RouteContext
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check, register
+from auriko_conformance.suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.scenario import RouteContext
 
 STREAM = Applies.STREAM
 

@@ -25,15 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.checks.meta import final_object
+from auriko_conformance.suites.exchange import Exchange
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
-
-from suites.checks import Context
-from suites.checks._warning_names import warning_names
-from suites.checks.meta import final_object
-from suites.exchange import Exchange
 
 OPENAI_COMPATIBLE = frozenset({"openai", "deepseek", "vllm"})
 

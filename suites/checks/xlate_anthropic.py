@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     Upstream,
     client_stops,
     client_tool_calls,
@@ -27,7 +27,7 @@ from suites.checks.xlate import (
     upstream_of,
     usage_findings,
 )
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 ANTHROPIC_CHOICE = {"auto": "auto", "required": "any", "none": "none"}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     camel_keys,
     client_tool_calls,
     expect_of,
@@ -23,7 +23,7 @@ from suites.checks.xlate import (
     upstream_of,
     usage_findings,
 )
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 GEMINI_MODE = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     Upstream,
     expect_of,
     final_usage,
@@ -21,7 +21,7 @@ from suites.checks.xlate import (
     usage_detail,
     usage_findings,
 )
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 
 def _deepseek_thinking(request: Mapping[str, Any], up: Upstream) -> bool:

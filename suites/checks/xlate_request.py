@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     OPENAI_COMPATIBLE,
     camel,
     client_stops,
@@ -22,8 +22,8 @@ from suites.checks.xlate import (
     lenient,
     upstream_of,
 )
-from suites.checks.xlate_anthropic import anthropic_thinking
-from suites.exchange import Exchange
+from auriko_conformance.suites.checks.xlate_anthropic import anthropic_thinking
+from auriko_conformance.suites.exchange import Exchange
 
 GEMINI_PATH_RE = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 

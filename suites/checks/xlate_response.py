@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from suites.checks import Applies, Context, NotApplicable, check
-from suites.checks.xlate import (
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.xlate import (
     expect_of,
     messages_of,
     parse_json,
     upstream_of,
 )
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 
 @check("XLATE-007", Applies.ANY)

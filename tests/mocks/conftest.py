@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
-from mocks.app import MockApp, create_app
-from mocks.inprocess import asgi_client
-from mocks.pytest_plugin import MockServer, mock_server  # noqa: F401  (the session fixture)
+from auriko_conformance.mocks.app import MockApp, create_app
+from auriko_conformance.mocks.inprocess import asgi_client
+from auriko_conformance.mocks.pytest_plugin import MockServer, mock_server  # noqa: F401  (the session fixture)
 
 KEY = "sk-test-key"
 AUTH = {"authorization": f"Bearer {KEY}"}

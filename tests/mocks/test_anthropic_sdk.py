@@ -5,8 +5,8 @@ from __future__ import annotations
 import anthropic
 import httpx
 import pytest
+from auriko_conformance.mocks.tokens import count_tokens
 
-from mocks.tokens import count_tokens
 from tests.mocks.conftest import KEY, TIME_TOOL_ANTHROPIC, WEATHER_TOOL_ANTHROPIC, user
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

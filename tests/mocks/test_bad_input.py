@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.config import MockConfig
+from auriko_conformance.mocks.inprocess import asgi_client
 
-from mocks.app import create_app
-from mocks.config import MockConfig
-from mocks.inprocess import asgi_client
 from tests.mocks.conftest import ANTHROPIC_HEADERS, AUTH, GEMINI_HEADERS
 
 CHAT = {

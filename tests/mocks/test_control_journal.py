@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.config import MockConfig, ProviderInstance
+from auriko_conformance.mocks.inprocess import asgi_client
+from auriko_conformance.mocks.journal import key_fingerprint
 
-from mocks.app import create_app
-from mocks.config import MockConfig, ProviderInstance
-from mocks.inprocess import asgi_client
-from mocks.journal import key_fingerprint
 from tests.mocks.conftest import AUTH, KEY, user
 
 OPENAI = "/openai/v1/chat/completions"
@@ -185,7 +185,7 @@ def test_server_fixture_helpers(server):
 
 
 def test_custom_instances_from_config(tmp_path):
-    from mocks.config import load_config
+    from auriko_conformance.mocks.config import load_config
 
     path = tmp_path / "mocks.yaml"
     path.write_text(

@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-
-from mocks.app import create_app
-from mocks.config import ConfigError, config_from_mapping
-from mocks.fidelity import (
+from auriko_conformance.mocks.app import create_app
+from auriko_conformance.mocks.config import ConfigError, config_from_mapping
+from auriko_conformance.mocks.fidelity import (
     Allowance,
     Difference,
     compare,
@@ -30,7 +29,7 @@ from mocks.fidelity import (
     table,
     with_directives,
 )
-from mocks.inprocess import asgi_client
+from auriko_conformance.mocks.inprocess import asgi_client
 
 CORPUS = load_corpus()
 

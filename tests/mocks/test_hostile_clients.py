@@ -13,13 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
+from auriko_conformance.mocks.app import MAX_JSON_DEPTH, create_app
+from auriko_conformance.mocks.directives import (
+    DirectiveError,
+    directive_blocks,
+    find_tag,
+    parse_directives,
+    strip_markers,
+)
+from auriko_conformance.mocks.journal import Journal
+from auriko_conformance.mocks.server import uvicorn_options
 
 from auriko_conformance.servers import serving
-from mocks.app import MAX_JSON_DEPTH, create_app
-from mocks.directives import DirectiveError, directive_blocks, find_tag, parse_directives, strip_markers
-from mocks.journal import Journal
-from mocks.server import uvicorn_options
-from reference_impl.config import Limits
 from tests.mocks.conftest import ANTHROPIC_HEADERS, AUTH, GEMINI_HEADERS, user
 
 OPENAI = "/openai/v1/chat/completions"
@@ -238,7 +243,7 @@ async def test_a_3_mb_prompt_is_journaled_as_a_marker(client, app) -> None:
 
 
 def test_the_mock_server_closes_a_connection_that_trickles_its_headers() -> None:
-    options = uvicorn_options(Limits(max_header_bytes=64 * 1024, header_timeout_ms=500))
+    options = uvicorn_options(max_header_bytes=64 * 1024, header_timeout_ms=500)
     with serving(create_app(), **options) as server:
         host, port = server.url.removeprefix("http://").split(":")
         with contextlib.closing(socket.create_connection((host, int(port)), timeout=5)) as sock:

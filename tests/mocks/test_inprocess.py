@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+from auriko_conformance.mocks.inprocess import asgi_client, asgi_transport, mock_router
+from auriko_conformance.mocks.server import build_parser
 
-from mocks.inprocess import asgi_client, asgi_transport, mock_router
-from mocks.server import build_parser
 from tests.mocks.conftest import AUTH, KEY, user
 
 

@@ -8,8 +8,8 @@ import json
 
 import httpx
 import pytest
+from auriko_conformance.mocks.directives import DirectiveError, parse_directives
 
-from mocks.directives import DirectiveError, parse_directives
 from tests.mocks.conftest import ANTHROPIC_HEADERS, AUTH, GEMINI_HEADERS, user
 
 

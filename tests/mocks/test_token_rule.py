@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from auriko_conformance.mocks.behaviour import reply_text
+from auriko_conformance.mocks.tokens import count_tokens
 
-from mocks.behaviour import reply_text
-from mocks.tokens import count_tokens
 from tests.mocks.conftest import ANTHROPIC_HEADERS, AUTH, GEMINI_HEADERS
 
 SYSTEM = "You are a terse assistant."

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from mocks.behaviour import reply_text
-from mocks.directives import DirectiveError, find_tag, parse_directives, strip_markers
-from mocks.tokens import count_argument_tokens, count_tokens, split_tokens
+from auriko_conformance.mocks.behaviour import reply_text
+from auriko_conformance.mocks.directives import DirectiveError, find_tag, parse_directives, strip_markers
+from auriko_conformance.mocks.tokens import count_argument_tokens, count_tokens, split_tokens
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.suites.requirements import load_catalogue as load_requirements
 
 from auriko_conformance.mutants import catalogue, faults
 from auriko_conformance.mutants.proxy import (
@@ -23,7 +24,6 @@ from auriko_conformance.mutants.proxy import (
     sse_events,
 )
 from auriko_conformance.servers import serving
-from suites.requirements import load_catalogue as load_requirements
 
 
 async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:

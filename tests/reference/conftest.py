@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mock_app
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 
 from auriko_conformance import contract
-from mocks.app import create_app as create_mock_app
-from reference_impl.app import create_app
-from reference_impl.config import TEST_API_KEY
 
 AUTH = {"authorization": f"Bearer {TEST_API_KEY}"}
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import orjson
 import pytest
-
-from reference_impl.adapters import Attempt, make_adapters
-from reference_impl.adapters.base import StreamProtocolError
-from reference_impl.config import default_config
-from reference_impl.validation import validate_chat_request
+from auriko_conformance.reference_impl.adapters import Attempt, make_adapters
+from auriko_conformance.reference_impl.adapters.base import StreamProtocolError
+from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.validation import validate_chat_request
 
 CONFIG = default_config()
 ADAPTERS = make_adapters()

@@ -12,15 +12,22 @@ from typing import Any
 
 import httpx
 import pytest
-
-from reference_impl.budgets import Budget, BudgetConfigError, Ledger, charge, period_window, usd
-from reference_impl.config import (
+from auriko_conformance.reference_impl.budgets import (
+    Budget,
+    BudgetConfigError,
+    Ledger,
+    charge,
+    period_window,
+    usd,
+)
+from auriko_conformance.reference_impl.config import (
     BUDGET_TEST_KEY,
     NO_QUOTA_TEST_KEY,
     TEST_API_KEY,
     ConfigError,
     config_from_mapping,
 )
+
 from tests.reference.conftest import check_error, parse_sse, user
 
 # Wednesday 2026-12-02 23:59:30 UTC

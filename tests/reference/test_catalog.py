@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reference_impl.catalog import load_catalog
+from auriko_conformance.reference_impl.catalog import load_catalog
 
 CATALOG = load_catalog()
 

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-
-from reference_impl.http1 import Headers, Pool, request_head, split_url
+from auriko_conformance.reference_impl.http1 import Headers, Pool, request_head, split_url
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from auriko_conformance.reference_impl.config import (
+    EXPIRED_TEST_KEY,
+    MANAGEMENT_TEST_KEY,
+    ConfigError,
+    config_from_mapping,
+)
+from auriko_conformance.reference_impl.key_policies import KeyPolicy, KeyPolicyError
 
-from reference_impl.config import EXPIRED_TEST_KEY, MANAGEMENT_TEST_KEY, ConfigError, config_from_mapping
-from reference_impl.key_policies import KeyPolicy, KeyPolicyError
 from tests.reference.conftest import check_error, user
 
 

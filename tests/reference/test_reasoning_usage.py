@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from mocks.tokens import count_tokens
-from reference_impl.adapters.base import Usage, with_reasoning_estimate
+from auriko_conformance.mocks.tokens import count_tokens
+from auriko_conformance.reference_impl.adapters.base import Usage, with_reasoning_estimate
+
 from tests.reference.conftest import check_completion, check_stream, user
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from reference_impl.catalog import load_catalog
-from reference_impl.errors import GatewayError
-from reference_impl.routing import STRATEGY_WEIGHTS, Router
-from reference_impl.stats import LiveStats
-from reference_impl.validation import validate_chat_request
+from auriko_conformance.reference_impl.catalog import load_catalog
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.routing import STRATEGY_WEIGHTS, Router
+from auriko_conformance.reference_impl.stats import LiveStats
+from auriko_conformance.reference_impl.validation import validate_chat_request
 
 CATALOG = load_catalog()
 

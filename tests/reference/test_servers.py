@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from auriko_conformance.mocks.pytest_plugin import MockServer, start_mock_server
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
 
 from auriko_conformance.servers import serving
-from mocks.pytest_plugin import MockServer, start_mock_server
-from reference_impl.app import create_app
-from reference_impl.config import TEST_API_KEY, default_config
 from tests.reference.conftest import AUTH, check_completion, check_stream, user
 
 

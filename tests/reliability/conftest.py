@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mock_app
+from auriko_conformance.reference_impl.app import GatewayApp, create_app
+from auriko_conformance.reference_impl.config import GatewayConfig, default_config
 
 from auriko_conformance.servers import RunningServer, serving
-from mocks.app import create_app as create_mock_app
-from reference_impl.app import GatewayApp, create_app
-from reference_impl.config import GatewayConfig, default_config
 from tests.reliability.helpers import AUTH, CLIENT_TIMEOUT_S, Journal
 
 _tags = itertools.count()

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import orjson
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 
 from auriko_conformance import contract
-from reference_impl.config import TEST_API_KEY
 
 AUTH = {"authorization": f"Bearer {TEST_API_KEY}"}
 # The margin a deadline may be overrun by: the routing suite's (suites/checks/route.py, deadline_ms + 1 s).

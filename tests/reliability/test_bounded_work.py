@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.validation import _containers_exceed, parse_body, validate_chat_request
 
-from reference_impl.errors import GatewayError
-from reference_impl.validation import _containers_exceed, parse_body, validate_chat_request
 from tests.reliability.helpers import AUTH, check_envelope
 
 HANG_GUARD_S = 5.0  # measured: < 0.2 s each (docs/reliability.md); before the fix 7-56 s

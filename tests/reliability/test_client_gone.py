@@ -14,8 +14,8 @@ import time
 
 import httpx
 import pytest
+from auriko_conformance.reference_impl.config import Timeouts
 
-from reference_impl.config import Timeouts
 from tests.reliability.helpers import AUTH, CLIENT_TIMEOUT_S, Journal, chat_body
 
 LEAVE_AFTER_S = 0.5

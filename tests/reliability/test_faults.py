@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.reference_impl.config import config_from_mapping
 
 from auriko_conformance.servers import serving
-from reference_impl.config import config_from_mapping
 from tests.reliability.helpers import (
     AUTH,
     CLIENT_TIMEOUT_S,
@@ -291,7 +291,7 @@ def truncating_gateway(mock_server) -> Iterator[Any]:
                     "providers": {"vllm": {"base_url": provider.url + "/v1"}},
                 }
             )
-            from reference_impl.app import create_app
+            from auriko_conformance.reference_impl.app import create_app
 
             with serving(create_app(config)) as gateway:
                 yield gateway.url

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mock_app
 
 from auriko_conformance.embedded import embedded_target
 from auriko_conformance.servers import serving
-from mocks.app import create_app as create_mock_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,7 +136,7 @@ import pathlib
 import pytest
 
 from auriko_conformance.servers import serving
-from mocks.app import create_app
+from auriko_conformance.mocks.app import create_app
 
 OUT = pathlib.Path({out!r})
 
@@ -179,7 +179,16 @@ def test_servers_of_failing_tests_are_stopped(tmp_path):
     before = _server_threads()
     code = pytest.main(
         [
-            *(str(test_file), "-q", "-p", "no:cacheprovider", "-p", "mocks.pytest_plugin", "-c", os.devnull),
+            *(
+                str(test_file),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "auriko_conformance.mocks.pytest_plugin",
+                "-c",
+                os.devnull,
+            ),
             *("--rootdir", str(tmp_path), "-W", "ignore::pytest.PytestAssertRewriteWarning"),
             *("-o", "asyncio_default_fixture_loop_scope=function"),
         ]

@@ -3,7 +3,7 @@
 Each case ends in a contract-valid error envelope (or, where the input is merely odd, a normal answer),
 never a 500, a crash, a hang or an unbounded buffer. The table in docs/reliability.md lists the same
 cases with their outcomes. The gateway runs with the slow-client guards of `auriko-conformance serve`
-(`reference_impl/protocol.py`, D-051), with short allowances so the slow-loris cases take a second each.
+(`auriko_conformance/http_guard.py`, D-051), with short allowances so the slow-loris cases take a second each.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import Limits, default_config
+from auriko_conformance.reference_impl.server import uvicorn_options
 
 from auriko_conformance import contract
 from auriko_conformance.servers import RunningServer, serving
-from reference_impl.app import create_app
-from reference_impl.config import Limits, default_config
-from reference_impl.server import uvicorn_options
 from tests.reliability.helpers import AUTH, CLIENT_TIMEOUT_S, DEADLINE_MARGIN_S
 
 LIMITS = Limits(header_timeout_ms=1_000, body_timeout_ms=1_000)

@@ -14,18 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-
-from auriko_conformance import contract
-from mocks.app import create_app as create_mock_app
-from reference_impl.app import create_app
-from reference_impl.config import (
+from auriko_conformance.mocks.app import create_app as create_mock_app
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import (
     DEFAULT_REQUESTS_PER_MINUTE,
     ConfigError,
     RateLimits,
     config_from_mapping,
     default_config,
 )
-from reference_impl.ratelimit import RateLimiter
+from auriko_conformance.reference_impl.ratelimit import RateLimiter
+
+from auriko_conformance import contract
 from tests.reliability.helpers import chat_body, classify_stream
 
 

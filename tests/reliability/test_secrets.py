@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mock_app
+from auriko_conformance.reference_impl import app as app_module
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import config_from_mapping, default_config
 
 from auriko_conformance.servers import serving
-from mocks.app import create_app as create_mock_app
-from reference_impl import app as app_module
-from reference_impl.app import create_app
-from reference_impl.config import config_from_mapping, default_config
 from tests.reliability.helpers import CLIENT_TIMEOUT_S, chat_body, classify_stream, post
 
 CLIENT_KEY = "ak_SECRET_client_5b7c1e9d"

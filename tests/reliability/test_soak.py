@@ -14,8 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from reference_impl.config import Timeouts
+from auriko_conformance.reference_impl.config import Timeouts
 
 SOAK_PATH = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 

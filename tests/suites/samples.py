@@ -6,8 +6,7 @@ import copy
 from typing import Any
 
 import orjson
-
-from suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange
 
 PRICES = {"input": 2.5, "output": 10.0, "cached_input": 1.25}
 REQUEST: dict[str, Any] = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks, run_checks, select_checks, unclaimed_checks
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, all_checks, run_checks, select_checks, unclaimed_checks
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 GOOD_CONTEXT = Context(request=s.REQUEST, prices=s.PRICES, expected_strategy="cost-focus")
@@ -323,7 +323,12 @@ def test_every_check_is_exercised_by_a_broken_case() -> None:
     # scenarios in test_route_checks.py
     exercised |= {"STREAM-018", "STREAM-020"} | {c.requirement for c in all_checks().values() if c.given}
     # The modules this file covers; route/xlate checks are proven in their own test files.
-    mine = {"suites.checks.stream", "suites.checks.schema", "suites.checks.errors", "suites.checks.meta"}
+    mine = {
+        "auriko_conformance.suites.checks.stream",
+        "auriko_conformance.suites.checks.schema",
+        "auriko_conformance.suites.checks.errors",
+        "auriko_conformance.suites.checks.meta",
+    }
     registered = {c.requirement for c in all_checks().values() if c.func.__module__ in mine}
     assert registered <= exercised, f"checks never shown to fail: {sorted(registered - exercised)}"
 

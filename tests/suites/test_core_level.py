@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
+from auriko_conformance.mocks.app import create_app as create_mocks
 
 from auriko_conformance.servers import serving
-from mocks.app import create_app as create_mocks
 from tests.openai_api import KEY, openai_api
 from tests.suites.nested import run_suites
 

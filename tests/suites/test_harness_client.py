@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 import pytest
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.options import parse_headers
+from auriko_conformance.suites.target import Target, TargetTimeout, unknown_model_answer
 
 from auriko_conformance.servers import serving
-from suites.exchange import Exchange
-from suites.options import parse_headers
-from suites.target import Target, TargetTimeout, unknown_model_answer
 from tests.fixed_answer import read_body
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from auriko_conformance.suites import runner
+from auriko_conformance.suites.exit_codes import ExitCode
+from auriko_conformance.suites.profile import load_profile
 
 from auriko_conformance.embedded import embedded_target
 from auriko_conformance.servers import listening_socket, serving, url_of
-from suites import runner
-from suites.exit_codes import ExitCode
-from suites.profile import load_profile
 from tests.fixed_answer import fixed_answer
 
 REFERENCE_PROFILE = Path(__file__).resolve().parents[2] / "fixtures" / "profiles" / "reference.yaml"

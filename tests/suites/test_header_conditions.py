@@ -7,7 +7,8 @@ headers (a provider's token limits passed on), so it passed without a documented
 
 from __future__ import annotations
 
-from suites.checks import Context, all_checks
+from auriko_conformance.suites.checks import Context, all_checks
+
 from tests.suites import samples as s
 
 API_ERROR = {"message": "m", "type": "api_error", "code": "upstream_error", "param": None}

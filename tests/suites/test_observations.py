@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from suites.plugin import Judge
-from suites.report import build_results, render_html
+from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.report import build_results, render_html
 
 
 def _test(nodeid: str, observations: list[dict[str, str]], outcome: str = "passed") -> dict[str, Any]:

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from suites import plugin
+from auriko_conformance.suites import plugin
 
 
 def _config(**options: Any) -> Any:

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from auriko_conformance.suites.exit_codes import ExitCode
+from auriko_conformance.suites.profile import ProfileError, load_profile, read_profile, validate
 
 from auriko_conformance.cli import main as cli
-from suites.exit_codes import ExitCode
-from suites.profile import ProfileError, load_profile, read_profile, validate
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks
+from auriko_conformance.suites.checks.quota import KeyContext
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, all_checks
-from suites.checks.quota import KeyContext
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 BUDGET = {"x-budget-daily-limit": "0.000001", "x-budget-daily-spend": "0"}

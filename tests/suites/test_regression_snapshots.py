@@ -15,9 +15,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from auriko_conformance.suites import transcript
+from auriko_conformance.suites.exchange import Exchange
 
-from suites import transcript
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 
@@ -74,7 +74,7 @@ def test_completion_sees_a_changed_metadata_field() -> None:
 SNAPSHOT_TEST = textwrap.dedent(
     """
     import os
-    from suites.snapshot import extension_for
+    from auriko_conformance.suites.snapshot import extension_for
 
     def test_case(snapshot):
         snap = snapshot.use_extension(extension_for(os.environ["SNAP_DIR"]))

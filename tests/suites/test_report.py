@@ -7,9 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from suites.plugin import NOT_CLAIMED
-from suites.report import build_results, console_summary, main, render_html, write_reports
+from auriko_conformance.suites.plugin import NOT_CLAIMED
+from auriko_conformance.suites.report import build_results, console_summary, main, render_html, write_reports
 
 
 def _test(
@@ -201,14 +200,14 @@ def test_cited_decisions_are_linked_to_their_text_in_the_report(results: dict) -
 def test_worker_header_lines_are_left_out_of_failure_texts() -> None:
     from types import SimpleNamespace
 
-    from suites.plugin import _failure_text
+    from auriko_conformance.suites.plugin import _failure_text
 
     report = SimpleNamespace(longreprtext="[gw0] linux -- Python 3.11.2 /venv/bin/python\nE   boom")
     assert _failure_text(report) == "E   boom"
 
 
 def test_a_run_that_judged_nothing_says_why(tmp_path: Path) -> None:
-    from suites.report import not_judged_results
+    from auriko_conformance.suites.report import not_judged_results
 
     results = not_judged_results("preflight failed", "Preflight failed, nothing was judged. X.", {})
     write_reports(results, tmp_path)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks, run_checks
+from auriko_conformance.suites.directory import Directory
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import answering_entries, native_usage, upstream_model
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext, SdkOutcome
 
-from suites.checks import Context, all_checks, run_checks
-from suites.directory import Directory
-from suites.exchange import Exchange
-from suites.journal import answering_entries, native_usage, upstream_model
-from suites.scenario import ExpectedError, RouteContext, SdkOutcome
 from tests.suites import samples as s
 
 MODEL_ID = s.METADATA["provider_model_id"]

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 import pytest
+from auriko_conformance.suites.exit_codes import ExitCode
 
 from auriko_conformance.servers import serving
-from suites.exit_codes import ExitCode
 from tests.fixed_answer import read_body
 
 COMPLETION = orjson.dumps(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks
+from auriko_conformance.suites.checks.scenarios import SCENARIO_CODES, ScenarioContext
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, all_checks
-from suites.checks.scenarios import SCENARIO_CODES, ScenarioContext
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 CHECK = "scenario_gives_its_documented_error"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks
+from auriko_conformance.suites.checks.security import SecurityContext
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, all_checks
-from suites.checks.security import SecurityContext
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 MARKER = "conformance-abc123"

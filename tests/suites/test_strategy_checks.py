@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, all_checks
+from auriko_conformance.suites.checks.strategy import CHOICE_CHECKS, ChoiceContext, Promise, selection
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, all_checks
-from suites.checks.strategy import CHOICE_CHECKS, ChoiceContext, Promise, selection
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 FAST, CHEAP = "vllm", "vllm-b"

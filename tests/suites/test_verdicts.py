@@ -13,15 +13,15 @@ from typing import Any
 
 import orjson
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mocks
+from auriko_conformance.reference_impl.adapters.anthropic import AnthropicAdapter
+from auriko_conformance.reference_impl.app import create_app as create_gateway
+from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
+from auriko_conformance.suites.checks import Finding
+from auriko_conformance.suites.findings import group_findings, normalise
+from auriko_conformance.suites.report import build_results, console_summary, render_html
 
 from auriko_conformance.servers import serving
-from mocks.app import create_app as create_mocks
-from reference_impl.adapters.anthropic import AnthropicAdapter
-from reference_impl.app import create_app as create_gateway
-from reference_impl.config import TEST_API_KEY, default_config
-from suites.checks import Finding
-from suites.findings import group_findings, normalise
-from suites.report import build_results, console_summary, render_html
 from tests.suites.nested import run_suites
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"

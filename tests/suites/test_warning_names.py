@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites.checks import Context, run_checks
+from auriko_conformance.suites.checks._warning_names import names, warning_names
+from auriko_conformance.suites.exchange import Exchange
 
-from suites.checks import Context, run_checks
-from suites.checks._warning_names import names, warning_names
-from suites.exchange import Exchange
 from tests.suites import samples as s
 
 LOGPROBS_REQUEST = {**s.REQUEST, "logprobs": True, "top_logprobs": 2}

@@ -14,9 +14,8 @@ from typing import Any
 
 import orjson
 import pytest
-
-from mocks.journal import redact
-from suites.checks import (
+from auriko_conformance.mocks.journal import redact
+from auriko_conformance.suites.checks import (
     all_checks,
     ext,
     run_checks,
@@ -27,9 +26,9 @@ from suites.checks import (
     xlate_request,
     xlate_response,
 )
-from suites.checks.xlate import Upstream, XlateContext
-from suites.exchange import Exchange
-from suites.requirements import load_catalogue
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.requirements import load_catalogue
 
 #: The modules holding the XLATE and EXT checks (split by provider, as mocks/ and the adapters are).
 TRANSLATION_MODULES = {

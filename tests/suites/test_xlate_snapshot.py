@@ -13,11 +13,10 @@ from typing import Any
 
 import orjson
 import pytest
-
-from suites import snapshot as snap
-from suites.checks.xlate import Upstream
-from suites.exchange import Exchange
-from suites.profile import TargetProfile
+from auriko_conformance.suites import snapshot as snap
+from auriko_conformance.suites.checks.xlate import Upstream
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.profile import TargetProfile
 
 BODY: dict[str, Any] = {
     "model": "claude-haiku-4-5",

@@ -22,49 +22,36 @@ after each response:
   client that writes the end of a 100 KB body and the start of its next request at once is served
   (the whole read used to count as header bytes: 400 and the first request never answered).
 
-The body has its own deadline in the app (`limits.body_timeout_ms`, `reference_impl/app.py`). Used by
-`auriko-conformance serve`; pass `http=guarded_protocol(limits)` to any other uvicorn runner.
+The body has its own deadline in the gateway (`limits.body_timeout_ms`, `reference_impl/app.py`). Used
+by `auriko-conformance serve` and `auriko-conformance mocks`: both servers' front door, hence this
+foundation layer (neither program imports the other).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from reference_impl.config import Limits
-from reference_impl.errors import GatewayError
-
-logger = logging.getLogger("reference_impl.protocol")
+logger = logging.getLogger("auriko_conformance.http_guard")
 
 # Chunked framing allowed per chunk besides `max_header_bytes`: the size line (16 hex digits), its CRLF
 # and the chunk's closing CRLF with room to spare; chunk extensions and trailers use the shared allowance.
 CHUNK_FRAMING_BYTES = 64
 
 
-def _rejection(message: str) -> bytes:
-    """A complete 400 `invalid_request` response that closes the connection (no ASGI cycle exists)."""
-    body = GatewayError("invalid_request", message).body()
-    head = (
-        b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n"
-        b"content-length: %d\r\nx-request-id: req_%s\r\nx-error-type: invalid_request_error\r\n"
-        b"x-error-retryable: false\r\nconnection: close\r\n\r\n"
-    ) % (len(body), os.urandom(12).hex().encode())
-    return head + body
-
-
 def guarded_protocol(
-    limits: Limits, rejection: Callable[[str], bytes] = _rejection
+    *, max_header_bytes: int, header_timeout_ms: int, rejection: Callable[[str], bytes]
 ) -> type[HttpToolsProtocol]:
-    """An `HttpToolsProtocol` subclass enforcing `limits.max_header_bytes` and `limits.header_timeout_ms`.
+    """An `HttpToolsProtocol` subclass enforcing `max_header_bytes` and `header_timeout_ms`.
 
-    `rejection` renders the complete 400 response for a message (the gateway's envelope by default;
-    the mocks pass their own, `mocks/server.py`)."""
-    timeout_s = limits.header_timeout_ms / 1000
-    max_bytes = limits.max_header_bytes
+    `rejection` renders the complete 400 response for a message: each server speaks its own error
+    shape (the gateway's envelope, `reference_impl/server.py`; OpenAI's for the mocks, `mocks/server.py`).
+    """
+    timeout_s = header_timeout_ms / 1000
+    max_bytes = max_header_bytes
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
