@@ -1,13 +1,15 @@
 """Issue 19's adversarial figures, re-measured: what one hostile client costs the gateway and the mocks.
 
-Usage: .venv/bin/python -m bench.hostile [--json reports/hostile.json]
+Usage: .venv/bin/python -m bench.hostile [--json reports/hostile.json] [--bodies-only]
 
 The mocks and the gateway run in their own processes (`bench.soak.spawn`: uvloop + httptools, the
 gateway exactly as `auriko-conformance serve`); this process is the hostile client. For each figure of
 the issue it prints what the gateway (or the mocks) does now:
 
-- bodies up to 4 MiB that fail validation: the refusal's wall time, the gateway's CPU time for it
-  (/proc/<pid>/stat, 10 ms ticks), and the slowest `GET /v1/models` sent meanwhile, one after another;
+- bodies up to 4 MiB that fail validation or hold many keys and values: the CPU of each step the
+  gateway runs without a pause (count, parse, validate; in this process), the answer's wall time, the
+  gateway's CPU time for it (/proc/<pid>/stat, 10 ms ticks), and the slowest `GET /v1/models` sent
+  meanwhile, one after another (`--bodies-only` stops there);
 - 520 clients that leave after 1 s while their upstream hangs, then a request to another provider: how
   long it waits, and how the 520 upstream requests ended (mock journal);
 - a 100 MB chunked trailer: how much was sent before the gateway closed, and its RSS before and after;
@@ -33,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 from auriko_conformance.reference_impl.errors import GatewayError
-from auriko_conformance.reference_impl.validation import parse_body, validate_chat_request
+from auriko_conformance.reference_impl.validation import check_structure, parse_body, validate_chat_request
 
 from bench.soak import KEY, Child, spawn
 
@@ -82,34 +84,66 @@ BODIES: dict[str, dict[str, Any]] = {
         "messages": [_user("x")],
         **{f"f{i}": 0 for i in range(200_000)},
     },
+    "300,000 logit_bias keys (valid values)": {
+        "model": "gpt-4o",
+        "messages": [_user("x")],
+        "logit_bias": {str(i): 1 for i in range(300_000)},
+    },
+    "800,000 short strings": {"model": "gpt-4o", "messages": [_user("x")], "stop": ["ab"] * 800_000},
+    # the most work the value limit (D-141) admits, in the shapes that cost the most per value
+    "49,990 distinct keys (valid)": {
+        "model": "gpt-4o",
+        "messages": [_user("x")],
+        "extensions": {"openai": {f"{i:030d}": "a" for i in range(49_990)}},
+    },
+    "49,990 logit_bias keys, last wrong": {
+        "model": "gpt-4o",
+        "messages": [_user("x")],
+        "logit_bias": {**{str(i): 1 for i in range(49_989)}, "x": 1},
+    },
+    "99,980 short strings (valid)": {
+        "model": "gpt-4o",
+        "messages": [_user("x")],
+        "extensions": {"openai": {"x": ["ab"] * 99_980}},
+    },
+    "2,048 x 8 parts, last part wrong": _bad_parts(2048, 8),
+    "4 MB of prose full of [{:,": {"model": "gpt-4o", "messages": [_user("a, [b], {c}: " * 300_000)]},
 }
 
 
-def cpu_per_body(repeat: int = 5) -> list[dict[str, Any]]:
-    """The gateway's CPU for each body, measured in this process (best of `repeat`, `time.process_time`):
-    parsing (`parse_body`) and validating (`validate_chat_request`), the two steps that run without a
-    pause on the event loop."""
+def _step_ms(step: Any, repeat: int) -> tuple[float, Any]:
+    """Best of `repeat` CPU times of `step()` in ms, and its last result (or the GatewayError it raised)."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.process_time()
+        try:
+            result = step()
+        except GatewayError as error:
+            result = error
+        best = min(best, time.process_time() - started)
+    return best * 1000, result
 
+
+def cpu_per_body(repeat: int = 5) -> list[dict[str, Any]]:
+    """The gateway's CPU for each body, measured in this process (best of `repeat`, `time.process_time`)
+    for each step the event loop runs without a pause: counting (`check_structure`), parsing
+    (`parse_body`) and validating (`validate_chat_request`, on a fresh parse each time: it changes the
+    body). A step that refused the body ends the row."""
     rows = []
     for name, body in BODIES.items():
         raw = orjson.dumps(body)
-        parse_s = validate_s = float("inf")
-        for _ in range(repeat):
-            started = time.process_time()
-            try:
-                parsed = parse_body(raw)
-            except GatewayError:
-                parse_s = min(parse_s, time.process_time() - started)
-                validate_s = 0.0
-                continue
-            parsed_at = time.process_time()
-            with contextlib.suppress(GatewayError):
-                validate_chat_request(parsed)
-            parse_s = min(parse_s, parsed_at - started)
-            validate_s = min(validate_s, time.process_time() - parsed_at)
-        rows.append(
-            {"case": name, "bytes": len(raw), "parse_ms": parse_s * 1000, "validate_ms": validate_s * 1000}
-        )
+        row: dict[str, Any] = {"case": name, "bytes": len(raw)}
+        count_ms, refused = _step_ms(lambda raw=raw: check_structure(raw), repeat)
+        row["count_ms"] = count_ms
+        if not isinstance(refused, GatewayError):
+            row["parse_ms"], refused = _step_ms(lambda raw=raw: parse_body(raw), repeat)
+        if not isinstance(refused, GatewayError):
+            bodies = [parse_body(raw) for _ in range(repeat)]
+            row["validate_ms"], refused = _step_ms(
+                lambda bodies=bodies: validate_chat_request(bodies.pop()), repeat
+            )
+        row["answer"] = refused.message if isinstance(refused, GatewayError) else "valid"
+        rows.append(row)
     return rows
 
 
@@ -259,18 +293,19 @@ async def mock_figures(mock: Child) -> dict[str, Any]:
     return figures
 
 
-async def main_async(out: Path | None) -> None:
+async def main_async(out: Path | None, bodies_only: bool = False) -> None:
     mock = spawn("mocks", health="/__mock/health")
     try:
         gateway = spawn("gateway", mock.url)
         try:
-            report = {
+            report: dict[str, Any] = {
                 "cpu_per_body": cpu_per_body(),
                 "validation": await validation(gateway),
-                "abandoned": await abandoned(gateway, mock),
-                "trailer": trailer(gateway),
-                "mocks": await mock_figures(mock),
             }
+            if not bodies_only:
+                report["abandoned"] = await abandoned(gateway, mock)
+                report["trailer"] = trailer(gateway)
+                report["mocks"] = await mock_figures(mock)
         finally:
             gateway.stop()
     finally:
@@ -284,7 +319,9 @@ async def main_async(out: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path)
-    asyncio.run(main_async(parser.parse_args().json))
+    parser.add_argument("--bodies-only", action="store_true", help="only the bodies (CPU and concurrency)")
+    args = parser.parse_args()
+    asyncio.run(main_async(args.json, args.bodies_only))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from auriko_conformance.reference_impl.errors import GatewayError
 from auriko_conformance.reference_impl.key_policies import KeyPolicies
 from auriko_conformance.reference_impl.ratelimit import RateLimiter
 from auriko_conformance.reference_impl.upstream import Upstream
-from auriko_conformance.reference_impl.validation import parse_body, validate_chat_request
+from auriko_conformance.reference_impl.validation import check_structure, parse_body, validate_chat_request
 
 log = logging.getLogger("reference_impl")
 
@@ -108,9 +108,9 @@ async def _while_connected(receive: Receive, work: Awaitable[T]) -> T:
     raise _ClientGone
 
 
-# Bodies larger than this give the event loop a turn between parsing and validating: each step of a
-# multi-megabyte body can take tens of milliseconds, and a concurrent request waits for one, not both.
-PAUSE_AFTER_PARSE_BYTES = 256 * 1024
+# Bodies larger than this give the event loop a turn between counting, parsing and validating: each step
+# of a multi-megabyte body can take tens of milliseconds, and a concurrent request waits for one, not all.
+PAUSE_BETWEEN_STEPS_BYTES = 256 * 1024
 MODELS_ENDPOINTS = ("chat_completions", "responses")
 IDEMPOTENCY_KEY_MAX = 255  # openapi.yaml: components.parameters.IdempotencyKey
 
@@ -281,10 +281,21 @@ class GatewayApp:
             return
         _check_idempotency_key(headers)
         limits = self.config.limits
-        body = parse_body(raw, limits.max_json_depth, limits.max_json_containers)
-        if len(raw) > PAUSE_AFTER_PARSE_BYTES:  # other requests run between parsing and validating
+        pause = (
+            len(raw) > PAUSE_BETWEEN_STEPS_BYTES
+        )  # other requests run between counting, parsing, validating
+        check_structure(raw, limits.max_json_containers, limits.max_json_values)
+        if pause:
+            await asyncio.sleep(0)
+        body = parse_body(raw, limits.max_json_depth)
+        if pause:
             await asyncio.sleep(0)
         request = validate_chat_request(body)
+        if request.extensions:  # every attempt walks them in Python: bounded apart from the body (D-141)
+            raw_extensions = orjson.dumps(request.extensions)
+            check_structure(
+                raw_extensions, limits.max_json_containers, limits.max_extension_values, "extensions"
+            )
         if not request.stream:
             answer = await _while_connected(receive, self.completions.complete(request))
             await self._json(send, request_id, answer, extra=extra)

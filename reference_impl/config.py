@@ -69,15 +69,19 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth and
-    containers (D-060); and the slow-client guards (D-051): header bytes and time
+    """Request limits (D-025): body bytes (413 above), messages per request, JSON nesting depth,
+    containers (D-060) and keys + values (D-141); and the slow-client guards (D-051): header bytes and time
     (`auriko_conformance/http_guard.py`), body time (app)."""
 
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 2048
     max_json_depth: int = 64
-    # objects and arrays in one body (D-060): bounds the CPU a body costs before validation can refuse it
+    # objects and arrays (D-060), keys and values (D-141) in one body: bound the CPU that parsing a body
+    # costs before validation can refuse it
     max_json_containers: int = 100_000
+    max_json_values: int = 100_000
+    # keys and values in `extensions` (D-141): each attempt walks them in Python to strip credentials
+    max_extension_values: int = 10_000
     max_header_bytes: int = 64 * 1024
     header_timeout_ms: int = 10_000
     body_timeout_ms: int = 30_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auriko_conformance.reference_impl.validation import warning
+from auriko_conformance.reference_impl.validation import MAX_FIELD_WARNINGS, named_warnings
 
 CREDENTIAL_KEYS = frozenset(
     k.replace("-", "_")
@@ -119,19 +119,17 @@ def _is_credential(norm: str) -> bool:
     return norm in CREDENTIAL_KEYS or norm.endswith("token") or any(p in norm for p in CREDENTIAL_PARTS)
 
 
-def _strip_credentials(value: Any, path: str, warnings: list[dict[str, str]]) -> Any:
+def _strip_credentials(value: Any, path: str, removed: list[str]) -> Any:
     if isinstance(value, dict):
         clean = {}
         for key, child in value.items():
             if _is_credential(_norm(key)):
-                warnings.append(
-                    warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
-                )
+                removed.append(f"{path}.{key} was removed: credentials are never forwarded.")
                 continue
-            clean[key] = _strip_credentials(child, f"{path}.{key}", warnings)
+            clean[key] = _strip_credentials(child, f"{path}.{key}", removed)
         return clean
     if isinstance(value, list):
-        return [_strip_credentials(item, f"{path}[{i}]", warnings) for i, item in enumerate(value)]
+        return [_strip_credentials(item, f"{path}[{i}]", removed) for i, item in enumerate(value)]
     return value
 
 
@@ -145,55 +143,61 @@ def find_platform_governed(extensions: dict[str, Any]) -> str | None:
     return None
 
 
-def sanitise_extension(value: dict[str, Any], path: str, warnings: list[dict[str, str]]) -> dict[str, Any]:
-    """A copy of one `extensions.<provider>` object that is safe to merge (warnings appended)."""
+def _removal(norm: str) -> str | None:
+    """Why a top-level key of an extension is removed (its normalised name), or None to keep it."""
+    if _is_credential(norm):
+        return "credentials are never forwarded."
+    if norm in TRANSPORT_FIELDS:
+        return "the upstream URL and headers are the gateway's."
+    if norm in CORE_FIELDS or norm.replace("_", "") in CORE_FIELDS:
+        return "it is a core request field; set it at the top level."
+    if norm in REASONING_FIELDS:
+        return "use reasoning_effort for reasoning."
+    return None
+
+
+def sanitise_extension(value: dict[str, Any], path: str, removed: list[str]) -> dict[str, Any]:
+    """A copy of one `extensions.<provider>` object that is safe to merge; what was removed and why is
+    appended to `removed` (one `blocked_field` warning each, see `blocked_warnings`)."""
     clean: dict[str, Any] = {}
     for key, child in value.items():
-        norm = _norm(key)
-        if _is_credential(norm):
-            warnings.append(
-                warning("blocked_field", f"{path}.{key} was removed: credentials are never forwarded.")
-            )
+        reason = _removal(_norm(key))
+        if reason is not None:
+            removed.append(f"{path}.{key} was removed: {reason}")
             continue
-        if norm in TRANSPORT_FIELDS:
-            warnings.append(
-                warning(
-                    "blocked_field",
-                    f"{path}.{key} was removed: the upstream URL and headers are the gateway's.",
-                )
-            )
-            continue
-        if norm in CORE_FIELDS or norm.replace("_", "") in CORE_FIELDS:
-            warnings.append(
-                warning(
-                    "blocked_field",
-                    f"{path}.{key} was removed: it is a core request field; set it at the top level.",
-                )
-            )
-            continue
-        if norm in REASONING_FIELDS:
-            warnings.append(
-                warning("blocked_field", f"{path}.{key} was removed: use reasoning_effort for reasoning.")
-            )
-            continue
-        clean[key] = _strip_credentials(child, f"{path}.{key}", warnings)
+        clean[key] = _strip_credentials(child, f"{path}.{key}", removed)
     return clean
+
+
+def blocked_warnings(removed: list[str]) -> list[dict[str, str]]:
+    """`blocked_field` warnings for the removals: 16 named, the rest counted (D-060)."""
+    return named_warnings("blocked_field", removed, len(removed), "extension fields were removed")
 
 
 def extension_warnings(
     extensions: dict[str, Any], known_providers: frozenset[str], used: set[str]
 ) -> list[dict[str, str]]:
-    """`unknown_provider` for names no provider has; `ignored_extension` for known ones not used."""
-    warnings = []
-    for name in extensions:
-        if name not in known_providers:
-            warnings.append(
-                warning("unknown_provider", f"extensions.{name} names no known provider and was ignored.")
-            )
-        elif name not in used:
-            warnings.append(
-                warning(
-                    "ignored_extension", f"extensions.{name} was ignored: the request was routed elsewhere."
-                )
-            )
-    return warnings
+    """`unknown_provider` for names no provider has; `ignored_extension` for known ones not used (each
+    kind named up to 16 times, the rest counted: D-060)."""
+    unknown = [name for name in extensions if name not in known_providers]
+    ignored = [name for name in extensions if name in known_providers and name not in used]
+    return [
+        *named_warnings(
+            "unknown_provider",
+            [
+                f"extensions.{name} names no known provider and was ignored."
+                for name in unknown[:MAX_FIELD_WARNINGS]
+            ],
+            len(unknown),
+            "extensions name no known provider and were ignored",
+        ),
+        *named_warnings(
+            "ignored_extension",
+            [
+                f"extensions.{name} was ignored: the request was routed elsewhere."
+                for name in ignored[:MAX_FIELD_WARNINGS]
+            ],
+            len(ignored),
+            "extensions were ignored: the request was routed elsewhere",
+        ),
+    ]

@@ -29,7 +29,7 @@ import httpx
 import orjson
 from auriko_conformance.reference_impl.catalog import Offering
 from auriko_conformance.reference_impl.config import ProviderConfig
-from auriko_conformance.reference_impl.extensions import sanitise_extension
+from auriko_conformance.reference_impl.extensions import blocked_warnings, sanitise_extension
 from auriko_conformance.reference_impl.validation import ChatRequest, warning
 
 Event = tuple[Any, ...]
@@ -274,11 +274,13 @@ class Adapter:
         if not extensions:
             return
         provider = attempt.offering.provider
+        removed: list[str] = []
         for key in dict.fromkeys((*self.extension_keys, provider)):
             value = extensions.get(key)
             if isinstance(value, dict) and value:
-                clean = sanitise_extension(value, f"extensions.{key}", attempt.warnings)
+                clean = sanitise_extension(value, f"extensions.{key}", removed)
                 deep_merge(native, clean)
+        attempt.warnings.extend(blocked_warnings(removed))
 
     def finish_call(self, attempt: Attempt, native: dict[str, Any]) -> UpstreamCall:
         raise NotImplementedError
