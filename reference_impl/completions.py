@@ -41,6 +41,10 @@ class Failure:
     timed_out: bool = False
 
 
+# The least of `deadline_ms` a fallback attempt is started with: less cannot reach a provider and back
+# (D-142). The first attempt gets whatever the deadline leaves.
+MIN_FALLBACK_S = 0.01
+
 #: How Anthropic ("prompt is too long: N tokens > M maximum") and Gemini ("The input token count (N)
 #: exceeds the maximum number of tokens allowed (M).") word a prompt beyond the context window, which the
 #: OpenAI-style "maximum context length" test misses.
@@ -152,8 +156,17 @@ class Completions:
         return per_attempt, (time.monotonic() + deadline / 1000) if deadline else None
 
     @staticmethod
-    def _budget(per_attempt: float, deadline: float | None) -> float:
-        return per_attempt if deadline is None else min(per_attempt, deadline - time.monotonic())
+    def _budget(per_attempt: float, deadline: float | None, fallback: bool) -> float:
+        """The next attempt's allowance; 0 when `deadline_ms` has passed or, for a fallback, leaves less
+        than `MIN_FALLBACK_S` (D-142): under uvloop a timer may fire up to a millisecond before
+        `time.monotonic()` reaches its time, so an attempt cut by the deadline could leave a crumb of
+        it, and a fourth attempt of a 1,000 ms chain of 400 ms timeouts was sent with under 1 ms to live."""
+        if deadline is None:
+            return per_attempt
+        left = deadline - time.monotonic()
+        if left <= 0 or (fallback and left < MIN_FALLBACK_S):
+            return 0.0
+        return min(per_attempt, left)
 
     @staticmethod
     def final_error(failures: list[Failure], deadline_hit: bool) -> GatewayError:
@@ -172,7 +185,7 @@ class Completions:
         per_attempt, deadline = self._timeouts(request)
         failures: list[Failure] = []
         for offering in plan.attempts:
-            budget = self._budget(per_attempt, deadline)
+            budget = self._budget(per_attempt, deadline, fallback=bool(failures))
             if budget <= 0:
                 raise self.final_error(failures, True)
             attempt = self.attempt_for(request, plan, offering, failures)
@@ -237,7 +250,7 @@ class Completions:
         per_attempt, deadline = self._timeouts(request)
         failures: list[Failure] = []
         for offering in plan.attempts:
-            budget = self._budget(per_attempt, deadline)
+            budget = self._budget(per_attempt, deadline, fallback=bool(failures))
             if budget <= 0:
                 raise self.final_error(failures, True)
             attempt = self.attempt_for(request, plan, offering, failures)

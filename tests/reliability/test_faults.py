@@ -21,6 +21,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from auriko_conformance.mocks.app import create_app as create_mock_app
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.completions import MIN_FALLBACK_S
 from auriko_conformance.reference_impl.config import config_from_mapping
 
 from auriko_conformance.servers import serving
@@ -144,6 +147,43 @@ def test_deadline_ends_a_chain_of_timeouts(client, journal, tag, stream):
     entries = journal.settled(tag)
     assert 2 <= len(entries) <= 3, entries
     assert all(e["outcome"] == "client_closed" for e in entries), entries
+
+
+EARLY_S = 0.002  # how early the fake upstream's timeouts fire (uvloop's were measured up to ~1 ms)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_timeouts_that_fire_early_leave_no_crumb_attempt(stream: bool) -> None:
+    """The cause of a flake of the test above (4 upstream requests in a 1,000 ms chain of 400 ms
+    timeouts): under uvloop a timer fires up to a millisecond before `time.monotonic()` reaches its
+    time, so the third attempt, cut by the deadline, ended a hair before it and the gateway sent a
+    fourth with under 1 ms to live. Here every attempt ends `EARLY_S` before its allowance: the chain
+    stops at three, and a fallback is never started with less than `MIN_FALLBACK_S` left (D-142)."""
+    gateway = create_app(transport=httpx.ASGITransport(app=create_mock_app()))
+    allowances: list[float] = []
+
+    async def early_timeout(call: Any, timeout_s: float, stream: bool = False, provider: str = "") -> Any:
+        allowances.append(timeout_s)
+        await asyncio.sleep(max(0.0, timeout_s - EARLY_S))
+        raise httpx.ReadTimeout("the provider sent nothing within the read timeout")
+
+    gateway.upstream.send = early_timeout  # type: ignore[method-assign]
+    routing = {"timeout_ms": TIMEOUT_MS, "deadline_ms": 1_000, "max_fallback_attempts": 5}
+    body = chat_body("Tell me a story", stream=stream)
+    body.pop("model")
+    body["gateway"] = {"models": ["llama-3.3-70b", "qwen3-32b"], "routing": routing}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gateway),
+        base_url="http://g",
+        headers=AUTH,
+        timeout=CLIENT_TIMEOUT_S,
+    ) as client:
+        response = await client.post("/v1/chat/completions", json=body)
+    await gateway.upstream.aclose()
+    assert response.status_code == 504, response.text
+    assert check_envelope(response)["code"] == "upstream_timeout"
+    assert len(allowances) == 3, allowances
+    assert all(allowance >= MIN_FALLBACK_S for allowance in allowances), allowances
 
 
 # ------------------------------------------------------------------------------------------------------
