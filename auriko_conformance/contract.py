@@ -186,6 +186,14 @@ def routing_metadata_fields() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(schema["required"]), frozenset(schema["properties"])
 
 
+@functools.cache
+def transport_fields() -> tuple[str, ...]:
+    """Keys of `extensions.<provider>` that would steer the upstream call (`base_url`, `headers`, ...;
+    D-050): the gateway removes them and the suite fails a target that forwards them, from this one list
+    (`ProviderExtension.x-transport-fields`), lower case with `_` for `-`."""
+    return tuple(load_spec()["components"]["schemas"]["ProviderExtension"]["x-transport-fields"])
+
+
 # ---------------------------------------------------------------------------------------------------
 # CLI: `auriko-conformance contract [check] [BODY.json ...]`
 # ---------------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from typing import Any
 
 from auriko_conformance.reference_impl.validation import MAX_FIELD_WARNINGS, named_warnings
 
+from auriko_conformance import contract
+
 CREDENTIAL_KEYS = frozenset(
     k.replace("-", "_")
     for k in [
@@ -89,26 +91,9 @@ CREDENTIAL_PARTS = (
     "cookie",
 )
 # SDK-client and transport options (where and how to connect), never native body fields: a request must
-# not be able to aim the gateway's upstream call anywhere else or add headers to it (D-050).
-TRANSPORT_FIELDS = frozenset(
-    {
-        "base_url",
-        "baseurl",
-        "api_base",
-        "apibase",
-        "api_url",
-        "url",
-        "endpoint",
-        "host",
-        "headers",
-        "extra_headers",
-        "default_headers",
-        "extra_query",
-        "default_query",
-        "proxy",
-        "proxies",
-    }
-)
+# not be able to aim the gateway's upstream call anywhere else or add headers to it (D-050). The one list
+# lives in the contract, where the suite reads it too.
+TRANSPORT_FIELDS = frozenset(contract.transport_fields())
 
 
 def _norm(key: str) -> str:

@@ -18,21 +18,11 @@ import orjson
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 
-#: SDK-client options a request must never use to steer the gateway's upstream call (D-050); the suite's
-#: own list (the reference keeps its own in reference_impl/extensions.py: the suite imports no reference code)
-TRANSPORT_OPTIONS = (
-    "base_url",
-    "api_base",
-    "api_url",
-    "endpoint",
-    "headers",
-    "extra_headers",
-    "default_headers",
-    "extra_query",
-    "default_query",
-    "proxy",
-    "proxies",
-)
+from auriko_conformance import contract
+
+#: SDK-client options a request must never use to steer the gateway's upstream call (D-050): the contract's
+#: one list, which the reference gateway strips too
+TRANSPORT_OPTIONS = contract.transport_fields()
 #: the longest error message or param a hostile request may get back (D-051 cuts at 1,024; D-123)
 MAX_ECHO = 2048
 
