@@ -7,7 +7,8 @@ gateway exactly as `auriko-conformance serve`); this process is the hostile clie
 the issue it prints what the gateway (or the mocks) does now:
 
 - bodies up to 4 MiB that fail validation or hold many keys and values: the CPU of each step the
-  gateway runs without a pause (count, parse, validate; in this process), the answer's wall time, the
+  gateway runs without a pause (count, parse, validate; in this process), the longest event-loop step
+  while a gateway in this process answers it (asyncio debug mode), the answer's wall time over sockets, the
   gateway's CPU time for it (/proc/<pid>/stat, 10 ms ticks), and the slowest `GET /v1/models` sent
   meanwhile, one after another (`--bodies-only` stops there);
 - 520 clients that leave after 1 s while their upstream hangs, then a request to another provider: how
@@ -24,8 +25,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
+import re
 import socket
 import statistics
 import time
@@ -34,6 +37,8 @@ from typing import Any
 
 import httpx
 import orjson
+from auriko_conformance.reference_impl.app import create_app
+from auriko_conformance.reference_impl.config import default_config
 from auriko_conformance.reference_impl.errors import GatewayError
 from auriko_conformance.reference_impl.validation import check_structure, parse_body, validate_chat_request
 
@@ -91,20 +96,34 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "800,000 short strings": {"model": "gpt-4o", "messages": [_user("x")], "stop": ["ab"] * 800_000},
     # the most work the value limit (D-141) admits, in the shapes that cost the most per value
-    "49,990 distinct keys (valid)": {
+    "49,900 tool parameters (valid)": {
         "model": "gpt-4o",
         "messages": [_user("x")],
-        "extensions": {"openai": {f"{i:030d}": "a" for i in range(49_990)}},
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "t",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {f"{i:030d}": True for i in range(49_900)},
+                    },
+                },
+            }
+        ],
     },
     "49,990 logit_bias keys, last wrong": {
         "model": "gpt-4o",
         "messages": [_user("x")],
         "logit_bias": {**{str(i): 1 for i in range(49_989)}, "x": 1},
     },
-    "99,980 short strings (valid)": {
+    "99,900 short strings in an enum (valid)": {
         "model": "gpt-4o",
         "messages": [_user("x")],
-        "extensions": {"openai": {"x": ["ab"] * 99_980}},
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "s", "schema": {"type": "string", "enum": ["ab"] * 99_900}},
+        },
     },
     "2,048 x 8 parts, last part wrong": _bad_parts(2048, 8),
     "4 MB of prose full of [{:,": {"model": "gpt-4o", "messages": [_user("a, [b], {c}: " * 300_000)]},
@@ -144,6 +163,56 @@ def cpu_per_body(repeat: int = 5) -> list[dict[str, Any]]:
             )
         row["answer"] = refused.message if isinstance(refused, GatewayError) else "valid"
         rows.append(row)
+    return rows
+
+
+class _SlowSteps(logging.Handler):
+    """Collects asyncio debug mode's "Executing <Task ...> took N seconds" records: the loop's long steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = re.search(r"took ([0-9.]+) seconds", record.getMessage())
+        if found:
+            self.steps.append(float(found.group(1)))
+
+
+async def loop_steps(mock: Child, repeat: int = 3) -> list[dict[str, Any]]:
+    """The longest single step of the event loop while the gateway answers each body: how long any
+    concurrent request could have waited, whatever the OS scheduler did (asyncio debug mode reports
+    steps over 5 ms; the gateway runs in this process behind `httpx.ASGITransport`, the mocks in their
+    own). Best of `repeat`."""
+    gateway = create_app(default_config(mock.url))
+    handler = _SlowSteps()
+    log = logging.getLogger("asyncio")
+    log.addHandler(handler)
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.005
+    rows = []
+    try:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://g", headers=AUTH, timeout=120
+        ) as c:
+            for name, body in BODIES.items():
+                raw = orjson.dumps(body)
+                longest = float("inf")
+                for _ in range(repeat):
+                    await asyncio.sleep(0)  # a step boundary: what is logged from here is this request's
+                    handler.steps.clear()
+                    response = await c.post("/v1/chat/completions", content=raw)
+                    await asyncio.sleep(
+                        0
+                    )  # ends the step that answered (a refusal needs no other), logging it
+                    longest = min(longest, max(handler.steps, default=0.0))
+                rows.append({"case": name, "status": response.status_code, "longest_step_ms": longest * 1000})
+    finally:
+        loop.set_debug(False)
+        log.removeHandler(handler)
+        await gateway.upstream.aclose()
     return rows
 
 
@@ -300,6 +369,7 @@ async def main_async(out: Path | None, bodies_only: bool = False) -> None:
         try:
             report: dict[str, Any] = {
                 "cpu_per_body": cpu_per_body(),
+                "loop_steps": await loop_steps(mock),
                 "validation": await validation(gateway),
             }
             if not bodies_only:
