@@ -8,6 +8,7 @@ requests caused by one test, even when tests run in parallel (pytest-xdist) agai
 from __future__ import annotations
 
 import copy
+import os
 import re
 import time
 import uuid
@@ -17,6 +18,8 @@ from typing import Any
 
 import httpx
 import orjson
+from auriko_conformance.mocks.control_api import TOKEN_HEADER
+from auriko_conformance.mocks.server import CONTROL_TOKEN_ENV
 from auriko_conformance.suites.exchange import Exchange
 
 CHAT_PATH = "/v1/chat/completions"
@@ -253,14 +256,22 @@ class Target:
 
 @dataclass(slots=True)
 class Mocks:
-    """The mock provider server the target uses upstream: its journal and control API."""
+    """The mock provider server the target uses upstream: its journal and control API.
+
+    Mocks started with a control token (`--control-token`, `AURIKO_MOCK_CONTROL_TOKEN`; mocks/README.md)
+    answer every `/__mock/*` request without it 401: the token given here, else that environment
+    variable, goes in `X-Mock-Control-Token` on each of them.
+    """
 
     base_url: str
+    control_token: str | None = None
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.base_url, timeout=10.0)
+        token = self.control_token or os.environ.get(CONTROL_TOKEN_ENV) or None
+        headers = {TOKEN_HEADER: token} if token else {}
+        self.client = httpx.Client(base_url=self.base_url, timeout=10.0, headers=headers)
 
     def close(self) -> None:
         self.client.close()
