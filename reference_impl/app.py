@@ -201,7 +201,7 @@ class GatewayApp:
                 if refusal is not None:
                     raise refusal
                 with self.budgets.charging(key):
-                    await self._chat(scope, receive, send, headers, request_id, limit_headers)
+                    await self._chat(scope, receive, send, headers, request_id, limit_headers, key)
             elif name == "models":
                 _check_models_query(scope)
                 await self._json(send, request_id, self._models_body())
@@ -268,6 +268,7 @@ class GatewayApp:
         headers: dict[bytes, bytes],
         request_id: str,
         extra: list[tuple[bytes, bytes]],
+        key: str,
     ) -> None:
         try:
             raw = await self._read_body(receive, headers)
@@ -291,6 +292,7 @@ class GatewayApp:
         if pause:
             await asyncio.sleep(0)
         request = validate_chat_request(body)
+        request.blocked_providers = self.key_policies.blocked_providers(key)
         if request.extensions:  # every attempt walks them in Python: bounded apart from the body (D-141)
             raw_extensions = orjson.dumps(request.extensions)
             check_structure(

@@ -62,6 +62,9 @@ class Capabilities:
     streaming: bool = True  # False: `stream: true` is 400 streaming_not_supported
     non_streaming: bool = True  # False: only streams (400 non_streaming_not_supported otherwise)
     batch_only: bool = False  # True: only through a batch API (400 batch_only)
+    # False: tools and a json_schema response_format cannot be combined in one request (Gemini 2.x
+    # refuses function calling with a JSON response type): 400 tools_with_structured_output_not_supported
+    tools_with_json_schema: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,9 @@ class Offering:
     key: str = ""  # unique id used by stats: "<provider>/<model>[@tier]"
     max_output_tokens: int | None = None  # the native output ceiling, where the provider enforces one
     available: bool = True  # False: out of service; never routed to (503 no_provider_available, D-125)
+    # False: the platform holds no key for it, only a customer's own (BYOK) key could use it, and the
+    # reference holds none: never routed to (400 platform_keys_unavailable, D-143)
+    platform_key: bool = True
 
     @property
     def data_policy_rank(self) -> int:
@@ -164,6 +170,7 @@ def _offering(model_id: str, raw: Mapping[str, Any], index: int) -> Offering:
             key=f"{raw['provider']}/{model_id}" + ("" if tier == "standard" else f"@{tier}"),
             max_output_tokens=raw.get("max_output_tokens"),
             available=bool(raw.get("available", True)),
+            platform_key=bool(raw.get("platform_key", True)),
         )
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"{where}: missing or bad field ({exc})") from None

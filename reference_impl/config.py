@@ -24,9 +24,10 @@ TEST_API_KEY = "ak_test_conformance"
 BUDGET_TEST_KEY = "ak_test_budget"
 NO_QUOTA_TEST_KEY = "ak_test_no_quota"
 LOW_LIMIT_TEST_KEY = "ak_test_low_limit"
-# ... and one expired key, one management-only key (D-124).
+# ... and one expired key, one management-only key (D-124), one whose workspace blocked DeepSeek (D-143).
 EXPIRED_TEST_KEY = "ak_test_expired"
 MANAGEMENT_TEST_KEY = "ak_test_management"
+BLOCKED_PROVIDER_TEST_KEY = "ak_test_blocked_provider"
 DEFAULT_BUDGETS = {
     BUDGET_TEST_KEY: Budget(daily_usd=0.000001, monthly_usd=5.0),
     NO_QUOTA_TEST_KEY: Budget(credits_microdollars=0),
@@ -34,6 +35,7 @@ DEFAULT_BUDGETS = {
 DEFAULT_KEY_POLICIES = {
     EXPIRED_TEST_KEY: KeyPolicy(expired=True),
     MANAGEMENT_TEST_KEY: KeyPolicy(scopes=("management",)),
+    BLOCKED_PROVIDER_TEST_KEY: KeyPolicy(blocked_providers=frozenset({"deepseek"})),
 }
 DEFAULT_KEYS = frozenset(
     {
@@ -43,6 +45,7 @@ DEFAULT_KEYS = frozenset(
         LOW_LIMIT_TEST_KEY,
         EXPIRED_TEST_KEY,
         MANAGEMENT_TEST_KEY,
+        BLOCKED_PROVIDER_TEST_KEY,
     }
 )
 FLAVOURS = ("openai", "anthropic", "gemini", "deepseek", "vllm")

@@ -113,8 +113,30 @@ def _filters(request: ChatRequest, needs: Needs, stats: LiveStats, model_label: 
             lambda: GatewayError(
                 "no_provider_available", f"No provider of '{model_label}' is available right now.", None
             ),
-        )
+        ),
+        (
+            "platform_key",
+            lambda o: o.platform_key,
+            lambda: GatewayError(
+                "platform_keys_unavailable",
+                f"The platform holds no provider key for '{model_label}'; use your own provider key (BYOK).",
+                "model",
+            ),
+        ),
     ]
+    if request.blocked_providers:
+        blocked = request.blocked_providers
+        filters.append(
+            (
+                "provider_blocked",
+                lambda o: o.provider not in blocked,
+                lambda: GatewayError(
+                    "provider_blocked",
+                    f"Every provider of '{model_label}' is blocked for this API key's workspace.",
+                    "model",
+                ),
+            )
+        )
     tier = routing.get("tier")
     if tier == "priority":
         pass  # handled in candidates(): priority offerings first, standard as the fallback
@@ -283,6 +305,14 @@ def _capability_filters(needs: Needs, label: str) -> list[Filter]:
             lambda o: o.capabilities.json_schema,
             "structured_output_not_supported",
             f"'{label}' cannot produce schema-constrained output.",
+            "response_format",
+        )
+    if needs.tools and needs.response_format == "json_schema":
+        add(
+            "tools_with_json_schema",
+            lambda o: o.capabilities.tools_with_json_schema,
+            "tools_with_structured_output_not_supported",
+            f"'{label}' cannot call tools and follow a response schema in one request.",
             "response_format",
         )
     if needs.vision:

@@ -120,6 +120,7 @@ class ChatRequest:
     has_images: bool = False
     multi: bool = False  # the models came from `gateway.models`
     exclude_reasoning: bool = False  # `reasoning.exclude` (D-014): reasoning left out of the answer
+    blocked_providers: frozenset[str] = frozenset()  # the key's workspace blocked them (D-143)
 
 
 def warning(kind: str, message: str, code: str | None = None) -> dict[str, str]:
