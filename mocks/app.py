@@ -49,6 +49,13 @@ FLAVOUR_CLASSES: dict[str, type[Flavour]] = {
 }
 JSON_TYPES = frozenset({"application/json", "application/*+json", "text/json"})
 _JSON_CT = (b"content-type", b"application/json")
+
+
+def _json_ct(flavour: Flavour) -> tuple[bytes, bytes]:
+    """The content type of a flavour's JSON answers (Google adds `; charset=UTF-8`)."""
+    return (b"content-type", flavour.json_content_type)
+
+
 _SSE_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
@@ -271,7 +278,7 @@ class MockApp:
             style = flavour.errors
             error_headers = [
                 *flavour.response_headers(ex),
-                _JSON_CT,
+                _json_ct(flavour),
                 *((k.encode(), v.encode()) for k, v in style.headers(err).items()),
             ]
             await _send_bytes(send, err.status, error_headers, style.body(err, ex.request_id))
@@ -302,7 +309,7 @@ class MockApp:
         flavour.authenticate(ex)
         if route.kind in ("models", "model"):
             await _send_bytes(
-                send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.models_body(ex, route)
+                send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], flavour.models_body(ex, route)
             )
             Journal.finish(entry, 200, OUTCOME_OK)
             return
@@ -323,7 +330,10 @@ class MockApp:
             raise _malformed(exc) from None
         if route.kind == "count_tokens":
             await _send_bytes(
-                send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.count_tokens_body(ex, turn)
+                send,
+                200,
+                [*flavour.response_headers(ex), _json_ct(flavour)],
+                flavour.count_tokens_body(ex, turn),
             )
             Journal.finish(entry, 200, OUTCOME_OK)
             return
@@ -345,7 +355,7 @@ class MockApp:
         )
         if not turn.stream and pacer.idle and not d.any_fault():
             body, usage = flavour.render(ex, turn, reply)
-            await _send_bytes(send, 200, [*flavour.response_headers(ex), _JSON_CT], body)
+            await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
             Journal.finish(entry, 200, OUTCOME_OK, usage)
             return
         await self._slow(flavour, ex, entry, receive, send, turn, reply, pacer)
@@ -374,12 +384,15 @@ class MockApp:
                 await asyncio.sleep(pacer.duration(reply.usage.completion))
                 if d.malformed:
                     await _send_bytes(
-                        send, 200, [*flavour.response_headers(ex), _JSON_CT], flavour.malformed_body(ex)
+                        send,
+                        200,
+                        [*flavour.response_headers(ex), _json_ct(flavour)],
+                        flavour.malformed_body(ex),
                     )
                     Journal.finish(entry, 200, OUTCOME_OK)
                     return
                 body, usage = flavour.render(ex, turn, reply)
-                await _send_bytes(send, 200, [*flavour.response_headers(ex), _JSON_CT], body)
+                await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
                 Journal.finish(entry, 200, OUTCOME_OK, usage)
                 return
             await pacer.first_byte()

@@ -86,6 +86,7 @@ class Flavour:
     errors: ErrorStyle
     overload_status = 503
     stream_content_type = b"text/event-stream"
+    json_content_type = b"application/json"  # of every JSON answer, errors included
 
     def __init__(self, instance: ProviderInstance) -> None:
         self.instance = instance

@@ -192,6 +192,7 @@ class GeminiFlavour(Flavour):
     name = "gemini"
     errors = GEMINI_ERRORS
     overload_status = 503
+    json_content_type = b"application/json; charset=UTF-8"  # recorded on every JSON answer, errors too
 
     def static_headers(self) -> dict[str, str]:
         return {
@@ -210,7 +211,7 @@ class GeminiFlavour(Flavour):
         return headers
 
     def stream_media_type(self, ex: Exchange) -> bytes:
-        return b"text/event-stream" if ex.extra.get("sse", True) else b"application/json; charset=UTF-8"
+        return b"text/event-stream" if ex.extra.get("sse", True) else self.json_content_type
 
     # --- routing, auth, bad input -----------------------------------------------------------------
     def route(self, method: str, subpath: str, query: Mapping[str, str]) -> Route:
