@@ -294,7 +294,9 @@ async def test_credentials_stripped_at_hostile_depth():
     # 16 removals named, the rest counted (D-060: the client does not choose the size of the answer)
     named = 16
     assert len(blocked) == named + 1, [w["message"] for w in blocked]
-    assert blocked[-1]["message"] == f"{2 * len(CREDENTIAL_NAMES) - named} more extension fields were removed."
+    assert (
+        blocked[-1]["message"] == f"{2 * len(CREDENTIAL_NAMES) - named} more extension fields were removed."
+    )
     assert all("leak-" not in w["message"] for w in blocked)
 
 
