@@ -38,6 +38,7 @@ from auriko_conformance.suites.checks import (
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.findings import group_findings
+from auriko_conformance.suites.fuzzing.merge import fold_saved_fuzz_run
 from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.options import LEVELS
 from auriko_conformance.suites.preflight import run_preflight
@@ -645,8 +646,6 @@ class ResultCollector:
 
     @pytest.hookimpl(trylast=True)  # after junitxml has written junit.xml, so the fuzz suite joins it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from auriko_conformance.suites.fuzz_report import merge_directory
-
         directory = Path(self.config.getoption("--conformance-report"))
         results = build_results(
             self.tests, options=report_options(self.config), started=self.started, finished=time.time()
@@ -654,8 +653,9 @@ class ResultCollector:
         stopped = stop_reason(session)
         if stopped:
             results["harness"] = {"stopped": stopped, "exit_code": int(ExitCode.STOPPED)}
+        # a fuzz run of the same target and session joins the results before they are written (D-135)
+        merged = fold_saved_fuzz_run(results, directory)
         write_reports(results, directory)
-        merged = merge_directory(directory)
         if merged:
             self.config.get_terminal_writer().line(merged)
 

@@ -7,6 +7,10 @@ the data files are; `.servers` and `.http_guard`: serving an ASGI app safely); t
 fuzzing); the tools and the command line (`auriko_conformance.cli`, `.fuzz`, `.mutants`, `bench`). A module may import its own layer and
 the layers below it, never one above. A first-party import inside a function usually hides a cycle
 between layers, so there are none in product code.
+
+Fuzzing sits in the suites' layer (`suites/fuzzing/`: configuration, schemathesis hooks and checks,
+results, their merge into the report, which imports it and never the other way round); its command
+line (`auriko_conformance/fuzz.py`) sits on top.
 """
 
 from __future__ import annotations
@@ -36,25 +40,12 @@ LAYERS: tuple[tuple[str, int], ...] = (
 )
 SIBLINGS_APART = ("auriko_conformance.mocks", "auriko_conformance.reference_impl")
 
-#: crossings not yet mended, each with its reason; the tests fail when one is mended and still listed,
-#: so this list only shrinks. Fuzzing lives in five places and `report.py` and `fuzz_report.py` import
-#: each other (issue 14: fuzzing in one place, its results merged into the report in memory).
-KNOWN_CROSSINGS = {
-    "suites/test_fuzz.py imports auriko_conformance.fuzz",
-    "auriko_conformance/fuzz.py imports auriko_conformance.suites inside a function",
-    "auriko_conformance/fuzz.py imports auriko_conformance.suites.fuzz_report inside a function",
-    "suites/plugin.py imports auriko_conformance.suites.fuzz_report inside a function",
-    "suites/report.py imports auriko_conformance.suites.fuzz_report inside a function",
-}
+
+def offence(path: Path, node: ast.stmt, text: str) -> str:
+    return f"{path.relative_to(ROOT)}:{node.lineno} {text}"
 
 
-def offence(path: Path, node: ast.stmt, text: str) -> tuple[str, str]:
-    """(where, key): `where` names the line for the reader, `key` is stable across edits for KNOWN_CROSSINGS."""
-    where = f"{path.relative_to(ROOT)}:{node.lineno} {text}"
-    return where, f"{path.relative_to(ROOT)} {text}"
-
-
-def layer_offences() -> list[tuple[str, str]]:
+def layer_offences() -> list[str]:
     found = []
     for path in product_files():
         here = module_name(path)
@@ -70,7 +61,7 @@ def layer_offences() -> list[tuple[str, str]]:
     return found
 
 
-def inner_import_offences() -> list[tuple[str, str]]:
+def inner_import_offences() -> list[str]:
     return [
         offence(path, node, f"imports {module} inside a function")
         for path in product_files()
@@ -137,19 +128,13 @@ def test_no_old_top_level_names() -> None:
 
 
 def test_lower_layers_never_import_higher_ones() -> None:
-    offenders = [where for where, key in layer_offences() if key not in KNOWN_CROSSINGS]
+    offenders = layer_offences()
     assert not offenders, "\n".join(offenders)
 
 
 def test_no_first_party_import_inside_a_function() -> None:
-    offenders = [where for where, key in inner_import_offences() if key not in KNOWN_CROSSINGS]
+    offenders = inner_import_offences()
     assert not offenders, "\n".join(offenders)
-
-
-def test_known_crossings_still_exist() -> None:
-    """A mended crossing leaves the list, so the list says exactly what is left to mend."""
-    present = {key for _, key in [*layer_offences(), *inner_import_offences()]}
-    assert sorted(KNOWN_CROSSINGS - present) == []
 
 
 @pytest.mark.parametrize(
