@@ -36,7 +36,6 @@ import os
 import platform
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.servers import unused_port
 from bench import load, plot, soak
 from bench.load import Target, Timing
 
@@ -165,14 +165,24 @@ class LiteLLM:
             return None
         return out.stdout.strip()
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the proxy on a port it binds itself; another port when that one was taken meanwhile."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(unused_port())
+                return
+            except PortTaken:
+                log(f"LiteLLM's port was taken before it bound it (attempt {attempt}); another port")
+        raise RuntimeError(f"LiteLLM found no free port in {attempts} attempts")
+
+    def _start_once(self, port: int) -> None:
         config = self.work / "litellm-config.yaml"
         config.write_text(LITELLM_CONFIG.read_text().replace("__MOCK_URL__", self.mock_url))
-        port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network: the bundled cost map
         logfile = (self.work / "litellm.log").open("ab")
+        written_before = logfile.tell()  # the log is appended to: this start's lines come after
         started = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -193,6 +203,10 @@ class LiteLLM:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                with (self.work / "litellm.log").open("rb") as lines:
+                    lines.seek(written_before)
+                    if _ADDRESS_IN_USE in lines.read().decode(errors="replace").lower():
+                        raise PortTaken(port)
                 raise RuntimeError(f"LiteLLM exited during start-up; see {self.work / 'litellm.log'}")
             if _healthy(self.url + "/health/liveliness"):
                 self.start_seconds.append(round(time.monotonic() - started, 1))
@@ -225,10 +239,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: what uvicorn logs when the port it was given is taken (errno 98 on Linux)
+_ADDRESS_IN_USE = "address already in use"
+
+
+class PortTaken(RuntimeError):
+    """The proxy's port was taken between `unused_port()` and its own bind."""
 
 
 @dataclass

@@ -54,11 +54,9 @@ from typing import Any
 from auriko_conformance.mocks.app import create_app
 from auriko_conformance.mocks.config import MockConfig
 from auriko_conformance.mocks.tokens import count_tokens
-from auriko_conformance.reference_impl.app import create_app as create_gateway
-from auriko_conformance.reference_impl.config import default_config
-from auriko_conformance.reference_impl.server import uvicorn_options
 
 from auriko_conformance import contract
+from auriko_conformance.embedded import gateway_server
 from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
 
@@ -108,9 +106,8 @@ def _serve(role: str, fd: int, mock_url: str | None) -> None:
         # `disconnect_after` ends responses unfinished on purpose; uvicorn would log each one
         options: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "log_level": "critical"}
     else:
-        config = default_config(mock_url)
-        app = create_gateway(config)
-        options = {**uvicorn_options(config), "log_level": "warning"}  # as `auriko-conformance serve`
+        app, served = gateway_server(mock_url or "")  # as the embedded target and `serve` serve it
+        options = {**served, "log_level": "warning"}
     options.setdefault("access_log", False)
     server = uvicorn.Server(uvicorn.Config(app, backlog=2048, **options))
     server.run(sockets=[socket.socket(fileno=fd)])
