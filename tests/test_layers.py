@@ -16,6 +16,7 @@ line (`auriko_conformance/fuzz.py`) sits on top.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,64 @@ def test_the_rules_can_fail(source: str, expected: str) -> None:
         assert first_party(module)
     else:
         assert layer(module)[0] > layer("auriko_conformance.mocks.app")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/architecture.md: every file:function hop it names exists
+# --------------------------------------------------------------------------------------------------
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: `path/to/file.py:Name` or `path/to/file.py:Class.method`, in backticks
+HOP = re.compile(r"`((?:[\w.-]+/)*[\w.-]+\.py):(\w+(?:\.\w+)?)`")
+#: `Class.method` on its own: a hop in a file the text has already named
+SHORT_HOP = re.compile(r"`([A-Z]\w+\.\w+)`")
+
+
+def defined_names(path: Path) -> set[str]:
+    """`name` and `Class.name` for every function, class and module-level assignment of a file."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    names.add(f"{node.name}.{item.name}")
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def missing_hops(text: str) -> list[str]:
+    missing: list[str] = []
+    named: dict[str, set[str]] = {}
+    for file, name in HOP.findall(text):
+        path = ROOT / file
+        if not path.exists():
+            missing.append(f"{file}: no such file")
+            continue
+        named.setdefault(file, defined_names(path))
+        if name not in named[file]:
+            missing.append(f"{file}:{name}")
+    every = set().union(*named.values()) if named else set()
+    missing += [name for name in SHORT_HOP.findall(text) if "." in name and name not in every]
+    return missing
+
+
+def test_the_architecture_hops_exist() -> None:
+    """The data paths in docs/architecture.md are lists of file:function hops: a renamed function or
+    a moved file makes the page lie, so each hop is looked up."""
+    text = ARCHITECTURE.read_text()
+    assert len(HOP.findall(text)) > 30  # the two paths are written as hops
+    assert not missing_hops(text), missing_hops(text)
+
+
+def test_a_hop_that_does_not_exist_is_found() -> None:
+    bad = "`suites/report.py:no_such_function` then `Exchange.no_such_view` and `nowhere/x.py:f`"
+    assert missing_hops(bad) == [
+        "suites/report.py:no_such_function",
+        "nowhere/x.py: no such file",
+        "Exchange.no_such_view",
+    ]
