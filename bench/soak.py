@@ -54,6 +54,7 @@ from typing import Any
 from auriko_conformance.mocks.app import create_app
 from auriko_conformance.mocks.config import MockConfig
 from auriko_conformance.mocks.tokens import count_tokens
+from auriko_conformance.suites.sse import parse_sse
 
 from auriko_conformance import contract
 from auriko_conformance.embedded import gateway_server
@@ -312,15 +313,6 @@ async def load(
 # ------------------------------------------------------------------------------------------------------
 
 
-def _sse(text: str) -> list[str]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        data = [line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")]
-        if data:
-            events.append("\n".join(data))
-    return events
-
-
 class Bad(Exception):
     def __init__(self, category: str, detail: str) -> None:
         super().__init__(detail)
@@ -377,7 +369,12 @@ def judge(result: Result) -> str:
             raise Bad("unexpected", f"{spec.kind}: HTTP 200")
         _check_tokens(spec, body["usage"], body["choices"][0]["message"].get("content") or "")
         return "answer"
-    events = _sse(result.text)
+    transcript = parse_sse(result.text.encode())  # the suites' strict reader: the framing is judged too
+    if transcript.framing_errors:
+        raise Bad("garbled", f"SSE framing: {'; '.join(transcript.framing_errors)[:200]}")
+    if transcript.unterminated is not None:
+        raise Bad("truncated", f"the stream stops inside an event: {transcript.unterminated[:120]!r}")
+    events = transcript.data
     payloads = []
     for i, data in enumerate(events):
         if data == "[DONE]":
