@@ -861,45 +861,43 @@ def generator_load(report: dict[str, Any]) -> dict[str, Any] | None:
     return {"wrk": top_wrk, "client": top_client, "saturated": max(top_wrk, top_client) >= 0.9}
 
 
+def _goal(name: str, target: str, measured: str, met: bool) -> dict[str, Any]:
+    return {"name": name, "target": target, "measured": measured, "met": met}
+
+
 def goals(report: dict[str, Any]) -> dict[str, Any]:
     """issue 4's speed goals and the mocks' capacity goal, judged on this run's figures."""
     out: dict[str, Any] = {}
     lat = report.get("latency_c1", {})
     added = (lat.get("reference") or {}).get("added_ms", {}).get("p50")
     if added is not None:
-        out["added_p50"] = {
-            "name": "reference adds to non-stream p50, c1",
-            "target": "<= 1 ms",
-            "measured": f"{added:.3f} ms",
-            "met": added <= 1.0,
-        }
+        out["added_p50"] = _goal(
+            "reference adds to non-stream p50, c1", "<= 1 ms", f"{added:.3f} ms", added <= 1.0
+        )
     first = ((report.get("streams") or {}).get("c1") or {}).get("reference", {})
     added_first = (first.get("added_first_token_ms") or {}).get("p50")
     if added_first is not None:
-        out["added_ttfb"] = {
-            "name": "reference adds to stream time to first token (p50, c1)",
-            "target": "<= 2 ms",
-            "measured": f"{added_first:.3f} ms",
-            "met": added_first <= 2.0,
-        }
+        out["added_ttfb"] = _goal(
+            "reference adds to stream time to first token (p50, c1)",
+            "<= 2 ms",
+            f"{added_first:.3f} ms",
+            added_first <= 2.0,
+        )
     thr = report.get("throughput", {})
     ref = (thr.get("reference") or {}).get("c16", {}).get("rps")
     lite = (thr.get("litellm") or {}).get("c16", {}).get("rps")
     if ref and lite:
-        out["vs_litellm"] = {
-            "name": "reference req/s vs LiteLLM's, c16",
-            "target": ">= 10x",
-            "measured": f"{ref / lite:.1f}x ({ref:,.0f} vs {lite:,.0f})",
-            "met": ref / lite >= 10,
-        }
+        out["vs_litellm"] = _goal(
+            "reference req/s vs LiteLLM's, c16",
+            ">= 10x",
+            f"{ref / lite:.1f}x ({ref:,.0f} vs {lite:,.0f})",
+            ref / lite >= 10,
+        )
     capacity = (report.get("mock_capacity") or {}).get("c16")
     if capacity:
-        out["mock_capacity"] = {
-            "name": "one mock process, non-stream req/s, c16",
-            "target": ">= 4,000",
-            "measured": f"{capacity:,.0f}",
-            "met": capacity >= 4000,
-        }
+        out["mock_capacity"] = _goal(
+            "one mock process, non-stream req/s, c16", ">= 4,000", f"{capacity:,.0f}", capacity >= 4000
+        )
     return out
 
 
