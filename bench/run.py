@@ -47,7 +47,7 @@ from typing import Any
 
 from auriko_conformance.servers import unused_port
 from bench import load, plot, soak
-from bench.load import Target, Timing
+from bench.load import LoadTarget, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / ".venv-litellm"
@@ -65,7 +65,7 @@ MOCK_MODEL = "gpt-4o-2024-08-06"
 GATEWAY_MODEL = "gpt-4o"
 
 
-def body(target: Target, *, stream: bool = False, directive: str = "") -> bytes:
+def body(target: LoadTarget, *, stream: bool = False, directive: str = "") -> bytes:
     messages = [
         {"role": "system", "content": "Be terse."},
         {"role": "user", "content": f"{PROMPT} {directive}".strip()},
@@ -253,14 +253,14 @@ class Fleet:
     reference: Any
     litellm: LiteLLM | None
 
-    def targets(self) -> list[Target]:
+    def targets(self) -> list[LoadTarget]:
         found = [
-            Target("direct", self.mocks.url, "/openai/v1/chat/completions", "sk-bench", MOCK_MODEL),
-            Target("reference", self.reference.url, "/v1/chat/completions", REFERENCE_KEY, GATEWAY_MODEL),
+            LoadTarget("direct", self.mocks.url, "/openai/v1/chat/completions", "sk-bench", MOCK_MODEL),
+            LoadTarget("reference", self.reference.url, "/v1/chat/completions", REFERENCE_KEY, GATEWAY_MODEL),
         ]
         if self.litellm is not None:
             found.append(
-                Target("litellm", self.litellm.url, "/v1/chat/completions", LITELLM_KEY, GATEWAY_MODEL)
+                LoadTarget("litellm", self.litellm.url, "/v1/chat/completions", LITELLM_KEY, GATEWAY_MODEL)
             )
         return found
 
@@ -270,10 +270,10 @@ class Fleet:
             pids["litellm"] = self.litellm.process.pid
         return pids
 
-    def retarget(self, target: Target) -> Target:
+    def retarget(self, target: LoadTarget) -> LoadTarget:
         """The target after a LiteLLM restart (new port)."""
         if target.name == "litellm" and self.litellm is not None:
-            return Target(target.name, self.litellm.url, target.path, target.api_key, target.model)
+            return LoadTarget(target.name, self.litellm.url, target.path, target.api_key, target.model)
         return target
 
 
@@ -290,12 +290,12 @@ class Bench:
         self.results: dict[str, Any] = {}
 
     # --- helpers -------------------------------------------------------------------------------------------
-    def _body_file(self, target: Target, **kwargs: Any) -> Path:
+    def _body_file(self, target: LoadTarget, **kwargs: Any) -> Path:
         path = self.work / f"body-{target.name}-{'stream' if kwargs.get('stream') else 'json'}.json"
         path.write_bytes(body(target, **kwargs))
         return path
 
-    def _recover(self, target: Target) -> tuple[Target, bool]:
+    def _recover(self, target: LoadTarget) -> tuple[LoadTarget, bool]:
         if target.name == "litellm" and self.fleet.litellm is not None and self.fleet.litellm.ensure():
             return self.fleet.retarget(target), True
         return target, False
@@ -561,7 +561,7 @@ def _run_async(coro: Any) -> Any:
 
 
 async def _streams_concurrently(
-    target: Target, directive: str, concurrency: int, total: int
+    target: LoadTarget, directive: str, concurrency: int, total: int
 ) -> tuple[list[Timing], int]:
     data = load.request_bytes(target, body(target, stream=True, directive=directive))
     remaining = iter(range(total))
