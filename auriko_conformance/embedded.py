@@ -27,12 +27,10 @@ from typing import Any
 
 from auriko_conformance.mocks.app import create_app as create_mocks
 from auriko_conformance.reference_impl.app import create_app as create_gateway
-from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
 from auriko_conformance.reference_impl.server import uvicorn_options
 from auriko_conformance.servers import RunningServer, ask_to_exit, serving
 
-#: the key the reference gateway's default configuration accepts
-DEFAULT_KEY = "ak_test_conformance"
 #: what runs against the embedded reference are called in reports (its ports change from run to run)
 EMBEDDED_LABEL = "embedded reference"
 #: the servers' log file in a report directory (`run` and `fuzz` name it at the end)
@@ -52,7 +50,7 @@ class EmbeddedTarget:
     mock_url: str
     #: the reference gateway itself
     gateway_url: str
-    api_key: str = DEFAULT_KEY
+    api_key: str = TEST_API_KEY
 
 
 def log_servers_to(path: Path) -> logging.Handler:

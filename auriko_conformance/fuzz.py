@@ -34,8 +34,9 @@ from schemathesis.cli.commands.run.handlers.base import EventHandler
 from schemathesis.cli.ext.handlers import CUSTOM_HANDLERS
 from schemathesis.engine import events
 
-from auriko_conformance.embedded import DEFAULT_KEY, SERVER_LOG, embedded_target_process
+from auriko_conformance.embedded import SERVER_LOG, embedded_target_process
 from auriko_conformance.paths import OPENAPI_PATH
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 from auriko_conformance.suites import options as shared_options
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.fuzzing import checks
@@ -155,7 +156,7 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
             target_url = stack.enter_context(
                 embedded_target_process(log_file=options.report_dir / SERVER_LOG)
             ).url
-            api_key, embedded = options.api_key or DEFAULT_KEY, True
+            api_key, embedded = options.api_key or TEST_API_KEY, True
             print(f"embedded reference gateway at {target_url}", flush=True)
         _ACTIVE = results
         try:

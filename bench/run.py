@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.reference_impl.config import TEST_API_KEY
+
 from auriko_conformance.servers import unused_port
 from bench import load, plot, soak
 from bench.load import LoadTarget, Timing
@@ -53,7 +55,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / ".venv-litellm"
 LITELLM_CONFIG = ROOT / "bench" / "litellm" / "config.yaml"
 LITELLM_KEY = "ak_test_litellm"
-REFERENCE_KEY = "ak_test_conformance"
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_START = "<!-- bench:start -->"
 DOCS_END = "<!-- bench:end -->"
@@ -256,7 +257,7 @@ class Fleet:
     def targets(self) -> list[LoadTarget]:
         found = [
             LoadTarget("direct", self.mocks.url, "/openai/v1/chat/completions", "sk-bench", MOCK_MODEL),
-            LoadTarget("reference", self.reference.url, "/v1/chat/completions", REFERENCE_KEY, GATEWAY_MODEL),
+            LoadTarget("reference", self.reference.url, "/v1/chat/completions", TEST_API_KEY, GATEWAY_MODEL),
         ]
         if self.litellm is not None:
             found.append(

@@ -54,6 +54,7 @@ from typing import Any
 from auriko_conformance.mocks.app import create_app
 from auriko_conformance.mocks.config import MockConfig
 from auriko_conformance.mocks.tokens import count_tokens
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 from auriko_conformance.suites.sse import parse_sse
 
 from auriko_conformance import contract
@@ -61,7 +62,6 @@ from auriko_conformance.embedded import gateway_server
 from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
 
-KEY = "ak_test_conformance"
 MODELS = ["llama-3.3-70b", "gpt-4o", "claude-haiku-4-5", "gemini-2.0-flash", "deepseek-chat"]
 # kind -> (weight, allowed in non-stream, allowed in stream)
 KINDS: dict[str, tuple[int, bool, bool]] = {
@@ -136,7 +136,9 @@ def spawn(role: str, mock_url: str | None = None, health: str = "/v1/models") ->
     deadline = time.monotonic() + 30
     while True:
         try:
-            request = urllib.request.Request(url + health, headers={"authorization": f"Bearer {KEY}"})
+            request = urllib.request.Request(
+                url + health, headers={"authorization": f"Bearer {TEST_API_KEY}"}
+            )
             with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
                     return child
@@ -281,7 +283,7 @@ async def load(
     results: list[Result] = []
     pending = iter(specs)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"authorization": f"Bearer {KEY}"}
+    headers = {"authorization": f"Bearer {TEST_API_KEY}"}
 
     async def sample() -> None:
         while True:

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auriko_conformance.embedded import DEFAULT_KEY, Hop, embedded_target
+from auriko_conformance.embedded import Hop, embedded_target
 from auriko_conformance.mutants import faults
 from auriko_conformance.mutants.attribution import (
     Report,
@@ -41,6 +41,7 @@ from auriko_conformance.mutants.attribution import (
 )
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
 from auriko_conformance.mutants.proxy import Ledger, MutantProxy
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 from auriko_conformance.servers import serving
 from auriko_conformance.suites import runner
 from auriko_conformance.suites.report import load_results
@@ -93,7 +94,7 @@ def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tupl
     proxies the fault acts through are spliced in: each hop costs CPU, and the identity run (both
     proxies) already shows that a proxy on its own changes nothing."""
 
-    key = (external.api_key if external else None) or DEFAULT_KEY
+    key = (external.api_key if external else None) or TEST_API_KEY
     fault = faults.build(spec.transform, spec.args, api_key=key, default_model=DEFAULT_MODEL)
     ledger = Ledger()
 
