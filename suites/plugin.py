@@ -616,6 +616,8 @@ class ResultCollector:
         self.config = config
         self.started = time.time()
         self.tests: list[dict[str, Any]] = []
+        #: what became of a fuzz run found in the report directory (D-135), said at the end
+        self.fuzz_note: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = next((value for name, value in report.user_properties if name == _USER_PROPERTY), None)
@@ -654,10 +656,13 @@ class ResultCollector:
         if stopped:
             results["harness"] = {"stopped": stopped, "exit_code": int(ExitCode.STOPPED)}
         # a fuzz run of the same target and session joins the results before they are written (D-135)
-        merged = fold_saved_fuzz_run(results, directory)
+        self.fuzz_note = fold_saved_fuzz_run(results, directory)
         write_reports(results, directory)
-        if merged:
-            self.config.get_terminal_writer().line(merged)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Said after the progress lines (the session's end comes before the terminal's summary)."""
+        if self.fuzz_note:
+            terminalreporter.write_line(self.fuzz_note)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
