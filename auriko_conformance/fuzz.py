@@ -170,6 +170,7 @@ def run(options: FuzzOptions) -> tuple[int, dict[str, Any]]:
     suites_results, merged = saved_suites_results(options.report_dir, summary)
     if suites_results is not None:
         write_reports(suites_results, options.report_dir)
+        merged = f"{merged}: {options.report_dir / 'report.html'}, results.json and junit.xml"
     summary["merged"] = merged
     return code, summary
 
