@@ -13,6 +13,7 @@ import threading
 
 import pytest
 
+from auriko_conformance.servers import listening_socket
 from bench import load, run
 from bench.load import LoadTarget
 
@@ -86,9 +87,7 @@ def _chunked(parts: tuple[bytes, ...]) -> bytes:
 def sse_server():
     """A loopback server that answers every request on a connection with the SSE stream above, the
     first event alone and the rest a little later (so first byte and first token differ)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
+    listener = listening_socket(backlog=8)
     stop = threading.Event()
     requests: list[bytes] = []
 
