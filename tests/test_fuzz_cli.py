@@ -28,7 +28,9 @@ def test_registered_as_a_subcommand():
 
 
 def test_schemathesis_config_is_valid_and_complete():
-    options = fuzz_settings.FuzzOptions(max_examples=7, seed=3, mode="negative", phases=("coverage", "fuzzing"))
+    options = fuzz_settings.FuzzOptions(
+        max_examples=7, seed=3, mode="negative", phases=("coverage", "fuzzing")
+    )
     text = fuzz_settings.schemathesis_config(options)
     config = schemathesis.Config.from_str(text)  # schemathesis accepts it
     project = config.projects.get_default()
