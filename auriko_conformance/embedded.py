@@ -27,12 +27,10 @@ from typing import Any
 
 from auriko_conformance.mocks.app import create_app as create_mocks
 from auriko_conformance.reference_impl.app import create_app as create_gateway
-from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
 from auriko_conformance.reference_impl.server import uvicorn_options
-from auriko_conformance.servers import RunningServer, serving
+from auriko_conformance.servers import RunningServer, ask_to_exit, serving
 
-#: the key the reference gateway's default configuration accepts
-DEFAULT_KEY = "ak_test_conformance"
 #: what runs against the embedded reference are called in reports (its ports change from run to run)
 EMBEDDED_LABEL = "embedded reference"
 #: the servers' log file in a report directory (`run` and `fuzz` name it at the end)
@@ -52,7 +50,7 @@ class EmbeddedTarget:
     mock_url: str
     #: the reference gateway itself
     gateway_url: str
-    api_key: str = DEFAULT_KEY
+    api_key: str = TEST_API_KEY
 
 
 def log_servers_to(path: Path) -> logging.Handler:
@@ -65,6 +63,13 @@ def log_servers_to(path: Path) -> logging.Handler:
         logger.handlers = [handler]
         logger.propagate = False
     return handler
+
+
+def gateway_server(mock_url: str) -> tuple[Any, dict[str, Any]]:
+    """The reference gateway pointed at the mocks, and how it is served (as `auriko-conformance serve`
+    serves it): the one recipe for the embedded target here and the benchmarks' gateway process."""
+    config = default_config(mock_base_url=mock_url)
+    return create_gateway(config), uvicorn_options(config)
 
 
 @contextlib.contextmanager
@@ -81,15 +86,19 @@ def embedded_target(
     handler = log_servers_to(log_file) if log_file else None
     try:
         with contextlib.ExitStack() as stack:
+            servers: list[RunningServer] = []
 
             def serve(app: Any, **options: Any) -> RunningServer:
-                return stack.enter_context(serving(app, **{**options, **quiet}))
+                servers.append(stack.enter_context(serving(app, **{**options, **quiet})))
+                return servers[-1]
 
             mocks = serve(create_mocks())
             upstream = serve(back(mocks.url)).url if back else mocks.url
-            config = default_config(mock_base_url=upstream)
-            gateway = serve(create_gateway(config), **uvicorn_options(config))
+            app, options = gateway_server(upstream)
+            gateway = serve(app, **options)
             url = serve(front(gateway.url)).url if front else gateway.url
+            # registered last, so it runs first: every server winds down at once, not one after another
+            stack.callback(ask_to_exit, servers)
             yield EmbeddedTarget(url=url, mock_url=mocks.url, gateway_url=gateway.url)
     finally:
         if handler is not None:

@@ -35,6 +35,15 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0, backlog: int = 1024
     return sock
 
 
+def unused_port(host: str = "127.0.0.1") -> int:
+    """A port free at this moment, for a program that binds its own socket and cannot be handed one
+    (LiteLLM's proxy, Portkey's gateway). Between this call and the program's bind another process can
+    take the port: such a program's start-up retries on "address already in use". Servers of our own
+    get `listening_socket()` instead, which has no such window."""
+    with listening_socket(host, backlog=1) as sock:
+        return int(sock.getsockname()[1])
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://{host}:{port}"
@@ -52,6 +61,13 @@ class RunningServer:
         if self.thread.is_alive():
             self.server.force_exit = True
             self.thread.join(timeout)
+
+
+def ask_to_exit(servers: list[RunningServer]) -> None:
+    """Tell every server to stop before waiting for any: a set of servers then winds down in the time of
+    the slowest, not of all of them in turn."""
+    for running in servers:
+        running.server.should_exit = True
 
 
 def start_server(

@@ -38,13 +38,13 @@ from typing import Any
 import httpx
 import orjson
 from auriko_conformance.reference_impl.app import create_app
-from auriko_conformance.reference_impl.config import default_config
+from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
 from auriko_conformance.reference_impl.errors import GatewayError
 from auriko_conformance.reference_impl.validation import check_structure, parse_body, validate_chat_request
 
-from bench.soak import KEY, Child, spawn
+from bench.soak import Child, spawn
 
-AUTH = {"authorization": f"Bearer {KEY}"}
+AUTH = {"authorization": f"Bearer {TEST_API_KEY}"}
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 
@@ -310,7 +310,7 @@ def trailer(gateway: Child, size: int = 100 * MIB) -> dict[str, Any]:
     body = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
     head = (
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: g\r\nAuthorization: Bearer "
-        + KEY.encode()
+        + TEST_API_KEY.encode()
         + b"\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\nX-T: " % (len(body), body)
     )
     sent = 0

@@ -89,7 +89,7 @@ def median(values: list[float]) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class LoadTarget:
     """Where a request goes and how it is authenticated: one of direct, reference, litellm."""
 
     name: str
@@ -116,7 +116,7 @@ def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float = 10.0)
         process.wait(grace_s)
 
 
-def request_bytes(target: Target, body: bytes) -> bytes:
+def request_bytes(target: LoadTarget, body: bytes) -> bytes:
     """One keep-alive HTTP/1.1 POST, ready to write."""
     host, port = target.host_port
     head = (
@@ -178,7 +178,7 @@ class _Parse:
 class Conn:
     """A blocking keep-alive connection (the concurrency-1 latency client)."""
 
-    def __init__(self, target: Target, timeout: float = 60.0) -> None:
+    def __init__(self, target: LoadTarget, timeout: float = 60.0) -> None:
         self.target = target
         self.timeout = timeout
         self.sock: socket.socket | None = None
@@ -218,7 +218,7 @@ class Conn:
 class AsyncConn:
     """The same on asyncio streams, for concurrent streams (one connection per worker)."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: LoadTarget) -> None:
         self.target = target
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -378,7 +378,7 @@ def wrk_path() -> str | None:
 
 
 def run_wrk(
-    target: Target,
+    target: LoadTarget,
     body_file: Path,
     connections: int,
     seconds: float,

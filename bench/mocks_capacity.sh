@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DURATION="${1:-20s}"
 CONNECTIONS="${2:-16}"
 PY="${PYTHON:-.venv/bin/python}"
-PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$("$PY" -c 'from auriko_conformance.servers import unused_port; print(unused_port())')"  # the server binds it itself
 "$PY" -m auriko_conformance.mocks.server --host 127.0.0.1 --port "$PORT" --log-level error &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT

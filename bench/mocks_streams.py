@@ -2,11 +2,12 @@
 
 Usage: .venv/bin/python bench/mocks_streams.py [--streams 200] [--tps 20] [--words 60] [--flavour openai]
 
-Starts the mocks in a separate process on a free loopback port, sets the instance's tps through the
-control API, opens N raw HTTP/1.1 connections at once (a minimal asyncio client, so the measuring side
-stays cheaper than the server), timestamps every SSE event, and reports each stream's measured rate:
-words / (time from the first event to the last). The goal: every stream within 10% of the configured
-tps. Bounded: one round of N streams, then the server is stopped. Only 127.0.0.1 is targeted.
+Starts the mocks in a separate process on a loopback socket handed over to it (`bench.soak.spawn`),
+sets the instance's tps through the control API, opens N raw HTTP/1.1 connections at once (a minimal
+asyncio client, so the measuring side stays cheaper than the server), timestamps every SSE event, and
+reports each stream's measured rate: words / (time from the first event to the last). The goal: every
+stream within 10% of the configured tps. Bounded: one round of N streams, then the server is stopped.
+Only 127.0.0.1 is targeted.
 """
 
 from __future__ import annotations
@@ -14,26 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.soak import spawn
+
 PATHS = {
     "openai": "/openai/v1/chat/completions",
     "anthropic": "/anthropic/v1/messages",
     "gemini": "/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def request_bytes(flavour: str, port: int, words: int, i: int) -> bytes:
@@ -98,28 +90,10 @@ def main() -> int:
     parser.add_argument("--words", type=int, default=60)
     parser.add_argument("--flavour", choices=sorted(PATHS), default="openai")
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "auriko_conformance.mocks.server",
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
+    mocks = spawn("mocks", health="/__mock/health")  # its own process, on a socket handed over
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/__mock/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        base = mocks.url
+        port = int(base.rsplit(":", 1)[1])
         name = args.flavour
         request = urllib.request.Request(
             base + f"/__mock/providers/{name}",
@@ -132,8 +106,7 @@ def main() -> int:
         rates = asyncio.run(run(args, port))
         elapsed = time.monotonic() - started
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        mocks.stop()
     within = sum(1 for r in rates if abs(r - args.tps) <= 0.1 * args.tps)
     rates_sorted = sorted(rates)
     print(f"{args.streams} concurrent {args.flavour} streams, {args.words} tokens each, tps {args.tps:g}")

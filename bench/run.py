@@ -36,7 +36,6 @@ import os
 import platform
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,14 +45,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auriko_conformance.reference_impl.config import TEST_API_KEY
+
+from auriko_conformance.servers import unused_port
 from bench import load, plot, soak
-from bench.load import Target, Timing
+from bench.load import LoadTarget, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / ".venv-litellm"
 LITELLM_CONFIG = ROOT / "bench" / "litellm" / "config.yaml"
 LITELLM_KEY = "ak_test_litellm"
-REFERENCE_KEY = "ak_test_conformance"
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_START = "<!-- bench:start -->"
 DOCS_END = "<!-- bench:end -->"
@@ -65,7 +66,7 @@ MOCK_MODEL = "gpt-4o-2024-08-06"
 GATEWAY_MODEL = "gpt-4o"
 
 
-def body(target: Target, *, stream: bool = False, directive: str = "") -> bytes:
+def body(target: LoadTarget, *, stream: bool = False, directive: str = "") -> bytes:
     messages = [
         {"role": "system", "content": "Be terse."},
         {"role": "user", "content": f"{PROMPT} {directive}".strip()},
@@ -165,14 +166,24 @@ class LiteLLM:
             return None
         return out.stdout.strip()
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the proxy on a port it binds itself; another port when that one was taken meanwhile."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(unused_port())
+                return
+            except PortTaken:
+                log(f"LiteLLM's port was taken before it bound it (attempt {attempt}); another port")
+        raise RuntimeError(f"LiteLLM found no free port in {attempts} attempts")
+
+    def _start_once(self, port: int) -> None:
         config = self.work / "litellm-config.yaml"
         config.write_text(LITELLM_CONFIG.read_text().replace("__MOCK_URL__", self.mock_url))
-        port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network: the bundled cost map
         logfile = (self.work / "litellm.log").open("ab")
+        written_before = logfile.tell()  # the log is appended to: this start's lines come after
         started = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -193,6 +204,10 @@ class LiteLLM:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                with (self.work / "litellm.log").open("rb") as lines:
+                    lines.seek(written_before)
+                    if _ADDRESS_IN_USE in lines.read().decode(errors="replace").lower():
+                        raise PortTaken(port)
                 raise RuntimeError(f"LiteLLM exited during start-up; see {self.work / 'litellm.log'}")
             if _healthy(self.url + "/health/liveliness"):
                 self.start_seconds.append(round(time.monotonic() - started, 1))
@@ -225,10 +240,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: what uvicorn logs when the port it was given is taken (errno 98 on Linux)
+_ADDRESS_IN_USE = "address already in use"
+
+
+class PortTaken(RuntimeError):
+    """The proxy's port was taken between `unused_port()` and its own bind."""
 
 
 @dataclass
@@ -237,14 +254,14 @@ class Fleet:
     reference: Any
     litellm: LiteLLM | None
 
-    def targets(self) -> list[Target]:
+    def targets(self) -> list[LoadTarget]:
         found = [
-            Target("direct", self.mocks.url, "/openai/v1/chat/completions", "sk-bench", MOCK_MODEL),
-            Target("reference", self.reference.url, "/v1/chat/completions", REFERENCE_KEY, GATEWAY_MODEL),
+            LoadTarget("direct", self.mocks.url, "/openai/v1/chat/completions", "sk-bench", MOCK_MODEL),
+            LoadTarget("reference", self.reference.url, "/v1/chat/completions", TEST_API_KEY, GATEWAY_MODEL),
         ]
         if self.litellm is not None:
             found.append(
-                Target("litellm", self.litellm.url, "/v1/chat/completions", LITELLM_KEY, GATEWAY_MODEL)
+                LoadTarget("litellm", self.litellm.url, "/v1/chat/completions", LITELLM_KEY, GATEWAY_MODEL)
             )
         return found
 
@@ -254,10 +271,10 @@ class Fleet:
             pids["litellm"] = self.litellm.process.pid
         return pids
 
-    def retarget(self, target: Target) -> Target:
+    def retarget(self, target: LoadTarget) -> LoadTarget:
         """The target after a LiteLLM restart (new port)."""
         if target.name == "litellm" and self.litellm is not None:
-            return Target(target.name, self.litellm.url, target.path, target.api_key, target.model)
+            return LoadTarget(target.name, self.litellm.url, target.path, target.api_key, target.model)
         return target
 
 
@@ -274,12 +291,12 @@ class Bench:
         self.results: dict[str, Any] = {}
 
     # --- helpers -------------------------------------------------------------------------------------------
-    def _body_file(self, target: Target, **kwargs: Any) -> Path:
+    def _body_file(self, target: LoadTarget, **kwargs: Any) -> Path:
         path = self.work / f"body-{target.name}-{'stream' if kwargs.get('stream') else 'json'}.json"
         path.write_bytes(body(target, **kwargs))
         return path
 
-    def _recover(self, target: Target) -> tuple[Target, bool]:
+    def _recover(self, target: LoadTarget) -> tuple[LoadTarget, bool]:
         if target.name == "litellm" and self.fleet.litellm is not None and self.fleet.litellm.ensure():
             return self.fleet.retarget(target), True
         return target, False
@@ -545,7 +562,7 @@ def _run_async(coro: Any) -> Any:
 
 
 async def _streams_concurrently(
-    target: Target, directive: str, concurrency: int, total: int
+    target: LoadTarget, directive: str, concurrency: int, total: int
 ) -> tuple[list[Timing], int]:
     data = load.request_bytes(target, body(target, stream=True, directive=directive))
     remaining = iter(range(total))
@@ -845,45 +862,43 @@ def generator_load(report: dict[str, Any]) -> dict[str, Any] | None:
     return {"wrk": top_wrk, "client": top_client, "saturated": max(top_wrk, top_client) >= 0.9}
 
 
+def _goal(name: str, target: str, measured: str, met: bool) -> dict[str, Any]:
+    return {"name": name, "target": target, "measured": measured, "met": met}
+
+
 def goals(report: dict[str, Any]) -> dict[str, Any]:
     """issue 4's speed goals and the mocks' capacity goal, judged on this run's figures."""
     out: dict[str, Any] = {}
     lat = report.get("latency_c1", {})
     added = (lat.get("reference") or {}).get("added_ms", {}).get("p50")
     if added is not None:
-        out["added_p50"] = {
-            "name": "reference adds to non-stream p50, c1",
-            "target": "<= 1 ms",
-            "measured": f"{added:.3f} ms",
-            "met": added <= 1.0,
-        }
+        out["added_p50"] = _goal(
+            "reference adds to non-stream p50, c1", "<= 1 ms", f"{added:.3f} ms", added <= 1.0
+        )
     first = ((report.get("streams") or {}).get("c1") or {}).get("reference", {})
     added_first = (first.get("added_first_token_ms") or {}).get("p50")
     if added_first is not None:
-        out["added_ttfb"] = {
-            "name": "reference adds to stream time to first token (p50, c1)",
-            "target": "<= 2 ms",
-            "measured": f"{added_first:.3f} ms",
-            "met": added_first <= 2.0,
-        }
+        out["added_ttfb"] = _goal(
+            "reference adds to stream time to first token (p50, c1)",
+            "<= 2 ms",
+            f"{added_first:.3f} ms",
+            added_first <= 2.0,
+        )
     thr = report.get("throughput", {})
     ref = (thr.get("reference") or {}).get("c16", {}).get("rps")
     lite = (thr.get("litellm") or {}).get("c16", {}).get("rps")
     if ref and lite:
-        out["vs_litellm"] = {
-            "name": "reference req/s vs LiteLLM's, c16",
-            "target": ">= 10x",
-            "measured": f"{ref / lite:.1f}x ({ref:,.0f} vs {lite:,.0f})",
-            "met": ref / lite >= 10,
-        }
+        out["vs_litellm"] = _goal(
+            "reference req/s vs LiteLLM's, c16",
+            ">= 10x",
+            f"{ref / lite:.1f}x ({ref:,.0f} vs {lite:,.0f})",
+            ref / lite >= 10,
+        )
     capacity = (report.get("mock_capacity") or {}).get("c16")
     if capacity:
-        out["mock_capacity"] = {
-            "name": "one mock process, non-stream req/s, c16",
-            "target": ">= 4,000",
-            "measured": f"{capacity:,.0f}",
-            "met": capacity >= 4000,
-        }
+        out["mock_capacity"] = _goal(
+            "one mock process, non-stream req/s, c16", ">= 4,000", f"{capacity:,.0f}", capacity >= 4000
+        )
     return out
 
 

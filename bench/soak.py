@@ -54,15 +54,14 @@ from typing import Any
 from auriko_conformance.mocks.app import create_app
 from auriko_conformance.mocks.config import MockConfig
 from auriko_conformance.mocks.tokens import count_tokens
-from auriko_conformance.reference_impl.app import create_app as create_gateway
-from auriko_conformance.reference_impl.config import default_config
-from auriko_conformance.reference_impl.server import uvicorn_options
+from auriko_conformance.reference_impl.config import TEST_API_KEY
+from auriko_conformance.suites.sse import parse_sse
 
 from auriko_conformance import contract
+from auriko_conformance.embedded import gateway_server
 from auriko_conformance.servers import listening_socket, url_of
 from bench.load import stop_process
 
-KEY = "ak_test_conformance"
 MODELS = ["llama-3.3-70b", "gpt-4o", "claude-haiku-4-5", "gemini-2.0-flash", "deepseek-chat"]
 # kind -> (weight, allowed in non-stream, allowed in stream)
 KINDS: dict[str, tuple[int, bool, bool]] = {
@@ -108,9 +107,8 @@ def _serve(role: str, fd: int, mock_url: str | None) -> None:
         # `disconnect_after` ends responses unfinished on purpose; uvicorn would log each one
         options: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "log_level": "critical"}
     else:
-        config = default_config(mock_url)
-        app = create_gateway(config)
-        options = {**uvicorn_options(config), "log_level": "warning"}  # as `auriko-conformance serve`
+        app, served = gateway_server(mock_url or "")  # as the embedded target and `serve` serve it
+        options = {**served, "log_level": "warning"}
     options.setdefault("access_log", False)
     server = uvicorn.Server(uvicorn.Config(app, backlog=2048, **options))
     server.run(sockets=[socket.socket(fileno=fd)])
@@ -138,7 +136,9 @@ def spawn(role: str, mock_url: str | None = None, health: str = "/v1/models") ->
     deadline = time.monotonic() + 30
     while True:
         try:
-            request = urllib.request.Request(url + health, headers={"authorization": f"Bearer {KEY}"})
+            request = urllib.request.Request(
+                url + health, headers={"authorization": f"Bearer {TEST_API_KEY}"}
+            )
             with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
                     return child
@@ -283,7 +283,7 @@ async def load(
     results: list[Result] = []
     pending = iter(specs)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"authorization": f"Bearer {KEY}"}
+    headers = {"authorization": f"Bearer {TEST_API_KEY}"}
 
     async def sample() -> None:
         while True:
@@ -313,15 +313,6 @@ async def load(
 # ------------------------------------------------------------------------------------------------------
 # Judging
 # ------------------------------------------------------------------------------------------------------
-
-
-def _sse(text: str) -> list[str]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        data = [line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")]
-        if data:
-            events.append("\n".join(data))
-    return events
 
 
 class Bad(Exception):
@@ -380,7 +371,12 @@ def judge(result: Result) -> str:
             raise Bad("unexpected", f"{spec.kind}: HTTP 200")
         _check_tokens(spec, body["usage"], body["choices"][0]["message"].get("content") or "")
         return "answer"
-    events = _sse(result.text)
+    transcript = parse_sse(result.text.encode())  # the suites' strict reader: the framing is judged too
+    if transcript.framing_errors:
+        raise Bad("garbled", f"SSE framing: {'; '.join(transcript.framing_errors)[:200]}")
+    if transcript.unterminated is not None:
+        raise Bad("truncated", f"the stream stops inside an event: {transcript.unterminated[:120]!r}")
+    events = transcript.data
     payloads = []
     for i, data in enumerate(events):
         if data == "[DONE]":

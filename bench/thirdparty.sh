@@ -2,8 +2,8 @@
 # (bench/litellm/run.sh, bench/portkey/run.sh). Sourced, not run. Expects: PY (the suite's python),
 # START_TIMEOUT_S, and a `log` function.
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # for a program that binds its own port (auriko_conformance.servers.unused_port says why)
+  "$PY" -c 'from auriko_conformance.servers import unused_port; print(unused_port())'
 }
 
 wait_for() {  # wait_for URL PID NAME LOGFILE: until URL answers 2xx, or exit 4 when PID dies or time runs out

@@ -38,6 +38,7 @@ from auriko_conformance.suites.checks import (
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.findings import group_findings
+from auriko_conformance.suites.fuzzing.merge import fold_saved_fuzz_run
 from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.options import LEVELS
 from auriko_conformance.suites.preflight import run_preflight
@@ -615,6 +616,8 @@ class ResultCollector:
         self.config = config
         self.started = time.time()
         self.tests: list[dict[str, Any]] = []
+        #: what became of a fuzz run found in the report directory (D-135), said at the end
+        self.fuzz_note: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = next((value for name, value in report.user_properties if name == _USER_PROPERTY), None)
@@ -645,8 +648,6 @@ class ResultCollector:
 
     @pytest.hookimpl(trylast=True)  # after junitxml has written junit.xml, so the fuzz suite joins it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from auriko_conformance.suites.fuzz_report import merge_directory
-
         directory = Path(self.config.getoption("--conformance-report"))
         results = build_results(
             self.tests, options=report_options(self.config), started=self.started, finished=time.time()
@@ -654,10 +655,14 @@ class ResultCollector:
         stopped = stop_reason(session)
         if stopped:
             results["harness"] = {"stopped": stopped, "exit_code": int(ExitCode.STOPPED)}
+        # a fuzz run of the same target and session joins the results before they are written (D-135)
+        self.fuzz_note = fold_saved_fuzz_run(results, directory)
         write_reports(results, directory)
-        merged = merge_directory(directory)
-        if merged:
-            self.config.get_terminal_writer().line(merged)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Said after the progress lines (the session's end comes before the terminal's summary)."""
+        if self.fuzz_note:
+            terminalreporter.write_line(self.fuzz_note)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

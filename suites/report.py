@@ -17,6 +17,13 @@ from typing import Any
 
 import orjson
 from auriko_conformance.suites.findings import group_findings
+from auriko_conformance.suites.fuzzing.merge import (
+    FUZZ_JUNIT_FILE,
+    JUNIT_FILE,
+    attach,
+    merge_junit,
+    requirement_of,
+)
 from auriko_conformance.suites.requirements import load_catalogue
 
 from auriko_conformance.paths import DOCS_DIR
@@ -190,7 +197,9 @@ def write_reports(results: dict[str, Any], directory: Path) -> None:
     harness = results.get("harness") or {}
     if harness.get("not_judged"):
         # no pytest session ran, so no junit.xml: CI systems that read it get the one reason
-        (directory / "junit.xml").write_text(_not_judged_junit(harness), encoding="utf-8")
+        (directory / JUNIT_FILE).write_text(_not_judged_junit(harness), encoding="utf-8")
+    elif results.get("fuzz"):  # a fuzz run folded in: its JUnit suite joins the suites' one
+        merge_junit(directory / JUNIT_FILE, directory / FUZZ_JUNIT_FILE)
 
 
 def _not_judged_junit(harness: dict[str, Any]) -> str:
@@ -230,7 +239,8 @@ def console_summary(results: dict[str, Any]) -> str:
     fuzz = results.get("fuzz")
     if fuzz:
         lines.append(
-            f"fuzzing ({fuzz.get('started_at')}): {fuzz['requests']['total']} requests, "
+            f"fuzzing (started {fuzz.get('started_at')} against {fuzz['target'].get('label')}): "
+            f"{fuzz['requests']['total']} requests, "
             f"{len(fuzz.get('failures', []))} unique failure(s), "
             f"{len(fuzz.get('unbound_failures', []))} bound to no requirement"
         )
@@ -478,8 +488,6 @@ def _fuzz_failure(failure: dict[str, Any]) -> str:
 
 def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
     """The schemathesis run beside the matrix: what was sent, what broke, and how to replay it."""
-    from auriko_conformance.suites.fuzz_report import requirement_of
-
     settings, requests = fuzz["settings"], fuzz["requests"]
     failures = fuzz.get("failures", [])
     verdict = "pass" if fuzz.get("passed") else "fail"
@@ -491,7 +499,8 @@ def _fuzz_section(name: str, fuzz: dict[str, Any]) -> str:
     )
     out = [
         f"<h2>Fuzzing: {html.escape(name)}</h2>",
-        f"<p>{_badge(verdict)} {html.escape(fuzz.get('tool', 'schemathesis'))}, started "
+        f"<p>{_badge(verdict)} {html.escape(fuzz.get('tool', 'schemathesis'))} against "
+        f"{html.escape(str(fuzz['target'].get('label') or fuzz['target'].get('url')))}, started "
         f"{html.escape(str(fuzz.get('started_at')))}, {fuzz.get('duration_s')} s: "
         f"<b>{requests['total']}</b> requests, {len(failures)} unique failure(s); {generation}, "
         f"mode {html.escape(settings['mode'])}, max-examples {settings['max_examples']}, "
@@ -579,8 +588,6 @@ def main(argv: Sequence[str]) -> int:
         except (OSError, orjson.JSONDecodeError) as exc:
             parser.error(f"{path}: {exc}")
     for path, run in zip(args.fuzz, runs, strict=False):
-        from auriko_conformance.suites.fuzz_report import attach
-
         try:
             attach(run, load_results(path))
         except (OSError, orjson.JSONDecodeError, ValueError) as exc:

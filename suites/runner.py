@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auriko_conformance.reference_impl.config import TEST_API_KEY
 from auriko_conformance.suites import options
 from auriko_conformance.suites.exit_codes import ExitCode, epilog
 from auriko_conformance.suites.preflight import run_preflight
@@ -26,7 +27,7 @@ from auriko_conformance.suites.profile import ProfileError, TargetProfile, load_
 from auriko_conformance.suites.report import console_summary, load_results, not_judged_results, write_reports
 from auriko_conformance.suites.target import Target
 
-from auriko_conformance.embedded import DEFAULT_KEY, EMBEDDED_LABEL, SERVER_LOG, embedded_target
+from auriko_conformance.embedded import EMBEDDED_LABEL, SERVER_LOG, embedded_target
 
 SUITES_DIR = Path(__file__).resolve().parent
 #: the pytest plugin, loaded explicitly (there is no global entry point)
@@ -146,7 +147,7 @@ def main(argv: Sequence[str]) -> int:
             server_log = args.report_dir / SERVER_LOG
             embedded = stack.enter_context(embedded_target(log_file=server_log))
             target_url, mock_url = embedded.url, embedded.mock_url
-            api_key, label = args.api_key or DEFAULT_KEY, label or EMBEDDED_LABEL
+            api_key, label = args.api_key or TEST_API_KEY, label or EMBEDDED_LABEL
             print(f"embedded reference gateway at {target_url}, mock providers at {mock_url}")
         if not args.no_preflight:
             target = Target(

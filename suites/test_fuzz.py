@@ -1,8 +1,8 @@
 """Schemathesis fuzzing of the target from openapi.yaml, as a pytest suite (marker `fuzz`).
 
-The same machinery as `auriko-conformance fuzz`: the schemathesis configuration of
-`auriko_conformance.fuzz.schemathesis_config` (examples, coverage and fuzzing phases; positive and
-negative data; every built-in check) and the hooks and checks of `suites.fuzz_checks`. pytest runs one
+The same machinery as `auriko-conformance fuzz` (`suites/fuzzing/`): the schemathesis configuration of
+`settings.schemathesis_config` (examples, coverage and fuzzing phases; positive and negative data;
+every built-in check) and the hooks and checks of `checks`. pytest runs one
 test per operation; schemathesis drives Hypothesis inside it, and a failure shows the minimal case
 with a curl line.
 
@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from auriko_conformance.suites import fuzz_checks
+from auriko_conformance.suites.fuzzing import checks
+from auriko_conformance.suites.fuzzing.settings import DEFAULT_SEED, PHASES, FuzzOptions, schemathesis_config
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import Target
 
-from auriko_conformance.fuzz import DEFAULT_SEED, PHASES, FuzzOptions, schemathesis_config
 from auriko_conformance.paths import OPENAPI_PATH
 
 pytestmark = pytest.mark.fuzz
@@ -59,7 +59,7 @@ schema = _schema()
 def _fuzz_only_when_asked(pytestconfig: pytest.Config, profile: TargetProfile, target: Target) -> None:
     if not selected(pytestconfig):
         pytest.skip("schemathesis fuzzing runs only when selected: -m fuzz")
-    fuzz_checks.configure(profile)
+    checks.configure(profile)
     # Configured, not passed to the call: schemathesis must know the credentials to drop them on
     # purpose (negative cases without Authorization, `ignored_auth`).
     schema.config.update(headers=target.auth_headers())

@@ -13,8 +13,9 @@ import threading
 
 import pytest
 
+from auriko_conformance.servers import listening_socket
 from bench import load, run
-from bench.load import Target
+from bench.load import LoadTarget
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:41813/v1/chat/completions
   1 threads and 16 connections
@@ -86,9 +87,7 @@ def _chunked(parts: tuple[bytes, ...]) -> bytes:
 def sse_server():
     """A loopback server that answers every request on a connection with the SSE stream above, the
     first event alone and the rest a little later (so first byte and first token differ)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
+    listener = listening_socket(backlog=8)
     stop = threading.Event()
     requests: list[bytes] = []
 
@@ -122,7 +121,7 @@ def sse_server():
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     port = listener.getsockname()[1]
-    yield Target("direct", f"http://127.0.0.1:{port}", "/x", "sk", "m"), requests
+    yield LoadTarget("direct", f"http://127.0.0.1:{port}", "/x", "sk", "m"), requests
     stop.set()
     listener.close()
 
@@ -256,8 +255,8 @@ def test_docs_block_is_replaced_in_place(tmp_path):
 
 
 def test_bodies_and_requests_are_the_same_conversation_for_every_target():
-    direct = Target("direct", "http://127.0.0.1:1", "/openai/v1/chat/completions", "sk", run.MOCK_MODEL)
-    gateway = Target("reference", "http://127.0.0.1:2", "/v1/chat/completions", "ak", run.GATEWAY_MODEL)
+    direct = LoadTarget("direct", "http://127.0.0.1:1", "/openai/v1/chat/completions", "sk", run.MOCK_MODEL)
+    gateway = LoadTarget("reference", "http://127.0.0.1:2", "/v1/chat/completions", "ak", run.GATEWAY_MODEL)
     a, b = json.loads(run.body(direct)), json.loads(run.body(gateway))
     assert a["messages"] == b["messages"]
     assert (a["model"], b["model"]) == (run.MOCK_MODEL, run.GATEWAY_MODEL)

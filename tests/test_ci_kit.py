@@ -12,18 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from auriko_conformance.servers import listening_socket
+from auriko_conformance.servers import unused_port
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    """A port for the shell recipe's servers, which take a number, not a socket: the one place a port is
-    released before its server binds it (auriko_conformance.servers hands sockets over everywhere else)."""
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +51,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_recipe_runs_from_a_wheel_in_a_fresh_venv(wheel: Path, venv: Path, tmp_path: Path) -> None:
-    gateway_port, mock_port = _free_port(), _free_port()
+    gateway_port, mock_port = unused_port(), unused_port()  # the recipe's servers take a number
     env = {
         **os.environ,
         "SUITE_SPEC": str(wheel),

@@ -1,4 +1,4 @@
-"""The fuzzer's own checks and hooks (suites/fuzz_checks.py), without a server.
+"""The fuzzer's own checks and hooks (suites/fuzzing/checks.py), without a server.
 
 Each schemathesis check is shown to pass a correct response and to fail, with the right requirement ID,
 on a response that breaks it; the hooks are shown to make generated bodies fit the target without
@@ -17,8 +17,8 @@ import orjson
 import pytest
 import schemathesis
 import yaml
-from auriko_conformance.suites import fuzz_checks
-from auriko_conformance.suites.fuzz_checks import (
+from auriko_conformance.suites.fuzzing import checks as fuzz_checks
+from auriko_conformance.suites.fuzzing.checks import (
     ConformanceFailure,
     FuzzTarget,
     auriko_error_envelope,

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 import schemathesis
+from auriko_conformance.suites.fuzzing import results as fuzz_results
+from auriko_conformance.suites.fuzzing import settings as fuzz_settings
 
 from auriko_conformance import fuzz
 from auriko_conformance.cli import SUBCOMMANDS
@@ -26,8 +28,10 @@ def test_registered_as_a_subcommand():
 
 
 def test_schemathesis_config_is_valid_and_complete():
-    options = fuzz.FuzzOptions(max_examples=7, seed=3, mode="negative", phases=("coverage", "fuzzing"))
-    text = fuzz.schemathesis_config(options)
+    options = fuzz_settings.FuzzOptions(
+        max_examples=7, seed=3, mode="negative", phases=("coverage", "fuzzing")
+    )
+    text = fuzz_settings.schemathesis_config(options)
     config = schemathesis.Config.from_str(text)  # schemathesis accepts it
     project = config.projects.get_default()
     assert project.generation.max_examples == 7
@@ -37,11 +41,11 @@ def test_schemathesis_config_is_valid_and_complete():
     assert not project.phases.examples.enabled
     assert not project.phases.stateful.enabled
     assert "enabled = false" in text.split("[cache]")[1].split("[")[0]  # no learning across runs
-    assert project.max_stream_events == fuzz.MAX_STREAM_EVENTS
+    assert project.max_stream_events == fuzz_settings.MAX_STREAM_EVENTS
 
 
 def test_no_built_in_check_is_switched_off():
-    text = fuzz.schemathesis_config(fuzz.FuzzOptions())
+    text = fuzz_settings.schemathesis_config(fuzz_settings.FuzzOptions())
     project = schemathesis.Config.from_str(text).projects.get_default()
     for name in (
         "not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -68,7 +72,7 @@ def _request(**overrides: Any) -> Any:
 
 
 def test_curl_line_replays_the_request_without_the_key():
-    line = fuzz.curl_command(_request())
+    line = fuzz_results.curl_command(_request())
     assert "ak_secret_value" not in line
     assert "$AURIKO_API_KEY" in line
     words = shlex.split(line.replace('"Authorization: Bearer $AURIKO_API_KEY"', "AUTH"))
@@ -81,7 +85,7 @@ def test_curl_line_replays_the_request_without_the_key():
 
 
 def test_curl_line_without_body():
-    line = fuzz.curl_command(_request(method="GET", body=None, uri="http://h/v1/models?endpoint=x"))
+    line = fuzz_results.curl_command(_request(method="GET", body=None, uri="http://h/v1/models?endpoint=x"))
     assert "--data-binary" not in line
     assert line.endswith("'http://h/v1/models?endpoint=x'")
 
@@ -109,12 +113,12 @@ def test_console_summary():
              "curl": "curl -X POST http://x"},
         ],
     }  # fmt: skip
-    text = fuzz.console_summary(summary)
+    text = fuzz_results.console_summary(summary)
     assert "ERROR" not in text
     summary["errors"] = [
         {"operation": "POST /x", "phase": "fuzzing", "title": "Schema Error", "message": "m"}
     ]
-    assert "ERROR POST /x (fuzzing): Schema Error: not tested" in fuzz.console_summary(summary)
+    assert "ERROR POST /x (fuzzing): Schema Error: not tested" in fuzz_results.console_summary(summary)
     assert "3 requests" in text
     assert "coverage  negative 2  positive 1" in text
     assert "provider_not_in_allowlist 1" in text
@@ -184,7 +188,7 @@ def test_a_broken_gateway_fails_with_curl_lines(tmp_path):
 
 def test_headers_from_the_command_line_and_the_profile_reach_schemathesis(tmp_path):
     argv = fuzz.schemathesis_argv(
-        fuzz.FuzzOptions(headers={"X-Tenant": "t1"}, report_dir=tmp_path),
+        fuzz_settings.FuzzOptions(headers={"X-Tenant": "t1"}, report_dir=tmp_path),
         "http://x",
         "k",
         tmp_path / "c.toml",

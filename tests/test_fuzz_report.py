@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,7 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
-from auriko_conformance.suites import fuzz_report, report
+from auriko_conformance.suites import report
+from auriko_conformance.suites.fuzzing import merge as fuzz_report
+from auriko_conformance.suites.fuzzing import results as fuzz_results
+from auriko_conformance.suites.fuzzing.settings import FuzzOptions
 from auriko_conformance.suites.runner import exit_code
 
 from auriko_conformance import fuzz as fuzz_cli
@@ -41,12 +45,16 @@ def _failure(
     }
 
 
+#: when the fuzz runs below started: the suites' runs of these tests start now, so they pair (D-135)
+_NOW = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 def _fuzz(*failures: dict[str, Any], informational: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "tool": "schemathesis 4.x",
         "target": {"url": URL, "label": URL, "profile": "reference"},
-        "started_at": "2026-11-25T00:00:00+00:00",
+        "started_at": _NOW,
         "duration_s": 1.0,
         "settings": {
             "seed": 1, "deterministic": True, "phases": ["coverage"], "mode": "all", "max_examples": 5,
@@ -248,26 +256,67 @@ def _write(directory: Path, results: dict[str, Any], fuzz: dict[str, Any]) -> No
     (directory / "fuzz.json").write_bytes(orjson.dumps(fuzz))
 
 
-def test_a_directory_merge_rewrites_results_and_report(tmp_path):
-    _write(tmp_path, _passing_results(), _fuzz(_failure("ignored_auth")))
-    message = fuzz_report.merge_directory(tmp_path)
+def test_the_suites_fold_in_a_fuzz_run_of_their_session_before_writing(tmp_path):
+    (tmp_path / "fuzz.json").write_bytes(orjson.dumps(_fuzz(_failure("ignored_auth"))))
+    results = _passing_results()
+    message = fuzz_report.fold_saved_fuzz_run(results, tmp_path)
+    assert message is not None
+    assert message.startswith("merged the fuzz run of")
+    assert "against http://gateway.test" in message
+    assert _row(results, "AUTH-002")["verdict"] == "fail"
+    report.write_reports(results, tmp_path)
+    assert "<h2>Fuzzing" in (tmp_path / "report.html").read_text()
+
+
+def test_the_fuzzer_folds_its_run_into_saved_suites_results(tmp_path):
+    report.write_reports(_passing_results(), tmp_path)
+    results, message = fuzz_report.saved_suites_results(tmp_path, _fuzz(_failure("ignored_auth")))
+    assert results is not None
     assert message is not None
     assert message.startswith("merged the fuzz run")
-    merged = report.load_results(tmp_path / "results.json")
-    assert _row(merged, "AUTH-002")["verdict"] == "fail"
-    assert "<h2>Fuzzing" in (tmp_path / "report.html").read_text()
+    assert _row(results, "AUTH-002")["verdict"] == "fail"
 
 
 def test_fuzz_results_of_another_target_are_not_merged(tmp_path):
     other = _fuzz(_failure("ignored_auth"))
     other["target"] = {"url": "embedded reference", "label": "embedded reference", "profile": "reference"}
     _write(tmp_path, _passing_results(), other)
-    before = (tmp_path / "results.json").read_bytes()
-    message = fuzz_report.merge_directory(tmp_path)
+    results = _passing_results()
+    message = fuzz_report.fold_saved_fuzz_run(results, tmp_path)
     assert message is not None
     assert "not merged" in message
     assert "embedded reference" in message
-    assert (tmp_path / "results.json").read_bytes() == before
+    assert "different targets" in message
+    assert "fuzz" not in results
+    assert fuzz_report.saved_suites_results(tmp_path, other)[0] is None
+
+
+def test_a_fuzz_run_of_another_session_is_named_and_left_out(tmp_path):
+    """A fuzz.json left from hours before says its date and target and stays out of the report (D-135)."""
+    stale = _fuzz(_failure("ignored_auth"))
+    stale["started_at"] = "2026-11-25T00:00:00+00:00"
+    (tmp_path / "fuzz.json").write_bytes(orjson.dumps(stale))
+    results = _passing_results()
+    message = fuzz_report.fold_saved_fuzz_run(results, tmp_path) or ""
+    assert message.startswith("fuzz results not merged: the fuzz run of 2026-11-25T00:00:00+00:00 against")
+    assert "h apart, not in one session (D-135)" in message
+    assert "fuzz" not in results
+    assert _row(results, "AUTH-002")["verdict"] == "pass"
+
+
+def test_runs_within_an_hour_of_each_other_pair():
+    results = _passing_results()
+    fuzz = _fuzz()
+    start = dt.datetime.fromisoformat(results["started_at"])
+    fuzz["started_at"] = (start - dt.timedelta(minutes=50)).isoformat()
+    fuzz["duration_s"] = 600.0  # ended 40 minutes before the suites started
+    assert fuzz_report.why_apart(results, fuzz) is None
+    fuzz["duration_s"] = 1.0  # ended 50 minutes before: still one session
+    assert fuzz_report.why_apart(results, fuzz) is None
+    fuzz["started_at"] = (start + dt.timedelta(hours=2)).isoformat()
+    assert "apart" in (fuzz_report.why_apart(results, fuzz) or "")
+    del fuzz["started_at"]
+    assert fuzz_report.why_apart(results, fuzz) == "one of them has no date"
 
 
 def test_same_target_compares_labels_and_profile_names():
@@ -281,9 +330,8 @@ def test_same_target_compares_labels_and_profile_names():
 
 
 def test_nothing_to_merge_without_both_files(tmp_path):
-    assert fuzz_report.merge_directory(tmp_path) is None
-    report.write_reports(_passing_results(), tmp_path)
-    assert fuzz_report.merge_directory(tmp_path) is None
+    assert fuzz_report.fold_saved_fuzz_run(_passing_results(), tmp_path) is None
+    assert fuzz_report.saved_suites_results(tmp_path, _fuzz()) == (None, None)
 
 
 def test_report_cli_folds_in_a_fuzz_file(tmp_path, capsys):
@@ -342,11 +390,9 @@ def test_a_target_label_names_both_runs_whatever_their_urls(tmp_path):
     results = report.build_results(
         [], options={"target-url": URL, "target-label": "my-gateway"}, started=now, finished=now
     )
-    options = fuzz_cli.FuzzOptions(
-        target_url="http://gateway-b.test", target_label="my-gateway", report_dir=tmp_path
-    )
-    summary = fuzz_cli.build_summary(
-        options, fuzz_cli.FuzzResults(), target_url="http://gateway-b.test", embedded=False, started=now
+    options = FuzzOptions(target_url="http://gateway-b.test", target_label="my-gateway", report_dir=tmp_path)
+    summary = fuzz_results.build_summary(
+        options, fuzz_results.FuzzResults(), target_url="http://gateway-b.test", embedded=False, started=now
     )
     assert summary["target"]["label"] == "my-gateway"
     assert fuzz_report.same_target(results, summary)
@@ -361,12 +407,10 @@ def test_broken_files_are_reported_not_raised(tmp_path):
     fuzz_junit.write_text("")
     assert not fuzz_report.merge_junit(junit, fuzz_junit)
     assert junit.read_text() == _PYTEST_JUNIT
-    report.write_reports(_passing_results(), tmp_path)
     for content in (b"[1, 2]", b"{not json", b'{"target": {}}'):
         (tmp_path / "fuzz.json").write_bytes(content)
-        message = fuzz_report.merge_directory(tmp_path)
+        message = fuzz_report.fold_saved_fuzz_run(_passing_results(), tmp_path)
         assert message is not None
         assert message.startswith("fuzz results not merged")
     (tmp_path / "results.json").write_bytes(b"[]")
-    (tmp_path / "fuzz.json").write_bytes(orjson.dumps(_fuzz()))
-    assert "not a suites' results file" in (fuzz_report.merge_directory(tmp_path) or "")
+    assert "not a suites' results file" in (fuzz_report.saved_suites_results(tmp_path, _fuzz())[1] or "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auriko_conformance.suites import fuzz_checks
+from auriko_conformance.suites.fuzzing import checks as fuzz_checks
 from schemathesis.core.failures import AcceptedNegativeData
 
 from tests.test_fuzz_checks import REQUEST_BODY, make_case, response, schema  # noqa: F401  (fixture)

@@ -7,11 +7,16 @@ the data files are; `.servers` and `.http_guard`: serving an ASGI app safely); t
 fuzzing); the tools and the command line (`auriko_conformance.cli`, `.fuzz`, `.mutants`, `bench`). A module may import its own layer and
 the layers below it, never one above. A first-party import inside a function usually hides a cycle
 between layers, so there are none in product code.
+
+Fuzzing sits in the suites' layer (`suites/fuzzing/`: configuration, schemathesis hooks and checks,
+results, their merge into the report, which imports it and never the other way round); its command
+line (`auriko_conformance/fuzz.py`) sits on top.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,25 +41,12 @@ LAYERS: tuple[tuple[str, int], ...] = (
 )
 SIBLINGS_APART = ("auriko_conformance.mocks", "auriko_conformance.reference_impl")
 
-#: crossings not yet mended, each with its reason; the tests fail when one is mended and still listed,
-#: so this list only shrinks. Fuzzing lives in five places and `report.py` and `fuzz_report.py` import
-#: each other (issue 14: fuzzing in one place, its results merged into the report in memory).
-KNOWN_CROSSINGS = {
-    "suites/test_fuzz.py imports auriko_conformance.fuzz",
-    "auriko_conformance/fuzz.py imports auriko_conformance.suites inside a function",
-    "auriko_conformance/fuzz.py imports auriko_conformance.suites.fuzz_report inside a function",
-    "suites/plugin.py imports auriko_conformance.suites.fuzz_report inside a function",
-    "suites/report.py imports auriko_conformance.suites.fuzz_report inside a function",
-}
+
+def offence(path: Path, node: ast.stmt, text: str) -> str:
+    return f"{path.relative_to(ROOT)}:{node.lineno} {text}"
 
 
-def offence(path: Path, node: ast.stmt, text: str) -> tuple[str, str]:
-    """(where, key): `where` names the line for the reader, `key` is stable across edits for KNOWN_CROSSINGS."""
-    where = f"{path.relative_to(ROOT)}:{node.lineno} {text}"
-    return where, f"{path.relative_to(ROOT)} {text}"
-
-
-def layer_offences() -> list[tuple[str, str]]:
+def layer_offences() -> list[str]:
     found = []
     for path in product_files():
         here = module_name(path)
@@ -70,7 +62,7 @@ def layer_offences() -> list[tuple[str, str]]:
     return found
 
 
-def inner_import_offences() -> list[tuple[str, str]]:
+def inner_import_offences() -> list[str]:
     return [
         offence(path, node, f"imports {module} inside a function")
         for path in product_files()
@@ -137,19 +129,13 @@ def test_no_old_top_level_names() -> None:
 
 
 def test_lower_layers_never_import_higher_ones() -> None:
-    offenders = [where for where, key in layer_offences() if key not in KNOWN_CROSSINGS]
+    offenders = layer_offences()
     assert not offenders, "\n".join(offenders)
 
 
 def test_no_first_party_import_inside_a_function() -> None:
-    offenders = [where for where, key in inner_import_offences() if key not in KNOWN_CROSSINGS]
+    offenders = inner_import_offences()
     assert not offenders, "\n".join(offenders)
-
-
-def test_known_crossings_still_exist() -> None:
-    """A mended crossing leaves the list, so the list says exactly what is left to mend."""
-    present = {key for _, key in [*layer_offences(), *inner_import_offences()]}
-    assert sorted(KNOWN_CROSSINGS - present) == []
 
 
 @pytest.mark.parametrize(
@@ -169,3 +155,64 @@ def test_the_rules_can_fail(source: str, expected: str) -> None:
         assert first_party(module)
     else:
         assert layer(module)[0] > layer("auriko_conformance.mocks.app")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/architecture.md: every file:function hop it names exists
+# --------------------------------------------------------------------------------------------------
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: `path/to/file.py:Name` or `path/to/file.py:Class.method`, in backticks
+HOP = re.compile(r"`((?:[\w.-]+/)*[\w.-]+\.py):(\w+(?:\.\w+)?)`")
+#: `Class.method` on its own: a hop in a file the text has already named
+SHORT_HOP = re.compile(r"`([A-Z]\w+\.\w+)`")
+
+
+def defined_names(path: Path) -> set[str]:
+    """`name` and `Class.name` for every function, class and module-level assignment of a file."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    names.add(f"{node.name}.{item.name}")
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def missing_hops(text: str) -> list[str]:
+    missing: list[str] = []
+    named: dict[str, set[str]] = {}
+    for file, name in HOP.findall(text):
+        path = ROOT / file
+        if not path.exists():
+            missing.append(f"{file}: no such file")
+            continue
+        named.setdefault(file, defined_names(path))
+        if name not in named[file]:
+            missing.append(f"{file}:{name}")
+    every = set().union(*named.values()) if named else set()
+    missing += [name for name in SHORT_HOP.findall(text) if "." in name and name not in every]
+    return missing
+
+
+def test_the_architecture_hops_exist() -> None:
+    """The data paths in docs/architecture.md are lists of file:function hops: a renamed function or
+    a moved file makes the page lie, so each hop is looked up."""
+    text = ARCHITECTURE.read_text()
+    assert len(HOP.findall(text)) > 30  # the two paths are written as hops
+    assert not missing_hops(text), missing_hops(text)
+
+
+def test_a_hop_that_does_not_exist_is_found() -> None:
+    bad = "`suites/report.py:no_such_function` then `Exchange.no_such_view` and `nowhere/x.py:f`"
+    assert missing_hops(bad) == [
+        "suites/report.py:no_such_function",
+        "nowhere/x.py: no such file",
+        "Exchange.no_such_view",
+    ]

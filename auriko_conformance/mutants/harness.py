@@ -29,9 +29,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from auriko_conformance.mocks.app import create_app as create_mocks
+from auriko_conformance.embedded import Hop, embedded_target
 from auriko_conformance.mutants import faults
 from auriko_conformance.mutants.attribution import (
     Report,
@@ -42,14 +41,12 @@ from auriko_conformance.mutants.attribution import (
 )
 from auriko_conformance.mutants.catalogue import FaultSpec, identity
 from auriko_conformance.mutants.proxy import Ledger, MutantProxy
-from auriko_conformance.reference_impl.app import create_app as create_gateway
-from auriko_conformance.reference_impl.config import default_config
-from auriko_conformance.servers import start_server
+from auriko_conformance.reference_impl.config import TEST_API_KEY
+from auriko_conformance.servers import serving
 from auriko_conformance.suites import runner
 from auriko_conformance.suites.report import load_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "ak_test_conformance"
 DEFAULT_MODEL = "gpt-4o-mini"
 #: the identity run of the whole catalogue, split so that the pool runs it in parallel
 IDENTITY_CHUNKS = (
@@ -88,53 +85,32 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _stop_all(servers: Sequence[Any]) -> None:
-    for server in servers:
-        server.server.should_exit = True
-    for server in servers:
-        server.stop()
-
-
 @contextlib.contextmanager
 def sandwich(spec: FaultSpec, external: External | None = None) -> Iterator[tuple[str, str | None, str]]:
     """Start the servers of one run; yield (target URL, mock URL, API key).
 
-    The servers are assembled here, with the proxies spliced in; once the project's one embedded-target
-    harness exists (issue 14), this should build on it so that mutant runs start the mocks and the
-    gateway with the same settings as `run` does."""
+    The embedded target is the one `run` and `fuzz` use (`auriko_conformance.embedded`), so mutant runs
+    serve the mocks and the gateway with the same settings; the fault proxies are its hops. Only the
+    proxies the fault acts through are spliced in: each hop costs CPU, and the identity run (both
+    proxies) already shows that a proxy on its own changes nothing."""
 
-    key = (external.api_key if external else None) or API_KEY
+    key = (external.api_key if external else None) or TEST_API_KEY
     fault = faults.build(spec.transform, spec.args, api_key=key, default_model=DEFAULT_MODEL)
     ledger = Ledger()
-    servers: list[Any] = []
-    try:
-        if external is not None:
-            front = start_server(MutantProxy(external.target_url, fault, "front", ledger))
-            servers.append(front)
+
+    def hop(side: str) -> Hop:
+        return lambda url: MutantProxy(url, fault, side, ledger)
+
+    if external is not None:
+        with serving(hop("front")(external.target_url)) as front:
             _quiet()
             yield front.url, external.mock_url, key
-            return
-
-        # Only the proxies the fault acts through: each hop costs CPU, and the identity run (both
-        # proxies) already shows that a proxy on its own changes nothing.
-        mocks = start_server(create_mocks())
-        servers.append(mocks)
-        upstream = mocks.url
-        if spec.side in ("back", "both"):
-            back = start_server(MutantProxy(mocks.url, fault, "back", ledger))
-            servers.append(back)
-            upstream = back.url
-        gateway = start_server(create_gateway(default_config(mock_base_url=upstream)))
-        servers.append(gateway)
-        target = gateway.url
-        if spec.side in ("front", "both"):
-            front = start_server(MutantProxy(gateway.url, fault, "front", ledger))
-            servers.append(front)
-            target = front.url
+        return
+    front = hop("front") if spec.side in ("front", "both") else None
+    back = hop("back") if spec.side in ("back", "both") else None
+    with embedded_target(front=front, back=back) as target:
         _quiet()
-        yield target, mocks.url, key
-    finally:
-        _stop_all(servers)
+        yield target.url, target.mock_url, key
 
 
 def run_task(task: Task, workdir: str, external: External | None = None) -> RunResult:

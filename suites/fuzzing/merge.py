@@ -2,7 +2,10 @@
 
 `auriko-conformance fuzz` writes `fuzz.json` and `fuzz-junit.xml`; the suites write `results.json`,
 `report.html` and `junit.xml`. A gateway team reads one report, so whichever of the two runs finishes
-second folds the other in, when both judged the same target (same label, same profile):
+second folds the other's results into its own, in memory, and then writes the reports once. Two runs
+are folded together only when they judged the same target (same label, same profile) in the same
+session: the later one started within `SESSION_GAP` of the earlier one's end (D-135). A fuzz.json
+left from another session is named with its date and target, and left out.
 
 - every fuzz failure becomes a finding on the requirement it names (our own checks name one; the
   built-in schemathesis checks that correspond to one requirement are bound by `BUILTIN_REQUIREMENTS`),
@@ -10,21 +13,22 @@ second folds the other in, when both judged the same target (same label, same pr
 - failures of built-in checks that no single requirement covers (a 5xx, an undocumented status, an
   accepted invalid request) stay unbound and are listed only in the Fuzzing section (the fuzz run's own
   exit code fails on them; the suites' exit code stays the suites' own);
-- schemathesis's JUnit test suite is appended to `junit.xml` (replacing an earlier fuzz suite).
+- schemathesis's JUnit test suite is appended to `junit.xml` (replacing an earlier fuzz suite) when the
+  report writes its files (`suites.report.write_reports`).
 
-Merging is idempotent: findings carry `source: fuzz` and each row remembers its suites-only verdict,
-so a second merge (a newer fuzz run) replaces the first instead of stacking on it.
+Folding is idempotent: findings carry `source: fuzz` and each row remembers its suites-only verdict,
+so a second fold (a newer fuzz run) replaces the first instead of stacking on it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import orjson
-from auriko_conformance.suites.report import VERDICTS, write_reports
 from auriko_conformance.suites.requirements import load_catalogue
 
 RESULTS_FILE = "results.json"
@@ -144,7 +148,8 @@ def attach(results: dict[str, Any], fuzz: dict[str, Any]) -> dict[str, Any]:
     if "suite_summary" not in results:
         results["suite_summary"] = dict(results["summary"])
     counts = Counter(row["verdict"] for row in results["requirements"])
-    results["summary"] = {v: counts.get(v, 0) for v in VERDICTS}
+    # the suites' summary lists every verdict, in the report's order
+    results["summary"] = {v: counts.get(v, 0) for v in results["suite_summary"]}
     results["fuzz"] = {**fuzz, "unbound_failures": unbound}
     return results
 
@@ -179,34 +184,94 @@ def merge_junit(junit: Path, fuzz_junit: Path) -> bool:
     return True
 
 
-def merge_directory(directory: Path) -> str | None:
-    """Fold `fuzz.json` and `fuzz-junit.xml` into the suites' reports of one directory.
+#: Two runs belong to one session when the later one started within this long after the earlier one
+#: ended (D-135): long enough for `make conformance` and `make fuzz-ci` one after the other on a slow
+#: target, short enough that a fuzz.json left from the morning does not speak for the afternoon's code.
+SESSION_GAP = dt.timedelta(hours=1)
 
-    Returns a line saying what was merged, or why not; None when there is nothing to merge.
-    """
-    results_path, fuzz_path = directory / RESULTS_FILE, directory / FUZZ_FILE
-    if not results_path.exists() or not fuzz_path.exists():
-        return None
+
+def _span(run: dict[str, Any]) -> tuple[dt.datetime, dt.datetime] | None:
     try:
-        results = orjson.loads(results_path.read_bytes())
-        fuzz = orjson.loads(fuzz_path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        return f"fuzz results not merged: {exc}"
-    if not isinstance(fuzz, dict) or any(key not in fuzz for key in _SUMMARY_KEYS):
-        return f"fuzz results not merged: {fuzz_path} is not a fuzz summary"
-    if not isinstance(results, dict) or "target" not in results:
-        return f"fuzz results not merged: {results_path} is not a suites' results file"
+        started = dt.datetime.fromisoformat(str(run["started_at"]))
+        return started, started + dt.timedelta(seconds=float(run.get("duration_s") or 0))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def session_gap(results: dict[str, Any], fuzz: dict[str, Any]) -> dt.timedelta | None:
+    """From the end of the earlier run to the start of the later one (zero when they overlap); None
+    when either run has no date."""
+    spans = [_span(results), _span(fuzz)]
+    if spans[0] is None or spans[1] is None:
+        return None
+    first, second = sorted(spans)  # type: ignore[type-var]
+    return max(second[0] - first[1], dt.timedelta(0))
+
+
+def describe(kind: str, run: dict[str, Any]) -> str:
+    """`the fuzz run of <date> against <target> (profile <name>)`: what a console line names a run by."""
+    label, profile = target_identity(run.get("target") or {})
+    return f"the {kind} run of {run.get('started_at', '(no date)')} against {label} (profile {profile})"
+
+
+def why_apart(results: dict[str, Any], fuzz: dict[str, Any]) -> str | None:
+    """Why a fuzz run does not belong with a suites' run (D-135); None when it does."""
     if not same_target(results, fuzz):
-        return (
-            f"fuzz results not merged: {fuzz_path} is for {target_identity(fuzz['target'])}, "
-            f"the suites' results for {target_identity(results['target'])}"
-        )
+        return "they judged different targets"
+    gap = session_gap(results, fuzz)
+    if gap is None:
+        return "one of them has no date"
+    if gap > SESSION_GAP:
+        hours = gap.total_seconds() / 3600
+        return f"they ran {hours:.1f} h apart, not in one session (D-135)"
+    return None
+
+
+def fold(results: dict[str, Any], fuzz: dict[str, Any]) -> tuple[bool, str]:
+    """Fold a fuzz summary into suite results when the two runs belong together (in memory).
+
+    Returns whether it was folded and the line that says what was merged, or why not, naming both
+    runs by date and target.
+    """
+    both = f"{describe('fuzz', fuzz)} and {describe('suites', results)}"
+    reason = why_apart(results, fuzz)
+    if reason is not None:
+        return False, f"fuzz results not merged: {both}: {reason}"
     attach(results, fuzz)
-    write_reports(results, directory)
-    junit = merge_junit(directory / JUNIT_FILE, directory / FUZZ_JUNIT_FILE)
     failures = len(fuzz.get("failures", []))
-    return (
-        f"merged the fuzz run of {fuzz.get('started_at')} ({fuzz['requests']['total']} requests, "
-        f"{failures} unique failure(s)) into {directory / 'report.html'}"
-        + (f" and {directory / JUNIT_FILE}" if junit else "")
+    return True, (
+        f"merged {describe('fuzz', fuzz)} ({fuzz['requests']['total']} requests, "
+        f"{failures} unique failure(s)) into the suites' report"
     )
+
+
+def _read(path: Path, keys: tuple[str, ...], kind: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from disk with these keys, or the line saying why not; (None, None) without a file."""
+    if not path.exists():
+        return None, None
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return None, f"fuzz results not merged: {path}: {exc}"
+    if not isinstance(data, dict) or any(key not in data for key in keys):
+        return None, f"fuzz results not merged: {path} is not {kind}"
+    return data, None
+
+
+def fold_saved_fuzz_run(results: dict[str, Any], directory: Path) -> str | None:
+    """The suites' side: fold the `fuzz.json` of the report directory into this run's results, when it
+    belongs to the same target and session; the line saying so (None without a fuzz.json)."""
+    fuzz, problem = _read(directory / FUZZ_FILE, _SUMMARY_KEYS, "a fuzz summary")
+    if fuzz is None:
+        return problem
+    return fold(results, fuzz)[1]
+
+
+def saved_suites_results(directory: Path, fuzz: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The fuzzer's side: the suites' `results.json` of the report directory with this fuzz run folded
+    in (None when there is none, or it belongs to another target or session), and the line saying so."""
+    results, problem = _read(directory / RESULTS_FILE, ("target", "requirements"), "a suites' results file")
+    if results is None:
+        return None, problem
+    folded, message = fold(results, fuzz)
+    return (results if folded else None), message

@@ -22,7 +22,7 @@ Importing this module registers, with schemathesis's global registries:
   counted in `INFORMATIONAL` and reported, as the suites report them.
 
 `auriko-conformance fuzz` and `suites/test_fuzz.py` import this module; plain schemathesis loads it with
-`SCHEMATHESIS_HOOKS=auriko_conformance.suites.fuzz_checks st run openapi.yaml ...`
+`SCHEMATHESIS_HOOKS=auriko_conformance.suites.fuzzing.checks st run openapi.yaml ...`
 (the profile then comes from
 `AURIKO_TARGET_PROFILE`, or the reference profile).
 """
