@@ -439,6 +439,11 @@ def test_a_named_warning_is_dropped_and_its_neighbour_kept() -> None:
     final = {"routing_metadata": {"warnings": warnings}}
     kept = fault.final(final, faults.Answer({}))["routing_metadata"]["warnings"]  # type: ignore[attr-defined]
     assert [w["message"] for w in kept] == ["top_logprobs dropped"]
+    only_vllm = faults.build("warnings_edit", {"mode": "drop_named", "name": "top_a", "provider": "vllm"})
+    for provider, left in (("vllm-b", 0), ("anthropic", 1)):
+        metadata = {"provider": provider, "warnings": [{"type": "unsupported_parameter", "message": "top_a"}]}
+        out = only_vllm.final({"routing_metadata": metadata}, faults.Answer({}))  # type: ignore[attr-defined]
+        assert len(out["routing_metadata"]["warnings"]) == left
 
 
 # --------------------------------------------------------------------------------------------------

@@ -192,12 +192,14 @@ class ProviderMisreported(CompletionEdit):
 class WarningsEdit(CompletionEdit):
     """`mode`: drop (no warnings), strings (plain-string items), untyped (no `type`), drop_named (the
     warnings that name the field `name` as a word of its own: `top_logprobs`'s warning stays when
-    `logprobs`'s goes)."""
+    `logprobs`'s goes); with `provider`, only in answers whose routing_metadata.provider starts with it."""
 
     def final(self, final: JSON, answer: Answer) -> JSON:
         metadata = metadata_of(final)
         warnings = metadata.get("warnings")
         if not isinstance(warnings, list):
+            return final
+        if not str(metadata.get("provider") or "").startswith(str(self.args.get("provider", ""))):
             return final
         mode = self.args.get("mode", "drop")
         if mode == "drop":
