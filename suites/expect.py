@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, Judge
 
@@ -95,3 +96,17 @@ def success(
         roots = judge.attribute(exchange, upstream, journal)
         judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered
+
+
+def accepted(judge: Judge, exchange: Exchange, requirement: str, *fields: str) -> bool:
+    """The request carries values of `fields` that `requirement` says are accepted (a boundary, a documented
+    parameter): a client error (4xx) refusing one of them (its `param` or its message names it) is the
+    requirement's own finding; any other failure, such as a refusal of every request, is attributed as
+    for every valid request (`success`, D-145)."""
+    error = exchange.error or {}
+    param = error.get("param")
+    said = f"{param if isinstance(param, str) else ''} {error.get('message') or ''}"
+    refused = 400 <= exchange.status < 500 and any(
+        names(said.replace(".", " ").replace("[", " "), f) for f in fields
+    )
+    return success(judge, exchange, requirement, subject=refused)

@@ -76,7 +76,7 @@ def test_out_of_range(target: Target, profile: TargetProfile, judge: Judge, fiel
 def test_boundaries_accepted(
     target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
 ) -> None:
-    expect.success(judge, target.chat(_body(profile, **{field: value})), "REQ-004")
+    expect.accepted(judge, target.chat(_body(profile, **{field: value})), "REQ-004", field)
 
 
 @pytest.mark.requirement("REQ-005")
@@ -93,7 +93,9 @@ def test_repetition_penalty(target: Target, profile: TargetProfile, judge: Judge
     for value in (0, -1):
         exchange = target.chat(_body(profile, repetition_penalty=value))
         expect.error(judge, exchange, "REQ-006", status=400, code=BAD, param="repetition_penalty")
-    expect.success(judge, target.chat(_body(profile, repetition_penalty=0.5)), "REQ-006")
+    expect.accepted(
+        judge, target.chat(_body(profile, repetition_penalty=0.5)), "REQ-006", "repetition_penalty"
+    )
 
 
 @pytest.mark.requirement("REQ-007")
@@ -134,7 +136,7 @@ def test_tools_validated(
 def test_named_tool_choice_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
     choice = {"type": "function", "function": {"name": "get_weather"}}
     exchange = target.chat(_body(profile, tools=[TOOL], tool_choice=choice))
-    expect.success(judge, exchange, "REQ-009")
+    expect.accepted(judge, exchange, "REQ-009", "tool_choice")
 
 
 @pytest.mark.requirement("REQ-010")
@@ -229,26 +231,32 @@ DOCUMENTED = [
 def test_documented_parameters_accepted(
     target: Target, profile: TargetProfile, judge: Judge, field: str, value: Any
 ) -> None:
-    expect.success(judge, target.chat(_body(profile, **{field: value})), "REQ-014")
+    expect.accepted(judge, target.chat(_body(profile, **{field: value})), "REQ-014", field)
 
 
 @pytest.mark.requirement("REQ-014")
 def test_legacy_function_call_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
     functions = [{"name": "f", "parameters": {"type": "object"}}]
     exchange = target.chat(_body(profile, functions=functions, function_call="auto"))
-    expect.success(judge, exchange, "REQ-014")
+    expect.accepted(judge, exchange, "REQ-014", "functions", "function_call")
 
 
 @pytest.mark.requirement("REQ-014")
 def test_top_logprobs_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
-    expect.success(judge, target.chat(_body(profile, logprobs=True, top_logprobs=0)), "REQ-014")
+    expect.accepted(
+        judge,
+        target.chat(_body(profile, logprobs=True, top_logprobs=0)),
+        "REQ-014",
+        "top_logprobs",
+        "logprobs",
+    )
 
 
 @pytest.mark.requirement("REQ-014")
 def test_developer_role_accepted(target: Target, profile: TargetProfile, judge: Judge) -> None:
     messages = [{"role": "developer", "content": "Be brief."}, *USER]
     exchange = target.chat(_body(profile, messages=messages))
-    expect.success(judge, exchange, "REQ-014")
+    expect.accepted(judge, exchange, "REQ-014", "messages", "developer")
 
 
 @pytest.mark.requirement("REQ-015")

@@ -186,7 +186,11 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
     if exchange.status != 200 or context.request.get("logprobs") is not True:
         raise NotApplicable
     # Routed to a provider without logprobs, and said so: that excuses their absence, never a wrong shape.
-    excused = "logprobs" in context.dropped_parameters or _warned_about(exchange, "logprobs")
+    # The gateway's word is no excuse for a provider the journal shows returns them: a warning cannot
+    # silence this check (the test's own knowledge, `dropped_parameters`, still can).
+    excused = "logprobs" in context.dropped_parameters or (
+        not _takes_logprobs(context) and _warned_about(exchange, "logprobs")
+    )
     limit = context.request.get("top_logprobs")
     if exchange.is_stream:
         entries = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
@@ -214,6 +218,16 @@ def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
         raise NotApplicable
     if not found:
         yield "logprobs were requested but no choice carries logprobs"
+
+
+#: the upstream flavours whose answers carry per-token logprobs (Gemini takes the parameter but its
+#: answers carry none the gateway can translate, Anthropic has neither)
+LOGPROBS_FLAVOURS = frozenset({"openai", "deepseek", "vllm"})
+
+
+def _takes_logprobs(context: Context) -> bool:
+    """The request reached (per the journal) a provider whose answers carry logprobs."""
+    return getattr(getattr(context, "upstream", None), "flavour", None) in LOGPROBS_FLAVOURS
 
 
 def _warned_about(exchange: Exchange, parameter: str) -> bool:

@@ -323,6 +323,129 @@ def test_usage_comes_only_from_an_upstream_that_was_asked_for_it() -> None:
     assert _through("usage_only_from_upstream") == ["chunk", "chunk", "chunk", "done"]
 
 
+class _Hop:
+    """What a back hook needs of its hop: the ledger the front filled."""
+
+    def __init__(self, client: dict[str, Any], tag: str = "t-1") -> None:
+        self.ledger = Ledger()
+        self.ledger.put("client", tag, client)
+
+
+def _back(path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> ProxyRequest:
+    marked = {**body, "messages": [{"role": "user", "content": "[[conformance-id: t-1]]"}]}
+    return ProxyRequest("back", "POST", path, "", httpx.Headers(headers or {}), orjson.dumps(marked))
+
+
+def test_an_extension_credential_becomes_the_upstream_key() -> None:
+    fault = faults.build("client_key_forwarded", {"extension_key": "X-Api-Key"})
+    hop = _Hop({"extensions": {"anthropic": {"X-Api-Key": "sk-from-extension"}}})
+    request = _back("/anthropic/v1/messages", {"model": "c"}, {"x-api-key": "sk-provider"})
+    sent = asyncio.run(fault.back_request(request, hop))  # type: ignore[arg-type]
+    assert sent.headers["x-api-key"] == "sk-from-extension"
+    plain = _back("/anthropic/v1/messages", {"model": "c"}, {"x-api-key": "sk-provider"})
+    kept = asyncio.run(fault.back_request(plain, _Hop({})))  # type: ignore[arg-type]
+    assert kept.headers["x-api-key"] == "sk-provider"
+
+
+def test_an_upstream_edit_can_wait_for_what_the_client_sent() -> None:
+    fault = faults.build(
+        "upstream_drop",
+        {"flavour": "deepseek", "path": "temperature", "client_when": "extensions.deepseek.temperature"},
+    )
+    body = {"model": "deepseek-chat", "temperature": 0.3}
+    hop = _Hop({"extensions": {"deepseek": {"temperature": 1.9}}})
+    sent = asyncio.run(fault.back_request(_back("/deepseek/chat/completions", body), hop))  # type: ignore[arg-type]
+    assert "temperature" not in sent.json
+    kept = asyncio.run(fault.back_request(_back("/deepseek/chat/completions", body), _Hop({})))  # type: ignore[arg-type]
+    assert kept.json["temperature"] == 0.3
+
+
+def test_a_rename_can_keep_only_the_top_of_a_value() -> None:
+    fault = faults.build(
+        "upstream_rename",
+        {
+            "flavour": "gemini",
+            "path": "generationConfig.responseJsonSchema",
+            "to": "responseSchema",
+            "keep": ["type"],
+        },
+    )
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    request = _back(
+        "/gemini/v1beta/models/g:generateContent", {"generationConfig": {"responseJsonSchema": schema}}
+    )
+    sent = asyncio.run(fault.back_request(request, _Hop({})))  # type: ignore[arg-type]
+    assert sent.json["generationConfig"] == {"responseSchema": {"type": "object"}}
+
+
+def test_value_refused_refuses_exactly_the_values_named() -> None:
+    fault = faults.build("value_refused", {"field": "top_logprobs", "values": [0]})
+    refused = asyncio.run(fault.front_request(_front({}, {"messages": [], "top_logprobs": 0}), None))  # type: ignore[arg-type]
+    assert isinstance(refused, ProxyResponse)
+    error = refused.json["error"]
+    assert (refused.status, error["code"], error["type"], error["param"]) == (
+        400,
+        "invalid_parameter_value",
+        "invalid_request_error",
+        "top_logprobs",
+    )
+    assert refused.headers["x-error-type"] == "invalid_request_error"
+    for value in (1, False):  # another value, and a bool that equals 0
+        passed = asyncio.run(fault.front_request(_front({}, {"messages": [], "top_logprobs": value}), None))  # type: ignore[arg-type]
+        assert isinstance(passed, ProxyRequest)
+    unknown = faults.build(
+        "value_refused", {"field": "model", "values": ["m"], "status": 404, "code": "model_not_found"}
+    )
+    answer = asyncio.run(unknown.front_request(_front({}, {"messages": [], "model": "m"}), None))  # type: ignore[arg-type]
+    assert (answer.status, answer.json["error"]["type"]) == (404, "not_found_error")  # type: ignore[union-attr]
+
+
+def test_finish_reasons_are_remapped_by_their_native_value() -> None:
+    fault = faults.build("finish_reason_remapped", {"map": {"RECITATION": "stop"}})
+    chunk = {
+        "choices": [{"index": 0, "finish_reason": "content_filter", "native_finish_reason": "RECITATION"}]
+    }
+    assert fault.chunk(chunk, faults.Answer({}))["choices"][0]["finish_reason"] == "stop"  # type: ignore[attr-defined]
+    other = {"choices": [{"index": 0, "finish_reason": "content_filter", "native_finish_reason": "SAFETY"}]}
+    assert fault.chunk(other, faults.Answer({}))["choices"][0]["finish_reason"] == "content_filter"  # type: ignore[attr-defined]
+
+
+def test_a_structured_answer_is_wrapped_in_streams_too() -> None:
+    fault = faults.build("structured_answer_wrapped", {"key": "output"})
+    client = {"response_format": {"type": "json_schema"}}
+    answer = faults.Answer(client)
+    parts = [
+        {"choices": [{"index": 0, "delta": {"content": '{"a":'}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {"content": "1}"}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    text = "".join(fault.chunk(p, answer)["choices"][0]["delta"].get("content") or "" for p in parts)  # type: ignore[attr-defined]
+    assert orjson.loads(text) == {"output": {"a": 1}}
+    body = {"choices": [{"index": 0, "message": {"content": '{"a":1}'}}]}
+    assert orjson.loads(
+        fault.completion(body, faults.Answer(client))["choices"][0]["message"]["content"]
+    ) == {  # type: ignore[attr-defined]
+        "output": {"a": 1}
+    }
+    untouched = {"choices": [{"index": 0, "message": {"content": "plain"}}]}
+    assert fault.completion(untouched, faults.Answer({}))["choices"][0]["message"]["content"] == "plain"  # type: ignore[attr-defined]
+
+
+def test_a_named_warning_is_dropped_and_its_neighbour_kept() -> None:
+    fault = faults.build("warnings_edit", {"mode": "drop_named", "name": "logprobs"})
+    warnings = [
+        {"type": "unsupported_parameter", "message": m} for m in ("logprobs dropped", "top_logprobs dropped")
+    ]
+    final = {"routing_metadata": {"warnings": warnings}}
+    kept = fault.final(final, faults.Answer({}))["routing_metadata"]["warnings"]  # type: ignore[attr-defined]
+    assert [w["message"] for w in kept] == ["top_logprobs dropped"]
+    only_vllm = faults.build("warnings_edit", {"mode": "drop_named", "name": "top_a", "provider": "vllm"})
+    for provider, left in (("vllm-b", 0), ("anthropic", 1)):
+        metadata = {"provider": provider, "warnings": [{"type": "unsupported_parameter", "message": "top_a"}]}
+        out = only_vllm.final({"routing_metadata": metadata}, faults.Answer({}))  # type: ignore[attr-defined]
+        assert len(out["routing_metadata"]["warnings"]) == left
+
+
 # --------------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------------

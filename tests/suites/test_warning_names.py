@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from auriko_conformance.suites.checks import Context, run_checks
 from auriko_conformance.suites.checks._warning_names import names, warning_names
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
 
 from tests.suites import samples as s
@@ -77,3 +78,18 @@ def test_schema_008_a_warning_naming_logprobs_excuses_their_absence() -> None:
     exchange = _completion([_warning("logprobs was dropped")])
     assert _requirements(exchange, "logprobs_are_arrays") == []
     assert _requirements(_completion([]), "logprobs_are_arrays", dropped_parameters=("logprobs",)) == []
+
+
+@pytest.mark.parametrize(
+    ("flavour", "excused"), [("openai", False), ("deepseek", False), ("anthropic", True)]
+)
+def test_schema_008_a_warning_excuses_missing_logprobs_only_from_a_provider_without_them(
+    flavour: str, excused: bool
+) -> None:
+    # The mutation fault `logprobs-dropped-with-warning`: an OpenAI answer loses its logprobs and the
+    # gateway claims, in a warning, that the provider lacks them.
+    exchange = _completion([_warning("logprobs is not supported by this provider")])
+    upstream = Upstream.from_entry({"provider": flavour, "flavour": flavour, "body": {}})
+    context = XlateContext(request=LOGPROBS_REQUEST, upstream=upstream)
+    found = run_checks(exchange, context, only=["logprobs_are_arrays"])
+    assert [f.requirement for f in found] == ([] if excused else ["SCHEMA-008"])

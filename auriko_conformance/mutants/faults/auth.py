@@ -27,12 +27,25 @@ class AuthNotEnforced(Fault):
 
 @transform("client_key_forwarded")
 class ClientKeyForwarded(Fault):
-    """The client's own Authorization goes upstream in place of the provider key."""
+    """A credential of the client's goes upstream in place of the provider key: its own Authorization,
+    or (`extension_key`) the value it put under `extensions.<provider>.<extension_key>`, which the
+    gateway strips from the body but moves into the upstream auth header (a BYOK path gone wrong)."""
+
+    def token(self, request: ProxyRequest, hop: Hop) -> str | None:
+        name = self.args.get("extension_key")
+        if name is None:
+            auth = hop.ledger.get("client-auth", request.tag)
+            return auth.removeprefix("Bearer ").strip() if isinstance(auth, str) and auth else None
+        extensions = hop.ledger.client_request(request.tag).get("extensions")
+        for extension in extensions.values() if isinstance(extensions, dict) else ():
+            value = extension.get(name) if isinstance(extension, dict) else None
+            if isinstance(value, str) and value:
+                return value
+        return None
 
     async def back_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
-        auth = hop.ledger.get("client-auth", request.tag)
-        if isinstance(auth, str) and auth:
-            token = auth.removeprefix("Bearer ").strip()
+        token = self.token(request, hop)
+        if token:
             for name in ("x-api-key", "x-goog-api-key"):
                 if name in request.headers:
                     request.headers[name] = token

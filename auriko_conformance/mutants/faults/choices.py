@@ -93,3 +93,55 @@ class TopLogprobsNull(CompletionEdit):
                 if isinstance(entry, dict):
                     entry["top_logprobs"] = None
         return body
+
+
+@transform("finish_reason_remapped")
+class FinishReasonRemapped(CompletionEdit):
+    """A mapping table with wrong or missing rows: a choice whose `native_finish_reason` is a key of
+    `map` finishes with that row's value instead (native_finish_reason itself is kept)."""
+
+    def completion(self, body: JSON, answer: Answer) -> JSON:
+        return self.chunk(body, answer)
+
+    def chunk(self, chunk: JSON, answer: Answer) -> JSON:
+        table = self.args.get("map") or {}
+        for choice in choices_of(chunk):
+            native = choice.get("native_finish_reason")
+            if choice.get("finish_reason") is not None and native in table:
+                choice["finish_reason"] = table[native]
+        return chunk
+
+
+@transform("structured_answer_wrapped")
+class StructuredAnswerWrapped(CompletionEdit):
+    """A json_schema answer comes back inside a wrapper object `{"<key>": <answer>}`: the forced-tool
+    trick's wrapper schema is never unwrapped. Streams get the wrapper's opening before a choice's first
+    content delta and its closing on the choice's finish chunk."""
+
+    def applies(self, answer: Answer) -> bool:
+        response_format = answer.client.get("response_format")
+        return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
+
+    def opening(self) -> str:
+        return '{"' + str(self.args.get("key", "output")) + '":'
+
+    def completion(self, body: JSON, answer: Answer) -> JSON:
+        if self.applies(answer):
+            for choice in choices_of(body):
+                message = choice.get("message") or {}
+                if isinstance(message.get("content"), str):
+                    message["content"] = f"{self.opening()}{message['content']}}}"
+        return body
+
+    def chunk(self, chunk: JSON, answer: Answer) -> JSON:
+        if not self.applies(answer):
+            return chunk
+        for choice in choices_of(chunk):
+            delta = choice.setdefault("delta", {})
+            index = choice.get("index", 0)
+            if isinstance(delta.get("content"), str) and delta["content"] and index not in answer.seen:
+                answer.seen.add(index)
+                delta["content"] = self.opening() + delta["content"]
+            if choice.get("finish_reason") is not None and index in answer.seen:
+                delta["content"] = f"{delta.get('content') or ''}}}"
+        return chunk

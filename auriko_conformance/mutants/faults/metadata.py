@@ -13,6 +13,7 @@ from auriko_conformance.mutants.faults.base import (
     metadata_of,
     transform,
 )
+from auriko_conformance.suites.checks._warning_names import warning_names
 
 
 @transform("usage_edit")
@@ -76,13 +77,24 @@ class MetadataEdit(CompletionEdit):
 @transform("completion_fields")
 class CompletionFields(CompletionEdit):
     """`set` top-level fields of non-stream completions; `choice_drop` keys of every choice (body and
-    stream chunks)."""
+    stream chunks); `warn` (a non-stream answer that lost a key): add an unsupported_parameter warning
+    with that message, as if the provider had not taken the parameter."""
 
     def completion(self, body: JSON, answer: Answer) -> JSON:
         body.update(copy.deepcopy(self.args.get("set") or {}))
+        dropped = False
         for choice in choices_of(body):
             for key in self.args.get("choice_drop", []):
-                choice.pop(key, None)
+                dropped = choice.pop(key, None) is not None or dropped
+        metadata = metadata_of(body)
+        if dropped and self.args.get("warn") and metadata:
+            metadata.setdefault("warnings", []).append(
+                {
+                    "type": "unsupported_parameter",
+                    "code": "unsupported_parameter",
+                    "message": self.args["warn"],
+                }
+            )
         return body
 
     def chunk(self, chunk: JSON, answer: Answer) -> JSON:
@@ -178,12 +190,16 @@ class ProviderMisreported(CompletionEdit):
 
 @transform("warnings_edit")
 class WarningsEdit(CompletionEdit):
-    """`mode`: drop (no warnings), strings (plain-string items), untyped (no `type`)."""
+    """`mode`: drop (no warnings), strings (plain-string items), untyped (no `type`), drop_named (the
+    warnings that name the field `name` as a word of its own: `top_logprobs`'s warning stays when
+    `logprobs`'s goes); with `provider`, only in answers whose routing_metadata.provider starts with it."""
 
     def final(self, final: JSON, answer: Answer) -> JSON:
         metadata = metadata_of(final)
         warnings = metadata.get("warnings")
         if not isinstance(warnings, list):
+            return final
+        if not str(metadata.get("provider") or "").startswith(str(self.args.get("provider", ""))):
             return final
         mode = self.args.get("mode", "drop")
         if mode == "drop":
@@ -194,6 +210,8 @@ class WarningsEdit(CompletionEdit):
             for warning in warnings:
                 if isinstance(warning, dict):
                     warning.pop("type", None)
+        elif mode == "drop_named":
+            metadata["warnings"] = [w for w in warnings if not warning_names(w, self.args["name"])]
         return final
 
 

@@ -34,7 +34,8 @@ def is_stream_upstream(request: ProxyRequest, body: dict[str, Any]) -> bool:
 
 
 class UpstreamEdit(Fault):
-    """Rewrites native upstream bodies of the given `flavours` (a name, a list, or `openai-family`)."""
+    """Rewrites native upstream bodies of the given `flavours` (a name, a list, or `openai-family`);
+    with `client_when` (a side `both` fault) only for requests whose client sent that path."""
 
     def flavours(self) -> set[str]:
         value = self.args.get("flavour", "any")
@@ -63,6 +64,9 @@ class UpstreamEdit(Fault):
 
     async def back_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
         body = request.json
+        client_when = self.args.get("client_when")
+        if client_when and not lookup(hop.ledger.client_request(request.tag), client_when):
+            return request
         if isinstance(body, dict) and self.applies(request, body):
             edited = self.edit(body, request, hop)
             if edited is not None:
@@ -86,12 +90,17 @@ class UpstreamDrop(UpstreamEdit):
 
 @transform("upstream_rename")
 class UpstreamRename(UpstreamEdit):
-    """Rename the field at `path` to `to` (same parent)."""
+    """Rename the field at `path` to `to` (same parent); with `keep`, an object value keeps only those
+    keys (a converter that handles the top level only)."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         matches = list(walk(body, split_path(self.args["path"])))
+        keep = self.args.get("keep")
         for parent, key in matches:
-            parent[self.args["to"]] = parent.pop(key)
+            value = parent.pop(key)
+            if keep is not None and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k in keep}
+            parent[self.args["to"]] = value
         return body if matches else None
 
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from auriko_conformance import contract
 from auriko_conformance.mutants.faults.base import Fault, is_chat, transform
 from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
@@ -70,19 +71,46 @@ class HeaderRequired(Fault):
         name = str(self.args.get("header", "x-provider"))
         if not is_chat(request) or name in request.headers:
             return request
-        error = {
-            "message": f"The {name} header is required to choose a provider.",
-            "type": "invalid_request_error",
-            "code": "invalid_parameter_value",
-            "param": name,
-            "doc_url": "https://docs.auriko.ai/errors/invalid_parameter_value",
-        }
-        headers = {
-            "x-error-type": "invalid_request_error",
-            "x-error-retryable": "false",
-            "x-request-id": f"req_{uuid.uuid4().hex}",
-        }
-        return ProxyResponse.of_json(400, {"error": error}, headers)
+        return refusal(
+            400, "invalid_parameter_value", f"The {name} header is required to choose a provider.", name
+        )
+
+
+def refusal(status: int, code: str, message: str, param: str | None) -> ProxyResponse:
+    """The gateway's own client error, enveloped, with the type the contract gives `code` and the
+    X-Error-* headers ERR-012 wants: the fault's one defect is that it refuses."""
+    error_type = contract.error_codes()[code].type
+    error = {
+        "message": message,
+        "type": error_type,
+        "code": code,
+        "param": param,
+        "doc_url": f"https://docs.auriko.ai/errors/{code}",
+    }
+    headers = {
+        "x-error-type": error_type,
+        "x-error-retryable": "false",
+        "x-request-id": f"req_{uuid.uuid4().hex}",
+    }
+    return ProxyResponse.of_json(status, {"error": error}, headers)
+
+
+@transform("value_refused")
+class ValueRefused(Fault):
+    """Chat requests whose `field` holds one of `values` are refused (`status`, `code`, default a 400
+    invalid_parameter_value naming the field): a range check off by one, a catalog that lacks a model."""
+
+    async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
+        body = request.json
+        field_name = str(self.args["field"])
+        if not is_chat(request) or not isinstance(body, dict) or field_name not in body:
+            return request
+        value = body[field_name]
+        if not any(value == v and type(value) is type(v) for v in self.args["values"]):
+            return request
+        code = str(self.args.get("code", "invalid_parameter_value"))
+        message = f"{field_name}={value!r} is not allowed."
+        return refusal(int(self.args.get("status", 400)), code, message, field_name)
 
 
 @transform("invalid_enums_defaulted")
@@ -380,6 +408,14 @@ class CapabilitiesSilentlyDropped(ResendOnError):
             if isinstance(message, dict) and isinstance(message.get("content"), list):
                 message["content"] = [p for p in message["content"] if p.get("type") != "image_url"]
         return body
+
+
+@transform("upstream_rejection_retried")
+class UpstreamRejectionRetried(ResendOnError):
+    """A provider's context-length or content-filter 400 is treated as transient: the request is sent
+    again (and reaches a provider again) instead of being mapped and returned."""
+
+    codes = frozenset({"context_length_exceeded", "content_filtered"})
 
 
 @transform("unknown_model_defaulted")
