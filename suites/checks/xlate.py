@@ -27,7 +27,6 @@ from typing import Any
 import orjson
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks._warning_names import warning_names
-from auriko_conformance.suites.checks.meta import final_object
 from auriko_conformance.suites.exchange import Exchange
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -196,16 +195,9 @@ def schema_violations(document: Any, schema: Any) -> Iterator[str]:
         return
 
 
-def warnings_of(exchange: Exchange | None) -> list[dict[str, Any]]:
-    final = final_object(exchange) if exchange is not None else None
-    metadata = final.get("routing_metadata") if final else None
-    warnings = metadata.get("warnings") if isinstance(metadata, dict) else None
-    return [w for w in warnings or [] if isinstance(w, dict)]
-
-
 def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> bool:
     """A warning names `name` in its code or message (D-047), of type `kind` when given."""
-    for w in warnings_of(exchange):
+    for w in exchange.warnings if exchange is not None else []:
         if kind is not None and kind not in (w.get("type"), w.get("code")):
             continue
         if warning_names(w, name):
@@ -214,9 +206,12 @@ def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> boo
 
 
 def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: str | None = None) -> bool:
-    """A warning naming `name` is due and missing. Never due when the target does not claim warnings:
-    its silence says nothing then, and the rest of the check still judges what reached the provider."""
-    return context.claimed("warnings") and not warned(exchange, name, kind)
+    """A warning naming `name` is due and missing. Never due when the target does not claim warnings (its
+    silence says nothing then), nor on a request that was not answered: warnings ride on an answer's
+    routing_metadata, and a refusal is judged by what reached the provider (the root-cause probe,
+    `Judge.attribute`), not by the warnings it could not carry."""
+    answered = exchange is not None and exchange.status == 200
+    return answered and context.claimed("warnings") and not warned(exchange, name, kind)
 
 
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:

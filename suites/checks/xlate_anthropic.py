@@ -184,7 +184,7 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
         yield "no unsupported_parameter warning names `stop`"
 
 
-@check("XLATE-016", Applies.ANY)
+@check("XLATE-016", Applies.ANY, upstream_side=True)
 def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Iterator[str]:
     """A temperature in (1, 2] reaches Anthropic as 1, with a warning naming `temperature`."""
     up = upstream_of(context, "anthropic")
@@ -246,7 +246,7 @@ def claude_budget_from_effort(exchange: Exchange, context: Context) -> Iterator[
             yield f"Opus 4.5 output_config.effort is {got!r}, expected {effort!r}"
 
 
-@check("XLATE-023", Applies.ANY)
+@check("XLATE-023", Applies.ANY, upstream_side=True)
 def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[str]:
     """`xhigh` stays on Opus 4.7, becomes `high` on Opus 4.5 and `max` elsewhere, with a warning when changed.
 
@@ -276,15 +276,13 @@ def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[st
         yield f"xhigh became {target!r} without an unsupported_parameter warning naming reasoning_effort"
 
 
-@check("XLATE-024", Applies.ANY)
+@check("XLATE-024", Applies.ANY, upstream_side=True)
 def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
     """With thinking on, temperature, top_k and a top_p outside [0.95, 1] are dropped with warnings."""
     up = upstream_of(context, "anthropic")
     request = context.request
     if up is None or not anthropic_thinking(up):
         raise NotApplicable
-    if exchange.status != 200:
-        yield f"the request failed with HTTP {exchange.status}"
     for name in ("temperature", "top_k", "top_p"):
         value = request.get(name)
         if value is None or (name == "top_p" and 0.95 <= value <= 1):

@@ -211,7 +211,7 @@ def _schema_has(schema: Any, keys: tuple[str, ...]) -> bool:
     return False
 
 
-@check("XLATE-019", Applies.ANY)
+@check("XLATE-019", Applies.ANY, upstream_side=True)
 def gemini_response_format(exchange: Exchange, context: Context) -> Iterator[str]:
     """json_object/json_schema set responseMimeType; the schema travels; strict schemas cause no 400."""
     up = upstream_of(context, "gemini")
@@ -230,14 +230,14 @@ def gemini_response_format(exchange: Exchange, context: Context) -> Iterator[str
             config.get("responseSchema"), ("additionalProperties", "$schema")
         ):
             yield "responseSchema (OpenAPI subset) still holds additionalProperties/$schema"
-    if exchange.status != 200 or (up.status is not None and up.status != 200):
-        yield f"the structured-output request failed (gateway HTTP {exchange.status}, upstream {up.status})"
+    if up.status == 400:
+        yield f"Gemini refused the structured-output request with 400 (gateway HTTP {exchange.status})"
 
 
 GEMINI_LEVELS = ("low", "medium", "high")
 
 
-@check("XLATE-026", Applies.ANY)
+@check("XLATE-026", Applies.ANY, upstream_side=True)
 def gemini_thinking_by_generation(exchange: Exchange, context: Context) -> Iterator[str]:
     """Gemini 3 gets thinkingLevel, Gemini 2.5 a positive thinkingBudget; never both.
 

@@ -17,9 +17,14 @@ from auriko_conformance.mocks.app import create_app as create_mocks
 from auriko_conformance.reference_impl.adapters.anthropic import AnthropicAdapter
 from auriko_conformance.reference_impl.app import create_app as create_gateway
 from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
-from auriko_conformance.suites.checks import Finding
+from auriko_conformance.suites import snapshot
+from auriko_conformance.suites.checks import Finding, all_checks, xlate_anthropic, xlate_gemini, xlate_request
+from auriko_conformance.suites.checks.xlate import Upstream
+from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.findings import group_findings, normalise
+from auriko_conformance.suites.plugin import ANSWERED, Judge
 from auriko_conformance.suites.report import build_results, console_summary, render_html
+from auriko_conformance.suites.snapshot import Client
 
 from auriko_conformance.servers import serving
 from tests.suites.nested import run_suites
@@ -112,3 +117,147 @@ def test_findings_are_grouped_by_normalised_message() -> None:
     row = next(r for r in results["requirements"] if r["id"] == "SCHEMA-002")
     assert row["finding_count"] == 201
     assert [g["count"] for g in row["groups"]] == [200, 1]
+
+
+# --------------------------------------------------------------------------------------------------
+# The root-cause probe judges a refused request with the test's expectations (issue 15 class 1)
+# --------------------------------------------------------------------------------------------------
+
+_ANT = {"model": "claude", "max_tokens": 8192, "messages": [{"role": "user", "content": "Hi"}]}
+_GEM = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+_STRICT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "a",
+        "strict": True,
+        "schema": {"$schema": "x", "type": "object", "additionalProperties": False},
+    },
+}
+
+#: A rule whose check needs the test's expectations, a request, and what a faulty gateway sent upstream
+#: (which the provider refused); one row per survivor of the mutation catalogue before the probe saw them.
+REFUSED_TRANSLATIONS = {
+    "output-limit-wrong-field-for-reasoning-models": (
+        xlate_request.output_limit_native_field,
+        {"max_tokens": 400},
+        ("openai", {"model": "o4-mini", "max_tokens": 400}),
+        {"reasoning_model": True},
+    ),
+    "thinking-budget-below-minimum": (
+        xlate_anthropic.claude_budget_from_effort,
+        {"reasoning_effort": "high"},
+        ("anthropic", {**_ANT, "thinking": {"type": "enabled", "budget_tokens": 512}}),
+        {"claude_kind": "budget"},
+    ),
+    "gemini-thinking-level-and-budget": (
+        xlate_gemini.gemini_thinking_by_generation,
+        {"reasoning_effort": "low"},
+        (
+            "gemini",
+            {
+                **_GEM,
+                "generationConfig": {"thinkingConfig": {"thinkingLevel": "low", "thinkingBudget": 1024}},
+            },
+        ),
+        {"gemini_kind": "level"},
+    ),
+    "gemini-strict-schema-forwarded-raw": (
+        xlate_gemini.gemini_response_format,
+        {"response_format": _STRICT},
+        (
+            "gemini",
+            {
+                **_GEM,
+                "generationConfig": {
+                    "responseMimeType": "application/json",
+                    "responseSchema": _STRICT["json_schema"]["schema"],
+                },
+            },
+        ),
+        {},
+    ),
+    "sampling-forwarded-unchecked-to-anthropic (clamp)": (
+        xlate_anthropic.anthropic_temperature_clamped,
+        {"temperature": 1.5},
+        ("anthropic", {**_ANT, "temperature": 1.5}),
+        {},
+    ),
+    "sampling-forwarded-unchecked-to-anthropic (thinking)": (
+        xlate_anthropic.claude_thinking_sampling_stripped,
+        {"reasoning_effort": "low", "temperature": 0.5},
+        ("anthropic", {**_ANT, "thinking": {"type": "enabled", "budget_tokens": 1024}, "temperature": 0.5}),
+        {},
+    ),
+    "xhigh-not-normalised-for-claude": (
+        xlate_anthropic.claude_xhigh_normalised,
+        {"reasoning_effort": "xhigh"},
+        ("anthropic", {**_ANT, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}),
+        {"claude_kind": "adaptive", "xhigh_to": "max"},
+    ),
+}
+
+
+#: what a correct gateway's request to each provider looks like besides its body (XLATE-001 holds)
+_NATIVE_ENDPOINTS = {
+    "openai": ("/openai/v1/chat/completions", {"authorization": "Bearer [redacted:1a2b]"}),
+    "anthropic": (
+        "/anthropic/v1/messages",
+        {"x-api-key": "[redacted:1a2b]", "anthropic-version": "2023-06-01"},
+    ),
+    "gemini": ("/gemini/v1beta/models/gemini-3-pro:generateContent", {"x-goog-api-key": "[redacted:1a2b]"}),
+}
+
+
+def _refused_client(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, flavour: str, native: dict[str, Any]
+) -> tuple[Client, Judge]:
+    """A Client whose target answered 502 because the `flavour` provider refused `native` with 400."""
+    body = {
+        "error": {"message": "upstream refused", "type": "api_error", "code": "upstream_error", "param": None}
+    }
+    exchange = Exchange.build(status=502, body=body, headers={"content-type": "application/json"})
+    path, headers = _NATIVE_ENDPOINTS[flavour]
+    entry = {"provider": flavour, "flavour": flavour, "method": "POST", "path": path, "headers": headers}
+    entry.update(body=native, status=400)
+    monkeypatch.setattr(snapshot, "send", lambda *args, **kwargs: (exchange, [Upstream.from_entry(entry)]))
+    judge = Judge(request.node)
+    return Client(None, None, judge, "tag"), judge  # type: ignore[arg-type]
+
+
+def _translation_verdicts(judge: Judge) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """(requirements with findings among XLATE and REQ-027, blocked requirement -> its roots)."""
+    failed = {f.requirement for f in judge.findings if f.requirement.startswith(("XLATE", ANSWERED))}
+    return failed, {b.requirement: b.roots for b in judge.blocked}
+
+
+@pytest.mark.parametrize("fault", list(REFUSED_TRANSLATIONS))
+def test_a_refused_translation_fails_the_rule_it_breaks(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, fault: str
+) -> None:
+    chk, client_request, (flavour, native), expectations = REFUSED_TRANSLATIONS[fault]
+    requirement = all_checks()[chk.__name__].requirement
+    client, judge = _refused_client(monkeypatch, request, flavour, native)
+    sent = client.send({"model": "m", **client_request}, flavour)
+    sent.exchange.request_body = {"model": "m", **client_request}
+    assert client.translated(sent, requirement, chk, **expectations) is False
+    failed, blocked = _translation_verdicts(judge)
+    assert failed == {requirement}, judge.findings
+    assert requirement not in blocked  # the rule is the root: it fails, it is not blocked by itself
+    assert [e["requirements"] for e in judge.evidence if requirement in e["requirements"]]
+
+
+def test_a_refusal_no_rule_explains_is_the_root_and_blocks_the_rule(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The same probe on a correct translation the provider refused anyway: no XLATE finding is made
+    up; the refusal is REQ-027's finding and the test's rule reads blocked by it."""
+    correct = {**_ANT, "thinking": {"type": "enabled", "budget_tokens": 4096}}
+    client, judge = _refused_client(monkeypatch, request, "anthropic", correct)
+    sent = client.send({"model": "m", "reasoning_effort": "high"}, "anthropic")
+    sent.exchange.request_body = {"model": "m", "reasoning_effort": "high"}
+    assert not client.translated(
+        sent, "XLATE-022", xlate_anthropic.claude_budget_from_effort, claude_kind="budget"
+    )
+    failed, blocked = _translation_verdicts(judge)
+    assert failed == {ANSWERED}
+    assert blocked == {"XLATE-022": (ANSWERED,)}
