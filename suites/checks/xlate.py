@@ -148,6 +148,14 @@ class XlateContext(Context):
     expect: dict[str, Any] = field(default_factory=dict)
 
 
+def upstream_request(*flavours: str) -> dict[str, Any]:
+    """The declaration (`@check(..., **upstream_request(...))`) of a check that judges the request a
+    provider of `flavours` (any, when none) received: the registry selects it only where the test read
+    that request from the journal, and it runs as a root-cause probe when the provider refused
+    (`Judge.attribute`), so the rule a translation broke fails even though the answer never came."""
+    return {"context": XlateContext, "given": ("upstream",), "flavours": flavours, "upstream_side": True}
+
+
 def upstream_of(context: Context, *flavours: str) -> Upstream | None:
     upstream = getattr(context, "upstream", None)
     if upstream is None or (flavours and upstream.flavour not in flavours):
