@@ -68,16 +68,18 @@ def success(
     *,
     upstream: Context | None = None,
     journal: Sequence[Mapping[str, Any]] = (),
+    probes: Sequence[str] | None = None,
     subject: bool = False,
     **context: Any,
 ) -> bool:
     """The exchange is a 200: the precondition of `requirement`; every applicable check runs as well.
 
     A chat request that was not answered does not fail `requirement`: it is blocked by the root cause
-    (`Judge.attribute`: the upstream-side checks on `upstream`, what the upstream received, or else the
-    refusal itself against "a valid request is answered"). Other endpoints have no such root: their
-    own requirement fails, as it does when the answer is the requirement's `subject` (an opt-in that
-    must make a refused request work). Returns whether the answer came.
+    (`Judge.attribute`: the upstream-side checks, or those of the named `probes`, on `upstream`, what
+    the upstream received, or else the refusal itself against "a valid request is answered"). Other
+    endpoints have no such root: their own requirement fails, as it does when the answer is the
+    requirement's `subject` (an opt-in that must make a refused request work). Returns whether the
+    answer came.
     """
     judge(exchange, Context(request=exchange.request_body or {}, **context))
     answered = exchange.status == 200
@@ -92,6 +94,6 @@ def success(
     elif answered:
         judge.checked.update({requirement, ANSWERED})
     else:
-        roots = judge.attribute(exchange, upstream, journal)
+        roots = judge.attribute(exchange, upstream, journal, probes)
         judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered

@@ -169,9 +169,15 @@ def scene(target: Target, profile: TargetProfile, mocks: Mocks) -> Scene:
 
 
 def answered(judge: Judge, exchange: Exchange, requirement: str, context: RouteContext, *checks: str) -> None:
-    """A 200 the applicable checks accept, then the named route checks, META-011 included."""
-    expect.success(judge, exchange, requirement)
-    judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
+    """A 200 the applicable checks accept, then the named route checks, META-011 included.
+
+    No answer: the named route checks judge the journal first (a gateway that stopped before the
+    instance that had to answer fails the routing rule), else the refusal is the root; the test's
+    requirements read blocked by it, never "expected 200".
+    """
+    journal = context.journal or ()
+    if expect.success(judge, exchange, requirement, upstream=context, journal=journal, probes=checks):
+        judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
 
 
 def failed(judge: Judge, exchange: Exchange, context: RouteContext, *checks: str) -> None:
@@ -613,8 +619,11 @@ def test_fallback_mode_exhausts_models_in_order(
 def _cheapest_tried_first(
     judge: Judge, exchange: Exchange, journal: list[dict[str, Any]], cheap: Offer
 ) -> None:
-    """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006)."""
-    first = journal[0].get("provider") if journal else None
+    """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006).
+    With no upstream request at all the gateway refused before routing: nothing to judge here."""
+    if not journal:
+        return
+    first = journal[0].get("provider")
     judge.require(
         "ROUTE-006",
         first == cheap.instance,

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from auriko_conformance.mocks.app import create_app as create_mocks
+from auriko_conformance.mocks.journal import OUTCOME_CLIENT_CLOSED
 from auriko_conformance.reference_impl.adapters.anthropic import AnthropicAdapter
 from auriko_conformance.reference_impl.app import create_app as create_gateway
 from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
@@ -22,9 +23,12 @@ from auriko_conformance.suites.checks import Finding, all_checks, xlate_anthropi
 from auriko_conformance.suites.checks.xlate import Upstream
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.findings import group_findings, normalise
+from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.plugin import ANSWERED, Judge
 from auriko_conformance.suites.report import build_results, console_summary, render_html
+from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance.suites.snapshot import Client
+from auriko_conformance.suites.test_routing import answered
 
 from auriko_conformance.servers import serving
 from tests.suites.nested import run_suites
@@ -261,3 +265,63 @@ def test_a_refusal_no_rule_explains_is_the_root_and_blocks_the_rule(
     failed, blocked = _translation_verdicts(judge)
     assert failed == {ANSWERED}
     assert blocked == {"XLATE-022": (ANSWERED,)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Routing scenarios: a refusal is the routing rule's finding only when the journal shows routing gave up
+# --------------------------------------------------------------------------------------------------
+
+
+def _routing_refusal(request: pytest.FixtureRequest, journal: list[dict[str, Any]]) -> Judge:
+    """The fallback scenario (`cheap` fails with 500, `dear` must answer) judged on a 502 after `journal`."""
+    body = {
+        "error": {"message": "upstream failed", "type": "api_error", "code": "upstream_error", "param": None}
+    }
+    exchange = Exchange.build(status=502, body=body, headers={"content-type": "application/json"})
+    judge = Judge(request.node)
+    context = RouteContext(journal=journal, answer_from=frozenset({"dear"}))
+    answered(judge, exchange, "ROUTE-021", context, "next_candidate_answers")
+    judge.blocked_rest(["ROUTE-021", "META-011"])
+    return judge
+
+
+def _verdicts(judge: Judge) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    failed = {f.requirement for f in judge.findings if f.requirement.startswith(("ROUTE", "META", ANSWERED))}
+    return failed, {b.requirement: b.roots for b in judge.blocked}
+
+
+def test_a_gateway_that_stops_after_a_failure_fails_the_fallback_rule(request: pytest.FixtureRequest) -> None:
+    """Only `cheap` was tried and it failed with 500: the gateway gave up, ROUTE-021 is the one finding
+    (not REQ-027 as well), and META-011, which needed the answer, reads blocked by it."""
+    judge = _routing_refusal(request, [{"provider": "cheap", "status": 500, "outcome": "error"}])
+    failed, blocked = _verdicts(judge)
+    assert failed == {"ROUTE-021"}
+    assert blocked == {"META-011": ("ROUTE-021",)}
+    assert "never ['dear']" in next(f.message for f in judge.findings if f.requirement == "ROUTE-021")
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        [],  # refused before any routing (a missing header, a bad key)
+        [{"provider": "cheap", "status": 400, "outcome": "error"}],  # the provider refused the translation
+        [{"provider": "cheap", "status": 500}, {"provider": "dear", "status": 400, "outcome": "error"}],
+    ],
+    ids=["no-attempt", "refused-translation", "next-candidate-refused"],
+)
+def test_a_refusal_routing_did_not_cause_blocks_the_routing_rule(
+    request: pytest.FixtureRequest, journal: list[dict[str, Any]]
+) -> None:
+    """The journal does not show routing giving up: the refusal (REQ-027) is the root, and the routing
+    rule reads blocked by it, never "expected an answer"."""
+    failed, blocked = _verdicts(_routing_refusal(request, journal))
+    assert failed == {ANSWERED}
+    assert blocked == {"ROUTE-021": (ANSWERED,), "META-011": (ANSWERED,)}
+
+
+def test_an_abandoned_attempt_is_not_a_refusal() -> None:
+    """The mock records an attempt the gateway gave up on (a timeout) as 499 client-closed: the gateway
+    left, the provider refused nothing (the evidence said "refused the gateway's request with 499")."""
+    abandoned = {"provider": "slow", "status": 499, "outcome": OUTCOME_CLIENT_CLOSED}
+    assert refusals([abandoned, {"provider": "p", "status": 429}]) == []
+    assert refusals([{"provider": "p", "status": 400}]) == [{"provider": "p", "status": 400}]
