@@ -7,7 +7,9 @@ from typing import Any
 
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.exchange import Exchange
-from auriko_conformance.suites.plugin import ANSWERED, Judge
+from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope
+
+from auriko_conformance.contract import error_codes
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
 CODES = "ERR-014"
@@ -38,6 +40,13 @@ def error(
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
     if exchange.status != status:
         return  # the situation was not recognised: its code is not the finding
+    if in_scope(CODES, judge.level) and got.get("code") not in codes and got.get("code") in error_codes():
+        # The right status by coincidence: the registry's code names another situation, so the gateway
+        # did not recognise this one (the requirement's finding) rather than misname it (ERR-014's). The
+        # registry is Auriko's: at `core` a code says nothing (OpenAI's API uses its own).
+        message = f"expected code {sorted(codes)}, got {said}, the code of another situation"
+        judge.require(requirement, False, message, exchange)
+        return
     judge.require(
         CODES, got.get("code") in codes, f"{requirement}: expected code {sorted(codes)}, got {said}", exchange
     )

@@ -196,9 +196,16 @@ def applicable(exchange: Exchange) -> set[Applies]:
         kinds.add(Applies.ERROR)
     elif exchange.status == 200 and chat and exchange.is_stream:
         kinds.add(Applies.STREAM)
-    elif exchange.status == 200 and chat:
+    elif exchange.status == 200 and chat and not error_under_200(exchange):
         kinds.add(Applies.COMPLETION)
     return kinds
+
+
+def error_under_200(exchange: Exchange) -> bool:
+    """A 200 whose body is an error envelope and no completion: the status is ERR-003's finding, and the
+    rules of completions have no completion to judge (they would restate it as a dozen missing fields)."""
+    body = exchange.json
+    return exchange.error is not None and isinstance(body, dict) and "choices" not in body
 
 
 def select_checks(

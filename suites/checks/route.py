@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check, family, register
+from auriko_conformance.suites.checks import (
+    Applies,
+    Context,
+    NotApplicable,
+    check,
+    error_under_200,
+    family,
+    register,
+)
 from auriko_conformance.suites.checks.errors import expected_error, never_500
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called, refusals
@@ -363,6 +371,8 @@ def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]
         return
     if exchange.is_stream:
         choices = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
+    elif error_under_200(exchange):
+        return  # no answer to count choices in: ERR-003's finding
     else:
         body = exchange.json if isinstance(exchange.json, dict) else {}
         choices = list(body.get("choices") or [])

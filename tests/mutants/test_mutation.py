@@ -44,8 +44,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     # attributed to the rule its own check states, and the test's situation requirement no longer repeats it.
     ("unknown-path-not-enveloped", "ERR-006"): "the missing envelope is SCHEMA-006's and ERR-004's finding; "
     "ERR-006 is judged only on an envelope it can read",
-    ("invalid-enums-defaulted", "REQ-007"): "the accepted invalid value is REQ-008's finding; REQ-007's test "
-    "reads the refusal's code, now ERR-014's (D-092)",
     ("auth-error-as-403", "CLIENT-004"): "CLIENT-004 judges the SDK's exception class only on the status the "
     "SDK saw (D-090 class 3); a 403 is AUTH-001/002's finding",
     ("stream-options-sent-to-gemini", "XLATE-001"): "Gemini's refusal is attributed to XLATE-002, the rule "

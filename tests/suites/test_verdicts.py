@@ -18,7 +18,7 @@ from auriko_conformance.mocks.journal import OUTCOME_CLIENT_CLOSED
 from auriko_conformance.reference_impl.adapters.anthropic import AnthropicAdapter
 from auriko_conformance.reference_impl.app import create_app as create_gateway
 from auriko_conformance.reference_impl.config import TEST_API_KEY, default_config
-from auriko_conformance.suites import snapshot
+from auriko_conformance.suites import expect, snapshot
 from auriko_conformance.suites.checks import Finding, all_checks, xlate_anthropic, xlate_gemini, xlate_request
 from auriko_conformance.suites.checks.xlate import Upstream
 from auriko_conformance.suites.exchange import Exchange
@@ -325,3 +325,48 @@ def test_an_abandoned_attempt_is_not_a_refusal() -> None:
     abandoned = {"provider": "slow", "status": 499, "outcome": OUTCOME_CLIENT_CLOSED}
     assert refusals([abandoned, {"provider": "p", "status": 429}]) == []
     assert refusals([{"provider": "p", "status": 400}]) == [{"provider": "p", "status": 400}]
+
+
+# --------------------------------------------------------------------------------------------------
+# Error scenarios: the refusal a test provokes, judged under the rule that states the situation
+# --------------------------------------------------------------------------------------------------
+
+
+def _envelope(status: int, code: str, param: str | None = None) -> Exchange:
+    body = {"error": {"message": "m", "type": "invalid_request_error", "code": code, "param": param}}
+    return Exchange.build(status=status, body=body, headers={"content-type": "application/json"})
+
+
+def _among(judge: Judge, *requirements: str) -> set[str]:
+    """The requirements with findings, of those named (the synthetic exchange lacks e.g. its headers)."""
+    return {f.requirement for f in judge.findings if f.requirement in requirements}
+
+
+def test_another_situations_code_fails_the_situation_not_the_registry(request: pytest.FixtureRequest) -> None:
+    """A 400 for an invalid value whose code names another situation of the registry: the gateway did
+    not recognise the invalid value (REQ-007), it did not misname it (ERR-014)."""
+    judge = Judge(request.node)
+    exchange = _envelope(400, "reasoning_not_supported", "reasoning_effort")
+    expect.error(
+        judge, exchange, "REQ-007", status=400, code="invalid_parameter_value", param="reasoning_effort"
+    )
+    assert _among(judge, "REQ-007", expect.CODES) == {"REQ-007"}
+    judge = Judge(request.node)
+    misnamed = _envelope(400, "invalid_value", "reasoning_effort")  # not a registry code: a misnaming
+    expect.error(
+        judge, misnamed, "REQ-007", status=400, code="invalid_parameter_value", param="reasoning_effort"
+    )
+    assert _among(judge, "REQ-007", expect.CODES) == {expect.CODES}
+
+
+def test_an_error_under_200_is_err_003_alone(request: pytest.FixtureRequest) -> None:
+    """An error body sent with 200 is not a completion: the completion and choice-count rules have
+    nothing to judge; ERR-003 and the situation's own rule are the findings."""
+    exchange = _envelope(200, "invalid_parameter_value", "n")
+    exchange.request_body = {"model": "m", "n": 11, "messages": [{"role": "user", "content": "Hi"}]}
+    judge = Judge(request.node)
+    expect.error(judge, exchange, "REQ-005", status=400, code="invalid_parameter_value", param="n")
+    assert _among(judge, "ERR-003", "REQ-005", "ROUTE-017", "SCHEMA-001", "SCHEMA-002") == {
+        "ERR-003",
+        "REQ-005",
+    }
