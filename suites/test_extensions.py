@@ -15,7 +15,7 @@ import pytest
 from auriko_conformance.suites.checks import ext
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.profile import TargetProfile
-from auriko_conformance.suites.snapshot import Client, flavour_models_of, model_for, user
+from auriko_conformance.suites.snapshot import Client, Sent, flavour_models_of, model_for, user
 from auriko_conformance.suites.target import Mocks, Target
 
 
@@ -100,15 +100,7 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
         "Name a colour.", model=model_for(flavour_models, "anthropic"), extensions={"anthropic": extension}
     )
     sent = client.send(body, "anthropic")
-    if client.translated(
-        sent,
-        "EXT-004",
-        ext.credentials_stripped,
-        ext.strips_reported_without_value,
-        secrets=secrets,
-        stripped=["API_KEY", "Password", "X-Api-Key", "Authorization"],
-        stripped_values=secrets,
-    ):
+    if _credentials_stripped(client, sent, secrets, ["API_KEY", "Password", "X-Api-Key", "Authorization"]):
         kept = (sent.upstream.json.get("metadata") or {}).get("user_id")
         client.judge.require(
             "EXT-004",
@@ -116,6 +108,19 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
             f"metadata.user_id: expected 'conformance-user', got {kept!r}",
             sent.exchange,
         )
+
+
+def _credentials_stripped(client: Client, sent: Sent, secrets: list[str], names: list[str]) -> bool:
+    """EXT-004 and EXT-006 on a request whose extensions hid `secrets` under the keys `names`."""
+    return client.translated(
+        sent,
+        "EXT-004",
+        ext.credentials_stripped,
+        ext.strips_reported_without_value,
+        secrets=secrets,
+        stripped=names,
+        stripped_values=secrets,
+    )
 
 
 @pytest.mark.requirement("EXT-004", "EXT-006")
@@ -133,15 +138,7 @@ def test_credentials_stripped_in_nested_lists(client: Client, flavour_models: di
         "Name a colour.", model=model_for(flavour_models, "deepseek"), extensions={"deepseek": extension}
     )
     sent = client.send(body, "deepseek")
-    if client.translated(
-        sent,
-        "EXT-004",
-        ext.credentials_stripped,
-        ext.strips_reported_without_value,
-        secrets=secrets,
-        stripped=["Secret_Key", "token", "CREDENTIALS", "access_token"],
-        stripped_values=secrets,
-    ):
+    if _credentials_stripped(client, sent, secrets, ["Secret_Key", "token", "CREDENTIALS", "access_token"]):
         nested = sent.upstream.json.get("x_conformance") or {}
         kept = (
             ((nested.get("level1") or {}).get("level2") or {}).get("kept"),

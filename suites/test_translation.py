@@ -164,13 +164,19 @@ TOOL_CHOICES = {
 }
 
 
+def _tools_rule(flavour: str) -> tuple[str, Any]:
+    """The tools rule of a provider and its check: XLATE-005 for Anthropic, XLATE-006 for Gemini."""
+    if flavour == "anthropic":
+        return "XLATE-005", xlate_anthropic.anthropic_tools_native
+    return "XLATE-006", xlate_gemini.gemini_tools_native
+
+
 @pytest.mark.needs("tools")
 @pytest.mark.parametrize("choice", list(TOOL_CHOICES))
 @pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
 def test_tools_and_tool_choice_native(
     client: Client, flavour_models: dict[str, str], flavour: str, choice: str
 ) -> None:
-    requirement = "XLATE-005" if flavour == "anthropic" else "XLATE-006"
     body = user(
         "Weather in Paris?",
         model=model_for(flavour_models, flavour),
@@ -178,30 +184,17 @@ def test_tools_and_tool_choice_native(
         **TOOL_CHOICES[choice],
     )
     sent = client.send(body, flavour)
-    client.translated(
-        sent,
-        requirement,
-        xlate_anthropic.anthropic_tools_native
-        if flavour == "anthropic"
-        else xlate_gemini.gemini_tools_native,
-    )
+    client.translated(sent, *_tools_rule(flavour))
 
 
 @pytest.mark.needs("tools")
 @pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
 def test_tool_history_native(client: Client, flavour_models: dict[str, str], flavour: str) -> None:
-    requirement = "XLATE-005" if flavour == "anthropic" else "XLATE-006"
     messages = tool_history(provider_signature="c2lnLWNvbmZvcm1hbmNl")
     sent = client.send(
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [WEATHER]}, flavour
     )
-    client.translated(
-        sent,
-        requirement,
-        xlate_anthropic.anthropic_tools_native
-        if flavour == "anthropic"
-        else xlate_gemini.gemini_tools_native,
-    )
+    client.translated(sent, *_tools_rule(flavour))
 
 
 @pytest.mark.requirement("XLATE-007")
