@@ -164,11 +164,11 @@ TOOL_CHOICES = {
 }
 
 
-def _tools_rule(flavour: str) -> tuple[str, Any]:
-    """The tools rule of a provider and its check: XLATE-005 for Anthropic, XLATE-006 for Gemini."""
+def _tools_check(flavour: str) -> Any:
+    """The check of a provider's tools rule (XLATE-005 for Anthropic, XLATE-006 for Gemini)."""
     if flavour == "anthropic":
-        return "XLATE-005", xlate_anthropic.anthropic_tools_native
-    return "XLATE-006", xlate_gemini.gemini_tools_native
+        return xlate_anthropic.anthropic_tools_native
+    return xlate_gemini.gemini_tools_native
 
 
 @pytest.mark.needs("tools")
@@ -177,6 +177,7 @@ def _tools_rule(flavour: str) -> tuple[str, Any]:
 def test_tools_and_tool_choice_native(
     client: Client, flavour_models: dict[str, str], flavour: str, choice: str
 ) -> None:
+    requirement = "XLATE-005" if flavour == "anthropic" else "XLATE-006"
     body = user(
         "Weather in Paris?",
         model=model_for(flavour_models, flavour),
@@ -184,17 +185,18 @@ def test_tools_and_tool_choice_native(
         **TOOL_CHOICES[choice],
     )
     sent = client.send(body, flavour)
-    client.translated(sent, *_tools_rule(flavour))
+    client.translated(sent, requirement, _tools_check(flavour))
 
 
 @pytest.mark.needs("tools")
 @pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
 def test_tool_history_native(client: Client, flavour_models: dict[str, str], flavour: str) -> None:
+    requirement = "XLATE-005" if flavour == "anthropic" else "XLATE-006"
     messages = tool_history(provider_signature="c2lnLWNvbmZvcm1hbmNl")
     sent = client.send(
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [WEATHER]}, flavour
     )
-    client.translated(sent, *_tools_rule(flavour))
+    client.translated(sent, requirement, _tools_check(flavour))
 
 
 @pytest.mark.requirement("XLATE-007")
