@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ import orjson
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks._warning_names import warning_names
 from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import refusals
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
@@ -154,6 +155,18 @@ def upstream_request(*flavours: str) -> dict[str, Any]:
     that request from the journal, and it runs as a root-cause probe when the provider refused
     (`Judge.attribute`), so the rule a translation broke fails even though the answer never came."""
     return {"context": XlateContext, "given": ("upstream",), "flavours": flavours, "upstream_side": True}
+
+
+def refused_request(request: Mapping[str, Any], journal: Sequence[Mapping[str, Any]]) -> XlateContext | None:
+    """The last provider request of `journal` that the provider refused as invalid, as a context the
+    upstream-side checks can judge (None when no provider refused): where a scenario directed some other
+    failure, or an answer, the refusal is what happened instead, and the translation rule it breaks is
+    the root cause (`Judge.attribute`)."""
+    refused = refusals(journal)
+    if not refused:
+        return None
+    upstreams = [Upstream.from_entry(e) for e in journal]
+    return XlateContext(request=dict(request), upstream=Upstream.from_entry(refused[-1]), upstreams=upstreams)
 
 
 def upstream_of(context: Context, *flavours: str) -> Upstream | None:

@@ -28,7 +28,7 @@ from auriko_conformance.suites.plugin import ANSWERED, Judge
 from auriko_conformance.suites.report import build_results, console_summary, render_html
 from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance.suites.snapshot import Client
-from auriko_conformance.suites.test_routing import answered
+from auriko_conformance.suites.test_routing import answered, directed_failure_happened
 
 from auriko_conformance.servers import serving
 from tests.suites.nested import run_suites
@@ -300,12 +300,24 @@ def test_a_gateway_that_stops_after_a_failure_fails_the_fallback_rule(request: p
     assert "never ['dear']" in next(f.message for f in judge.findings if f.requirement == "ROUTE-021")
 
 
+#: an upstream request the checks find nothing wrong with, refused by the provider all the same
+_OPENAI_REFUSED = {
+    "flavour": "openai",
+    "method": "POST",
+    "path": _NATIVE_ENDPOINTS["openai"][0],
+    "headers": _NATIVE_ENDPOINTS["openai"][1],
+    "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]},
+    "status": 400,
+    "outcome": "error",
+}
+
+
 @pytest.mark.parametrize(
     "journal",
     [
         [],  # refused before any routing (a missing header, a bad key)
-        [{"provider": "cheap", "status": 400, "outcome": "error"}],  # the provider refused the translation
-        [{"provider": "cheap", "status": 500}, {"provider": "dear", "status": 400, "outcome": "error"}],
+        [{**_OPENAI_REFUSED, "provider": "cheap"}],  # a provider refused a request no translation rule faults
+        [{"provider": "cheap", "status": 500}, {**_OPENAI_REFUSED, "provider": "dear"}],
     ],
     ids=["no-attempt", "refused-translation", "next-candidate-refused"],
 )
@@ -370,3 +382,25 @@ def test_an_error_under_200_is_err_003_alone(request: pytest.FixtureRequest) -> 
         "ERR-003",
         "REQ-005",
     }
+
+
+def test_a_scenario_whose_failure_never_happened_is_blocked_by_the_refusal(
+    request: pytest.FixtureRequest,
+) -> None:
+    """An overload scenario (every attempt answers 529) where Anthropic refused the gateway's request
+    first (no max_tokens: the mocks check a request before they play a directive): ERR-008 has no subject
+    and reads blocked by XLATE-001, the rule the refused request breaks, not "expected 503"."""
+    path, headers = _NATIVE_ENDPOINTS["anthropic"]
+    native = {"model": "claude", "messages": [{"role": "user", "content": "Hi"}]}  # no max_tokens
+    refused = {"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": path}
+    refused.update(headers=headers, body=native, status=400, outcome="error")
+    exchange = _envelope(502, "upstream_error")
+    exchange.request_body = {"model": "claude", "messages": [{"role": "user", "content": "Hi"}]}
+    judge = Judge(request.node)
+    assert not directed_failure_happened(judge, exchange, [refused])
+    judge.blocked_rest(["ERR-008"])
+    _, blocked = _verdicts(judge)
+    assert {f.requirement for f in judge.findings} == {"XLATE-001"}
+    assert blocked == {"ERR-008": ("XLATE-001",)}
+    overloaded = [{"provider": "anthropic", "status": 529, "outcome": "error"}]
+    assert directed_failure_happened(Judge(request.node), exchange, overloaded)
