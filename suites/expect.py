@@ -8,7 +8,9 @@ from typing import Any
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.exchange import Exchange
-from auriko_conformance.suites.plugin import ANSWERED, Judge
+from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope
+
+from auriko_conformance.contract import error_codes
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
 CODES = "ERR-014"
@@ -39,6 +41,13 @@ def error(
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
     if exchange.status != status:
         return  # the situation was not recognised: its code is not the finding
+    if in_scope(CODES, judge.level) and got.get("code") not in codes and got.get("code") in error_codes():
+        # The right status by coincidence: the registry's code names another situation, so the gateway
+        # did not recognise this one (the requirement's finding) rather than misname it (ERR-014's). The
+        # registry is Auriko's: at `core` a code says nothing (OpenAI's API uses its own).
+        message = f"expected code {sorted(codes)}, got {said}, the code of another situation"
+        judge.require(requirement, False, message, exchange)
+        return
     judge.require(
         CODES, got.get("code") in codes, f"{requirement}: expected code {sorted(codes)}, got {said}", exchange
     )
@@ -69,16 +78,18 @@ def success(
     *,
     upstream: Context | None = None,
     journal: Sequence[Mapping[str, Any]] = (),
+    probes: Sequence[str] | None = None,
     subject: bool = False,
     **context: Any,
 ) -> bool:
     """The exchange is a 200: the precondition of `requirement`; every applicable check runs as well.
 
     A chat request that was not answered does not fail `requirement`: it is blocked by the root cause
-    (`Judge.attribute`: the upstream-side checks on `upstream`, what the upstream received, or else the
-    refusal itself against "a valid request is answered"). Other endpoints have no such root: their
-    own requirement fails, as it does when the answer is the requirement's `subject` (an opt-in that
-    must make a refused request work). Returns whether the answer came.
+    (`Judge.attribute`: the upstream-side checks, or those of the named `probes`, on `upstream`, what
+    the upstream received, or else the refusal itself against "a valid request is answered"). Other
+    endpoints have no such root: their own requirement fails, as it does when the answer is the
+    requirement's `subject` (an opt-in that must make a refused request work). Returns whether the
+    answer came.
     """
     judge(exchange, Context(request=exchange.request_body or {}, **context))
     answered = exchange.status == 200
@@ -93,7 +104,7 @@ def success(
     elif answered:
         judge.checked.update({requirement, ANSWERED})
     else:
-        roots = judge.attribute(exchange, upstream, journal)
+        roots = judge.attribute(exchange, upstream, journal, probes)
         judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from auriko_conformance.mocks.journal import OUTCOME_CLIENT_CLOSED
+
 Entry = Mapping[str, Any]
 
 
@@ -32,11 +34,15 @@ def answering_entries(journal: Iterable[Entry]) -> list[Entry]:
 
 def refusals(journal: Iterable[Entry]) -> list[Entry]:
     """Upstream requests the provider refused as invalid (a 4xx other than rate limiting): the gateway
-    sent something the provider's API does not accept."""
+    sent something the provider's API does not accept. An attempt the gateway abandoned (the mock
+    records 499, nginx's "client closed request") was not refused: the gateway left."""
     return [
         e
         for e in journal
-        if isinstance(e.get("status"), int) and 400 <= e["status"] < 500 and e["status"] != 429
+        if isinstance(e.get("status"), int)
+        and 400 <= e["status"] < 500
+        and e["status"] not in (429, 499)
+        and e.get("outcome") != OUTCOME_CLIENT_CLOSED
     ]
 
 

@@ -369,7 +369,11 @@ class Judge:
             self.blocked.append(Block(requirement, reason, roots))
 
     def attribute(
-        self, exchange: Exchange, upstream: Context | None = None, journal: Sequence[Mapping[str, Any]] = ()
+        self,
+        exchange: Exchange,
+        upstream: Context | None = None,
+        journal: Sequence[Mapping[str, Any]] = (),
+        only: Sequence[str] | None = None,
     ) -> tuple[str, ...]:
         """The requirements that explain why a chat request was not answered, each judged once.
 
@@ -377,7 +381,8 @@ class Judge:
         that judge only the upstream request run even though the client got an error: a gateway that left
         out a field the provider requires fails the rule that states the field. When none names a cause,
         the refusal itself is the finding, against "a valid request is answered" (`ANSWERED`), with
-        what was sent and received as evidence.
+        what was sent and received as evidence. `only` limits the probes to the named checks (a routing
+        scenario makes one rule observable; its family's other rows share the body).
         """
         key = id(exchange)
         if key in self._roots:
@@ -386,9 +391,11 @@ class Judge:
         if upstream is not None:
             if upstream.claims is None:
                 upstream.claims = self.claims
+            registry = all_checks()
+            candidates = [registry[name] for name in only] if only is not None else registry.values()
             probes = [
                 c
-                for c in all_checks().values()
+                for c in candidates
                 if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
             ]
             found = [f for c in probes for f in c.judge(exchange, upstream)[0]]
@@ -402,10 +409,13 @@ class Judge:
         return roots
 
     def blocked_rest(self, requirements: list[str]) -> None:
-        """After a blocked precondition, the test's other requirements it never reached are blocked too."""
-        if not self.blocked:
+        """After a blocked precondition, the test's other requirements it never reached are blocked too,
+        by the root causes attributed (also when the precondition's own requirement was the root: a
+        routing rule that gave up fails, and what needed the answer is blocked by it)."""
+        if not self.blocked and not self._roots:
             return
-        roots = tuple(sorted({r for b in self.blocked for r in b.roots}))
+        attributed = {r for roots in self._roots.values() for r in roots}
+        roots = tuple(sorted({r for b in self.blocked for r in b.roots} | attributed))
         judged = self.checked | {f.requirement for f in self.findings} | {b.requirement for b in self.blocked}
         for requirement in requirements:
             if requirement not in judged:

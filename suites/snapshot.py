@@ -25,6 +25,7 @@ import functools
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks.meta import final_object
 from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.expect import success
 from auriko_conformance.suites.options import DEFAULT_SNAPSHOT_DIR
 from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
 from auriko_conformance.suites.profile import TargetProfile, load_profile
@@ -116,8 +116,7 @@ class Sent:
         return mine[-1] if mine else None
 
     def context(self, **expectations: Any) -> XlateContext:
-        final = final_object(self.exchange) or {}
-        metadata = final.get("routing_metadata") if isinstance(final.get("routing_metadata"), dict) else {}
+        metadata = self.exchange.metadata or {}
         expected: dict[str, Any] = {"flavour": self.flavour, **expectations}
         if metadata.get("provider_model_id") and self.upstream is not None:
             expected.setdefault("provider_model_id", metadata["provider_model_id"])
@@ -143,19 +142,29 @@ class Client:
         )
         return Sent(exchange, upstreams, flavour)
 
-    def served(self, sent: Sent, requirement: str, *, optional_model: bool = False, **context: Any) -> bool:
-        """The request succeeded at a provider of the expected flavour (else: fail, inform or skip).
+    def served(
+        self,
+        sent: Sent,
+        requirement: str,
+        *,
+        optional_model: bool = False,
+        expect: Mapping[str, Any] | None = None,
+        **context: Any,
+    ) -> bool:
+        """The request succeeded at a provider of the expected flavour (else: blocked, or skipped).
 
-        `context` goes to the checks every exchange gets (e.g. `dropped_parameters` for META-012).
+        When it was refused, the upstream-side checks judge what reached the provider, with the test's
+        expectations (`expect`, what `check` will be given), so the rule the translation broke fails
+        even though the answer never came, and `requirement` reads blocked by it. `context` goes to the
+        checks every exchange gets (e.g. `dropped_parameters` for META-012).
         """
         exchange = sent.exchange
         model = (exchange.request_body or {}).get("model")
         if optional_model and unknown_model_answer(exchange, model):
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
         journal = [u.raw for u in sent.upstreams]
-        if not expect.success(
-            self.judge, exchange, requirement, upstream=sent.context(), journal=journal, **context
-        ):
+        probe = sent.context(**(expect or {}))
+        if not success(self.judge, exchange, requirement, upstream=probe, journal=journal, **context):
             return False
         if sent.upstream is None:
             got = sorted({u.flavour for u in sent.upstreams})
@@ -166,6 +175,16 @@ class Client:
 
     def check(self, sent: Sent, *checks: Any, **expectations: Any) -> None:
         self.judge(sent.exchange, sent.context(**expectations), only=[c.__name__ for c in checks])
+
+    def translated(
+        self, sent: Sent, requirement: str, *checks: Any, optional_model: bool = False, **expectations: Any
+    ) -> bool:
+        """`served`, then the named checks, both under the same expectations: the test states them once,
+        and a refused request is judged by them too. Returns whether the request was served."""
+        if not self.served(sent, requirement, optional_model=optional_model, expect=expectations):
+            return False
+        self.check(sent, *checks, **expectations)
+        return True
 
     def kind(
         self, profile: TargetProfile, kind: str, body: dict[str, Any], requirement: str, **kw: Any

@@ -15,7 +15,7 @@ import pytest
 from auriko_conformance.suites.checks import ext
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.profile import TargetProfile
-from auriko_conformance.suites.snapshot import Client, flavour_models_of, model_for, user
+from auriko_conformance.suites.snapshot import Client, Sent, flavour_models_of, model_for, user
 from auriko_conformance.suites.target import Mocks, Target
 
 
@@ -70,8 +70,9 @@ def test_extensions_reach_only_the_selected_provider(
     sent = client.send(
         user("Name a colour.", model=model_for(flavour_models, flavour), extensions=extensions), flavour
     )
-    if client.served(sent, "EXT-001"):
-        client.check(sent, ext.extensions_reach_provider, ext.other_extensions_stay_behind, extension=key)
+    client.translated(
+        sent, "EXT-001", ext.extensions_reach_provider, ext.other_extensions_stay_behind, extension=key
+    )
 
 
 @pytest.mark.requirement("EXT-003")
@@ -99,15 +100,7 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
         "Name a colour.", model=model_for(flavour_models, "anthropic"), extensions={"anthropic": extension}
     )
     sent = client.send(body, "anthropic")
-    if client.served(sent, "EXT-004"):
-        client.check(
-            sent,
-            ext.credentials_stripped,
-            ext.strips_reported_without_value,
-            secrets=secrets,
-            stripped=["API_KEY", "Password", "X-Api-Key", "Authorization"],
-            stripped_values=secrets,
-        )
+    if _credentials_stripped(client, sent, secrets, ["API_KEY", "Password", "X-Api-Key", "Authorization"]):
         kept = (sent.upstream.json.get("metadata") or {}).get("user_id")
         client.judge.require(
             "EXT-004",
@@ -115,6 +108,19 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
             f"metadata.user_id: expected 'conformance-user', got {kept!r}",
             sent.exchange,
         )
+
+
+def _credentials_stripped(client: Client, sent: Sent, secrets: list[str], names: list[str]) -> bool:
+    """EXT-004 and EXT-006 on a request whose extensions hid `secrets` under the keys `names`."""
+    return client.translated(
+        sent,
+        "EXT-004",
+        ext.credentials_stripped,
+        ext.strips_reported_without_value,
+        secrets=secrets,
+        stripped=names,
+        stripped_values=secrets,
+    )
 
 
 @pytest.mark.requirement("EXT-004", "EXT-006")
@@ -132,15 +138,7 @@ def test_credentials_stripped_in_nested_lists(client: Client, flavour_models: di
         "Name a colour.", model=model_for(flavour_models, "deepseek"), extensions={"deepseek": extension}
     )
     sent = client.send(body, "deepseek")
-    if client.served(sent, "EXT-004"):
-        client.check(
-            sent,
-            ext.credentials_stripped,
-            ext.strips_reported_without_value,
-            secrets=secrets,
-            stripped=["Secret_Key", "token", "CREDENTIALS", "access_token"],
-            stripped_values=secrets,
-        )
+    if _credentials_stripped(client, sent, secrets, ["Secret_Key", "token", "CREDENTIALS", "access_token"]):
         nested = sent.upstream.json.get("x_conformance") or {}
         kept = (
             ((nested.get("level1") or {}).get("level2") or {}).get("kept"),
@@ -224,17 +222,17 @@ def test_core_fields_stripped_at_top_level_only(
     body = {**user("Name a colour."), **case["client"], "model": model_for(flavour_models, flavour)}
     body["extensions"] = {EXTENSION_KEY[flavour]: case["extension"]}
     sent = client.send(body, flavour)
-    if client.served(sent, "EXT-005"):
-        client.check(
-            sent,
-            ext.core_fields_top_level_only,
-            ext.strips_reported_without_value,
-            preserved=case["preserved"],
-            nested=case["nested"],
-            blocked_values=case["values"],
-            stripped=case["stripped"],
-            stripped_values=case["values"],
-        )
+    client.translated(
+        sent,
+        "EXT-005",
+        ext.core_fields_top_level_only,
+        ext.strips_reported_without_value,
+        preserved=case["preserved"],
+        nested=case["nested"],
+        blocked_values=case["values"],
+        stripped=case["stripped"],
+        stripped_values=case["values"],
+    )
 
 
 @pytest.mark.requirement("EXT-007")

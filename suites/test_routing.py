@@ -25,6 +25,7 @@ import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import all_checks
 from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise, selection
+from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.directory import Directory, Offer
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
@@ -169,9 +170,29 @@ def scene(target: Target, profile: TargetProfile, mocks: Mocks) -> Scene:
 
 
 def answered(judge: Judge, exchange: Exchange, requirement: str, context: RouteContext, *checks: str) -> None:
-    """A 200 the applicable checks accept, then the named route checks, META-011 included."""
-    expect.success(judge, exchange, requirement)
-    judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
+    """A 200 the applicable checks accept, then the named route checks, META-011 included.
+
+    No answer: the named route checks judge the journal first (a gateway that stopped before the
+    instance that had to answer fails the routing rule), else the refusal is the root; the test's
+    requirements read blocked by it, never "expected 200".
+    """
+    journal = context.journal or ()
+    refused = refused_request(context.request, journal)
+    probe, probes = (refused, None) if refused is not None else (context, checks)
+    if expect.success(judge, exchange, requirement, upstream=probe, journal=journal, probes=probes):
+        judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
+
+
+def directed_failure_happened(judge: Judge, exchange: Exchange, journal: list[dict[str, Any]]) -> bool:
+    """The failure a scenario directs (a 429, a 5xx, a timeout, a cut stream) happened: no provider refused
+    what the gateway sent as invalid (the mocks check a request before they play a directive). When one
+    did, the scenario's rules have no subject: the translation rule the refused request breaks, or else
+    REQ-027, is the root, and the test's requirements read blocked by it (`Judge.blocked_rest`)."""
+    refused = refused_request(exchange.request_body or {}, journal)
+    if refused is None:
+        return True
+    judge.attribute(exchange, refused, journal)
+    return False
 
 
 def failed(judge: Judge, exchange: Exchange, context: RouteContext, *checks: str) -> None:
@@ -613,8 +634,11 @@ def test_fallback_mode_exhausts_models_in_order(
 def _cheapest_tried_first(
     judge: Judge, exchange: Exchange, journal: list[dict[str, Any]], cheap: Offer
 ) -> None:
-    """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006)."""
-    first = journal[0].get("provider") if journal else None
+    """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006).
+    With no upstream request at all the gateway refused before routing: nothing to judge here."""
+    if not journal:
+        return
+    first = journal[0].get("provider")
     judge.require(
         "ROUTE-006",
         first == cheap.instance,
@@ -675,6 +699,8 @@ def test_anthropic_529_is_retryable(
     )
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
+    if not directed_failure_happened(judge, exchange, journal):
+        return
     context = s.context(exchange, journal, answer_from=frozenset({other.instance}), error=ExpectedError(503))
     judge(exchange, context, only=["anthropic_529_never_500"])
     context.error = None

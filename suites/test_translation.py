@@ -116,10 +116,9 @@ def test_native_endpoint_auth_and_stream_options(
     if stream:
         body["stream"] = True
     sent = client.send(body, flavour)
-    if client.served(sent, "XLATE-001"):
-        client.check(
-            sent, xlate_request.native_endpoint_and_auth, xlate_request.stream_options_where_accepted
-        )
+    client.translated(
+        sent, "XLATE-001", xlate_request.native_endpoint_and_auth, xlate_request.stream_options_where_accepted
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,15 +139,13 @@ def test_anthropic_system_becomes_top_level(client: Client, flavour_models: dict
     sent = client.send(
         {"model": model_for(flavour_models, "anthropic"), "messages": CONVERSATION}, "anthropic"
     )
-    if client.served(sent, "XLATE-003"):
-        client.check(sent, xlate_anthropic.anthropic_system_top_level)
+    client.translated(sent, "XLATE-003", xlate_anthropic.anthropic_system_top_level)
 
 
 @pytest.mark.requirement("XLATE-004")
 def test_gemini_system_instruction_and_model_role(client: Client, flavour_models: dict[str, str]) -> None:
     sent = client.send({"model": model_for(flavour_models, "gemini"), "messages": CONVERSATION}, "gemini")
-    if client.served(sent, "XLATE-004"):
-        client.check(sent, xlate_gemini.gemini_system_instruction)
+    client.translated(sent, "XLATE-004", xlate_gemini.gemini_system_instruction)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -168,6 +165,13 @@ TOOL_CHOICES = {
 }
 
 
+def _tools_check(flavour: str) -> Any:
+    """The check of a provider's tools rule (XLATE-005 for Anthropic, XLATE-006 for Gemini)."""
+    if flavour == "anthropic":
+        return xlate_anthropic.anthropic_tools_native
+    return xlate_gemini.gemini_tools_native
+
+
 @pytest.mark.needs("tools")
 @pytest.mark.parametrize("choice", list(TOOL_CHOICES))
 @pytest.mark.parametrize("flavour", TOOL_FLAVOURS)
@@ -182,13 +186,7 @@ def test_tools_and_tool_choice_native(
         **TOOL_CHOICES[choice],
     )
     sent = client.send(body, flavour)
-    if client.served(sent, requirement):
-        client.check(
-            sent,
-            xlate_anthropic.anthropic_tools_native
-            if flavour == "anthropic"
-            else xlate_gemini.gemini_tools_native,
-        )
+    client.translated(sent, requirement, _tools_check(flavour))
 
 
 @pytest.mark.needs("tools")
@@ -199,13 +197,7 @@ def test_tool_history_native(client: Client, flavour_models: dict[str, str], fla
     sent = client.send(
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [WEATHER]}, flavour
     )
-    if client.served(sent, requirement):
-        client.check(
-            sent,
-            xlate_anthropic.anthropic_tools_native
-            if flavour == "anthropic"
-            else xlate_gemini.gemini_tools_native,
-        )
+    client.translated(sent, requirement, _tools_check(flavour))
 
 
 @pytest.mark.requirement("XLATE-007")
@@ -219,8 +211,7 @@ def test_tool_choice_none_is_guaranteed(client: Client, flavour_models: dict[str
         tool_choice="none",
     )
     sent = client.send(body, flavour)
-    if client.served(sent, "XLATE-007"):
-        client.check(sent, xlate_response.tool_choice_none_honoured)
+    client.translated(sent, "XLATE-007", xlate_response.tool_choice_none_honoured)
 
 
 @pytest.mark.requirement("XLATE-008")
@@ -238,8 +229,7 @@ def test_deepseek_reasoning_content_on_tool_turns(
         {"messages": messages, "tools": [WEATHER], "reasoning_effort": "high"},
         "XLATE-008",
     )
-    if client.served(sent, "XLATE-008"):
-        client.check(sent, xlate_openai.deepseek_reasoning_content_on_tool_turns, thinking=True)
+    client.translated(sent, "XLATE-008", xlate_openai.deepseek_reasoning_content_on_tool_turns, thinking=True)
 
 
 @pytest.mark.requirement("XLATE-009")
@@ -277,8 +267,7 @@ def test_empty_client_arguments_normalised(
     sent = client.send(
         {"model": model_for(flavour_models, flavour), "messages": messages, "tools": [PING]}, flavour
     )
-    if client.served(sent, "XLATE-010"):
-        client.check(sent, xlate_request.empty_arguments_become_empty_object)
+    client.translated(sent, "XLATE-010", xlate_request.empty_arguments_become_empty_object)
 
 
 @pytest.mark.requirement("XLATE-011")
@@ -292,14 +281,14 @@ def test_anthropic_stream_tool_indices_after_thinking(client: Client, profile: T
         stream=True,
     )
     sent = client.kind(profile, "claude_haiku_4_5", body, "XLATE-011")
-    if client.served(sent, "XLATE-011"):
-        client.check(
-            sent,
-            xlate_anthropic.anthropic_stream_tool_indices,
-            xlate_response.tool_call_arguments_are_json,
-            tool_names=["get_weather", "get_time"],
-            argument_keys=[["city"], ["zone"]],
-        )
+    client.translated(
+        sent,
+        "XLATE-011",
+        xlate_anthropic.anthropic_stream_tool_indices,
+        xlate_response.tool_call_arguments_are_json,
+        tool_names=["get_weather", "get_time"],
+        argument_keys=[["city"], ["zone"]],
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -314,8 +303,7 @@ def test_stop_native_field(client: Client, flavour_models: dict[str, str], flavo
     sent = client.send(
         user("List three animals.", model=model_for(flavour_models, flavour), stop=stop), flavour
     )
-    if client.served(sent, "XLATE-012"):
-        client.check(sent, xlate_request.stop_native_field)
+    client.translated(sent, "XLATE-012", xlate_request.stop_native_field)
 
 
 @pytest.mark.requirement("XLATE-013")
@@ -337,8 +325,7 @@ def test_gemini_output_limit(client: Client, flavour_models: dict[str, str], fie
     sent = client.send(
         user("Name a colour.", model=model_for(flavour_models, "gemini"), **{field: limit}), "gemini"
     )
-    if client.served(sent, "XLATE-014"):
-        client.check(sent, xlate_request.output_limit_native_field)
+    client.translated(sent, "XLATE-014", xlate_request.output_limit_native_field)
 
 
 @pytest.mark.requirement("XLATE-014")
@@ -349,8 +336,7 @@ def test_openai_reasoning_model_output_limit(client: Client, profile: TargetProf
         sent = client.send({**body, "model": profile.reasoning_model}, "openai")
     else:
         sent = client.kind(profile, "o4_mini", body, "XLATE-014")
-    if client.served(sent, "XLATE-014"):
-        client.check(sent, xlate_request.output_limit_native_field, reasoning_model=True)
+    client.translated(sent, "XLATE-014", xlate_request.output_limit_native_field, reasoning_model=True)
 
 
 @pytest.mark.requirement("XLATE-014")
@@ -359,8 +345,7 @@ def test_deepseek_output_limit(client: Client, flavour_models: dict[str, str]) -
         user("Name a colour.", model=model_for(flavour_models, "deepseek"), max_completion_tokens=40),
         "deepseek",
     )
-    if client.served(sent, "XLATE-014"):
-        client.check(sent, xlate_request.output_limit_native_field)
+    client.translated(sent, "XLATE-014", xlate_request.output_limit_native_field)
 
 
 @pytest.mark.requirement("XLATE-015")
@@ -369,8 +354,7 @@ def test_anthropic_sampling_native(client: Client, flavour_models: dict[str, str
         "Name a colour.", model=model_for(flavour_models, "anthropic"), temperature=0.5, top_p=0.9, top_k=40
     )
     sent = client.send(body, "anthropic")
-    if client.served(sent, "XLATE-015"):
-        client.check(sent, xlate_request.sampling_native_anthropic_gemini)
+    client.translated(sent, "XLATE-015", xlate_request.sampling_native_anthropic_gemini)
 
 
 @pytest.mark.requirement("XLATE-015")
@@ -390,8 +374,7 @@ def test_gemini_sampling_native(
     if profile.claims_feature("n"):
         body["n"] = 2
     sent = client.send(body, "gemini")
-    if client.served(sent, "XLATE-015"):
-        client.check(sent, xlate_request.sampling_native_anthropic_gemini)
+    client.translated(sent, "XLATE-015", xlate_request.sampling_native_anthropic_gemini)
 
 
 @pytest.mark.requirement("XLATE-016")
@@ -399,8 +382,7 @@ def test_anthropic_temperature_clamped(client: Client, flavour_models: dict[str,
     sent = client.send(
         user("Name a colour.", model=model_for(flavour_models, "anthropic"), temperature=1.5), "anthropic"
     )
-    if client.served(sent, "XLATE-016"):
-        client.check(sent, xlate_anthropic.anthropic_temperature_clamped)
+    client.translated(sent, "XLATE-016", xlate_anthropic.anthropic_temperature_clamped)
 
 
 @pytest.mark.requirement("XLATE-017")
@@ -421,9 +403,10 @@ def test_openai_fields_unchanged(
     if profile.claims_feature("logprobs"):
         body.update(logprobs=True, top_logprobs=2)
     sent = client.send(body, "openai")
-    if client.served(sent, "XLATE-017"):
-        # SCHEMA-008 again, now knowing the provider (it returns logprobs: no warning excuses their loss)
-        client.check(sent, xlate_openai.openai_compatible_fields_unchanged, schema.logprobs_are_arrays)
+    # SCHEMA-008 again, now knowing the provider (it returns logprobs: no warning excuses their loss)
+    client.translated(
+        sent, "XLATE-017", xlate_openai.openai_compatible_fields_unchanged, schema.logprobs_are_arrays
+    )
 
 
 @pytest.mark.requirement("XLATE-017")
@@ -437,8 +420,7 @@ def test_vllm_fields_unchanged(client: Client, flavour_models: dict[str, str]) -
         top_a=0.5,  # D-112: forwarded where the model takes it, else dropped with a warning
     )
     sent = client.send(body, "vllm")
-    if client.served(sent, "XLATE-017"):
-        client.check(sent, xlate_openai.openai_compatible_fields_unchanged)
+    client.translated(sent, "XLATE-017", xlate_openai.openai_compatible_fields_unchanged)
 
 
 #: A valid value for each parameter some provider has no native field for (XLATE-018).
@@ -530,8 +512,7 @@ def test_gemini_response_format(
     )
     sent = client.send(body, "gemini")
     _skip_unsupported_output_mode(sent)
-    if client.served(sent, "XLATE-019"):
-        client.check(sent, xlate_gemini.gemini_response_format)
+    client.translated(sent, "XLATE-019", xlate_gemini.gemini_response_format)
 
 
 @pytest.mark.requirement("XLATE-020")
@@ -543,8 +524,7 @@ def test_anthropic_json_schema_answer_is_content(
     body = user("Give a city as JSON.", response_format=NULLABLE_SCHEMA, stream=stream)
     sent = client.kind(profile, "claude_sonnet_4_6", body, "XLATE-020")
     _skip_unsupported_output_mode(sent)
-    if client.served(sent, "XLATE-020"):
-        client.check(sent, xlate_anthropic.anthropic_json_schema_as_content)
+    client.translated(sent, "XLATE-020", xlate_anthropic.anthropic_json_schema_as_content)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -561,8 +541,7 @@ def test_claude_4_6_adaptive_thinking(client: Client, profile: TargetProfile, ef
     sent = client.kind(
         profile, "claude_sonnet_4_6", user("Think, then name a prime.", reasoning_effort=effort), "XLATE-021"
     )
-    if client.served(sent, "XLATE-021"):
-        client.check(sent, xlate_anthropic.claude_adaptive_effort, claude_kind="adaptive")
+    client.translated(sent, "XLATE-021", xlate_anthropic.claude_adaptive_effort, claude_kind="adaptive")
 
 
 @pytest.mark.requirement("XLATE-022")
@@ -574,14 +553,14 @@ def test_claude_4_5_budget_from_effort(client: Client, profile: TargetProfile, k
         sent = client.kind(
             profile, kind, user("Think, then name a prime.", reasoning_effort=effort), "XLATE-022"
         )
-        if not client.served(sent, "XLATE-022"):
-            return
-        client.check(
+        if not client.translated(
             sent,
+            "XLATE-022",
             xlate_anthropic.claude_budget_from_effort,
             claude_kind="budget",
             effort_control=kind == "claude_opus_4_5",
-        )
+        ):
+            return
         budgets.append((effort, xlate_anthropic.budget_of(sent.upstream)))
     for message in xlate.non_decreasing("budget_tokens", budgets):
         client.judge.require("XLATE-022", False, message)
@@ -592,13 +571,13 @@ def test_claude_4_5_budget_from_effort(client: Client, profile: TargetProfile, k
         user("Think, then name a prime.", reasoning_effort="high", max_completion_tokens=64),
         "XLATE-022",
     )
-    if client.served(sent, "XLATE-022"):
-        client.check(
-            sent,
-            xlate_anthropic.claude_budget_from_effort,
-            claude_kind="budget",
-            effort_control=kind == "claude_opus_4_5",
-        )
+    client.translated(
+        sent,
+        "XLATE-022",
+        xlate_anthropic.claude_budget_from_effort,
+        claude_kind="budget",
+        effort_control=kind == "claude_opus_4_5",
+    )
 
 
 XHIGH_CASES = {
@@ -625,14 +604,14 @@ def test_claude_xhigh_normalised(client: Client, profile: TargetProfile, kind: s
     sent = client.kind(
         profile, kind, user("Think, then name a prime.", reasoning_effort="xhigh"), "XLATE-023"
     )
-    if client.served(sent, "XLATE-023"):
-        client.check(
-            sent,
-            xlate_anthropic.claude_xhigh_normalised,
-            claude_kind=claude_kind,
-            xhigh_to=target,
-            high_budget=high_budget,
-        )
+    client.translated(
+        sent,
+        "XLATE-023",
+        xlate_anthropic.claude_xhigh_normalised,
+        claude_kind=claude_kind,
+        xhigh_to=target,
+        high_budget=high_budget,
+    )
 
 
 @pytest.mark.requirement("XLATE-024")
@@ -674,8 +653,7 @@ def test_gemini_3_thinking_level(client: Client, profile: TargetProfile, effort:
     sent = client.kind(
         profile, "gemini_3", user("Think, then name a prime.", reasoning_effort=effort), "XLATE-026"
     )
-    if client.served(sent, "XLATE-026"):
-        client.check(sent, xlate_gemini.gemini_thinking_by_generation, gemini_kind="level")
+    client.translated(sent, "XLATE-026", xlate_gemini.gemini_thinking_by_generation, gemini_kind="level")
 
 
 @pytest.mark.requirement("XLATE-026")
@@ -689,9 +667,10 @@ def test_gemini_2_5_thinking_budget(client: Client, profile: TargetProfile) -> N
             user("Think, then name a prime.", reasoning_effort=effort),
             "XLATE-026",
         )
-        if not client.served(sent, "XLATE-026"):
+        if not client.translated(
+            sent, "XLATE-026", xlate_gemini.gemini_thinking_by_generation, gemini_kind="budget"
+        ):
             return
-        client.check(sent, xlate_gemini.gemini_thinking_by_generation, gemini_kind="budget")
         config = sent.upstream.gemini["generationConfig"].get("thinkingConfig") or {}
         budgets.append((effort, config.get("thinkingBudget")))
     for message in xlate.non_decreasing("thinkingBudget", budgets):
@@ -708,8 +687,9 @@ def test_openai_native_reasoning_effort(
     # `max` is above every one of these models' accepted values (low/medium/high; GPT-5 adds minimal).
     body = user("Think, then name a prime.", reasoning_effort=effort)
     sent = client.kind(profile, kind, body, "XLATE-027")
-    if client.served(sent, "XLATE-027"):
-        client.check(sent, xlate_openai.openai_native_effort, openai_reasoning=True, ceiling="high")
+    client.translated(
+        sent, "XLATE-027", xlate_openai.openai_native_effort, openai_reasoning=True, ceiling="high"
+    )
 
 
 @pytest.mark.requirement("XLATE-027")
@@ -717,10 +697,14 @@ def test_openai_native_reasoning_effort(
 def test_gpt_5_4_drops_effort_with_tools(client: Client, profile: TargetProfile) -> None:
     body = user("Weather in Paris?", reasoning_effort="high", tools=[WEATHER])
     sent = client.kind(profile, "gpt_5_4", body, "XLATE-027")
-    if client.served(sent, "XLATE-027", optional_model=True):
-        client.check(
-            sent, xlate_openai.openai_native_effort, openai_reasoning=True, effort_dropped_with_tools=True
-        )
+    client.translated(
+        sent,
+        "XLATE-027",
+        xlate_openai.openai_native_effort,
+        optional_model=True,
+        openai_reasoning=True,
+        effort_dropped_with_tools=True,
+    )
 
 
 @pytest.mark.requirement("XLATE-028")
@@ -730,9 +714,10 @@ def test_deepseek_v4_thinking_from_effort(client: Client, profile: TargetProfile
         sent = client.kind(
             profile, "deepseek_v4", user("Think, then name a prime.", reasoning_effort=effort), "XLATE-028"
         )
-        if not client.served(sent, "XLATE-028"):
+        if not client.translated(
+            sent, "XLATE-028", xlate_openai.deepseek_thinking_from_effort, deepseek_v4=True
+        ):
             return
-        client.check(sent, xlate_openai.deepseek_thinking_from_effort, deepseek_v4=True)
 
 
 @pytest.mark.requirement("XLATE-029")
@@ -830,8 +815,7 @@ def test_anthropic_reasoning_blocks_round_trip(client: Client, profile: TargetPr
     sent = client.kind(
         profile, "claude_haiku_4_5", {"messages": messages, "reasoning_effort": "low"}, "XLATE-032"
     )
-    if client.served(sent, "XLATE-032"):
-        client.check(sent, xlate_anthropic.anthropic_history_round_trips)
+    client.translated(sent, "XLATE-032", xlate_anthropic.anthropic_history_round_trips)
 
 
 @pytest.mark.requirement("XLATE-032")
@@ -850,8 +834,7 @@ def test_anthropic_empty_assistant_content(
         ]
         body = {"messages": messages}
     sent = client.send({**body, "model": model_for(flavour_models, "anthropic")}, "anthropic")
-    if client.served(sent, "XLATE-032"):
-        client.check(sent, xlate_anthropic.anthropic_history_round_trips)
+    client.translated(sent, "XLATE-032", xlate_anthropic.anthropic_history_round_trips)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -982,13 +965,13 @@ def test_native_finish_reasons_mapped(
         pytest.skip(NOT_CLAIMED + "tools")
     body, native = _finish_case(case, model_for(flavour_models, flavour))
     sent = client.send({**body, "stream": stream}, flavour)
-    if client.served(sent, "XLATE-036"):
-        client.check(
-            sent,
-            xlate_response.finish_reason_mapped,
-            xlate_response.native_finish_reason_kept,
-            native_finish=native,
-        )
+    client.translated(
+        sent,
+        "XLATE-036",
+        xlate_response.finish_reason_mapped,
+        xlate_response.native_finish_reason_kept,
+        native_finish=native,
+    )
 
 
 @pytest.mark.requirement("XLATE-038")
@@ -1006,13 +989,13 @@ def test_truncation_wins_over_tool_calls(
         stream=stream,
     )
     sent = client.send(body, flavour)
-    if client.served(sent, "XLATE-038"):
-        client.check(
-            sent,
-            xlate_response.truncation_wins_over_tool_calls,
-            xlate_response.tool_call_arguments_are_json,
-            truncated=True,
-        )
+    client.translated(
+        sent,
+        "XLATE-038",
+        xlate_response.truncation_wins_over_tool_calls,
+        xlate_response.tool_call_arguments_are_json,
+        truncated=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1031,8 +1014,7 @@ def test_image_parts_native(client: Client, flavour_models: dict[str, str], flav
         parts.append({"type": "image_url", "image_url": {"url": "https://example.com/conformance/cat.png"}})
     body = {"model": model_for(flavour_models, flavour), "messages": [{"role": "user", "content": parts}]}
     sent = client.send(body, flavour)
-    if client.served(sent, "XLATE-039"):
-        client.check(sent, xlate_request.image_parts_native)
+    client.translated(sent, "XLATE-039", xlate_request.image_parts_native)
 
 
 @pytest.mark.requirement("XLATE-040")
@@ -1044,8 +1026,7 @@ def test_anthropic_cache_control_forwarded(client: Client, flavour_models: dict[
     ]
     body = {"model": model_for(flavour_models, "anthropic"), "messages": [{"role": "user", "content": parts}]}
     sent = client.send(body, "anthropic")
-    if client.served(sent, "XLATE-040"):
-        client.check(sent, xlate_anthropic.anthropic_cache_control_forwarded)
+    client.translated(sent, "XLATE-040", xlate_anthropic.anthropic_cache_control_forwarded)
 
 
 # --------------------------------------------------------------------------------------------------

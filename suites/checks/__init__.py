@@ -131,33 +131,6 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 
-#: Declarations for checks whose modules do not declare them yet (applied when they register): the
-#: request-side XLATE checks judge only the upstream request, so they can name an upstream refusal's cause.
-#: Move each into its module's `@check(...)` and delete it here.
-PENDING_DECLARATIONS: dict[str, dict[str, Any]] = {
-    name: {"upstream_side": True}
-    for name in (
-        "extensions_reach_provider",
-        "other_extensions_stay_behind",
-        "core_fields_top_level_only",
-        "native_endpoint_and_auth",
-        "stream_options_where_accepted",
-        "anthropic_system_top_level",
-        "gemini_system_instruction",
-        "anthropic_tools_native",
-        "gemini_tools_native",
-        "deepseek_reasoning_content_on_tool_turns",
-        "stop_native_field",
-        "output_limit_native_field",
-        "no_native_field_not_forwarded",
-        "claude_adaptive_effort",
-        "claude_budget_from_effort",
-        "deepseek_thinking_from_effort",
-        "image_parts_native",
-        "anthropic_cache_control_forwarded",
-    )
-}
-
 
 def check(
     requirement: str,
@@ -188,7 +161,6 @@ def check(
             "when": when,
             "flavours": frozenset(flavours),
             "upstream_side": upstream_side,
-            **PENDING_DECLARATIONS.get(name, {}),
         }
         REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip(), **declared)
         return func
@@ -224,9 +196,16 @@ def applicable(exchange: Exchange) -> set[Applies]:
         kinds.add(Applies.ERROR)
     elif exchange.status == 200 and chat and exchange.is_stream:
         kinds.add(Applies.STREAM)
-    elif exchange.status == 200 and chat:
+    elif exchange.status == 200 and chat and not error_under_200(exchange):
         kinds.add(Applies.COMPLETION)
     return kinds
+
+
+def error_under_200(exchange: Exchange) -> bool:
+    """A 200 whose body is an error envelope and no completion: the status is ERR-003's finding, and the
+    rules of completions have no completion to judge (they would restate it as a dozen missing fields)."""
+    body = exchange.json
+    return exchange.error is not None and isinstance(body, dict) and "choices" not in body
 
 
 def select_checks(

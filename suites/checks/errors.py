@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Applies, Context, check, family, register
+from auriko_conformance.suites.checks import Applies, Context, check, error_under_200, family, register
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.scenario import RouteContext
 
@@ -119,16 +119,19 @@ def error_headers_agree_with_body(exchange: Exchange, context: Context) -> Itera
         yield f"X-Error-Retryable is {retryable!r} for type {error.get('type')!r}, expected {expected!r}"
 
 
-@check("ERR-003", Applies.COMPLETION)
-def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[str]:
-    """A failure is never answered with HTTP 200 and an error body."""
-    body = exchange.json
-    if isinstance(body, dict) and "error" in body and "choices" not in body:
-        yield f"HTTP 200 with an error body: {exchange.excerpt(160)!r}"
-
-
 def _chat(exchange: Exchange, context: Context) -> bool:
     return exchange.url.endswith(CHAT_PATH)
+
+
+def _chat_200(exchange: Exchange, context: Context) -> bool:
+    return exchange.status == 200 and _chat(exchange, context)
+
+
+@check("ERR-003", Applies.ANY, when=_chat_200)
+def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[str]:
+    """A failure is never answered with HTTP 200 and an error body."""
+    if error_under_200(exchange):
+        yield f"HTTP 200 with an error body: {exchange.excerpt(160)!r}"
 
 
 @check("HDR-001", Applies.ANY, when=_chat)

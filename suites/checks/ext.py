@@ -14,11 +14,13 @@ from auriko_conformance.mocks.journal import key_fingerprint
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
+    XlateContext,
     camel,
     error_code,
     error_param,
     expect_of,
     owes_warning,
+    upstream_request,
 )
 from auriko_conformance.suites.exchange import Exchange
 
@@ -31,17 +33,17 @@ def _top_level(up: Upstream, key: str) -> tuple[bool, Any]:
     return False, None
 
 
-@check("EXT-001", Applies.ANY)
-def extensions_reach_provider(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("EXT-001", **upstream_request())
+def extensions_reach_provider(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Keys of `extensions.<selected>` appear top-level upstream with their values unchanged.
 
     expect: `extension` the extensions key of the provider that serves the request; `passthrough`
     the keys expected through (default: all of them).
     """
-    up = getattr(context, "upstream", None)
+    up = context.upstream
     name = expect_of(context).get("extension")
     extensions = context.request.get("extensions") or {}
-    if up is None or name is None or not isinstance(extensions.get(name), dict):
+    if name is None or not isinstance(extensions.get(name), dict):
         raise NotApplicable
     keys = expect_of(context).get("passthrough") or list(extensions[name])
     for key in keys:
@@ -52,16 +54,16 @@ def extensions_reach_provider(exchange: Exchange, context: Context) -> Iterator[
             yield f"extensions.{name}.{key} reached {up.flavour} as {value!r}, sent {extensions[name][key]!r}"
 
 
-@check("EXT-002", Applies.ANY)
-def other_extensions_stay_behind(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("EXT-002", **upstream_request())
+def other_extensions_stay_behind(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Keys under other providers' extensions never appear in the upstream body.
 
     expect: `extension` the selected provider's extensions key.
     """
-    up = getattr(context, "upstream", None)
+    up = context.upstream
     name = expect_of(context).get("extension")
     extensions = context.request.get("extensions") or {}
-    if up is None or name is None:
+    if name is None:
         raise NotApplicable
     own = set(extensions.get(name) or {}) if isinstance(extensions.get(name), dict) else set()
     for other, value in extensions.items():
@@ -127,16 +129,16 @@ def _path_value(body: Any, path: str) -> tuple[bool, Any]:
     return True, node
 
 
-@check("EXT-005", Applies.ANY)
-def core_fields_top_level_only(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("EXT-005", **upstream_request())
+def core_fields_top_level_only(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Core fields directly under extensions.<provider> are dropped; nested ones pass untouched.
 
     expect: `preserved` {upstream path: the client's own value}, `nested` {upstream path: value},
     `blocked_values` values that must not appear upstream.
     """
-    up = getattr(context, "upstream", None)
+    up = context.upstream
     expect = expect_of(context)
-    if up is None or not ("preserved" in expect or "nested" in expect):
+    if not ("preserved" in expect or "nested" in expect):
         raise NotApplicable
     body = up.gemini if up.flavour == "gemini" else up.json
     for path, want in (expect.get("preserved") or {}).items():

@@ -21,12 +21,6 @@ SUCCESS = Applies.ANY
 REQUIRED = ("provider", "provider_model_id", "model_canonical", "routing_strategy")
 
 
-def final_object(exchange: Exchange) -> dict[str, Any] | None:
-    """`exchange.final`, under the name the XLATE modules and suites/snapshot.py still import (to go
-    when they read the view directly)."""
-    return exchange.final
-
-
 def _has_metadata(exchange: Exchange, context: Context) -> bool:
     """A routing_metadata object to judge (a missing one is META-001's and STREAM-005's finding)."""
     return exchange.metadata is not None

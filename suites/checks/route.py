@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Applies, Context, check, family, register
+from auriko_conformance.suites.checks import (
+    Applies,
+    Context,
+    NotApplicable,
+    check,
+    error_under_200,
+    family,
+    register,
+)
 from auriko_conformance.suites.checks.errors import expected_error, never_500
 from auriko_conformance.suites.exchange import Exchange
-from auriko_conformance.suites.journal import answering_entries, called
+from auriko_conformance.suites.journal import answering_entries, called, refusals
 from auriko_conformance.suites.scenario import RouteContext
 
 ROUTE = {"context": RouteContext}
@@ -57,6 +65,7 @@ family(
     **ROUTE,
     given=("journal",),
     when=lambda exchange, context: context.allowed is not None or bool(context.forbidden),
+    upstream_side=True,
 )
 
 
@@ -68,7 +77,7 @@ family(
 def _answered(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     want = sorted(context.answer_from or ())
     if exchange.status != 200:
-        yield f"expected an answer from {want}, got HTTP {exchange.status}: {exchange.excerpt(200)}"
+        yield from _gave_up(exchange, context, want)
         return
     metadata = exchange.metadata or {}
     reported = context.instance(metadata.get("provider"))
@@ -82,6 +91,18 @@ def _answered(exchange: Exchange, context: RouteContext) -> Iterator[str]:
             return
     elif reported not in want:
         yield f"routing_metadata.provider is {metadata.get('provider')!r}, expected one of {want}"
+
+
+def _gave_up(exchange: Exchange, context: RouteContext, want: list[str]) -> Iterator[str]:
+    """On a refusal, the routing rule is to blame only when the journal shows it: the gateway tried other
+    instances, none refused the request as invalid, and it stopped before any that had to answer. With no
+    attempt at all (refused before routing) or an attempt the provider refused, the answer's absence has
+    another root (the refusal, or the translation rule the journal names), and this rule has no subject."""
+    journal = context.journal or []
+    seen = called(journal)
+    if not seen or set(seen) & set(want) or refusals(journal):
+        raise NotApplicable
+    yield f"the gateway answered HTTP {exchange.status} after trying {seen}, never {want}"
 
 
 family(
@@ -108,6 +129,7 @@ family(
     _answered,
     **ROUTE,
     given=("answer_from",),
+    upstream_side=True,
 )
 
 
@@ -133,6 +155,7 @@ register(
     _fallback_order,
     **ROUTE,
     given=("journal", "tried_first"),
+    upstream_side=True,
 )
 
 
@@ -348,6 +371,8 @@ def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]
         return
     if exchange.is_stream:
         choices = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
+    elif error_under_200(exchange):
+        return  # no answer to count choices in: ERR-003's finding
     else:
         body = exchange.json if isinstance(exchange.json, dict) else {}
         choices = list(body.get("choices") or [])

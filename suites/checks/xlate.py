@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks._warning_names import warning_names
-from auriko_conformance.suites.checks.meta import final_object
 from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import refusals
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
@@ -149,6 +149,26 @@ class XlateContext(Context):
     expect: dict[str, Any] = field(default_factory=dict)
 
 
+def upstream_request(*flavours: str) -> dict[str, Any]:
+    """The declaration (`@check(..., **upstream_request(...))`) of a check that judges the request a
+    provider of `flavours` (any, when none) received: the registry selects it only where the test read
+    that request from the journal, and it runs as a root-cause probe when the provider refused
+    (`Judge.attribute`), so the rule a translation broke fails even though the answer never came."""
+    return {"context": XlateContext, "given": ("upstream",), "flavours": flavours, "upstream_side": True}
+
+
+def refused_request(request: Mapping[str, Any], journal: Sequence[Mapping[str, Any]]) -> XlateContext | None:
+    """The last provider request of `journal` that the provider refused as invalid, as a context the
+    upstream-side checks can judge (None when no provider refused): where a scenario directed some other
+    failure, or an answer, the refusal is what happened instead, and the translation rule it breaks is
+    the root cause (`Judge.attribute`)."""
+    refused = refusals(journal)
+    if not refused:
+        return None
+    upstreams = [Upstream.from_entry(e) for e in journal]
+    return XlateContext(request=dict(request), upstream=Upstream.from_entry(refused[-1]), upstreams=upstreams)
+
+
 def upstream_of(context: Context, *flavours: str) -> Upstream | None:
     upstream = getattr(context, "upstream", None)
     if upstream is None or (flavours and upstream.flavour not in flavours):
@@ -196,16 +216,9 @@ def schema_violations(document: Any, schema: Any) -> Iterator[str]:
         return
 
 
-def warnings_of(exchange: Exchange | None) -> list[dict[str, Any]]:
-    final = final_object(exchange) if exchange is not None else None
-    metadata = final.get("routing_metadata") if final else None
-    warnings = metadata.get("warnings") if isinstance(metadata, dict) else None
-    return [w for w in warnings or [] if isinstance(w, dict)]
-
-
 def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> bool:
     """A warning names `name` in its code or message (D-047), of type `kind` when given."""
-    for w in warnings_of(exchange):
+    for w in exchange.warnings if exchange is not None else []:
         if kind is not None and kind not in (w.get("type"), w.get("code")):
             continue
         if warning_names(w, name):
@@ -214,9 +227,12 @@ def warned(exchange: Exchange | None, name: str, kind: str | None = None) -> boo
 
 
 def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: str | None = None) -> bool:
-    """A warning naming `name` is due and missing. Never due when the target does not claim warnings:
-    its silence says nothing then, and the rest of the check still judges what reached the provider."""
-    return context.claimed("warnings") and not warned(exchange, name, kind)
+    """A warning naming `name` is due and missing. Never due when the target does not claim warnings (its
+    silence says nothing then), nor on a request that was not answered: warnings ride on an answer's
+    routing_metadata, and a refusal is judged by what reached the provider (the root-cause probe,
+    `Judge.attribute`), not by the warnings it could not carry."""
+    answered = exchange is not None and exchange.status == 200
+    return answered and context.claimed("warnings") and not warned(exchange, name, kind)
 
 
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:

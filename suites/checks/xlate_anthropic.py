@@ -12,6 +12,7 @@ from typing import Any
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
+    XlateContext,
     client_stops,
     client_tool_calls,
     expect_of,
@@ -25,6 +26,7 @@ from auriko_conformance.suites.checks.xlate import (
     system_texts,
     text_of,
     upstream_of,
+    upstream_request,
     usage_findings,
 )
 from auriko_conformance.suites.exchange import Exchange
@@ -55,12 +57,10 @@ def _forced_choice(request: Mapping[str, Any]) -> str | None:
     return None
 
 
-@check("XLATE-003", Applies.ANY)
-def anthropic_system_top_level(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-003", **upstream_request("anthropic"))
+def anthropic_system_top_level(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """System and developer texts become the top-level `system`, in order; messages hold user/assistant."""
-    up = upstream_of(context, "anthropic")
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     wanted = [t for t in system_texts(context.request) if t]
     system = up.json.get("system")
     if isinstance(system, list):
@@ -76,12 +76,10 @@ def anthropic_system_top_level(exchange: Exchange, context: Context) -> Iterator
             yield f"upstream messages[{i}] has role {role!r}"
 
 
-@check("XLATE-005", Applies.ANY)
-def anthropic_tools_native(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-005", **upstream_request("anthropic"))
+def anthropic_tools_native(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Tools, tool_choice, parallel_tool_calls and tool history in Anthropic's native shapes."""
-    up = upstream_of(context, "anthropic")
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     request = context.request
     body = up.json
     by_name = {
@@ -184,12 +182,12 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
         yield "no unsupported_parameter warning names `stop`"
 
 
-@check("XLATE-016", Applies.ANY)
-def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-016", **upstream_request("anthropic"))
+def anthropic_temperature_clamped(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """A temperature in (1, 2] reaches Anthropic as 1, with a warning naming `temperature`."""
-    up = upstream_of(context, "anthropic")
+    up = context.upstream
     value = context.request.get("temperature")
-    if up is None or not isinstance(value, int | float) or not 1 < value <= 2 or anthropic_thinking(up):
+    if not isinstance(value, int | float) or not 1 < value <= 2 or anthropic_thinking(up):
         raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
@@ -197,19 +195,15 @@ def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Itera
         yield "no unsupported_parameter warning names `temperature`"
 
 
-@check("XLATE-021", Applies.ANY)
-def claude_adaptive_effort(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-021", **upstream_request("anthropic"))
+def claude_adaptive_effort(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Claude 4.6: `thinking: {type: adaptive}` and `output_config.effort` equal to the effort.
 
     expect: `claude_kind` == "adaptive".
     """
-    up = upstream_of(context, "anthropic")
+    up = context.upstream
     effort = context.request.get("reasoning_effort")
-    if (
-        up is None
-        or expect_of(context).get("claude_kind") != "adaptive"
-        or effort not in ("low", "medium", "high")
-    ):
+    if expect_of(context).get("claude_kind") != "adaptive" or effort not in ("low", "medium", "high"):
         raise NotApplicable
     thinking = up.json.get("thinking")
     if not (isinstance(thinking, dict) and thinking.get("type") == "adaptive"):
@@ -219,16 +213,16 @@ def claude_adaptive_effort(exchange: Exchange, context: Context) -> Iterator[str
         yield f"output_config.effort is {got!r}, expected {effort!r}"
 
 
-@check("XLATE-022", Applies.ANY)
-def claude_budget_from_effort(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-022", **upstream_request("anthropic"))
+def claude_budget_from_effort(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Claude 4.5: thinking enabled with 1024 <= budget < max_tokens (Opus 4.5: plus output_config.effort).
 
     expect: `claude_kind` == "budget"; `effort_control` (bool) for Opus 4.5.
     """
-    up = upstream_of(context, "anthropic")
+    up = context.upstream
     expect = expect_of(context)
     effort = context.request.get("reasoning_effort")
-    if up is None or expect.get("claude_kind") != "budget" or effort in (None, "off"):
+    if expect.get("claude_kind") != "budget" or effort in (None, "off"):
         raise NotApplicable
     thinking = up.json.get("thinking")
     budget = budget_of(up)
@@ -246,17 +240,17 @@ def claude_budget_from_effort(exchange: Exchange, context: Context) -> Iterator[
             yield f"Opus 4.5 output_config.effort is {got!r}, expected {effort!r}"
 
 
-@check("XLATE-023", Applies.ANY)
-def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-023", **upstream_request("anthropic"))
+def claude_xhigh_normalised(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """`xhigh` stays on Opus 4.7, becomes `high` on Opus 4.5 and `max` elsewhere, with a warning when changed.
 
     expect: `xhigh_to` ("xhigh" | "high" | "max"), `claude_kind`, and for budget models `high_budget`
     (the budget the same model got for `high`).
     """
-    up = upstream_of(context, "anthropic")
+    up = context.upstream
     expect = expect_of(context)
     target = expect.get("xhigh_to")
-    if up is None or context.request.get("reasoning_effort") != "xhigh" or target is None:
+    if context.request.get("reasoning_effort") != "xhigh" or target is None:
         raise NotApplicable
     effort = (up.json.get("output_config") or {}).get("effort")
     if expect.get("claude_kind") == "adaptive" or target == "xhigh":
@@ -276,15 +270,13 @@ def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[st
         yield f"xhigh became {target!r} without an unsupported_parameter warning naming reasoning_effort"
 
 
-@check("XLATE-024", Applies.ANY)
-def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-024", **upstream_request("anthropic"))
+def claude_thinking_sampling_stripped(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """With thinking on, temperature, top_k and a top_p outside [0.95, 1] are dropped with warnings."""
-    up = upstream_of(context, "anthropic")
+    up = context.upstream
     request = context.request
-    if up is None or not anthropic_thinking(up):
+    if not anthropic_thinking(up):
         raise NotApplicable
-    if exchange.status != 200:
-        yield f"the request failed with HTTP {exchange.status}"
     for name in ("temperature", "top_k", "top_p"):
         value = request.get(name)
         if value is None or (name == "top_p" and 0.95 <= value <= 1):
@@ -383,12 +375,10 @@ def anthropic_history_round_trips(exchange: Exchange, context: Context) -> Itera
         yield f"the request failed with HTTP {exchange.status}"
 
 
-@check("XLATE-040", Applies.ANY)
-def anthropic_cache_control_forwarded(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-040", **upstream_request("anthropic"))
+def anthropic_cache_control_forwarded(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """A text part with cache_control reaches Anthropic as a block with the same cache_control."""
-    up = upstream_of(context, "anthropic")
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     wanted = [
         (part.get("text"), part["cache_control"])
         for m in context.request.get("messages") or []

@@ -12,12 +12,14 @@ from typing import Any
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
+    XlateContext,
     expect_of,
     final_usage,
     lenient,
     native_usage,
     owes_warning,
     upstream_of,
+    upstream_request,
     usage_detail,
     usage_findings,
 )
@@ -31,11 +33,11 @@ def _deepseek_thinking(request: Mapping[str, Any], up: Upstream) -> bool:
     return request.get("reasoning_effort") not in (None, "off")
 
 
-@check("XLATE-008", Applies.ANY)
-def deepseek_reasoning_content_on_tool_turns(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-008", **upstream_request("deepseek"))
+def deepseek_reasoning_content_on_tool_turns(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """In thinking mode every assistant tool-call turn sent to DeepSeek carries `reasoning_content`."""
-    up = upstream_of(context, "deepseek")
-    if up is None or not (_deepseek_thinking(context.request, up) or expect_of(context).get("thinking")):
+    up = context.upstream
+    if not (_deepseek_thinking(context.request, up) or expect_of(context).get("thinking")):
         raise NotApplicable
     client = [
         m
@@ -132,12 +134,12 @@ def openai_native_effort(exchange: Exchange, context: Context) -> Iterator[str]:
 DEEPSEEK_EFFORTS = ("high", "max")
 
 
-@check("XLATE-028", Applies.ANY)
-def deepseek_thinking_from_effort(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-028", **upstream_request("deepseek"))
+def deepseek_thinking_from_effort(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """DeepSeek V4: an effort other than `off` turns thinking on, with a DeepSeek depth if one is sent."""
-    up = upstream_of(context, "deepseek")
+    up = context.upstream
     effort = context.request.get("reasoning_effort")
-    if up is None or effort in (None, "off") or not expect_of(context).get("deepseek_v4"):
+    if effort in (None, "off") or not expect_of(context).get("deepseek_v4"):
         raise NotApplicable
     thinking = up.json.get("thinking")
     if not (isinstance(thinking, dict) and thinking.get("type") == "enabled"):

@@ -14,6 +14,7 @@ from typing import Any
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
 from auriko_conformance.suites.checks.xlate import (
     OPENAI_COMPATIBLE,
+    XlateContext,
     camel,
     client_stops,
     client_tool_calls,
@@ -21,6 +22,7 @@ from auriko_conformance.suites.checks.xlate import (
     expect_of,
     lenient,
     upstream_of,
+    upstream_request,
 )
 from auriko_conformance.suites.checks.xlate_anthropic import anthropic_thinking
 from auriko_conformance.suites.exchange import Exchange
@@ -28,15 +30,13 @@ from auriko_conformance.suites.exchange import Exchange
 GEMINI_PATH_RE = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
 
-@check("XLATE-001", Applies.ANY)
-def native_endpoint_and_auth(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-001", **upstream_request())
+def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Each provider gets its own endpoint, auth header and model placement; Anthropic always a max_tokens.
 
     expect: `provider_model_id` (optional) the model ID the provider must be asked for.
     """
-    up = upstream_of(context)
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     stream = context.request.get("stream") is True
     model = expect_of(context).get("provider_model_id")
     if up.method != "POST":
@@ -79,12 +79,10 @@ def native_endpoint_and_auth(exchange: Exchange, context: Context) -> Iterator[s
             yield f"{up.flavour} body model is {up.json.get('model')!r}, expected {model!r}"
 
 
-@check("XLATE-002", Applies.ANY)
-def stream_options_where_accepted(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-002", **upstream_request())
+def stream_options_where_accepted(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """OpenAI-compatible streams ask for usage; Anthropic and Gemini never get `stream_options`."""
-    up = upstream_of(context)
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     if up.flavour in ("anthropic", "gemini"):
         for key in ("stream_options", "streamOptions"):
             if key in up.json:
@@ -133,12 +131,12 @@ def empty_arguments_become_empty_object(exchange: Exchange, context: Context) ->
                 yield f"empty arguments of {name!r} reached Gemini as {parts[:1]!r}, not args: {{}}"
 
 
-@check("XLATE-012", Applies.ANY)
-def stop_native_field(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-012", **upstream_request())
+def stop_native_field(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """`stop` becomes Anthropic `stop_sequences`, Gemini `stopSequences`, and stays `stop` elsewhere."""
-    up = upstream_of(context)
+    up = context.upstream
     stops = client_stops(context.request)
-    if up is None or stops is None:
+    if stops is None:
         raise NotApplicable
     if up.flavour == "anthropic":
         want = [s for s in stops if s.strip()]  # whitespace-only ones are XLATE-013's business
@@ -155,16 +153,16 @@ def stop_native_field(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"stop {context.request['stop']!r} reached {up.flavour} as {up.json.get('stop')!r}"
 
 
-@check("XLATE-014", Applies.ANY)
-def output_limit_native_field(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-014", **upstream_request())
+def output_limit_native_field(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """The client's token limit reaches Gemini, OpenAI reasoning models and DeepSeek in the native field.
 
     expect: `reasoning_model` (bool) whether the OpenAI model is a reasoning model.
     """
-    up = upstream_of(context)
+    up = context.upstream
     request = context.request
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
-    if up is None or not isinstance(limit, int):
+    if not isinstance(limit, int):
         raise NotApplicable
     if up.flavour == "gemini":
         got = up.gemini["generationConfig"].get("maxOutputTokens")
@@ -256,12 +254,10 @@ NOT_FORWARDED: dict[str, tuple[str, ...]] = {
 }
 
 
-@check("XLATE-018", Applies.ANY)
-def no_native_field_not_forwarded(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-018", **upstream_request())
+def no_native_field_not_forwarded(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Parameters without a native field on the provider never reach it (any spelling, any level)."""
-    up = upstream_of(context)
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     places = [up.json]
     if up.flavour == "gemini":
         places.append(up.gemini["generationConfig"])
@@ -317,12 +313,10 @@ def reasoning_off_native(exchange: Exchange, context: Context) -> Iterator[str]:
         yield f"off reached DeepSeek as thinking={up.json.get('thinking')!r}, not disabled"
 
 
-@check("XLATE-039", Applies.ANY)
-def image_parts_native(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("XLATE-039", **upstream_request("anthropic", "gemini"))
+def image_parts_native(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """image_url parts become Anthropic image blocks and Gemini inlineData parts (data URLs)."""
-    up = upstream_of(context, "anthropic", "gemini")
-    if up is None:
-        raise NotApplicable
+    up = context.upstream
     urls = [
         part["image_url"]["url"]
         for m in context.request.get("messages") or []

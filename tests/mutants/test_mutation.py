@@ -25,23 +25,10 @@ WORKERS = int(os.environ.get("AURIKO_MUTANT_WORKERS", "4"))
 SMOKE_WORKERS = min(WORKERS, 2)
 
 #: Faults the suites cannot catch yet, each with the check it needs (reported to the suites' owner).
-#: Strict xfail: once the check exists the fault is caught and its entry here must go.
-#: The six below: the upstream refuses the faulty request, so the test's requirement reads blocked by
-#: REQ-027; the XLATE check that states the rule needs the test's expectations, which reach only
-#: `Client.check`, not the root-cause probe of `Client.served` (D-090). Fix in the XLATE modules.
-_PROBE_NEEDS_EXPECTATIONS = "XLATE check needs the test's expectations in the root-cause probe (D-090)"
-KNOWN_GAPS: dict[str, str] = {
-    fault: _PROBE_NEEDS_EXPECTATIONS
-    for fault in (
-        "output-limit-wrong-field-for-reasoning-models",
-        "thinking-budget-below-minimum",
-        "gemini-thinking-level-and-budget",
-        "gemini-strict-schema-forwarded-raw",
-        "sampling-forwarded-unchecked-to-anthropic",
-        # the Anthropic mock now refuses effort "xhigh" on a model without it, as the real API does
-        "xhigh-not-normalised-for-claude",
-    )
-}
+#: Strict xfail: once the check exists the fault is caught and its entry here must go. None today: the
+#: six that were here (a refused request whose rule needed the test's expectations) are caught since the
+#: root-cause probe of `Client.served` gets them (`Client.translated`).
+KNOWN_GAPS: dict[str, str] = {}
 
 #: Declared requirements a fault breaks but the suites do not fail (attribution precision: "missed"),
 #: each with the check it needs (docs/mutation.md, "Open"). Exact: a new miss fails the test, and so
@@ -57,27 +44,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     # attributed to the rule its own check states, and the test's situation requirement no longer repeats it.
     ("unknown-path-not-enveloped", "ERR-006"): "the missing envelope is SCHEMA-006's and ERR-004's finding; "
     "ERR-006 is judged only on an envelope it can read",
-    ("invalid-enums-defaulted", "REQ-007"): "the accepted invalid value is REQ-008's finding; REQ-007's test "
-    "reads the refusal's code, now ERR-014's (D-092)",
     ("auth-error-as-403", "CLIENT-004"): "CLIENT-004 judges the SDK's exception class only on the status the "
     "SDK saw (D-090 class 3); a 403 is AUTH-001/002's finding",
     ("stream-options-sent-to-gemini", "XLATE-001"): "Gemini's refusal is attributed to XLATE-002, the rule "
     "that states it; XLATE-001 (served) reads blocked",
-    ("anthropic-max-tokens-fixed", "XLATE-022"): "the refusal is attributed to XLATE-001; XLATE-022's budget "
-    "rule needs the test's expectations in the root-cause probe (D-090)",
-    # the surviving faults of KNOWN_GAPS: their one declared rule reads blocked by REQ-027
-    **{
-        (fault, requirement): _PROBE_NEEDS_EXPECTATIONS
-        for fault, requirement in (
-            ("output-limit-wrong-field-for-reasoning-models", "XLATE-014"),
-            ("thinking-budget-below-minimum", "XLATE-022"),
-            ("gemini-thinking-level-and-budget", "XLATE-026"),
-            ("gemini-strict-schema-forwarded-raw", "XLATE-019"),
-            ("sampling-forwarded-unchecked-to-anthropic", "XLATE-016"),
-            ("sampling-forwarded-unchecked-to-anthropic", "XLATE-024"),
-            ("xhigh-not-normalised-for-claude", "XLATE-023"),
-        )
-    },
 }
 
 

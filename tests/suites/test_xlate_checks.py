@@ -2185,6 +2185,50 @@ def test_request_side_checks_are_silent_without_an_upstream() -> None:
             assert findings == [], check.name
 
 
+#: checks that judge only the request a provider received: the root-cause probe runs them on a refusal
+UPSTREAM_SIDE = {
+    "extensions_reach_provider", "other_extensions_stay_behind", "core_fields_top_level_only",
+    "native_endpoint_and_auth", "stream_options_where_accepted", "anthropic_system_top_level",
+    "gemini_system_instruction", "anthropic_tools_native", "gemini_tools_native",
+    "deepseek_reasoning_content_on_tool_turns", "stop_native_field", "output_limit_native_field",
+    "no_native_field_not_forwarded", "claude_adaptive_effort", "claude_budget_from_effort",
+    "deepseek_thinking_from_effort", "image_parts_native", "anthropic_cache_control_forwarded",
+    "anthropic_temperature_clamped", "claude_xhigh_normalised", "claude_thinking_sampling_stripped",
+    "gemini_response_format", "gemini_thinking_by_generation",
+}  # fmt: skip
+
+
+def test_upstream_side_checks_are_selected_by_their_declaration() -> None:
+    """The registry, not the check's body, decides that an upstream request of the right provider is
+    there to judge (`upstream_request(...)`): no journal entry or another provider's leaves it unselected."""
+    checks = all_checks()
+    translation = {c.name for c in checks.values() if c.func.__module__ in TRANSLATION_MODULES}
+    assert {c.name for c in checks.values() if c.upstream_side} & translation == UPSTREAM_SIDE
+    exchange = answer()
+    for name in UPSTREAM_SIDE:
+        chk = checks[name]
+        assert chk.context is XlateContext, name
+        assert not chk.selects(exchange, XlateContext(request={"model": "m"})), name
+        for flavour in PATHS:
+            selected = chk.selects(exchange, ctx({"model": "m"}, up(flavour, {})))
+            assert selected == (not chk.flavours or flavour in chk.flavours), (name, flavour)
+    assert checks["anthropic_system_top_level"].flavours == {"anthropic"}
+    assert checks["image_parts_native"].flavours == {"anthropic", "gemini"}
+
+
+def test_no_warning_is_owed_on_a_refusal() -> None:
+    """Warnings ride on an answer: a refused request is judged by what reached the provider only."""
+    refused = failure(502, "upstream_error", kind="api_error")
+    assert not xlate.owes_warning(refused, XlateContext(), "temperature")
+    assert xlate.owes_warning(answer(), XlateContext(), "temperature")
+    hot = {"model": "m", "temperature": 1.5}
+    assert found(xlate_anthropic.anthropic_temperature_clamped, (refused, ctx(hot, up("anthropic", {})))) == [
+        "XLATE-016"
+    ]  # not sent as 1: the translation is the finding, once
+    clamped = ctx(hot, up("anthropic", {"temperature": 1}))
+    assert found(xlate_anthropic.anthropic_temperature_clamped, (refused, clamped)) == []
+
+
 def test_gemini_view_accepts_both_spellings() -> None:
     snake = {
         "system_instruction": {"parts": [{"text": "s"}]},
