@@ -317,13 +317,19 @@ case(
         answer(),
         ctx({"model": "m"}, up("gemini", {**GEM_BODY, "model": "gemini-2.5-flash"})),
     ),
-    gemini_stream_without_sse=(
+    gemini_stream_with_unknown_alt=(
         answer(),
         ctx(
             {"model": "m", "stream": True},
-            up("gemini", GEM_BODY, path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+            up(
+                "gemini",
+                GEM_BODY,
+                path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                query={"alt": "proto"},
+            ),
         ),
     ),
+    gemini_without_key=(answer(), ctx({"model": "m"}, up("gemini", GEM_BODY, headers={}))),
     openai_without_bearer=(answer(), ctx({"model": "m"}, up("openai", {"model": "gpt"}, headers={}))),
 )
 case(
@@ -345,6 +351,30 @@ case(
     gemini_wrong_model_in_path=(
         answer(),
         ctx({"model": "m"}, up("gemini", GEM_BODY), provider_model_id="gemini-2.5-pro"),
+    ),
+)
+
+# Portkey's native Gemini call (D-138): the key as ?key= and a stream without alt=sse (one JSON array),
+# both documented by Google; neither is a finding.
+case(
+    xlate_request.native_endpoint_and_auth,
+    "XLATE-001",
+    (
+        answer(),
+        ctx(
+            {"model": "m", "stream": True},
+            up(
+                "gemini",
+                GEM_BODY,
+                path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                query={"key": "[redacted:1a2b3c4d]"},
+                headers={},
+            ),
+        ),
+    ),
+    gemini_key_in_query_without_a_value=(
+        answer(),
+        ctx({"model": "m"}, up("gemini", GEM_BODY, query={"key": ""}, headers={})),
     ),
 )
 
