@@ -7,7 +7,7 @@ from typing import Any
 
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.exchange import Exchange
-from auriko_conformance.suites.plugin import ANSWERED, Judge
+from auriko_conformance.suites.plugin import ANSWERED, Judge, unstaged
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
 CODES = "ERR-014"
@@ -93,5 +93,7 @@ def success(
         judge.checked.update({requirement, ANSWERED})
     else:
         roots = judge.attribute(exchange, upstream, journal)
-        judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
+        why = None if roots else unstaged(exchange)
+        reason = f"the mock could not stage the test's scenario ({why})" if why else ""
+        judge.block(requirement, reason or f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered

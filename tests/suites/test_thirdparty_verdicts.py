@@ -1,0 +1,65 @@
+"""Suite mistakes found on third-party gateways (docs/portkey.md, docs/litellm.md), each fed back as the
+exchange the gateway produced, with the verdict it must get now.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from auriko_conformance.mocks.directives import DirectiveError
+from auriko_conformance.suites import expect
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
+
+#: Portkey 1.15.2 relaying the DeepSeek mock's refusal of `[[mock: tool_calls=1]]` after Portkey had
+#: dropped the request's tools (tool_choice none): the scenario could not be staged.
+PORTKEY_UNSTAGED = {
+    "error": {
+        "message": 'Invalid response received from deepseek: {"error":{"message":"invalid mock directive '
+        '\'tool_calls\': the request declares no tools to call","type":"invalid_request_error",'
+        '"param":"tool_calls","code":null}}',
+        "type": None,
+        "param": None,
+        "code": None,
+    },
+    "provider": "deepseek",
+}
+
+
+def judge() -> Judge:
+    return Judge(node=SimpleNamespace(nodeid="t.py::t", name="t"))  # type: ignore[arg-type]
+
+
+def chat_error(body: dict[str, Any], status: int = 400) -> Exchange:
+    return Exchange.build(
+        status=status,
+        body=orjson.dumps(body),
+        headers={"content-type": "application/json"},
+        request_body={"model": "deepseek-chat", "messages": [{"role": "user", "content": "Hi"}]},
+    )
+
+
+def test_a_relayed_mock_directive_refusal_blocks_without_a_finding() -> None:
+    j = judge()
+    exchange = chat_error(PORTKEY_UNSTAGED)
+    assert unstaged(exchange) == "invalid mock directive 'tool_calls': the request declares no tools to call"
+    assert not expect.success(j, exchange, "XLATE-007")
+    assert [f for f in j.findings if f.requirement == ANSWERED] == []
+    [block] = [b for b in j.blocked if b.requirement == "XLATE-007"]
+    assert block.roots == ()
+    assert "could not stage" in block.reason
+    assert "tool_calls" in block.reason
+
+
+def test_an_ordinary_refusal_still_fails_a_valid_request_is_answered() -> None:
+    j = judge()
+    body = {"error": {"message": "anthropic error: max_tokens: Field required", "type": None}}
+    assert not expect.success(j, chat_error(body), "XLATE-007")
+    assert [f.requirement for f in j.findings if f.requirement == ANSWERED] == [ANSWERED]
+    assert [b.roots for b in j.blocked if b.requirement == "XLATE-007"] == [(ANSWERED,)]
+
+
+def test_the_mark_is_how_the_mocks_word_a_directive_they_cannot_follow() -> None:
+    assert str(DirectiveError("tool_calls", "no tools")).startswith(UNSTAGED_MARK)
