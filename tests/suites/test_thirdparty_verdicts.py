@@ -10,8 +10,11 @@ from typing import Any
 import orjson
 from auriko_conformance.mocks.directives import DirectiveError
 from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks import run_checks
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
+
+from tests.suites import samples
 
 #: Portkey 1.15.2 relaying the DeepSeek mock's refusal of `[[mock: tool_calls=1]]` after Portkey had
 #: dropped the request's tools (tool_choice none): the scenario could not be staged.
@@ -63,3 +66,31 @@ def test_an_ordinary_refusal_still_fails_a_valid_request_is_answered() -> None:
 
 def test_the_mark_is_how_the_mocks_word_a_directive_they_cannot_follow() -> None:
     assert str(DirectiveError("tool_calls", "no tools")).startswith(UNSTAGED_MARK)
+
+
+def _portkey_gemini_stream() -> Exchange:
+    """Portkey's Gemini stream: content, a finish_reason, then the end of the body with no `[DONE]`."""
+    base = {"id": "google-1", "object": "chat.completion.chunk", "created": 1, "model": "gemini-2.5-flash"}
+    deltas = [("Lantern", None), (" ribbon", None), (".", "stop")]
+    payloads = [
+        {**base, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
+        for text, finish in deltas
+    ]
+    return Exchange.build(
+        status=200,
+        body=b"".join(b"data: " + orjson.dumps(p) + b"\n\n" for p in payloads),
+        headers=samples.SSE_HEADERS,
+        request_body={**samples.REQUEST, "stream": True},
+    )
+
+
+def test_a_finished_stream_without_done_fails_the_terminator_rule_only() -> None:
+    """Class 2 (misattribution): the missing `[DONE]` is STREAM-002's; nothing was cut mid-stream."""
+    found = {f.requirement for f in run_checks(_portkey_gemini_stream())}
+    assert "STREAM-002" in found
+    assert "STREAM-015" not in found
+
+
+def test_a_stream_cut_before_its_finish_reason_is_still_a_silent_truncation() -> None:
+    exchange = samples.stream_exchange(samples.stream_payloads()[:2])
+    assert "STREAM-015" in {f.requirement for f in run_checks(exchange)}
