@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.plugin import ANSWERED, Judge, unstaged
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
@@ -97,3 +99,26 @@ def success(
         reason = f"the mock could not stage the test's scenario ({why})" if why else ""
         judge.block(requirement, reason or f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered
+
+
+def staged(
+    judge: Judge, exchange: Exchange, journal: Sequence[Mapping[str, Any]], *requirements: str
+) -> bool:
+    """Whether a fault scenario ran: the upstream got to answer with the injected fault, rather than
+    refusing the gateway's request first (e.g. Anthropic without `max_tokens`).
+
+    A refused request never met the fault, so what the client got says nothing about the fault's
+    mapping: `requirements` are blocked by the rule the gateway broke, judged from what the upstream
+    received (`Judge.attribute`), not failed with "expected 503, got 400".
+    """
+    if exchange.status == 200 or not refusals(journal):
+        return True
+    upstreams = [Upstream.from_entry(e) for e in journal]
+    upstream = XlateContext(request=exchange.request_body or {}, upstream=upstreams[-1], upstreams=upstreams)
+    roots = judge.attribute(exchange, upstream, journal)
+    status = refusals(journal)[-1].get("status")
+    for requirement in requirements:
+        judge.block(
+            requirement, f"the upstream refused the gateway's request ({status}) before the fault", roots
+        )
+    return False

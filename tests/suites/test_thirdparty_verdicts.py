@@ -94,3 +94,42 @@ def test_a_finished_stream_without_done_fails_the_terminator_rule_only() -> None
 def test_a_stream_cut_before_its_finish_reason_is_still_a_silent_truncation() -> None:
     exchange = samples.stream_exchange(samples.stream_payloads()[:2])
     assert "STREAM-015" in {f.requirement for f in run_checks(exchange)}
+
+
+#: What the Anthropic mock received from Portkey for an overload scenario (`[[mock: error=529]]`): no
+#: `max_tokens`, so the request was refused with 400 before the 529 could be injected.
+ANTHROPIC_WITHOUT_MAX_TOKENS = {
+    "provider": "anthropic",
+    "flavour": "anthropic",
+    "method": "POST",
+    "path": "/anthropic/v1/messages",
+    "query": {},
+    "headers": {"x-api-key": "[redacted:892a8281]", "anthropic-version": "2023-06-01"},
+    "body": {
+        "model": "claude-haiku-4-5",
+        "messages": [{"role": "user", "content": "Hi [[mock: error=529]]"}],
+    },
+    "status": 400,
+    "outcome": "error",
+}
+
+
+def test_a_fault_the_upstream_never_met_is_blocked_by_the_broken_rule() -> None:
+    """Class 1 (cascade): "expected 503, got 400" is not ERR-008's finding when the upstream refused the
+    gateway's request first; the rule that states the missing field fails, from the journal."""
+    j = judge()
+    refused = {"error": {"message": "anthropic error: max_tokens: Field required", "type": None}}
+    exchange = chat_error(refused)
+    assert not expect.staged(j, exchange, [ANTHROPIC_WITHOUT_MAX_TOKENS], "ERR-008", "ERR-011")
+    assert {f.requirement for f in j.findings} == {"XLATE-001"}
+    assert {b.requirement: b.roots for b in j.blocked} == {
+        "ERR-008": ("XLATE-001",),
+        "ERR-011": ("XLATE-001",),
+    }
+
+
+def test_a_fault_the_upstream_answered_is_staged() -> None:
+    j = judge()
+    overloaded = {**ANTHROPIC_WITHOUT_MAX_TOKENS, "status": 529}
+    assert expect.staged(j, chat_error({"error": {"message": "overloaded"}}, 500), [overloaded], "ERR-008")
+    assert j.blocked == []
