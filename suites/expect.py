@@ -7,7 +7,7 @@ from typing import Any
 
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
-from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange, ItemKind
 from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.plugin import ANSWERED, Judge, unstaged
 
@@ -122,3 +122,23 @@ def staged(
             requirement, f"the upstream refused the gateway's request ({status}) before the fault", roots
         )
     return False
+
+
+def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str) -> None:
+    """An error known before the stream starts is a non-2xx JSON answer (STREAM-017).
+
+    A target that answered with a complete, error-free stream did not take the situation for an error
+    at all: that is `rule`'s finding (the one that makes it an error), and STREAM-017, which says how
+    errors are sent, had nothing to judge.
+    """
+    if exchange.status == 200 and exchange.is_stream and not exchange.stream.of_kind(ItemKind.ERROR):
+        judge.require(rule, False, f"a {situation} error on a stream was answered as a success", exchange)
+        judge.block("STREAM-017", f"the {situation} situation was answered as a success", (rule,))
+        return
+    kind = exchange.headers.get("content-type")
+    judge.require(
+        "STREAM-017",
+        exchange.status >= 400 and not exchange.is_stream,
+        f"HTTP {exchange.status} ({kind}) for a {situation} error on a stream",
+        exchange,
+    )

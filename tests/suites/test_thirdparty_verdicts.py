@@ -133,3 +133,21 @@ def test_a_fault_the_upstream_answered_is_staged() -> None:
     overloaded = {**ANTHROPIC_WITHOUT_MAX_TOKENS, "status": 529}
     assert expect.staged(j, chat_error({"error": {"message": "overloaded"}}, 500), [overloaded], "ERR-008")
     assert j.blocked == []
+
+
+def test_a_stream_answered_as_a_success_fails_the_rule_that_makes_it_an_error() -> None:
+    """Class 2: Portkey clamps `temperature: 9` and streams an answer; that is REQ-004's finding, and
+    STREAM-017 (how a known error is sent) is blocked by it, not failed."""
+    j = judge()
+    expect.pre_stream_error(j, _portkey_gemini_stream(), "validation", "REQ-004")
+    assert {f.requirement for f in j.findings} == {"REQ-004"}
+    assert [(b.requirement, b.roots) for b in j.blocked] == [("STREAM-017", ("REQ-004",))]
+
+
+def test_an_error_sent_as_a_200_stream_still_fails_stream_017() -> None:
+    j = judge()
+    payloads = [{"error": {"message": "temperature out of range", "type": "invalid_request_error"}}]
+    exchange = samples.stream_exchange(payloads)
+    expect.pre_stream_error(j, exchange, "validation", "REQ-004")
+    assert {f.requirement for f in j.findings} == {"STREAM-017"}
+    assert j.blocked == []
