@@ -76,6 +76,14 @@ def anthropic_system_top_level(exchange: Exchange, context: Context) -> Iterator
             yield f"upstream messages[{i}] has role {role!r}"
 
 
+def _without_empty_defs(schema: Any) -> Any:
+    """A JSON Schema without an empty top-level `$defs`/`definitions`, which defines nothing (Portkey adds
+    `"$defs": {}` to every tool): the same schema, not a changed one."""
+    if not isinstance(schema, dict):
+        return schema
+    return {k: v for k, v in schema.items() if not (k in ("$defs", "definitions") and v == {})}
+
+
 @check("XLATE-005", Applies.ANY)
 def anthropic_tools_native(exchange: Exchange, context: Context) -> Iterator[str]:
     """Tools, tool_choice, parallel_tool_calls and tool history in Anthropic's native shapes."""
@@ -99,7 +107,7 @@ def anthropic_tools_native(exchange: Exchange, context: Context) -> Iterator[str
             yield f"tool {fn.get('name')!r} was sent in OpenAI shape: {native!r}"
         schema = native.get("input_schema")
         if fn.get("parameters") is not None:
-            if schema != fn["parameters"]:
+            if _without_empty_defs(schema) != _without_empty_defs(fn["parameters"]):
                 yield f"tool {fn.get('name')!r} input_schema is {schema!r}, expected the client's parameters"
         elif not (
             isinstance(schema, dict) and schema.get("type") == "object" and not schema.get("properties")

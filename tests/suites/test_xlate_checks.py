@@ -486,10 +486,44 @@ case(
 )
 
 # XLATE-005 / XLATE-006 -------------------------------------------------------------------------------
+# Portkey's tools: each input_schema gains an empty `$defs`, which defines nothing (the same schema).
+case(
+    xlate_anthropic.anthropic_tools_native,
+    "XLATE-005",
+    (
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic",
+                edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update({"$defs": {}})),
+            ),
+        ),
+    ),
+    non_empty_defs_added=(
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic",
+                edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update({"$defs": {"x": {}}})),
+            ),
+        ),
+    ),
+)
 case(
     xlate_anthropic.anthropic_tools_native,
     "XLATE-005",
     (answer(), ctx(ANT_TOOLS_REQUEST, up("anthropic", ANT_TOOLS_BODY))),
+    schema_changed=(
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic", edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update(required=[]))
+            ),
+        ),
+    ),
     required_sent_as_auto=(
         answer(),
         ctx(
