@@ -13,6 +13,7 @@ from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import run_checks
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext
 
 from tests.suites import samples
 
@@ -151,3 +152,27 @@ def test_an_error_sent_as_a_200_stream_still_fails_stream_017() -> None:
     expect.pre_stream_error(j, exchange, "validation", "REQ-004")
     assert {f.requirement for f in j.findings} == {"STREAM-017"}
     assert j.blocked == []
+
+
+def _upstream_overload(body: dict[str, Any]) -> list[str]:
+    exchange = chat_error(body, 503)
+    context = RouteContext(request=exchange.request_body, error=ExpectedError(503, error_type="api_error"))
+    return [f"{f.requirement} {f.message}" for f in run_checks(exchange, context)]
+
+
+def test_an_extra_top_level_field_is_the_envelope_rule_only() -> None:
+    """Class 2: Portkey's `"provider"` beside a complete envelope fails SCHEMA-006 once; the upstream
+    failure rows judge the status, code and type only."""
+    envelope = {"message": "overloaded", "type": "server_error", "param": None, "code": "server_overloaded"}
+    found = _upstream_overload({"error": envelope, "provider": "openai"})
+    assert "SCHEMA-006 top-level keys besides error: ['provider']" in found
+    assert [f for f in found if f.startswith("ERR-008")] == [
+        "ERR-008 type 'server_error', expected 'api_error'"
+    ]
+
+
+def test_an_upstream_error_shape_leaking_through_is_still_found() -> None:
+    leaked = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    assert any(
+        "not the gateway's envelope" in f for f in _upstream_overload(leaked) if f.startswith("ERR-008")
+    )
