@@ -143,10 +143,19 @@ class Client:
         )
         return Sent(exchange, upstreams, flavour)
 
-    def served(self, sent: Sent, requirement: str, *, optional_model: bool = False, **context: Any) -> bool:
+    def served(
+        self,
+        sent: Sent,
+        requirement: str,
+        *,
+        optional_model: bool = False,
+        expectations: dict[str, Any] | None = None,
+        **context: Any,
+    ) -> bool:
         """The request succeeded at a provider of the expected flavour (else: fail, inform or skip).
 
-        `context` goes to the checks every exchange gets (e.g. `dropped_parameters` for META-012).
+        `context` goes to the checks every exchange gets (e.g. `dropped_parameters` for META-012);
+        `expectations` to the upstream-side checks that name a refusal's cause (e.g. `reasoning_model`).
         """
         exchange = sent.exchange
         model = (exchange.request_body or {}).get("model")
@@ -154,7 +163,12 @@ class Client:
             pytest.skip(NOT_CLAIMED + f"the target does not know model {model!r}")
         journal = [u.raw for u in sent.upstreams]
         if not expect.success(
-            self.judge, exchange, requirement, upstream=sent.context(), journal=journal, **context
+            self.judge,
+            exchange,
+            requirement,
+            upstream=sent.context(**(expectations or {})),
+            journal=journal,
+            **context,
         ):
             return False
         if sent.upstream is None:

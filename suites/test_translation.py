@@ -348,7 +348,7 @@ def test_openai_reasoning_model_output_limit(client: Client, profile: TargetProf
         sent = client.send({**body, "model": profile.reasoning_model}, "openai")
     else:
         sent = client.kind(profile, "o4_mini", body, "XLATE-014")
-    if client.served(sent, "XLATE-014"):
+    if client.served(sent, "XLATE-014", expectations={"reasoning_model": True}):
         client.check(sent, xlate_request.output_limit_native_field, reasoning_model=True)
 
 

@@ -11,6 +11,7 @@ import orjson
 from auriko_conformance.mocks.directives import DirectiveError
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import run_checks
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
 from auriko_conformance.suites.scenario import ExpectedError, RouteContext
@@ -176,3 +177,32 @@ def test_an_upstream_error_shape_leaking_through_is_still_found() -> None:
     assert any(
         "not the gateway's envelope" in f for f in _upstream_overload(leaked) if f.startswith("ERR-008")
     )
+
+
+def test_a_refusal_of_max_tokens_on_a_reasoning_model_is_the_output_limit_rule() -> None:
+    """Class 2: Portkey forwards the client's `max_tokens` to o4-mini, which refuses it; with the test's
+    expectation (a reasoning model) the upstream-side probe names XLATE-014, not REQ-027."""
+    j = judge()
+    refused = {"error": {"message": "Unsupported parameter: 'max_tokens'", "code": "unsupported_parameter"}}
+    exchange = chat_error(refused)
+    entry = {
+        "provider": "openai",
+        "flavour": "openai",
+        "method": "POST",
+        "path": "/openai/v1/chat/completions",
+        "headers": {"authorization": "Bearer [redacted:892a8281]"},
+        "body": {"model": "o4-mini", "messages": [], "max_tokens": 400},
+        "status": 400,
+    }
+    upstream = Upstream.from_entry(entry)
+    context = XlateContext(
+        request={"model": "o4-mini", "max_tokens": 400},
+        upstream=upstream,
+        upstreams=[upstream],
+        expect={"reasoning_model": True},
+    )
+    assert not expect.success(j, exchange, "XLATE-014", upstream=context, journal=[entry])
+    found = {f.requirement for f in j.findings}
+    assert "XLATE-014" in found
+    assert ANSWERED not in found
+    assert j.blocked == []  # a requirement is never blocked by itself: it failed
