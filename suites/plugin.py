@@ -407,7 +407,11 @@ class Judge:
         roots = tuple(sorted({r for b in self.blocked for r in b.roots}))
         judged = self.checked | {f.requirement for f in self.findings} | {b.requirement for b in self.blocked}
         for requirement in requirements:
-            if requirement not in judged:
+            if requirement in judged:
+                continue
+            if _unclaimed_requirement(requirement, self.claims):
+                self.unclaimed.add(requirement)  # never judged on this target, blocked or not
+            else:
                 self.block(requirement, "the test stopped at a blocked precondition", roots)
 
     def record(self, found: list[Finding], exchange: Exchange | None = None) -> None:
@@ -450,6 +454,13 @@ def unstaged(exchange: Exchange) -> str | None:
     if exchange.status == 200 or at < 0:
         return None
     return text[at : at + 160].replace('\\"', '"').split('"', 1)[0]
+
+
+def _unclaimed_requirement(requirement: str, claims: frozenset[str] | None) -> bool:
+    """Every check of `requirement` needs a feature the target does not claim (e.g. META-012 needs
+    `warnings`): the requirement reads "not claimed" whatever happened to the test."""
+    checks = [c for c in all_checks().values() if c.requirement == requirement]
+    return bool(checks) and not any(is_claimed(c, claims) for c in checks)
 
 
 def _refusal(exchange: Exchange, journal: Sequence[Mapping[str, Any]]) -> str:

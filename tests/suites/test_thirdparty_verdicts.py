@@ -206,3 +206,17 @@ def test_a_refusal_of_max_tokens_on_a_reasoning_model_is_the_output_limit_rule()
     assert "XLATE-014" in found
     assert ANSWERED not in found
     assert j.blocked == []  # a requirement is never blocked by itself: it failed
+
+
+def test_a_requirement_of_an_unclaimed_feature_is_never_blocked() -> None:
+    """Blocked rows whose root is wrong: LiteLLM claims no `warnings`, so META-012 (dropped parameters
+    are reported as warnings) reads "not claimed" when its test stops at a refused request, not
+    "blocked by REQ-027"; the test's claimed requirements are still blocked."""
+    j = Judge(node=SimpleNamespace(nodeid="t.py::t", name="t"), claims=frozenset({"tools"}))  # type: ignore[arg-type]
+    j.block("XLATE-018", "the request was answered HTTP 400, not 200", (ANSWERED,))
+    j.blocked_rest(["XLATE-018", "META-012", "SCHEMA-001"])
+    assert "META-012" in j.unclaimed
+    assert [(b.requirement, b.roots) for b in j.blocked] == [
+        ("XLATE-018", (ANSWERED,)),
+        ("SCHEMA-001", (ANSWERED,)),
+    ]
