@@ -4,6 +4,7 @@ exchange the gateway produced, with the verdict it must get now.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,9 +15,13 @@ from auriko_conformance.suites.checks import run_checks
 from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
+from auriko_conformance.suites.profile import load_profile
 from auriko_conformance.suites.scenario import ExpectedError, RouteContext
+from auriko_conformance.suites.snapshot import claimed_by_profile
 
 from tests.suites import samples
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Portkey 1.15.2 relaying the DeepSeek mock's refusal of `[[mock: tool_calls=1]]` after Portkey had
 #: dropped the request's tools (tool_choice none): the scenario could not be staged.
@@ -220,3 +225,13 @@ def test_a_requirement_of_an_unclaimed_feature_is_never_blocked() -> None:
         ("XLATE-018", (ANSWERED,)),
         ("SCHEMA-001", (ANSWERED,)),
     ]
+
+
+def test_a_model_the_profile_offers_is_claimed_whatever_get_models_lists() -> None:
+    """A false "not claimed": Portkey's GET /v1/models is its OpenAI upstream's list, so the reasoning
+    tests on claude-haiku-4-5, gemini-2.5-flash and deepseek-chat were skipped although the profile
+    offers those models."""
+    portkey = load_profile(ROOT / "bench" / "portkey" / "profile.yaml")
+    assert claimed_by_profile(portkey, "claude_haiku_4_5", "claude-haiku-4-5")
+    assert not claimed_by_profile(portkey, "qwen3", "qwen3-32b")
+    assert not claimed_by_profile(load_profile(None), "qwen3", "qwen3-32b")  # no list: GET /v1/models decides
