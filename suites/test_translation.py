@@ -757,7 +757,8 @@ def test_reasoning_effort_off(client: Client, profile: TargetProfile, kind: str)
     sent = client.kind(profile, kind, user("Name a prime.", reasoning_effort="off"), "XLATE-030")
     client.check(sent, xlate_request.reasoning_off_native, off=OFF_CASES[kind])
     if OFF_CASES[kind] != "reject":
-        expect.success(client.judge, sent.exchange, "XLATE-030")
+        journal = [u.raw for u in sent.upstreams]  # a refusal is named by the rule the upstream request broke
+        expect.success(client.judge, sent.exchange, "XLATE-030", upstream=sent.context(), journal=journal)
 
 
 # --------------------------------------------------------------------------------------------------
