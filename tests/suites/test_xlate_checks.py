@@ -1632,6 +1632,24 @@ case(
     claude_thinking_sent=(answer(), ctx(_effort("off"), up("anthropic", BUDGET_BODY), off="claude")),
     deepseek_not_disabled=(answer(), ctx(_effort("off"), up("deepseek", {"model": "d"}), off="deepseek")),
     accepted_where_impossible=(answer(), ctx(_effort("off"), up("gemini", GEM_BODY), off="reject")),
+    gateway_refused_off=(
+        failure(400, "invalid_parameter_value", "reasoning_effort"),
+        ctx(_effort("off"), off="claude"),
+    ),
+)
+# Portkey: Anthropic refused the request for its missing max_tokens (XLATE-001's finding, named from the
+# journal by the test); the refusal says nothing about how `off` was mapped.
+case(
+    xlate_request.reasoning_off_native,
+    "XLATE-030",
+    (
+        failure(400, "invalid_request"),
+        ctx(
+            _effort("off"),
+            up("anthropic", edit(ANT_BODY, lambda b: b.pop("max_tokens")), status=400),
+            off="claude",
+        ),
+    ),
 )
 
 # reasoning output, history -------------------------------------------------------------------------------------
