@@ -325,7 +325,7 @@ def claude_thinking_no_forced_tool(exchange: Exchange, context: Context) -> Iter
         served = [u for u in ups if u.status == 200]
         if served and served[-1].flavour == "anthropic":
             yield "the answer came from Claude, which cannot honour a forced tool choice with thinking"
-    else:
+    elif not any(up.flavour == "anthropic" for up in ups):  # Claude's own refusal: reaching it is the finding
         error = (exchange.json or {}).get("error") if isinstance(exchange.json, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
         if exchange.status != 400 or code != "tool_choice_required_not_supported":

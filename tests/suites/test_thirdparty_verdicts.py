@@ -235,3 +235,20 @@ def test_a_model_the_profile_offers_is_claimed_whatever_get_models_lists() -> No
     assert claimed_by_profile(portkey, "claude_haiku_4_5", "claude-haiku-4-5")
     assert not claimed_by_profile(portkey, "qwen3", "qwen3-32b")
     assert not claimed_by_profile(load_profile(None), "qwen3", "qwen3-32b")  # no list: GET /v1/models decides
+
+
+def test_a_forced_tool_with_reasoning_sent_to_claude_is_one_finding() -> None:
+    """Class 2: Portkey sent the forced choice to Claude without the thinking (D-043's finding) and got
+    the provider's 400 back; "expected tool_choice_required_not_supported" restated the same fact."""
+    request = {
+        "model": "claude-haiku-4-5",
+        "reasoning_effort": "low",
+        "tool_choice": "required",
+        "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+    }
+    sent = Upstream.from_entry({**ANTHROPIC_WITHOUT_MAX_TOKENS, "body": {"tool_choice": {"type": "any"}}})
+    context = XlateContext(request=request, upstream=sent, upstreams=[sent], expect={"flavour": "anthropic"})
+    found = [
+        f.message for f in run_checks(chat_error({"error": {"message": "m"}}), context, only=["XLATE-025"])
+    ]
+    assert found == ["Claude was sent thinking=None with tool_choice={'type': 'any'}"]
