@@ -249,6 +249,9 @@ def test_a_forced_tool_with_reasoning_sent_to_claude_is_one_finding() -> None:
     sent = Upstream.from_entry({**ANTHROPIC_WITHOUT_MAX_TOKENS, "body": {"tool_choice": {"type": "any"}}})
     context = XlateContext(request=request, upstream=sent, upstreams=[sent], expect={"flavour": "anthropic"})
     found = [
-        f.message for f in run_checks(chat_error({"error": {"message": "m"}}), context, only=["XLATE-025"])
+        f.message
+        for f in run_checks(
+            chat_error({"error": {"message": "m"}}), context, only=["claude_thinking_no_forced_tool"]
+        )
     ]
     assert found == ["Claude was sent thinking=None with tool_choice={'type': 'any'}"]
