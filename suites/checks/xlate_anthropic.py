@@ -192,16 +192,17 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
         yield "no unsupported_parameter warning names `stop`"
 
 
-@check("XLATE-016", Applies.ANY)
+@check("XLATE-016", Applies.ANY, upstream_side=True)
 def anthropic_temperature_clamped(exchange: Exchange, context: Context) -> Iterator[str]:
-    """A temperature in (1, 2] reaches Anthropic as 1, with a warning naming `temperature`."""
+    """A temperature in (1, 2] reaches Anthropic as 1, with a warning naming `temperature` (on an answer:
+    judged on a refusal too, where the temperature that reached Anthropic is the refusal's cause)."""
     up = upstream_of(context, "anthropic")
     value = context.request.get("temperature")
     if up is None or not isinstance(value, int | float) or not 1 < value <= 2 or anthropic_thinking(up):
         raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
-    if owes_warning(exchange, context, "temperature", "unsupported_parameter"):
+    if exchange.status == 200 and owes_warning(exchange, context, "temperature", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `temperature`"
 
 
@@ -284,14 +285,16 @@ def claude_xhigh_normalised(exchange: Exchange, context: Context) -> Iterator[st
         yield f"xhigh became {target!r} without an unsupported_parameter warning naming reasoning_effort"
 
 
-@check("XLATE-024", Applies.ANY)
+@check("XLATE-024", Applies.ANY, upstream_side=True)
 def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
-    """With thinking on, temperature, top_k and a top_p outside [0.95, 1] are dropped with warnings."""
+    """With thinking on, temperature, top_k and a top_p outside [0.95, 1] are dropped with warnings
+    (judged on Claude's refusal too: the sampling field that reached it is the cause)."""
     up = upstream_of(context, "anthropic")
     request = context.request
     if up is None or not anthropic_thinking(up):
         raise NotApplicable
-    if exchange.status != 200:
+    answered = exchange.status == 200
+    if not answered and up.status == 200:
         yield f"the request failed with HTTP {exchange.status}"
     for name in ("temperature", "top_k", "top_p"):
         value = request.get(name)
@@ -299,7 +302,7 @@ def claude_thinking_sampling_stripped(exchange: Exchange, context: Context) -> I
             continue
         if name in up.json:
             yield f"{name}={up.json[name]!r} was sent to Claude alongside thinking"
-        if owes_warning(exchange, context, name, "unsupported_parameter"):
+        if answered and owes_warning(exchange, context, name, "unsupported_parameter"):
             yield f"no unsupported_parameter warning names {name}"
 
 

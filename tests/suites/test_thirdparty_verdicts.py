@@ -255,3 +255,32 @@ def test_a_forced_tool_with_reasoning_sent_to_claude_is_one_finding() -> None:
         )
     ]
     assert found == ["Claude was sent thinking=None with tool_choice={'type': 'any'}"]
+
+
+def _anthropic_refusal(body: dict[str, Any], request: dict[str, Any]) -> Judge:
+    """LiteLLM relays Anthropic's 400 for a field it should have changed; the judge names the rule."""
+    j = judge()
+    entry = {**ANTHROPIC_WITHOUT_MAX_TOKENS, "body": {"model": "claude-haiku-4-5", "max_tokens": 64, **body}}
+    upstream = Upstream.from_entry(entry)
+    context = XlateContext(request=request, upstream=upstream, upstreams=[upstream])
+    refused = chat_error(
+        {"error": {"message": "litellm.BadRequestError: AnthropicException - ...", "code": "400"}}
+    )
+    assert not expect.success(j, refused, "XLATE-016", upstream=context, journal=[entry])
+    return j
+
+
+def test_a_temperature_anthropic_refused_fails_the_clamping_rule() -> None:
+    """Blocked rows whose root was wrong: `temperature: 1.5` reached Anthropic, which refused it; that is
+    XLATE-016's own rule, so the row fails (with what was sent) instead of reading blocked by REQ-027."""
+    j = _anthropic_refusal({"temperature": 1.5}, {"model": "claude-haiku-4-5", "temperature": 1.5})
+    found = [(f.requirement, f.message) for f in j.findings if f.requirement.startswith(("XLATE", "REQ-027"))]
+    assert found == [("XLATE-016", "temperature 1.5 reached Anthropic as 1.5, not 1")]
+
+
+def test_sampling_claude_refused_with_thinking_fails_the_stripping_rule() -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}, "temperature": 0.5}
+    request = {"model": "claude-haiku-4-5", "reasoning_effort": "low", "temperature": 0.5}
+    j = _anthropic_refusal(thinking, request)
+    found = [(f.requirement, f.message) for f in j.findings if f.requirement.startswith(("XLATE", "REQ-027"))]
+    assert found == [("XLATE-024", "temperature=0.5 was sent to Claude alongside thinking")]
