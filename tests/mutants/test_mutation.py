@@ -26,18 +26,16 @@ SMOKE_WORKERS = min(WORKERS, 2)
 
 #: Faults the suites cannot catch yet, each with the check it needs (reported to the suites' owner).
 #: Strict xfail: once the check exists the fault is caught and its entry here must go.
-#: The six below: the upstream refuses the faulty request, so the test's requirement reads blocked by
+#: The four below: the upstream refuses the faulty request, so the test's requirement reads blocked by
 #: REQ-027; the XLATE check that states the rule needs the test's expectations, which reach only
 #: `Client.check`, not the root-cause probe of `Client.served` (D-090). Fix in the XLATE modules.
 _PROBE_NEEDS_EXPECTATIONS = "XLATE check needs the test's expectations in the root-cause probe (D-090)"
 KNOWN_GAPS: dict[str, str] = {
     fault: _PROBE_NEEDS_EXPECTATIONS
     for fault in (
-        "output-limit-wrong-field-for-reasoning-models",
         "thinking-budget-below-minimum",
         "gemini-thinking-level-and-budget",
         "gemini-strict-schema-forwarded-raw",
-        "sampling-forwarded-unchecked-to-anthropic",
         # the Anthropic mock now refuses effort "xhigh" on a model without it, as the real API does
         "xhigh-not-normalised-for-claude",
     )
@@ -69,12 +67,9 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     **{
         (fault, requirement): _PROBE_NEEDS_EXPECTATIONS
         for fault, requirement in (
-            ("output-limit-wrong-field-for-reasoning-models", "XLATE-014"),
             ("thinking-budget-below-minimum", "XLATE-022"),
             ("gemini-thinking-level-and-budget", "XLATE-026"),
             ("gemini-strict-schema-forwarded-raw", "XLATE-019"),
-            ("sampling-forwarded-unchecked-to-anthropic", "XLATE-016"),
-            ("sampling-forwarded-unchecked-to-anthropic", "XLATE-024"),
             ("xhigh-not-normalised-for-claude", "XLATE-023"),
         )
     },
