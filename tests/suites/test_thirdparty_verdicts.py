@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from auriko_conformance.mocks.directives import DirectiveError
 from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks import run_checks
+from auriko_conformance.suites.checks import Context, all_checks, run_checks
 from auriko_conformance.suites.checks.xlate import Upstream, XlateContext
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import ANSWERED, UNSTAGED_MARK, Judge, unstaged
@@ -284,3 +284,19 @@ def test_sampling_claude_refused_with_thinking_fails_the_stripping_rule() -> Non
     j = _anthropic_refusal(thinking, request)
     found = [(f.requirement, f.message) for f in j.findings if f.requirement.startswith(("XLATE", "REQ-027"))]
     assert found == [("XLATE-024", "temperature=0.5 was sent to Claude alongside thinking")]
+
+
+def test_an_answer_without_reasoning_is_no_evidence_for_xlate_031() -> None:
+    """A false pass: `reasoning_not_in_content` counted every answer as judged, so XLATE-031 passed on
+    Portkey while its real tests were skipped. Without reasoning text the check does not apply."""
+    plain = samples.completion_exchange()
+    assert not reasoning_not_in_content_applies(plain)
+    body = samples.completion()
+    reasoning = "Seven has exactly two divisors, so it is prime."
+    body["choices"][0]["message"].update(reasoning_content=reasoning, content=reasoning + " 7.")
+    leaked = samples.completion_exchange(body)
+    assert [f.requirement for f in run_checks(leaked, only=["reasoning_not_in_content"])] == ["XLATE-031"]
+
+
+def reasoning_not_in_content_applies(exchange: Exchange) -> bool:
+    return all_checks()["reasoning_not_in_content"].judge(exchange, Context(request={}))[1]
