@@ -132,8 +132,7 @@ def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str
     errors are sent, had nothing to judge.
     """
     if exchange.status == 200 and exchange.is_stream and not exchange.stream.of_kind(ItemKind.ERROR):
-        judge.require(rule, False, f"a {situation} error on a stream was answered as a success", exchange)
-        judge.block("STREAM-017", f"the {situation} situation was answered as a success", (rule,))
+        not_an_error(judge, "STREAM-017", f"a {situation} error on a stream", rule, exchange)
         return
     kind = exchange.headers.get("content-type")
     judge.require(
@@ -142,3 +141,12 @@ def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str
         f"HTTP {exchange.status} ({kind}) for a {situation} error on a stream",
         exchange,
     )
+
+
+def not_an_error(
+    judge: Judge, requirement: str, situation: str, rule: str, exchange: Exchange | None = None
+) -> None:
+    """The target answered `situation` as a success: `rule` (the one that makes it an error) fails, and
+    `requirement`, which judges how the error is delivered, had nothing to judge (blocked by `rule`)."""
+    judge.require(rule, False, f"{situation} was answered as a success", exchange)
+    judge.block(requirement, f"{situation} was answered as a success, not an error", (rule,))

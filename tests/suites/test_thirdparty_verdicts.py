@@ -300,3 +300,14 @@ def test_an_answer_without_reasoning_is_no_evidence_for_xlate_031() -> None:
 
 def reasoning_not_in_content_applies(exchange: Exchange) -> bool:
     return all_checks()["reasoning_not_in_content"].judge(exchange, Context(request={}))[1]
+
+
+def test_an_sdk_error_situation_answered_as_a_success_names_its_rule() -> None:
+    """Blocked without a root: Portkey accepts any key, so the SDK raised nothing where CLIENT-004 wanted
+    an AuthenticationError; the block now names AUTH-002, which states the 401 (and fails it)."""
+    j = judge()
+    expect.not_an_error(j, "CLIENT-004", "an HTTP 401 situation", "AUTH-002")
+    assert [(f.requirement, f.message) for f in j.findings] == [
+        ("AUTH-002", "an HTTP 401 situation was answered as a success")
+    ]
+    assert [(b.requirement, b.roots) for b in j.blocked] == [("CLIENT-004", ("AUTH-002",))]
