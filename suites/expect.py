@@ -7,8 +7,9 @@ from typing import Any
 
 from auriko_conformance.suites.checks import Context
 from auriko_conformance.suites.checks._warning_names import names
-from auriko_conformance.suites.exchange import Exchange
-from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope
+from auriko_conformance.suites.checks.xlate import refused_request
+from auriko_conformance.suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope, unstaged
 
 from auriko_conformance.contract import error_codes
 
@@ -105,7 +106,9 @@ def success(
         judge.checked.update({requirement, ANSWERED})
     else:
         roots = judge.attribute(exchange, upstream, journal, probes)
-        judge.block(requirement, f"the request was answered HTTP {exchange.status}, not 200", roots)
+        why = None if roots else unstaged(exchange)
+        reason = f"the mock could not stage the test's scenario ({why})" if why else ""
+        judge.block(requirement, reason or f"the request was answered HTTP {exchange.status}, not 200", roots)
     return answered
 
 
@@ -121,3 +124,54 @@ def accepted(judge: Judge, exchange: Exchange, requirement: str, *fields: str) -
         names(said.replace(".", " ").replace("[", " "), f) for f in fields
     )
     return success(judge, exchange, requirement, subject=refused)
+
+
+def staged(
+    judge: Judge, exchange: Exchange, journal: Sequence[Mapping[str, Any]], *requirements: str
+) -> bool:
+    """Whether a fault scenario ran: no provider refused what the gateway sent as invalid before it could
+    play the directed failure (a 429, a 5xx, a timeout, a cut stream; e.g. Anthropic without `max_tokens`).
+
+    A refused request never met the fault, so what the client got says nothing about the fault's
+    mapping: the translation rule the refused request breaks (or else REQ-027) is the root cause
+    (`Judge.attribute`), and `requirements`, with the test's others (`Judge.blocked_rest`), read blocked
+    by it, not failed with "expected 503, got 400".
+    """
+    refused = refused_request(exchange.request_body or {}, journal)
+    if refused is None:
+        return True
+    roots = judge.attribute(exchange, refused, journal)
+    status = refused.upstream.status if refused.upstream is not None else None
+    for requirement in requirements:
+        judge.block(
+            requirement, f"the upstream refused the gateway's request ({status}) before the fault", roots
+        )
+    return False
+
+
+def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str) -> None:
+    """An error known before the stream starts is a non-2xx JSON answer (STREAM-017).
+
+    A target that answered with a complete, error-free stream did not take the situation for an error
+    at all: that is `rule`'s finding (the one that makes it an error), and STREAM-017, which says how
+    errors are sent, had nothing to judge.
+    """
+    if exchange.status == 200 and exchange.is_stream and not exchange.stream.of_kind(ItemKind.ERROR):
+        not_an_error(judge, "STREAM-017", f"a {situation} error on a stream", rule, exchange)
+        return
+    kind = exchange.headers.get("content-type")
+    judge.require(
+        "STREAM-017",
+        exchange.status >= 400 and not exchange.is_stream,
+        f"HTTP {exchange.status} ({kind}) for a {situation} error on a stream",
+        exchange,
+    )
+
+
+def not_an_error(
+    judge: Judge, requirement: str, situation: str, rule: str, exchange: Exchange | None = None
+) -> None:
+    """The target answered `situation` as a success: `rule` (the one that makes it an error) fails, and
+    `requirement`, which judges how the error is delivered, had nothing to judge (blocked by `rule`)."""
+    judge.require(rule, False, f"{situation} was answered as a success", exchange)
+    judge.block(requirement, f"{situation} was answered as a success, not an error", (rule,))

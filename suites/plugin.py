@@ -402,7 +402,7 @@ class Judge:
             self.checked.update(f.requirement for f in found)
             self.record(found, exchange)
             roots = tuple(sorted({f.requirement for f in found}))
-        if not roots:
+        if not roots and unstaged(exchange) is None:
             self.require(ANSWERED, False, _refusal(exchange, journal), exchange)
             roots = (ANSWERED,)
         self._roots[key] = roots
@@ -418,7 +418,11 @@ class Judge:
         roots = tuple(sorted({r for b in self.blocked for r in b.roots} | attributed))
         judged = self.checked | {f.requirement for f in self.findings} | {b.requirement for b in self.blocked}
         for requirement in requirements:
-            if requirement not in judged:
+            if requirement in judged:
+                continue
+            if _unclaimed_requirement(requirement, self.claims):
+                self.unclaimed.add(requirement)  # never judged on this target, blocked or not
+            else:
                 self.block(requirement, "the test stopped at a blocked precondition", roots)
 
     def record(self, found: list[Finding], exchange: Exchange | None = None) -> None:
@@ -446,6 +450,28 @@ class Judge:
         self.checked.add(requirement)
         if not ok:
             self.record([Finding(requirement, self.node.name, message)], exchange)
+
+
+#: how a mock provider starts its 400 for a test directive it cannot follow (mocks/directives.py
+#: DirectiveError): the suite's scenario was not staged, which says nothing against the gateway
+UNSTAGED_MARK = "invalid mock directive"
+
+
+def unstaged(exchange: Exchange) -> str | None:
+    """The mock's refusal of the test's own directive, when the gateway relayed it (e.g. `tool_calls=1`
+    after the gateway dropped the tools): the precondition is unobservable, not refused by the gateway."""
+    text = exchange.body.decode("utf-8", "replace")
+    at = text.find(UNSTAGED_MARK)
+    if exchange.status == 200 or at < 0:
+        return None
+    return text[at : at + 160].replace('\\"', '"').split('"', 1)[0]
+
+
+def _unclaimed_requirement(requirement: str, claims: frozenset[str] | None) -> bool:
+    """Every check of `requirement` needs a feature the target does not claim (e.g. META-012 needs
+    `warnings`): the requirement reads "not claimed" whatever happened to the test."""
+    checks = [c for c in all_checks().values() if c.requirement == requirement]
+    return bool(checks) and not any(is_claimed(c, claims) for c in checks)
 
 
 def _refusal(exchange: Exchange, journal: Sequence[Mapping[str, Any]]) -> str:

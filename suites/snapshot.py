@@ -191,13 +191,14 @@ class Client:
     ) -> Sent:
         """Send `body` to a model of `kind`; skip as not claimed when the target lacks that model.
 
-        A model the profile maps explicitly (`models.by_kind`) is claimed: a 404 for it fails `requirement`.
+        A model the profile maps (`models.by_kind`) or offers (`models.offered`) is claimed: a 404 for it
+        fails `requirement`.
         """
         flavour, _ = KINDS[kind]
         model = kind_model(profile, kind)
         if not profile.offers(model):
             pytest.skip(NOT_CLAIMED + f"the profile's models.offered does not list {model!r} ({kind})")
-        mapped = kind in profile.models_by_kind
+        mapped = claimed_by_profile(profile, kind, model)
         listed = listed_models(self.target) if profile.claims_feature("models_endpoint") else None
         if listed is not None and model not in listed and not mapped:
             pytest.skip(NOT_CLAIMED + f"GET /v1/models does not list {model!r} ({kind})")
@@ -213,6 +214,14 @@ class Client:
             got = sorted({u.flavour for u in sent.upstreams})
             pytest.skip(NOT_CLAIMED + f"{kind_model(profile, kind)!r} was served by {got}, not {flavour}")
         return sent
+
+
+def claimed_by_profile(profile: TargetProfile, kind: str, model: str) -> bool:
+    """The profile maps `kind` to a model, or lists `model` in `models.offered`: GET /v1/models cannot
+    overrule it (Portkey's listing is its OpenAI upstream's, without the Anthropic or Gemini models it
+    serves), and an unknown-model answer for it is a finding."""
+    explicit = profile.offered_models is not None and model in profile.offered_models
+    return kind in profile.models_by_kind or explicit
 
 
 _LISTINGS: dict[str, frozenset[str] | None] = {}

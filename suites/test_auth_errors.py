@@ -137,6 +137,10 @@ def test_unknown_path(target: Target, judge: Judge, path: str) -> None:
     expect.error(judge, exchange, "ERR-006", status=404, code="resource_not_found")
 
 
+#: the requirement that makes each situation an error (a target that accepts it breaks that rule)
+PRE_STREAM_RULES = {"validation": "REQ-004", "unknown_model": "REQ-026", "auth": "AUTH-001"}
+
+
 @pytest.mark.requirement("STREAM-017", "META-002")
 @pytest.mark.parametrize("case", ["validation", "unknown_model", "auth"])
 def test_errors_before_the_stream_are_not_200(
@@ -148,10 +152,5 @@ def test_errors_before_the_stream_are_not_200(
         exchange = target.chat(_body(profile, stream=True, model=profile.unknown_model))
     else:
         exchange = target.chat(_body(profile, stream=True), auth=False)
-    judge.require(
-        "STREAM-017",
-        exchange.status >= 400 and not exchange.is_stream,
-        f"HTTP {exchange.status} ({exchange.headers.get('content-type')}) for a {case} error on a stream",
-        exchange,
-    )
+    expect.pre_stream_error(judge, exchange, case, PRE_STREAM_RULES[case])
     judge(exchange)

@@ -183,18 +183,6 @@ def answered(judge: Judge, exchange: Exchange, requirement: str, context: RouteC
         judge(exchange, context, only=[*checks, "provider_names_answering_endpoint"])
 
 
-def directed_failure_happened(judge: Judge, exchange: Exchange, journal: list[dict[str, Any]]) -> bool:
-    """The failure a scenario directs (a 429, a 5xx, a timeout, a cut stream) happened: no provider refused
-    what the gateway sent as invalid (the mocks check a request before they play a directive). When one
-    did, the scenario's rules have no subject: the translation rule the refused request breaks, or else
-    REQ-027, is the root, and the test's requirements read blocked by it (`Judge.blocked_rest`)."""
-    refused = refused_request(exchange.request_body or {}, journal)
-    if refused is None:
-        return True
-    judge.attribute(exchange, refused, journal)
-    return False
-
-
 def failed(judge: Judge, exchange: Exchange, context: RouteContext, *checks: str) -> None:
     """An error the applicable checks accept, then the named route checks."""
     judge(exchange)
@@ -699,7 +687,7 @@ def test_anthropic_529_is_retryable(
     )
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
-    if not directed_failure_happened(judge, exchange, journal):
+    if not expect.staged(judge, exchange, journal):
         return
     context = s.context(exchange, journal, answer_from=frozenset({other.instance}), error=ExpectedError(503))
     judge(exchange, context, only=["anthropic_529_never_500"])

@@ -31,6 +31,7 @@ from auriko_conformance.suites.checks import (
     xlate_request,
     xlate_response,
 )
+from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.snapshot import (
@@ -743,8 +744,16 @@ OFF_CASES = {
 def test_reasoning_effort_off(client: Client, profile: TargetProfile, kind: str) -> None:
     sent = client.kind(profile, kind, user("Name a prime.", reasoning_effort="off"), "XLATE-030")
     client.check(sent, xlate_request.reasoning_off_native, off=OFF_CASES[kind])
-    if OFF_CASES[kind] != "reject":
-        expect.success(client.judge, sent.exchange, "XLATE-030")
+    if OFF_CASES[kind] == "reject":
+        return
+    journal = [u.raw for u in sent.upstreams]
+    if sent.exchange.status != 200 and not refusals(journal):
+        client.judge(
+            sent.exchange
+        )  # the gateway refused `off` itself: XLATE-030's finding, not REQ-027's too
+        return
+    # an upstream refusal is named by the rule the upstream request broke
+    expect.success(client.judge, sent.exchange, "XLATE-030", upstream=sent.context(), journal=journal)
 
 
 # --------------------------------------------------------------------------------------------------

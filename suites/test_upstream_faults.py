@@ -24,7 +24,6 @@ from auriko_conformance.suites.test_routing import (
     ATTEMPT_MS,
     PATIENCE_S,
     body,
-    directed_failure_happened,
     directive,
     failed,
     model_on,
@@ -98,7 +97,7 @@ def test_upstream_429_stays_429_with_retry_after(
         RATE_LIMIT_PATIENCE_S,
         "to upstream 429s with Retry-After: 30: the gateway holds the client instead of passing the 429 on",
     )
-    if not directed_failure_happened(judge, exchange, settled_journal(mocks, tag)):
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "ERR-007", "HDR-003"):
         return
     checks = ["upstream_429_stays_429", "upstream_retry_after_preserved"]
     if stream:
@@ -114,6 +113,8 @@ def test_gemini_retry_delay_becomes_retry_after(
     header; D-038 asks for a client `Retry-After` no shorter than the upstream's, whatever its spelling."""
     request = body(_model(profile, "gemini"), directives=[directive(error=429, retry_after=30)])
     exchange = target.chat(request, tag=tag)
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "ERR-011", "HDR-003"):
+        return
     judge(exchange)
     context = _context(exchange, error=RATE_LIMITED)
     judge(exchange, context, only=["upstream_error_mapping", "upstream_retry_delay_kept"])
@@ -137,7 +138,7 @@ def test_upstream_overload_is_a_retryable_503(
     request = body(_model(profile, provider), directives=[directive(error=status)], stream=stream)
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
-    if not directed_failure_happened(judge, exchange, journal):
+    if not expect.staged(judge, exchange, journal, "ERR-008", "ERR-011", "STREAM-017"):
         return
     judge.require(
         "ERR-008",
@@ -192,7 +193,7 @@ def test_other_upstream_failures_are_502(
     provider, values, stream = ERR_010_CASES[case]
     request = body(_model(profile, provider), directives=[directive(**values)], stream=stream)
     exchange = target.chat(request, tag=tag)
-    if not directed_failure_happened(judge, exchange, settled_journal(mocks, tag)):
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "ERR-010", "STREAM-017"):
         return
     want = ExpectedError(502, frozenset({"upstream_error"}))
     failed(
@@ -217,7 +218,7 @@ def test_chain_error_reflects_the_last_attempt(
     ]
     exchange = target.chat(body(cheap.model, directives=failing, routing={"optimize": "cost-focus"}), tag=tag)
     journal = settled_journal(mocks, tag)
-    if not directed_failure_happened(judge, exchange, journal):
+    if not expect.staged(judge, exchange, journal):
         return
     last = journal[-1].get("status") if journal else None
     if last == 429:
@@ -310,6 +311,8 @@ def test_mid_stream_failure_is_never_a_clean_end(
         routing = {"timeout_ms": ATTEMPT_MS}
     request = body(_model(profile, provider), directives=[directive(**values)], routing=routing, stream=True)
     exchange = no_answer(judge, "STREAM-015", target.chat_within(request, PATIENCE_S, tag=tag))
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "STREAM-015", "STREAM-016"):
+        return
     judge(exchange)
     context = _context(exchange, upstream_failed=True)
     judge(exchange, context, only=["upstream_failure_reported_in_stream"])
@@ -346,10 +349,12 @@ def test_errors_before_the_first_byte_are_non_2xx(
 @pytest.mark.requirement("STREAM-018")
 @pytest.mark.parametrize("provider", ["anthropic", "deepseek"])
 def test_upstream_keepalives_never_become_data(
-    target: Target, profile: TargetProfile, judge: Judge, tag: str, provider: str
+    target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str, provider: str
 ) -> None:
     """Anthropic streams a `ping` event; DeepSeek may send `: keep-alive` comments."""
     exchange = target.chat(body(_model(profile, provider), stream=True), tag=tag)
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "STREAM-018"):
+        return
     if not expect.success(judge, exchange, "STREAM-018"):
         return  # no answer: nothing more to judge (the judge named why)
     judge(exchange, only=["upstream_keepalives_not_data"])
@@ -364,6 +369,8 @@ def test_cumulative_upstream_usage_is_not_summed(
     # Ask for usage explicitly: a missing usage chunk is STREAM-007's finding, not this one's.
     request["stream_options"] = {"include_usage": True}
     exchange = target.chat(request, tag=tag)
+    if not expect.staged(judge, exchange, settled_journal(mocks, tag), "STREAM-019"):
+        return
     if not expect.success(judge, exchange, "STREAM-019"):
         return  # no answer: nothing more to judge (the judge named why)
     answers = answering_entries(settled_journal(mocks, tag))

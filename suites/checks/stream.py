@@ -234,12 +234,24 @@ def stream_text_matches_non_stream(exchange: Exchange, context: Context) -> Iter
         yield f"streamed text {streamed[:100]!r} differs from the non-stream text {want[:100]!r}"
 
 
+def _every_choice_finished(exchange: Exchange) -> bool:
+    """Every choice that streamed got its finish_reason: the answer is complete, whatever follows."""
+    seen: set[Any] = set()
+    finished: set[Any] = set()
+    for chunk in exchange.stream.chunks:
+        for choice in chunk["choices"]:
+            seen.add(choice.get("index"))
+            if choice.get("finish_reason") is not None:
+                finished.add(choice.get("index"))
+    return bool(seen) and seen == finished
+
+
 @check("STREAM-015", STREAM)
 def mid_stream_error_is_detectable(exchange: Exchange, context: Context) -> Iterator[str]:
     """A stream that stops early ends with an error event, never a silent clean end."""
     items = exchange.stream.items
-    if not items or any(item.kind is ItemKind.DONE for item in items):
-        raise NotApplicable
+    if not items or any(item.kind is ItemKind.DONE for item in items) or _every_choice_finished(exchange):
+        raise NotApplicable  # a finished stream without [DONE] lacks only the terminator (STREAM-002)
     if not exchange.stream.of_kind(ItemKind.ERROR):
         yield "the stream ended without [DONE] and without an error event (a silent truncation)"
         return

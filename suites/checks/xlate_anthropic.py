@@ -76,6 +76,14 @@ def anthropic_system_top_level(exchange: Exchange, context: XlateContext) -> Ite
             yield f"upstream messages[{i}] has role {role!r}"
 
 
+def _without_empty_defs(schema: Any) -> Any:
+    """A JSON Schema without an empty top-level `$defs`/`definitions`, which defines nothing (Portkey adds
+    `"$defs": {}` to every tool): the same schema, not a changed one."""
+    if not isinstance(schema, dict):
+        return schema
+    return {k: v for k, v in schema.items() if not (k in ("$defs", "definitions") and v == {})}
+
+
 @check("XLATE-005", **upstream_request("anthropic"))
 def anthropic_tools_native(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Tools, tool_choice, parallel_tool_calls and tool history in Anthropic's native shapes."""
@@ -97,7 +105,7 @@ def anthropic_tools_native(exchange: Exchange, context: XlateContext) -> Iterato
             yield f"tool {fn.get('name')!r} was sent in OpenAI shape: {native!r}"
         schema = native.get("input_schema")
         if fn.get("parameters") is not None:
-            if schema != fn["parameters"]:
+            if _without_empty_defs(schema) != _without_empty_defs(fn["parameters"]):
                 yield f"tool {fn.get('name')!r} input_schema is {schema!r}, expected the client's parameters"
         elif not (
             isinstance(schema, dict) and schema.get("type") == "object" and not schema.get("properties")
@@ -191,7 +199,7 @@ def anthropic_temperature_clamped(exchange: Exchange, context: XlateContext) -> 
         raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
-    if owes_warning(exchange, context, "temperature", "unsupported_parameter"):
+    if exchange.status == 200 and owes_warning(exchange, context, "temperature", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `temperature`"
 
 
@@ -309,7 +317,7 @@ def claude_thinking_no_forced_tool(exchange: Exchange, context: Context) -> Iter
         served = [u for u in ups if u.status == 200]
         if served and served[-1].flavour == "anthropic":
             yield "the answer came from Claude, which cannot honour a forced tool choice with thinking"
-    else:
+    elif not any(up.flavour == "anthropic" for up in ups):  # Claude's own refusal: reaching it is the finding
         error = (exchange.json or {}).get("error") if isinstance(exchange.json, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
         if exchange.status != 400 or code != "tool_choice_required_not_supported":

@@ -55,12 +55,19 @@ MIN_REASONING_CHARS = 24
 
 @check("XLATE-031", Applies.ANY)
 def reasoning_not_in_content(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Returned reasoning text never appears inside `content`."""
-    for i, message in enumerate(messages_of(exchange)):
-        reasoning, content = message.get("reasoning_content"), message.get("content")
-        if not isinstance(reasoning, str) or not isinstance(content, str):
-            continue
-        if len(reasoning.strip()) >= MIN_REASONING_CHARS and reasoning.strip() in content:
+    """Returned reasoning text never appears inside `content`; an answer without reasoning text has
+    nothing to observe (it is no evidence for the rule: Portkey's XLATE-031 passed on 254 of them)."""
+    pairs = [
+        (i, m.get("reasoning_content").strip(), m.get("content"))
+        for i, m in enumerate(messages_of(exchange))
+        if isinstance(m.get("reasoning_content"), str)
+        and len(m["reasoning_content"].strip()) >= MIN_REASONING_CHARS
+        and isinstance(m.get("content"), str)
+    ]
+    if not pairs:
+        raise NotApplicable
+    for i, reasoning, content in pairs:
+        if reasoning in content:
             yield f"choice {i} content contains the reasoning text"
 
 

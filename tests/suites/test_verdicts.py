@@ -28,7 +28,7 @@ from auriko_conformance.suites.plugin import ANSWERED, Judge
 from auriko_conformance.suites.report import build_results, console_summary, render_html
 from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance.suites.snapshot import Client
-from auriko_conformance.suites.test_routing import answered, directed_failure_happened
+from auriko_conformance.suites.test_routing import answered
 
 from auriko_conformance.servers import serving
 from tests.suites.nested import run_suites
@@ -397,10 +397,10 @@ def test_a_scenario_whose_failure_never_happened_is_blocked_by_the_refusal(
     exchange = _envelope(502, "upstream_error")
     exchange.request_body = {"model": "claude", "messages": [{"role": "user", "content": "Hi"}]}
     judge = Judge(request.node)
-    assert not directed_failure_happened(judge, exchange, [refused])
+    assert not expect.staged(judge, exchange, [refused])
     judge.blocked_rest(["ERR-008"])
     _, blocked = _verdicts(judge)
     assert {f.requirement for f in judge.findings} == {"XLATE-001"}
     assert blocked == {"ERR-008": ("XLATE-001",)}
     overloaded = [{"provider": "anthropic", "status": 529, "outcome": "error"}]
-    assert directed_failure_happened(Judge(request.node), exchange, overloaded)
+    assert expect.staged(Judge(request.node), exchange, overloaded)

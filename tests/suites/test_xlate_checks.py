@@ -317,13 +317,19 @@ case(
         answer(),
         ctx({"model": "m"}, up("gemini", {**GEM_BODY, "model": "gemini-2.5-flash"})),
     ),
-    gemini_stream_without_sse=(
+    gemini_stream_with_unknown_alt=(
         answer(),
         ctx(
             {"model": "m", "stream": True},
-            up("gemini", GEM_BODY, path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+            up(
+                "gemini",
+                GEM_BODY,
+                path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                query={"alt": "proto"},
+            ),
         ),
     ),
+    gemini_without_key=(answer(), ctx({"model": "m"}, up("gemini", GEM_BODY, headers={}))),
     openai_without_bearer=(answer(), ctx({"model": "m"}, up("openai", {"model": "gpt"}, headers={}))),
 )
 case(
@@ -345,6 +351,30 @@ case(
     gemini_wrong_model_in_path=(
         answer(),
         ctx({"model": "m"}, up("gemini", GEM_BODY), provider_model_id="gemini-2.5-pro"),
+    ),
+)
+
+# Portkey's native Gemini call (D-138): the key as ?key= and a stream without alt=sse (one JSON array),
+# both documented by Google; neither is a finding.
+case(
+    xlate_request.native_endpoint_and_auth,
+    "XLATE-001",
+    (
+        answer(),
+        ctx(
+            {"model": "m", "stream": True},
+            up(
+                "gemini",
+                GEM_BODY,
+                path="/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                query={"key": "[redacted:1a2b3c4d]"},
+                headers={},
+            ),
+        ),
+    ),
+    gemini_key_in_query_without_a_value=(
+        answer(),
+        ctx({"model": "m"}, up("gemini", GEM_BODY, query={"key": ""}, headers={})),
     ),
 )
 
@@ -456,10 +486,44 @@ case(
 )
 
 # XLATE-005 / XLATE-006 -------------------------------------------------------------------------------
+# Portkey's tools: each input_schema gains an empty `$defs`, which defines nothing (the same schema).
+case(
+    xlate_anthropic.anthropic_tools_native,
+    "XLATE-005",
+    (
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic",
+                edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update({"$defs": {}})),
+            ),
+        ),
+    ),
+    non_empty_defs_added=(
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic",
+                edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update({"$defs": {"x": {}}})),
+            ),
+        ),
+    ),
+)
 case(
     xlate_anthropic.anthropic_tools_native,
     "XLATE-005",
     (answer(), ctx(ANT_TOOLS_REQUEST, up("anthropic", ANT_TOOLS_BODY))),
+    schema_changed=(
+        answer(),
+        ctx(
+            ANT_TOOLS_REQUEST,
+            up(
+                "anthropic", edit(ANT_TOOLS_BODY, lambda b: b["tools"][0]["input_schema"].update(required=[]))
+            ),
+        ),
+    ),
     required_sent_as_auto=(
         answer(),
         ctx(
@@ -1568,6 +1632,24 @@ case(
     claude_thinking_sent=(answer(), ctx(_effort("off"), up("anthropic", BUDGET_BODY), off="claude")),
     deepseek_not_disabled=(answer(), ctx(_effort("off"), up("deepseek", {"model": "d"}), off="deepseek")),
     accepted_where_impossible=(answer(), ctx(_effort("off"), up("gemini", GEM_BODY), off="reject")),
+    gateway_refused_off=(
+        failure(400, "invalid_parameter_value", "reasoning_effort"),
+        ctx(_effort("off"), off="claude"),
+    ),
+)
+# Portkey: Anthropic refused the request for its missing max_tokens (XLATE-001's finding, named from the
+# journal by the test); the refusal says nothing about how `off` was mapped.
+case(
+    xlate_request.reasoning_off_native,
+    "XLATE-030",
+    (
+        failure(400, "invalid_request"),
+        ctx(
+            _effort("off"),
+            up("anthropic", edit(ANT_BODY, lambda b: b.pop("max_tokens")), status=400),
+            off="claude",
+        ),
+    ),
 )
 
 # reasoning output, history -------------------------------------------------------------------------------------
