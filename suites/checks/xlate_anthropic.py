@@ -199,7 +199,7 @@ def anthropic_temperature_clamped(exchange: Exchange, context: XlateContext) -> 
         raise NotApplicable
     if up.json.get("temperature") != 1:
         yield f"temperature {value} reached Anthropic as {up.json.get('temperature')!r}, not 1"
-    if exchange.status == 200 and owes_warning(exchange, context, "temperature", "unsupported_parameter"):
+    if owes_warning(exchange, context, "temperature", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `temperature`"
 
 
