@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from auriko_conformance.mocks.server import CONTROL_TOKEN_ENV
 
 LEVELS = ("core", "auriko", "full")
 FAIL_ON = ("must", "any", "never")
@@ -113,6 +114,12 @@ TARGET: tuple[Option, ...] = (
 #: The suites (pytest) only.
 SUITES: tuple[Option, ...] = (
     Option("--mock-url", "the mock provider server the target uses upstream", "AURIKO_MOCK_URL"),
+    Option(
+        "--mock-control-token",
+        "the token the mocks were started with (`--control-token`), sent in X-Mock-Control-Token "
+        "on /__mock/*",
+        CONTROL_TOKEN_ENV,
+    ),
     Option(
         "--level",
         "core: plain OpenAI compatibility; auriko: adds routing_metadata, gateway, extensions; "

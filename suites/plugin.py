@@ -169,7 +169,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     target = make_target(config)
     try:
-        result = run_preflight(target, config.getoption("--mock-url"), _profile(config))
+        result = run_preflight(
+            target,
+            config.getoption("--mock-url"),
+            _profile(config),
+            config.getoption("--mock-control-token"),
+        )
     finally:
         target.close()
     if result.ok:
@@ -257,6 +262,7 @@ def report_options(config: pytest.Config) -> dict[str, Any]:
     """The options a report shows: header values stay out (they may be credentials)."""
     shown = {o.flag.lstrip("-"): config.getoption(o.in_pytest) for o in (*options.TARGET, *options.SUITES)}
     shown.pop("api-key", None)
+    shown.pop("mock-control-token", None)
     shown["header"] = [line.partition(":")[0] for line in shown.get("header") or []]
     return shown
 
@@ -287,7 +293,7 @@ def mocks(pytestconfig: pytest.Config) -> Iterator[Mocks]:
     url = pytestconfig.getoption("--mock-url")
     if not url:
         pytest.skip(NOT_CLAIMED + "needs --mock-url (the mock providers the target uses upstream)")
-    client = Mocks(url)
+    client = Mocks(url, control_token=pytestconfig.getoption("--mock-control-token"))
     yield client
     client.close()
 

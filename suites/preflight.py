@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from auriko_conformance.mocks.control_api import TOKEN_HEADER
+from auriko_conformance.mocks.server import CONTROL_TOKEN_ENV
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import CHAT_PATH, Target, TargetTimeout, unknown_model_answer
@@ -48,15 +50,24 @@ def _excerpt(exchange: Exchange) -> str:
     return text[:200] + ("..." if len(text) > 200 else "")
 
 
-def check_mocks(url: str, result: Preflight) -> bool:
+def check_mocks(url: str, result: Preflight, control_token: str | None = None) -> bool:
     result.tried.append(f"GET {url}/__mock/health")
+    headers = {TOKEN_HEADER: control_token} if control_token else {}
     try:
-        response = httpx.get(f"{url.rstrip('/')}/__mock/health", timeout=REACH_TIMEOUT_S)
+        response = httpx.get(f"{url.rstrip('/')}/__mock/health", headers=headers, timeout=REACH_TIMEOUT_S)
     except httpx.HTTPError as exc:
         return result.fail(
             f"The mock providers at {url} did not answer ({type(exc).__name__}: {exc}).",
             "Start them (`auriko-conformance mocks`) and pass the URL they print as --mock-url, "
             "or leave --mock-url out to run only the suites that do not need them.",
+        )
+    json_401 = response.headers.get("content-type", "").startswith("application/json")
+    if response.status_code == 401 and json_401:
+        said = "the one sent was refused" if control_token else "none was sent"
+        return result.fail(
+            f"{url}/__mock/health answered HTTP 401: the mocks require a control token, "
+            f"and {said}.",
+            f"Pass the token the mocks were started with as --mock-control-token (or ${CONTROL_TOKEN_ENV}).",
         )
     if response.status_code != 200:
         return result.fail(
@@ -128,11 +139,13 @@ def check_target(target: Target, profile: TargetProfile, result: Preflight) -> b
     return True
 
 
-def run_preflight(target: Target, mock_url: str | None, profile: TargetProfile) -> Preflight:
+def run_preflight(
+    target: Target, mock_url: str | None, profile: TargetProfile, mock_control_token: str | None = None
+) -> Preflight:
     """The preflight's verdict; any answer from the target other than the problems above goes ahead
     (a 500 on the probe is the suites' finding to report, not a set-up mistake)."""
     result = Preflight()
-    if mock_url and not check_mocks(mock_url, result):
+    if mock_url and not check_mocks(mock_url, result, mock_control_token):
         return result
     check_target(target, profile, result)
     return result
