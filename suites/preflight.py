@@ -65,8 +65,7 @@ def check_mocks(url: str, result: Preflight, control_token: str | None = None) -
     if response.status_code == 401 and json_401:
         said = "the one sent was refused" if control_token else "none was sent"
         return result.fail(
-            f"{url}/__mock/health answered HTTP 401: the mocks require a control token, "
-            f"and {said}.",
+            f"{url}/__mock/health answered HTTP 401: the mocks require a control token, and {said}.",
             f"Pass the token the mocks were started with as --mock-control-token (or ${CONTROL_TOKEN_ENV}).",
         )
     if response.status_code != 200:
