@@ -1,10 +1,11 @@
 """The layers of the project, enforced (issue 14).
 
 Bottom to top: the foundation (`auriko_conformance.contract`: loading `openapi.yaml`; `.paths`: where
-the data files are; `.servers` and `.http_guard`: serving an ASGI app safely); the programs built on it
-(`mocks`, `reference_impl`, which never import each other); the embedded target made of both
-(`auriko_conformance.embedded`); the suites (`suites`: exchange views, checks, results, report,
-fuzzing); the tools and the command line (`auriko_conformance.cli`, `.fuzz`, `.mutants`, `bench`). A module may import its own layer and
+the data files are; `.servers` and `.http_guard`: serving an ASGI app safely; `.sse`: the one
+Server-Sent Events reader); the programs built on it (`mocks`, `reference_impl`, which never import
+each other); the embedded target made of both (`auriko_conformance.embedded`); the suites (`suites`:
+exchange views, checks, results, report, fuzzing); the tools and the command line
+(`auriko_conformance.cli`, `.fuzz`, `.mutants`, `bench`). A module may import its own layer and
 the layers below it, never one above. A first-party import inside a function usually hides a cycle
 between layers, so there are none in product code.
 
@@ -32,6 +33,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("auriko_conformance.paths", 0),
     ("auriko_conformance.servers", 0),
     ("auriko_conformance.http_guard", 0),
+    ("auriko_conformance.sse", 0),
     ("auriko_conformance.mocks", 1),
     ("auriko_conformance.reference_impl", 1),
     ("auriko_conformance.embedded", 2),
