@@ -27,9 +27,12 @@ from auriko_conformance.reference_impl.http1 import UpstreamResponse
 from auriko_conformance.reference_impl.metadata import routing_metadata
 from auriko_conformance.reference_impl.routing import Plan, Router
 from auriko_conformance.reference_impl.stats import LiveStats
-from auriko_conformance.reference_impl.streaming import ChunkWriter, error_event, sse_events, unique_call_id
+from auriko_conformance.reference_impl.streaming import ChunkWriter, error_event, unique_call_id
 from auriko_conformance.reference_impl.upstream import Upstream
 from auriko_conformance.reference_impl.validation import ChatRequest, warning
+
+from auriko_conformance.sse import Event as SSEEvent
+from auriko_conformance.sse import aiter_events
 
 
 @dataclass(slots=True)
@@ -315,15 +318,15 @@ class StreamSession:
         self.first_token_at: float | None = None
         self.budget = 0.0  # the attempt's allowance: also the longest silence tolerated mid-stream
         self.deadline: float | None = None  # deadline_ms bounds the whole stream too (D-048)
-        self._source = sse_events(response.aiter_raw())
+        self._source = aiter_events(response.aiter_raw())
         self._pending: list[Any] = []
         created = int(time.time())
         self.writer = ChunkWriter(new_id("chatcmpl-"), created, attempt.offering.provider_model_id)
 
     async def prime(self) -> None:
         """Read until the upstream produced something to send (or ended): failures here can fall back."""
-        async for event, data in self._source:
-            events = self.decoder.feed(event, data)
+        async for native in self._source:
+            events = self.decoder.feed(native.event, native.data)
             if events:
                 self.first_token_at = time.monotonic()
                 self._pending = events
@@ -344,8 +347,8 @@ class StreamSession:
                 if first:
                     yield first
             if not self.decoder.done:
-                async for event, data in self._upstream():
-                    events = self.decoder.feed(event, data)
+                async for native in self._upstream():
+                    events = self.decoder.feed(native.event, native.data)
                     if events:
                         out = writer.chunk(self._filter(events, none_choice))
                         if out:
@@ -373,7 +376,7 @@ class StreamSession:
     def _failure(self, exc: Exception) -> GatewayError:
         return classify_exception(exc, self.attempt.offering.provider, self.budget).error
 
-    async def _upstream(self) -> AsyncIterator[tuple[str | None, str]]:
+    async def _upstream(self) -> AsyncIterator[SSEEvent]:
         """The rest of the upstream events; waiting past `deadline_ms` ends the stream (D-048)."""
         if self.deadline is None:
             async for item in self._source:

@@ -1,4 +1,5 @@
-"""SSE in (native upstream streams) and SSE out (OpenAI chunks), with the framing rules in one place.
+"""SSE out (OpenAI chunks), with the framing rules in one place. SSE in (the providers' native streams)
+is read by the project's one reader, `auriko_conformance.sse` (issue 14).
 
 Out: the role goes in the first delta of each choice only; each choice gets exactly one finish_reason
 (a missing one becomes `stop` when the upstream ended cleanly); tool-call deltas carry `id`, `type` and
@@ -10,48 +11,12 @@ A failure after the first byte is one `data: {"error": {...}}` event and the str
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from auriko_conformance.reference_impl.adapters.base import Event
 
 DONE = b"data: [DONE]\n\n"
-
-
-async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str | None, str]]:
-    """(event name, data) per SSE event of a byte stream; comments and data-less events are skipped."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            raw, buffer = buffer[:end], buffer[end + 2 :]
-            parsed = _parse_event(raw)
-            if parsed is not None:
-                yield parsed
-    if buffer.strip():
-        parsed = _parse_event(buffer.strip(b"\n"))
-        if parsed is not None:
-            yield parsed
-
-
-def _parse_event(raw: bytes) -> tuple[str | None, str] | None:
-    event: str | None = None
-    data: list[bytes] = []
-    for line in raw.split(b"\n"):
-        if line.startswith(b"data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(b" ") else value)
-        elif line.startswith(b"event:"):
-            event = line[6:].strip().decode()
-    if not data:
-        return None
-    return event, b"\n".join(data).decode()
 
 
 def unique_call_id(call_id: str, choice: int, seen: set[str]) -> str:
