@@ -7,12 +7,13 @@ tokens. They used to parse SSE five ways, each forgiving different mistakes; a s
 read and another did not was a bug in the tools, not in the gateway. This module is the foundation
 layer's reader, so it imports nothing from the project.
 
-It follows the WHATWG event-stream rules: a line ends in CRLF, LF or CR (a CRLF split across two reads
-is still one line end); an empty line dispatches the event; `data:` lines are joined with LF; one space
-after the colon is removed; `event`, `id` (kept from one event to the next, as the spec says) and
-`retry` are read; a line starting with `:` is a comment; a line without a colon is a field name with an
-empty value; other field names are ignored; a leading byte-order mark is skipped. An event without a
-`data` line is not dispatched.
+It follows the WHATWG event-stream rules: a line ends in CRLF, LF or CR (a CRLF split across two
+reads is still one line end, so an event whose blank line ends in CR at the end of a read waits for the
+next byte or `close()`: only a stream of lone CRs would notice); an empty line dispatches the event;
+`data:` lines are joined with LF; one space after the colon is removed; `event`, `id` (kept from one
+event to the next, as the spec says) and `retry` are read; a line starting with `:` is a comment; a
+line without a colon is a field name with an empty value; other field names are ignored; a leading
+byte-order mark is skipped. An event without a `data` line is not dispatched.
 
 Two choices are the caller's, because the callers need different things:
 
@@ -83,8 +84,7 @@ class Event:
 
     @property
     def lines(self) -> int:
-        """The block's lines, the blank one that ends it included, to number the lines of a body read
-        whole (read in pieces, an LF whose CR ended the previous event counts as a line here)."""
+        """The block's lines, the blank one that ends it included (to number the lines of a body)."""
         return len(self.raw.splitlines())
 
     @property
@@ -136,12 +136,11 @@ def _text(value: bytes) -> str:
 class SSEDecoder:
     """Cuts a byte stream into `Event`s; feed it the bytes as they come, then `close()` it once."""
 
-    __slots__ = ("_buffer", "_every", "_last_id", "_lead", "_lf_pending", "_started")
+    __slots__ = ("_buffer", "_every", "_last_id", "_lead", "_started")
 
     def __init__(self, *, every_block: bool = False) -> None:
         self._every = every_block
         self._buffer = b""
-        self._lf_pending = False  # the last event ended in a CR that may be the first half of a CRLF
         self._started = False  # the first block was parsed (it alone may start with a BOM)
         self._last_id: str | None = None
         self._lead = _BLANK_LINE[0]
@@ -151,16 +150,11 @@ class SSEDecoder:
         buffer = self._buffer + chunk if self._buffer else chunk
         # One C-level split when every line ends the same way (LF everywhere, or CRLF everywhere with
         # no CRLF cut in two); the general search otherwise.
-        if self._lf_pending or b"\r" in buffer:
+        if b"\r" in buffer:
             crs = buffer.count(b"\r")
-            if (
-                self._lf_pending
-                or buffer[-1:] == b"\r"
-                or crs != buffer.count(b"\r\n")
-                or crs != buffer.count(b"\n")
-            ):
+            if buffer[-1:] == b"\r" or crs != buffer.count(b"\r\n") or crs != buffer.count(b"\n"):
                 events: list[Event] = []
-                pos = self._feed_general(buffer, events)
+                pos = self._search(buffer, events, final=False)
                 self._buffer = buffer[pos:] if pos else buffer
                 return events
             separator, line_end = b"\r\n\r\n", b"\r\n"
@@ -188,41 +182,54 @@ class SSEDecoder:
                     events.append(event)
         return events
 
-    def _feed_general(self, buffer: bytes, events: list[Event]) -> int:
-        """The search for streams with CRs: a blank line starts where one line end meets another, at
-        the first `\\n\\n`, `\\n\\r` or `\\r\\r` (each search bounded by the first hit, so a big body is
-        not searched again and again)."""
+    def close(self) -> list[Event]:
+        """The events still in the buffer: one whose blank line ends in a CR at the very end (no LF can
+        follow now), then what the stream left after its last blank line, as one unterminated event."""
+        rest, self._buffer = self._buffer, b""
+        events: list[Event] = []
+        rest = rest[self._search(rest, events, final=True) :]
+        if rest:
+            body = (
+                rest[:-2] if rest.endswith(b"\r\n") else rest[:-1] if rest.endswith((b"\n", b"\r")) else rest
+            )
+            lines = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            event = self._block(rest, lines, b"")
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _search(self, buffer: bytes, events: list[Event], *, final: bool) -> int:
+        """The general search, for reads whose lines do not all end the same way: a blank line starts
+        where one line end meets another, at the first `\\n\\n`, `\\n\\r` or `\\r\\r`. A blank line
+        ending in a CR at the end of the buffer waits for the next byte (unless `final`): an LF there
+        would belong to it, and `raw` and `separator` must not depend on where the stream was cut.
+        Returns where the unread rest starts."""
         pos = 0
         size = len(buffer)
         find = buffer.find
         while pos < size:
-            # the LF of a CRLF whose CR ended the previous event: part of that line end, not a line
-            skip = self._lf_pending and buffer[pos] == 10
-            self._lf_pending = False
-            start = pos + 1 if skip else pos
             # the pattern that ended the last event first: in a CRLF stream `\n\n` never occurs, and
             # searching for it first would scan the whole rest of a big body once per event
             lead = first_choice = self._lead
-            hit = find(lead, start)
+            hit = find(lead, pos)
             limit = size if hit < 0 else hit + 1
             for pattern in _BLANK_LINE:
                 if pattern is not first_choice:
-                    other = find(pattern, start, limit)
+                    other = find(pattern, pos, limit)
                     if other >= 0:
                         hit, limit, lead = other, other + 1, pattern
             if hit < 0:
-                self._lf_pending = skip  # still to skip when the rest of the block comes
                 break
-            self._lead = lead
-            # the last line's end begins at `hit` (or one before, for a CRLF), the blank line at hit + 1
-            first = hit - 1 if buffer[hit] == 10 and hit > start and buffer[hit - 1] == 13 else hit
             end = hit + 2
-            if buffer[hit + 1] == 13:
+            if buffer[hit + 1] == 13:  # the blank line ends in CR, or CRLF
                 if end < size:
                     end += buffer[end] == 10
-                else:
-                    self._lf_pending = True
-            body = buffer[start:first]
+                elif not final:
+                    break
+            self._lead = lead
+            # the last line's end starts at `hit`, or one before for a CRLF
+            first = hit - 1 if buffer[hit] == 10 and hit > pos and buffer[hit - 1] == 13 else hit
+            body = buffer[pos:first]
             if body[:6] == b"data: " and b"\n" not in body and b"\r" not in body:
                 events.append(
                     Event(_text(body[6:]), None, self._last_id, None, buffer[pos:end], buffer[first:end])
@@ -234,23 +241,6 @@ class SSEDecoder:
                     events.append(event)
             pos = end
         return pos
-
-    def close(self) -> list[Event]:
-        """What the stream left after its last blank line, as one unterminated event (if any)."""
-        rest, self._buffer = self._buffer, b""
-        body = rest
-        if self._lf_pending and body[:1] == b"\n":
-            body = body[1:]
-        self._lf_pending = False
-        if not rest:
-            return []
-        if body.endswith(b"\r\n"):
-            body = body[:-2]
-        elif body.endswith((b"\n", b"\r")):
-            body = body[:-1]
-        lines = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        event = self._block(rest, lines, b"")
-        return [event] if event is not None else []
 
     def _block(self, raw: bytes, lines: list[bytes], separator: bytes) -> Event | None:
         """One block's fields. `lines` are its lines without line ends (empty ones only lead)."""

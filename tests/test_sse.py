@@ -55,19 +55,24 @@ def test_a_crlf_cut_between_two_reads_is_one_line_end() -> None:
     assert [e.data for e in decoder.feed(b"\n\r\n")] == ["a\nb"]
 
 
-def test_a_crlf_cut_in_the_blank_line_dispatches_at_once_and_keeps_every_byte() -> None:
+def test_a_cr_ending_a_read_waits_for_the_next_byte() -> None:
+    """An LF after it would belong to the same line end: raw bytes and separators never depend on
+    where the stream was cut."""
     decoder = SSEDecoder(every_block=True)
-    (first,) = decoder.feed(b"data: a\r\n\r")  # the CR ends the blank line: no need to wait
-    assert (first.data, first.raw) == ("a", b"data: a\r\n\r")
-    (second,) = decoder.feed(b"\ndata: b\r\n\r\n")  # its LF belongs to that line end, not a new line
-    assert (second.data, second.raw) == ("b", b"\ndata: b\r\n\r\n")
-    assert decoder.close() == []
+    assert decoder.feed(b"data: a\r\n\r") == []
+    (first,) = decoder.feed(b"\ndata: b\r\r")
+    assert (first.data, first.raw, first.separator) == ("a", b"data: a\r\n\r\n", b"\r\n\r\n")
+    (second,) = decoder.feed(b"d")  # not an LF: the CR alone ended the blank line
+    assert (second.data, second.raw, second.separator) == ("b", b"data: b\r\r", b"\r\r")
+    (rest,) = decoder.close()
+    assert (rest.data, rest.raw, rest.terminated) == (None, b"d", False)
 
 
-def test_a_lone_cr_before_the_next_read_waits_for_nothing() -> None:
+def test_close_dispatches_an_event_whose_blank_line_ends_the_stream_in_cr() -> None:
     decoder = SSEDecoder()
-    assert [e.data for e in decoder.feed(b"data: a\r\r")] == ["a"]
-    assert [e.data for e in decoder.feed(b"\n\ndata: b\r\r")] == ["b"]  # LF skipped, then one empty line
+    assert decoder.feed(b"data: a\r\r") == []
+    (event,) = decoder.close()
+    assert (event.data, event.separator, event.terminated) == ("a", b"\r\r", True)
 
 
 def test_a_big_crlf_body_is_read_in_one_go() -> None:
@@ -225,8 +230,12 @@ def test_the_decoder_agrees_with_the_spec(parts: list[tuple[bytes, bytes]], cuts
     chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     decoder = SSEDecoder()
     events = [e for chunk in chunks for e in decoder.feed(chunk)]
+    events += [e for e in decoder.close() if e.terminated]
     got = [(e.event or None, e.data, e.id) for e in events]
     assert got == whatwg(body)
+    assert [(e.raw, e.separator) for e in events] == [(e.raw, e.separator) for e in decode(body)][
+        : len(events)
+    ]
     keeper = SSEDecoder(every_block=True)
     kept = [e for chunk in chunks for e in keeper.feed(chunk)] + keeper.close()
     assert b"".join(e.raw for e in kept) == body
