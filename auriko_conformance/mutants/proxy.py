@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 import orjson
 
+from auriko_conformance.sse import aiter_events, decode
+
 if TYPE_CHECKING:
     from auriko_conformance.mutants.faults import Fault
 
@@ -54,8 +56,6 @@ _HOP_BY_HOP = frozenset(
         "server",
     }
 )
-_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-_LINE = re.compile(rb"\r\n|\n|\r")
 TAG_RE = re.compile(rb"\[\[\s*conformance-id\s*:\s*([^\]\s]+)\s*\]\]")
 
 
@@ -80,18 +80,10 @@ class SSEEvent:
 
     @classmethod
     def parse(cls, raw: bytes) -> SSEEvent:
-        data: list[str] = []
-        name: str | None = None
-        for line in _LINE.split(raw):
-            if not line or line.startswith(b":"):
-                continue
-            key, _, value = line.decode("utf-8", errors="replace").partition(":")
-            value = value.removeprefix(" ")
-            if key == "data":
-                data.append(value)
-            elif key == "event":
-                name = value
-        return cls(raw=raw, data="\n".join(data) if data else None, event=name)
+        """The event of one block's bytes, read by the project's one SSE reader."""
+        blocks = decode(raw, every_block=True)
+        first = blocks[0] if blocks else None
+        return cls(raw=raw, data=first and first.data, event=first and first.event)
 
     @classmethod
     def of(cls, payload: Any, event: str | None = None) -> SSEEvent:
@@ -125,18 +117,10 @@ class SSEEvent:
 
 
 async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
-    """Cut a byte stream into SSE events as the bytes arrive; a trailing unterminated block is kept."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
-        while True:
-            match = _EVENT_END.search(buffer)
-            if match is None:
-                break
-            raw, buffer = buffer[: match.end()], buffer[match.end() :]
-            yield SSEEvent.parse(raw)
-    if buffer:
-        yield SSEEvent.parse(buffer)
+    """Cut a byte stream into SSE events as the bytes arrive; every block is kept, comment-only ones and
+    a trailing unterminated one included, so that untouched events go on byte for byte."""
+    async for block in aiter_events(chunks, every_block=True):
+        yield SSEEvent(raw=block.raw, data=block.data, event=block.event)
 
 
 # --------------------------------------------------------------------------------------------------
