@@ -112,7 +112,7 @@ class Event:
         return [_text(line) for line in self._lines() if line]
 
     def _lines(self) -> list[bytes]:
-        return self.raw.removeprefix(_BOM).splitlines()
+        return self.raw.splitlines()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Event):
@@ -123,6 +123,16 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event(event={self.event!r}, data={self.data!r}, raw={self.raw!r})"
+
+
+class _FirstEvent(Event):
+    """The stream's first block when it starts with a byte-order mark, which `raw` keeps (the bytes
+    add up) and its lines do not (a BOM anywhere else is part of a line)."""
+
+    __slots__ = ()
+
+    def _lines(self) -> list[bytes]:
+        return self.raw[len(_BOM) :].splitlines()
 
 
 def _value(value: bytes) -> bytes:
@@ -141,7 +151,7 @@ class SSEDecoder:
     def __init__(self, *, every_block: bool = False) -> None:
         self._every = every_block
         self._buffer = b""
-        self._started = False  # the first block was parsed (it alone may start with a BOM)
+        self._started = False  # the first block was cut (it alone may start with a BOM)
         self._last_id: str | None = None
         self._lead = _BLANK_LINE[0]
 
@@ -163,8 +173,9 @@ class SSEDecoder:
         blocks = buffer.split(separator)
         self._buffer = blocks.pop()
         events = []
+        started = self._started  # the first block goes the long way: it may start with a BOM
         for body in blocks:
-            if body[:6] == b"data: " and b"\n" not in body:
+            if started and body[:6] == b"data: " and b"\n" not in body:
                 # the usual event, one `data: ` line: no need for the general field loop
                 events.append(
                     Event(
@@ -178,6 +189,7 @@ class SSEDecoder:
                 )
             else:
                 event = self._block(body + separator, body.split(line_end), separator)
+                started = True
                 if event is not None:
                     events.append(event)
         return events
@@ -230,7 +242,7 @@ class SSEDecoder:
             # the last line's end starts at `hit`, or one before for a CRLF
             first = hit - 1 if buffer[hit] == 10 and hit > pos and buffer[hit - 1] == 13 else hit
             body = buffer[pos:first]
-            if body[:6] == b"data: " and b"\n" not in body and b"\r" not in body:
+            if self._started and body[:6] == b"data: " and b"\n" not in body and b"\r" not in body:
                 events.append(
                     Event(_text(body[6:]), None, self._last_id, None, buffer[pos:end], buffer[first:end])
                 )
@@ -244,9 +256,12 @@ class SSEDecoder:
 
     def _block(self, raw: bytes, lines: list[bytes], separator: bytes) -> Event | None:
         """One block's fields. `lines` are its lines without line ends (empty ones only lead)."""
+        kind = Event
         if not self._started:
             self._started = True
-            lines[0] = lines[0].removeprefix(_BOM)
+            if lines[0].startswith(_BOM):
+                lines[0] = lines[0][len(_BOM) :]
+                kind = _FirstEvent
         data: list[bytes] = []
         event: str | None = None
         retry: int | None = None
@@ -270,9 +285,9 @@ class SSEDecoder:
                 elif name == b"retry" and value.isdigit():
                     retry = int(value)
         if not data:
-            return Event(None, event, self._last_id, retry, raw, separator) if self._every else None
+            return kind(None, event, self._last_id, retry, raw, separator) if self._every else None
         text = (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace")
-        return Event(text, event, self._last_id, retry, raw, separator)
+        return kind(text, event, self._last_id, retry, raw, separator)
 
 
 def decode(body: bytes, *, every_block: bool = False) -> list[Event]:

@@ -135,6 +135,10 @@ def test_unknown_fields_are_ignored_and_noted() -> None:
 def test_a_leading_bom_is_skipped_once() -> None:
     events = decode(b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\ndata: c\n\n")
     assert [e.data for e in events] == ["a", "c"]  # the second BOM is part of a field name
+    for end in (b"\n", b"\r\n", b"\r"):  # also after a first event that took a shortcut
+        assert [e.data for e in decode(b"data: a" + end * 2 + b"\xef\xbb\xbfdata: b" + end * 2)] == ["a"]
+    first, rest = decode(b"\xef\xbb\xbf: hi\n\n\xef\xbb\xbf: no\n", every_block=True)
+    assert (first.comments, first.raw, rest.comments) == (["hi"], b"\xef\xbb\xbf: hi\n\n", [])
 
 
 def test_invalid_utf8_is_replaced() -> None:
