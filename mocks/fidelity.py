@@ -39,6 +39,8 @@ import yaml
 from auriko_conformance.mocks.app import MockApp, create_app
 from auriko_conformance.mocks.inprocess import asgi_client
 
+from auriko_conformance.sse import decode
+
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "fidelity"
 ALLOW_FILE = ROOT / "allow.yaml"
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "deepseek", "vllm")
@@ -300,20 +302,12 @@ class Stream:
 
 def parse_sse(raw: bytes) -> Stream:
     """SSE bytes -> events; the separator is what ends the first event (`\\n\\n` or `\\r\\n\\r\\n`)."""
-    separator = "\r\n\r\n" if b"\r\n\r\n" in raw else "\n\n"
-    text = raw.decode()
-    events: list[tuple[str | None, Any]] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        if data:
-            joined = "\n".join(data)
-            events.append((name, joined if joined == "[DONE]" else orjson.loads(joined)))
-    return Stream(events, {"kind": "sse", "separator": separator})
+    events = decode(raw)
+    separator = events[0].separator.decode() if events and events[0].terminated else "\n\n"
+    return Stream(
+        [(e.event, e.data if e.data == "[DONE]" else orjson.loads(e.data)) for e in events],
+        {"kind": "sse", "separator": separator},
+    )
 
 
 def parse_json_array(raw: bytes) -> Stream:
