@@ -2,18 +2,17 @@
 
 Client libraries forgive framing mistakes (a missing blank line before the connection closes, a stray
 line without a field name), so a gateway can ship them unnoticed until a stricter client breaks. This
-reader follows the WHATWG event-stream grammar to recover the events, and records every deviation
-from the framing the contract expects (`data:` lines, events separated by a blank line) instead of
-hiding it. Comment lines (`: keep-alive`) are legal and only counted (decision D-022).
+reader recovers the events with the project's one SSE reader (`auriko_conformance.sse`, WHATWG rules)
+and records every deviation from the framing the contract expects (`data:` lines, events separated by
+a blank line) instead of hiding it. Comment lines (`: keep-alive`) are legal and only counted
+(decision D-022).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_KNOWN_FIELDS = frozenset({"data", "event", "id", "retry"})
+from auriko_conformance.sse import decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,62 +49,37 @@ def parse_sse(body: bytes) -> SSETranscript:
     """
     transcript = SSETranscript()
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         transcript.framing_errors.append(f"stream is not valid UTF-8 at byte {exc.start}")
-        text = body.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-
-    lines = _LINE_BREAK.split(text)
-    # A body that ends with a line break yields a final empty string: not a line of its own.
-    if lines and lines[-1] == "":
-        lines.pop()
-
-    data_lines: list[str] = []
-    event_name: str | None = None
-    event_id: str | None = None
-    retry: int | None = None
-    block: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if line == "":
-            if data_lines:
-                transcript.events.append(
-                    SSEEvent(
-                        index=len(transcript.events),
-                        data="\n".join(data_lines),
-                        event=event_name,
-                        id=event_id,
-                        retry=retry,
-                        data_lines=len(data_lines),
-                    )
+    errors = transcript.framing_errors
+    line = 0  # lines before the block
+    for block in decode(body, every_block=True):
+        transcript.comments += [comment.lstrip(" ") for comment in block.comments]
+        errors += [f"line {line + number}: {note}" for number, note in block.notes]
+        if not block.terminated:
+            lines = block.text_lines()
+            if lines:
+                transcript.unterminated = "\n".join(lines)
+                errors.append(
+                    "stream ended without the blank line that dispatches its last event: "
+                    + repr(lines[-1][:80])
                 )
-            elif block and any(not b.startswith(":") for b in block):
-                transcript.framing_errors.append(f"line {number}: event without a data field: {block!r}")
-            data_lines, event_name, retry, block = [], None, None, []
-            continue
-        block.append(line)
-        if line.startswith(":"):
-            transcript.comments.append(line[1:].lstrip(" "))
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            transcript.framing_errors.append(f"line {number}: no field name separator: {line[:80]!r}")
-        value = value.removeprefix(" ")
-        if name == "data":
-            data_lines.append(value)
-        elif name == "event":
-            event_name = value
-        elif name == "id":
-            event_id = value
-        elif name == "retry":
-            retry = int(value) if value.isdigit() else None
-        elif name not in _KNOWN_FIELDS:
-            transcript.framing_errors.append(f"line {number}: unknown field {name!r}")
-
-    if block:
-        transcript.unterminated = "\n".join(block)
-        transcript.framing_errors.append(
-            "stream ended without the blank line that dispatches its last event: " + repr(block[-1][:80])
-        )
+            break
+        line += block.lines
+        if block.data is not None:
+            transcript.events.append(
+                SSEEvent(
+                    index=len(transcript.events),
+                    data=block.data,
+                    event=block.event,
+                    id=block.id,
+                    retry=block.retry,
+                    data_lines=block.data_lines,
+                )
+            )
+        else:
+            lines = block.text_lines()
+            if any(not text.startswith(":") for text in lines):
+                errors.append(f"line {line}: event without a data field: {lines!r}")
     return transcript
