@@ -29,7 +29,9 @@ Options (also as environment variables AURIKO_API_KEY, AURIKO_MODELS, ...):
                                   target (LiteLLM, a real provider)
     --auriko-summary FILE         write the final figures as JSON
 
-Needs `pip install locust==2.47.0` (`make bench` installs it into .venv); not a package dependency.
+Needs `pip install locust==2.47.0` (`make bench` installs it into .venv); not a package dependency. Streams
+are read with the project's SSE reader (`auriko_conformance.sse`), so each Locust machine needs this
+package installed as well (`pip install` of the checkout or the wheel).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ import gevent
 import requests
 from locust import User, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
+
+from auriko_conformance.sse import SSEDecoder
 
 DEFAULT_MODELS = "gpt-4o,claude-haiku-4-5,gemini-2.0-flash,deepseek-chat,llama-3.3-70b"
 TOOLS = [
@@ -285,7 +289,7 @@ class ChatUser(User):
             self._read_stream(response, label, started)
 
     def _read_stream(self, response: requests.Response, label: str, started: float) -> None:
-        buffer = b""
+        decoder = SSEDecoder()  # never closed: an event without its blank line does not count
         first_token: float | None = None
         tokens = 0
         size = 0
@@ -294,18 +298,11 @@ class ChatUser(User):
         try:
             for block in response.iter_content(chunk_size=None):
                 size += len(block)
-                buffer += block.replace(b"\r\n", b"\n")
-                while b"\n\n" in buffer:
-                    raw, buffer = buffer.split(b"\n\n", 1)
-                    data = b"\n".join(
-                        line[5:].strip() for line in raw.split(b"\n") if line.startswith(b"data:")
-                    )
-                    if not data:
-                        continue
-                    if data == b"[DONE]":
+                for sse in decoder.feed(block):
+                    if sse.data == "[DONE]":
                         done = True
                         continue
-                    event = json.loads(data)
+                    event = json.loads(sse.data)
                     if "error" in event:
                         error = RuntimeError(f"error event: {event['error']}")
                         continue
