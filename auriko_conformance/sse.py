@@ -35,7 +35,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 
 _BOM = b"\xef\xbb\xbf"
-_NO_NOTES: tuple[()] = ()
 #: where one line end meets another: LF LF, LF CR (also CRLF CR...), CR CR (a lone CR, then a CR)
 _BLANK_LINE = (b"\n\n", b"\n\r", b"\r\r")
 _FIELDS = frozenset({b"data", b"event", b"id", b"retry"})
