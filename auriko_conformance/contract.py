@@ -174,6 +174,11 @@ def request_fields() -> frozenset[str]:
     return frozenset(load_spec()["components"]["schemas"]["ChatCompletionRequest"]["properties"])
 
 
+def request_schema_property(name: str) -> Mapping[str, Any]:
+    """The contract's schema of one top-level request field (empty when the contract has none)."""
+    return load_spec()["components"]["schemas"]["ChatCompletionRequest"]["properties"].get(name) or {}
+
+
 @functools.cache
 def routing_option_fields() -> frozenset[str]:
     return frozenset(load_spec()["components"]["schemas"]["RoutingOptions"]["properties"])

@@ -15,6 +15,8 @@ from auriko_conformance.contract import error_codes
 
 #: the requirement that holds an error's code, param and type to the situation's (auriko scope)
 CODES = "ERR-014"
+#: the requirement that states the error envelope's shape
+ENVELOPE = "SCHEMA-006"
 
 
 def error(
@@ -42,6 +44,12 @@ def error(
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
     if exchange.status != status:
         return  # the situation was not recognised: its code is not the finding
+    if exchange.error is None:
+        # No envelope to read a code from: SCHEMA-006's finding (its check fails on such a body).
+        if in_scope(CODES, judge.level):
+            reason = f"{requirement}: the error body is no envelope, so no code to judge"
+            judge.block(CODES, reason, (ENVELOPE,))
+        return
     if in_scope(CODES, judge.level) and got.get("code") not in codes and got.get("code") in error_codes():
         # The right status by coincidence: the registry's code names another situation, so the gateway
         # did not recognise this one (the requirement's finding) rather than misname it (ERR-014's). The

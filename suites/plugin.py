@@ -28,10 +28,13 @@ import pytest
 from auriko_conformance.suites import options
 from auriko_conformance.suites.checks import (
     Blocked,
+    Check,
     Context,
     Finding,
+    Located,
     all_checks,
     is_claimed,
+    owners_of,
     select_checks,
     unclaimed_checks,
 )
@@ -336,6 +339,10 @@ class Judge:
     blocked: list[Block] = field(default_factory=list)
     #: root causes already named per exchange (by id), so one refusal is attributed once
     _roots: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: every finding kept with the exchange it was found on (by id), and the catch-all findings that a
+    #: specific rule may own (with their owners): `settle` decides at the test's end
+    _recorded: list[tuple[Finding, int]] = field(default_factory=list)
+    _deferrable: list[tuple[Finding, int, tuple[str, ...]]] = field(default_factory=list)
     #: what the target did, per requirement, shown on the report's row whatever the verdict (e.g. which
     #: provider a routing strategy picked)
     observations: list[dict[str, str]] = field(default_factory=list)
@@ -353,20 +360,60 @@ class Judge:
             for c in unclaimed_checks(exchange, only, context.claims, context)
             if in_scope(c.requirement, self.level)
         )
+        judged: list[tuple[Check, list[Finding], bool]] = []
         for chk in select_checks(exchange, only, context.claims, context):
             if not in_scope(chk.requirement, self.level):
                 continue
             try:
-                findings, applied = chk.judge(exchange, context)
+                judged.append((chk, *chk.judge(exchange, context)))
             except Blocked as blocked:  # an error where an answer was due has a root cause; else none known
-                roots = self.attribute(exchange) if exchange.status != 200 else ()
+                roots = blocked.roots or (self.attribute(exchange) if exchange.status != 200 else ())
                 self.block(chk.requirement, str(blocked), roots)
-                continue
+        for chk, findings, applied in judged:
             if applied:
                 self.checked.add(chk.requirement)
             found.extend(findings)
+            self._may_defer(chk, findings, exchange)
         self.record(found, exchange)
         return found
+
+    def _may_defer(self, chk: Check, findings: list[Finding], exchange: Exchange) -> None:
+        """Note the findings of a catch-all at places a specific rule owns (`settle` decides)."""
+        if chk.defers:
+            self._deferrable.extend(
+                (f, id(exchange), owners)
+                for f in findings
+                if isinstance(f.message, Located) and (owners := owners_of(chk.defers, f.message.path))
+            )
+
+    def settle(self) -> None:
+        """At the test's end, leave each catch-all finding at a place a specific rule owns to that rule,
+        when the rule failed on the same exchange for a reason of its own (one defect, one finding; any
+        order of judging). A catch-all left with nothing reads blocked by those rules, never pass."""
+        deferrable = {id(f) for f, _, _ in self._deferrable}
+        firm: dict[int, set[str]] = {}
+        for finding, key in self._recorded:
+            if id(finding) not in deferrable:
+                firm.setdefault(key, set()).add(finding.requirement)
+        dropped: set[int] = set()
+        owners_of_dropped: dict[str, set[str]] = {}
+        for finding, key, owners in self._deferrable:
+            took = set(owners) & firm.get(key, set())
+            if took:
+                dropped.add(id(finding))
+                owners_of_dropped.setdefault(finding.requirement, set()).update(took)
+        self._deferrable.clear()
+        if not dropped:
+            return
+        self.findings = [f for f in self.findings if id(f) not in dropped]
+        left = {f.requirement for f in self.findings}
+        for requirement, owners in owners_of_dropped.items():
+            if requirement not in left:
+                reason = "its findings are at places specific rules own, and those rules failed there"
+                self.block(requirement, reason, tuple(sorted(owners)))
+        for entry in self.evidence:
+            entry["requirements"] = [r for r in entry["requirements"] if r in left]
+        self.evidence = [entry for entry in self.evidence if entry["requirements"]]
 
     def block(self, requirement: str, reason: str, roots: tuple[str, ...] = ()) -> None:
         """`requirement` could not be judged in this test because of `roots` (none known: a missing
@@ -404,7 +451,11 @@ class Judge:
                 for c in candidates
                 if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
             ]
-            found = [f for c in probes for f in c.judge(exchange, upstream)[0]]
+            found = []
+            for probe in probes:
+                findings = probe.judge(exchange, upstream)[0]
+                self._may_defer(probe, findings, exchange)
+                found.extend(findings)
             self.checked.update(f.requirement for f in found)
             self.record(found, exchange)
             roots = tuple(sorted({f.requirement for f in found}))
@@ -435,6 +486,7 @@ class Judge:
         """Keep findings; the test goes on so that every requirement it covers is judged, and fails at
         its end if any finding is against a MUST (see `pytest_runtest_call`)."""
         self.findings.extend(found)
+        self._recorded.extend((f, id(exchange)) for f in found)
         if exchange is not None and found:
             requirements = sorted({f.requirement for f in found})
             self.evidence.append(
@@ -545,6 +597,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         pytest.fail(str(finding), pytrace=False)
     guard.answered()
     judge = item.stash.get(_JUDGE_KEY, None)
+    if judge is not None:
+        judge.settle()
     if judge is not None and judge.must_failures:
         pytest.fail(failure_message(judge), pytrace=False)
     return result
@@ -617,6 +671,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" or (report.when == "setup" and report.skipped):
         judge = item.stash.get(_JUDGE_KEY, None)
         if judge is not None and report.when == "call":
+            judge.settle()  # already done unless the test body raised
             judge.blocked_rest(_marked_requirements(item))
             for block in judge.blocked:  # JUnit shows them as properties of the test case
                 report.user_properties.append(

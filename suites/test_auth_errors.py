@@ -135,6 +135,10 @@ def test_wrong_method(target: Target, judge: Judge, method: str) -> None:
 def test_unknown_path(target: Target, judge: Judge, path: str) -> None:
     exchange = target.request("GET", path)
     expect.error(judge, exchange, "ERR-006", status=404, code="resource_not_found")
+    # ERR-006 names the envelope itself ("404 with a JSON error envelope"), beside SCHEMA-006's shape
+    judge.require(
+        "ERR-006", exchange.error is not None, f"the 404 is no error envelope: {exchange.excerpt(80)!r}"
+    )
 
 
 #: the requirement that makes each situation an error (a target that accepts it breaks that rule)

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks.stream import framing_broken, usage_chunk_blocker
+from auriko_conformance.suites.checks.xlate import journal_context
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 from auriko_conformance.suites.journal import answering_entries, native_usage
 from auriko_conformance.suites.plugin import Judge
@@ -75,6 +77,10 @@ def _expect_usage_chunk(
     final = exchange.stream.final_usage_chunk
     if not expect.success(judge, exchange, requirement, prices=_prices(profile, final)):
         return  # no answer: nothing more to judge (the judge named why)
+    blocker = usage_chunk_blocker(exchange) if final is None else None
+    if blocker and requirement not in blocker[0]:
+        judge.block(requirement, blocker[1], blocker[0])
+        return
     judge.require(requirement, final is not None, message, exchange)
 
 
@@ -120,6 +126,9 @@ def test_stream_ends_after_done(target: Target, profile: TargetProfile, judge: J
     if not expect.success(judge, exchange, "STREAM-002"):
         return  # no answer: nothing more to judge (the judge named why)
     kinds = [item.kind for item in exchange.stream.items]
+    if kinds[-1:] != [ItemKind.DONE] and framing_broken(exchange):
+        judge.block("STREAM-002", "the stream's events could not be read apart", ("STREAM-001",))
+        return
     judge.require("STREAM-002", kinds[-1:] == [ItemKind.DONE], f"last event kinds {kinds[-3:]}", exchange)
 
 
@@ -151,7 +160,7 @@ def test_routing_strategy_reports_the_strategy(
         expect.success(judge, exchange, "META-005", expected_strategy=expected)
 
 
-@pytest.mark.requirement("STREAM-008", "STREAM-019")
+@pytest.mark.requirement("STREAM-008", "STREAM-019", "XLATE-002")
 def test_include_usage_false_reports_the_upstream_usage(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
 ) -> None:
@@ -162,7 +171,12 @@ def test_include_usage_false_reports_the_upstream_usage(
     _expect_usage_chunk(
         judge, exchange, "STREAM-008", "include_usage: false suppressed the usage chunk", profile
     )
-    answers = answering_entries(mocks.settled_journal(tag))
+    journal = mocks.settled_journal(tag)
+    # the client's false is the client's: the upstream is still asked for usage (XLATE-002)
+    upstream = journal_context(body, journal)
+    if upstream is not None:
+        judge(exchange, upstream, only=["stream_options_where_accepted"])
+    answers = answering_entries(journal)
     counts = native_usage(answers[-1]) if answers else None
     judge.require("STREAM-008", counts is not None, "the mocks recorded no upstream usage for this stream")
     usage = (exchange.stream.final_usage_chunk or {}).get("usage") or {}

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from auriko_conformance.suites import expect
+from auriko_conformance.suites.checks._warning_names import unreadable_warnings
+from auriko_conformance.suites.checks.xlate import journal_context
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import Target
@@ -266,19 +268,37 @@ def test_at_most_four_stops(target: Target, profile: TargetProfile, judge: Judge
     expect.success(judge, target.chat(_body(profile, stop=["a1", "b2", "c3", "d4"])), "REQ-015")
 
 
+def mocks_journal(request: pytest.FixtureRequest, tag: str) -> list[dict[str, Any]]:
+    """The upstream requests this test's tag caused, when the run has mocks (empty otherwise)."""
+    if not request.config.getoption("--mock-url"):
+        return []
+    return request.getfixturevalue("mocks").settled_journal(tag)
+
+
 @pytest.mark.requirement("REQ-016")
 @pytest.mark.needs("warnings")
 def test_unknown_top_level_field_dropped_with_warning(
-    target: Target, profile: TargetProfile, judge: Judge, tag: str
+    target: Target, profile: TargetProfile, judge: Judge, tag: str, request: pytest.FixtureRequest
 ) -> None:
     exchange = target.chat(_body(profile, frobnicate=1), tag=tag)
-    expect.success(judge, exchange, "REQ-016")
+    # With mocks, what reached the provider: the field must be absent there too, and a provider's
+    # refusal of it is this rule's finding, not "a valid request was refused" (REQ-027).
+    journal = mocks_journal(request, tag)
+    upstream = journal_context(exchange.request_body or {}, journal)
+    if not expect.success(judge, exchange, "REQ-016", upstream=upstream, journal=journal):
+        return
+    if upstream is not None:
+        judge(exchange, upstream, only=["unknown_fields_not_forwarded"])
     warnings = ((exchange.json or {}).get("routing_metadata") or {}).get("warnings") or []
     named = [
         w for w in warnings
         if isinstance(w, dict) and w.get("type") == "unsupported_field"
         and "frobnicate" in f"{w.get('code')} {w.get('message')}"
     ]  # fmt: skip
+    unreadable = None if named else unreadable_warnings(exchange.metadata, typed=True)
+    if unreadable:
+        judge.block("REQ-016", unreadable[1], unreadable[0])
+        return
     judge.require(
         "REQ-016", bool(named), f"no unsupported_field warning names frobnicate: {warnings}", exchange
     )

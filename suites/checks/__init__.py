@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -72,9 +73,40 @@ class NotApplicable(Exception):
 
 class Blocked(Exception):
     """Raised by a check whose subject never came because something it depends on did not hold (the
-    target answered an HTTP error where an answer was due). Its requirement reads "blocked", linked to
-    the root cause the judge finds (`suites.plugin.Judge`), never "fail": one defect, one finding.
+    target answered an HTTP error where an answer was due; the warnings it reads are not objects). Its
+    requirement reads "blocked", linked to `roots` when the check knows the rule that failed (it must be
+    a rule whose own check fails on the same observation), else to the root cause the judge finds
+    (`suites.plugin.Judge`), never "fail": one defect, one finding.
     """
+
+    def __init__(self, reason: str, roots: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.roots = roots
+
+
+class Located(str):
+    """A finding's message that knows where in the body its defect is (a JSON path with indexes as
+    `[*]`): a catch-all rule (SCHEMA-002, ERR-001) names the place, and the judge leaves the defect to
+    the specific rule that owns it when that rule failed on the same exchange (`check(defers=...)`)."""
+
+    path: str
+
+    def __new__(cls, message: str, path: str) -> Located:
+        located = super().__new__(cls, message)
+        located.path = re.sub(r"\[\d+\]", "[*]", path)
+        return located
+
+
+def owners_of(defers: Mapping[str, tuple[str, ...]], path: str) -> tuple[str, ...]:
+    """The requirements owning `path`: those of the longest declared prefix (a prefix ends at `.` or
+    `[`), none when no prefix covers it."""
+    best = ""
+    for prefix in defers:
+        if len(prefix) > len(best) and (
+            path == prefix or (path.startswith(prefix) and path[len(prefix)] in ".[")
+        ):
+            best = prefix
+    return defers.get(best, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +129,9 @@ class Check:
     #: the check judges only what the gateway sent upstream, so it can name the cause of an upstream
     #: refusal even when the client got an error (see `suites.verdict`)
     upstream_side: bool = False
+    #: a catch-all's places owned by specific rules (path prefix -> requirements): a `Located` finding
+    #: at such a place is left to its owner when the owner failed on the same exchange
+    defers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def selects(self, exchange: Exchange, context: Context) -> bool:
         """Whether the exchange and the context give this check a subject (its declared applicability)."""
@@ -142,6 +177,7 @@ def check(
     when: Precondition | None = None,
     flavours: Iterable[str] = (),
     upstream_side: bool = False,
+    defers: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check under its requirement ID with its applicability (names are unique).
 
@@ -161,6 +197,7 @@ def check(
             "when": when,
             "flavours": frozenset(flavours),
             "upstream_side": upstream_side,
+            "defers": dict(defers or {}),
         }
         REGISTRY[name] = Check(name, requirement, applies, func, (func.__doc__ or "").strip(), **declared)
         return func

@@ -23,3 +23,25 @@ def warning_names(warning: Any, name: str) -> bool:
     if not isinstance(warning, Mapping):
         return False
     return names(f"{warning.get('code', '')} {warning.get('message', '')}", name)
+
+
+#: the documented warning types (D-005); META-009 holds every warning to them
+WARNING_TYPES = frozenset(
+    {"unsupported_parameter", "unsupported_feature", "unsupported_field", "ignored_extension",
+     "unknown_provider", "blocked_field", "provider_timeout"}
+)  # fmt: skip
+
+
+def unreadable_warnings(metadata: Any, typed: bool = False) -> tuple[tuple[str, ...], str] | None:
+    """When a rule cannot tell whether a warning names a field, the rules whose failure hides it and why:
+    entries that are not objects (META-008 fails on them), or, for a rule that needs the warning's type
+    (`typed`), objects without a documented one (META-009 fails on them). None: the warnings are readable.
+    """
+    warnings = metadata.get("warnings") if isinstance(metadata, Mapping) else None
+    if not isinstance(warnings, list):
+        return None
+    if any(not isinstance(w, Mapping) for w in warnings):
+        return ("META-008",), "the warnings are not objects, so whether one names it cannot be read"
+    if typed and any(w.get("type") not in WARNING_TYPES for w in warnings):
+        return ("META-009",), "a warning has no documented type, so which kind it is cannot be read"
+    return None

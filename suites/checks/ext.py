@@ -95,9 +95,12 @@ def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterato
                 yield f"no {kind} warning names extensions.{name}"
 
 
-@check("EXT-004", Applies.ANY)
-def credentials_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
+@check("EXT-004", context=XlateContext, upstream_side=True)
+def credentials_stripped(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Credential values from extensions reach no provider (body, headers or query), and the request works.
+    A root-cause probe (`upstream_side`), also without a journal entry: a provider's refusal of a forwarded
+    credential key, or the gateway's own refusal of the request, is this rule's finding, not "a valid
+    request was refused" (REQ-027).
 
     expect: `secrets` the credential values the client hid in extensions.
     """
@@ -106,7 +109,7 @@ def credentials_stripped(exchange: Exchange, context: Context) -> Iterator[str]:
         raise NotApplicable
     if exchange.status != 200:
         yield f"the request with credential keys failed with HTTP {exchange.status}"
-    for up in getattr(context, "upstreams", None) or []:
+    for up in context.upstreams:
         raw = orjson.dumps(up.raw).decode()
         for secret in secrets:
             if any(trace in raw for trace in secret_traces(secret)):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, check, register
-from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.checks._warning_names import WARNING_TYPES, warning_names
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, upstream_model
 from auriko_conformance.suites.scenario import RouteContext
@@ -33,9 +33,10 @@ def routing_metadata_present(exchange: Exchange, context: Context) -> Iterator[s
         yield "the completion has no routing_metadata object"
 
 
-@check("META-003", SUCCESS, needs=("routing_metadata",), when=_has_metadata)
+@check("META-003", Applies.COMPLETION, needs=("routing_metadata",), when=_has_metadata)
 def routing_metadata_required_fields(exchange: Exchange, context: Context) -> Iterator[str]:
-    """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings."""
+    """`provider`, `provider_model_id`, `model_canonical` and `routing_strategy` are non-empty strings
+    (a stream's final chunk is held to the same four by STREAM-005: judged there once, not twice)."""
     metadata = exchange.metadata or {}
     for key in REQUIRED:
         value = metadata.get(key)
@@ -157,12 +158,6 @@ def warnings_are_structured(exchange: Exchange, context: Context) -> Iterator[st
         for key in ("code", "message"):
             if not isinstance(warning.get(key), str) or not warning.get(key):
                 yield f"warnings[{i}].{key} is missing"
-
-
-WARNING_TYPES = frozenset(
-    {"unsupported_parameter", "unsupported_feature", "unsupported_field", "ignored_extension",
-     "unknown_provider", "blocked_field", "provider_timeout"}
-)  # fmt: skip
 
 
 @check(

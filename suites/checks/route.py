@@ -26,6 +26,8 @@ from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called, refusals
 from auriko_conformance.suites.scenario import RouteContext
 
+from auriko_conformance import contract
+
 ROUTE = {"context": RouteContext}
 
 # --------------------------------------------------------------------------------------------------
@@ -352,8 +354,11 @@ register(
 
 
 def _asks_several_choices(exchange: Exchange, context: Context) -> bool:
+    """A valid `n` of 2 or more: an `n` above the contract's maximum is a value to refuse (REQ-004's
+    rule), so serving it with fewer choices is that rule's finding, not this one's."""
     n = context.request.get("n") if isinstance(context.request, dict) else None
-    return isinstance(n, int) and n >= 2
+    most = contract.request_schema_property("n").get("maximum", n)
+    return isinstance(n, int) and not isinstance(n, bool) and 2 <= n <= most
 
 
 def _in_order(indices: set[object]) -> list[object]:

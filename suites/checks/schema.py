@@ -6,10 +6,12 @@ changes these checks with no edit here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
 from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.checks.stream import FINISH_REASONS, is_keepalive, is_sse
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 
 from auriko_conformance import contract
@@ -21,24 +23,67 @@ _PLACEHOLDER_METADATA = {
     "model_canonical": "-",
     "routing_strategy": "-",
 }
-FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 
 
-def _report(schema: str, instance: object, where: str = "", context: Context | None = None) -> Iterator[str]:
+#: places beyond JSON paths: an upstream keep-alive sent as data, a stream labelled application/json
+KEEPALIVE = "(keep-alive)"
+NOT_JSON = "(a stream labelled JSON)"
+
+#: The places of a completion or stream chunk that a specific rule judges, with the rules that own them.
+#: SCHEMA-002 names every violation; one at an owned place is left to its owner when the owner failed
+#: on the same exchange (one defect, one finding), and stays SCHEMA-002's when the owner passed.
+SCHEMA_OWNERS: dict[str, tuple[str, ...]] = {
+    "$.object": ("SCHEMA-001",),
+    "$.id": ("SCHEMA-001",),
+    "$.created": ("SCHEMA-001",),
+    "$.model": ("SCHEMA-001",),
+    "$.choices[*].finish_reason": ("SCHEMA-003", "STREAM-011", "XLATE-036", "XLATE-037"),
+    "$.choices[*].message.role": ("SCHEMA-003",),
+    "$.choices[*].message.content": ("SCHEMA-003",),
+    "$.choices[*].message.tool_calls": ("SCHEMA-004", "XLATE-009"),
+    "$.choices[*].delta.tool_calls": ("STREAM-012", "STREAM-013", "XLATE-009"),
+    "$.choices[*].logprobs": ("SCHEMA-008", "STREAM-020"),
+    "$.usage": ("SCHEMA-005", "STREAM-003"),
+    "$.routing_metadata": ("META-001", "META-003", "STREAM-005"),
+    "$.routing_metadata.warnings": ("META-008", "META-009"),
+    "$.routing_metadata.cost": ("META-006", "META-007"),
+    "$.error": ("STREAM-015", "STREAM-016"),
+    KEEPALIVE: ("STREAM-018",),
+    NOT_JSON: ("SCHEMA-009",),
+}
+#: The places of an error body that a specific rule judges (ERR-001 states the per-status schema):
+#: the envelope's shape is SCHEMA-006's, an unknown or legacy code ERR-002's.
+ERROR_OWNERS: dict[str, tuple[str, ...]] = {
+    "$": ("SCHEMA-006",),
+    "$.error.code": ("ERR-002",),
+}
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def _report(
+    schema: str, instance: object, where: str = "", context: Context | None = None, *, missing_at_child: bool
+) -> Iterator[str]:
+    """Each violation (at most 8), located: a missing property at its own place when `missing_at_child`
+    (a completion without `routing_metadata` is META-001's), else at its parent's (the envelope's)."""
     violations = contract.violations(schema, instance)
     if context is not None and not context.claimed("routing_metadata"):
         # A target that does not claim routing_metadata is judged on the rest of the schema only.
         violations = [v for v in violations if "routing_metadata" not in v.message]
     for violation in violations[:8]:
-        yield f"{where}{violation} (schema {schema})"
+        path = violation.path
+        missing = _REQUIRED.match(violation.message) if violation.keyword == "required" else None
+        if missing and missing_at_child:
+            path = f"{path}.{missing.group(1)}"
+        yield Located(f"{where}{violation} (schema {schema})", path)
 
 
-@check("SCHEMA-001", Applies.COMPLETION)
+@check("SCHEMA-001", Applies.COMPLETION, defers={NOT_JSON: ("SCHEMA-009",)})
 def completion_envelope(exchange: Exchange, context: Context) -> Iterator[str]:
     """A non-stream 200 has id, object `chat.completion`, integer created, model and non-empty choices."""
     body = exchange.json
     if not isinstance(body, dict):
-        yield f"body is not a JSON object: {exchange.excerpt(120)!r}"
+        where = NOT_JSON if is_sse(exchange.body) else "$"
+        yield Located(f"body is not a JSON object: {exchange.excerpt(120)!r}", where)
         return
     if not isinstance(body.get("id"), str) or not body.get("id"):
         yield f"id is {body.get('id')!r}"
@@ -77,16 +122,27 @@ def choices_well_formed(exchange: Exchange, context: Context) -> Iterator[str]:
             yield f"choice {choice.get('index')}: finish_reason is {choice.get('finish_reason')!r}"
 
 
-@check("SCHEMA-002", Applies.COMPLETION)
+@check("SCHEMA-002", Applies.COMPLETION, defers=SCHEMA_OWNERS)
 def completion_matches_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """A non-stream 200 is JSON that satisfies ChatCompletion."""
     if exchange.json is None:
-        yield f"body is not JSON: {exchange.excerpt(120)!r}"
+        # A stream labelled application/json is SCHEMA-009's finding, not a broken completion.
+        where = NOT_JSON if is_sse(exchange.body) else "$"
+        yield Located(f"body is not JSON: {exchange.excerpt(120)!r}", where)
         return
-    yield from _report("ChatCompletion", exchange.json, context=context)
+    yield from _report("ChatCompletion", exchange.json, context=context, missing_at_child=True)
 
 
-@check("SCHEMA-002", Applies.STREAM)
+#: the stream payload schema for what an event looks like: one branch's violations say what is wrong,
+#: the union's mix the branches (a usage chunk's bad metadata also read "choices should be non-empty")
+_BRANCHES = {
+    ItemKind.CHUNK: "ChatCompletionChunk",
+    ItemKind.USAGE: "ChatCompletionUsageChunk",
+    ItemKind.ERROR: "StreamError",
+}
+
+
+@check("SCHEMA-002", Applies.STREAM, defers=SCHEMA_OWNERS)
 def stream_events_match_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each SSE event satisfies ChatCompletionStreamEvent; its JSON data satisfies StreamPayload."""
     for item in exchange.stream.items:
@@ -97,18 +153,24 @@ def stream_events_match_schema(exchange: Exchange, context: Context) -> Iterator
         payload = item.payload
         if item.kind is ItemKind.USAGE and not context.claimed("routing_metadata"):
             payload = {"routing_metadata": _PLACEHOLDER_METADATA, **payload}
-        yield from _report("StreamPayload", payload, f"event #{item.index}: ", context)
+        if contract.is_valid("StreamPayload", payload):
+            continue
+        if is_keepalive(item):
+            yield Located(f"event #{item.index}: an upstream keep-alive is not a chunk", KEEPALIVE)
+            continue
+        schema = _BRANCHES.get(item.kind, "StreamPayload")
+        yield from _report(schema, payload, f"event #{item.index}: ", context, missing_at_child=True)
 
 
-@check("ERR-001", Applies.ERROR)
+@check("ERR-001", Applies.ERROR, defers=ERROR_OWNERS)
 def error_matches_status_schema(exchange: Exchange, context: Context) -> Iterator[str]:
     """An error body is the envelope, with a `code` and `type` that belong to its HTTP status."""
     body = exchange.json
     if body is None:
-        yield f"error body is not JSON: {exchange.excerpt(120)!r}"
+        yield Located(f"error body is not JSON: {exchange.excerpt(120)!r}", "$")
         return
     schema = contract.error_schema_for_status(exchange.status)
-    yield from _report(schema, body)
+    yield from _report(schema, body, missing_at_child=False)
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     known = contract.error_codes().get(code) if isinstance(code, str) else None

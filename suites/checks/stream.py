@@ -13,11 +13,54 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check, register
-from auriko_conformance.suites.exchange import Exchange, ItemKind
+from auriko_conformance.suites.checks import (
+    Applies,
+    Blocked,
+    Context,
+    Located,
+    NotApplicable,
+    check,
+    register,
+)
+from auriko_conformance.suites.exchange import Exchange, ItemKind, StreamItem
 from auriko_conformance.suites.scenario import RouteContext
 
 STREAM = Applies.STREAM
+FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+#: places beyond JSON paths (`Located`): a streamed tool call whose arguments are `""`, and one whose
+#: joined fragments do not parse (parallel calls merged under one index are STREAM-012's defect)
+EMPTY_ARGUMENTS = "(tool-call arguments: empty)"
+JOINED_ARGUMENTS = "(tool-call arguments: joined from a stream)"
+
+
+#: a place beyond JSON paths: the final usage chunk sent with a non-empty `choices` (STREAM-003's defect)
+USAGE_WITH_CHOICES = "(final usage chunk with choices)"
+
+
+def framing_broken(exchange: Exchange) -> bool:
+    """The events cannot be told apart or read (STREAM-001 fails on exactly this): what a later rule
+    would read in them (the sentinel, the usage chunk) is unobservable."""
+    return bool(exchange.stream.sse.framing_errors or exchange.stream.of_kind(ItemKind.INVALID))
+
+
+def usage_with_choices(exchange: Exchange) -> StreamItem | None:
+    """The last data event before `[DONE]` when it carries usage but also choices: the final usage chunk
+    in the wrong shape (STREAM-003 fails on it), not a content chunk and not a missing usage chunk."""
+    items = [item for item in _before_done(exchange) if item.kind is not ItemKind.DONE]
+    last = items[-1] if items else None
+    if last is not None and last.kind is ItemKind.CHUNK and isinstance(last.payload.get("usage"), dict):
+        return last
+    return None
+
+
+def usage_chunk_blocker(exchange: Exchange) -> tuple[tuple[str, ...], str] | None:
+    """Why a stream's final usage chunk cannot be found although the rule's subject may be there: the
+    failing rule that hides it, and the reason (None: it is simply missing)."""
+    if framing_broken(exchange):
+        return ("STREAM-001",), "the stream's events could not be read apart"
+    if usage_with_choices(exchange) is not None:
+        return ("STREAM-003",), "usage came in the last chunk, but with choices"
+    return None
 
 
 @check("STREAM-001", STREAM)
@@ -41,6 +84,10 @@ def done_exactly_once_and_last(exchange: Exchange, context: Context) -> Iterator
     failed = any(item.kind is ItemKind.ERROR for item in items)
     if not done and failed:
         raise NotApplicable  # a failed stream: STREAM-015/016 judge it
+    if not done and framing_broken(exchange):
+        raise Blocked(
+            "the stream's events could not be read apart, so its [DONE] cannot be found", ("STREAM-001",)
+        )
     if not done:
         yield "the stream never sent data: [DONE] and reported no error"
         return
@@ -93,24 +140,32 @@ def final_chunk_has_routing_metadata(exchange: Exchange, context: Context) -> It
             yield f"routing_metadata.{key} is {metadata.get(key)!r} in the final chunk"
 
 
-@check("STREAM-006", STREAM, needs=("routing_metadata",))
+@check("STREAM-006", STREAM, needs=("routing_metadata",), defers={USAGE_WITH_CHOICES: ("STREAM-003",)})
 def routing_metadata_only_on_final_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
     """Content chunks do not carry `routing_metadata` (it belongs on the final chunk, D-003)."""
+    misplaced = usage_with_choices(exchange)
     for item in exchange.stream.of_kind(ItemKind.CHUNK):
         if item.payload.get("routing_metadata") is not None:
-            yield f"content chunk #{item.index} carries routing_metadata"
+            message = f"content chunk #{item.index} carries routing_metadata"
+            yield Located(message, USAGE_WITH_CHOICES) if item is misplaced else message
+
+
+def _before_done(exchange: Exchange) -> list[StreamItem]:
+    items = exchange.stream.items
+    done = next((i for i, item in enumerate(items) if item.kind is ItemKind.DONE), len(items))
+    return items[:done]
 
 
 @check("STREAM-004", STREAM)
 def exactly_one_usage_chunk(exchange: Exchange, context: Context) -> Iterator[str]:
     """Usage is sent once: at most one chunk with empty `choices`, and no second event carries `usage`
     (a lone usage on a content chunk is STREAM-003's finding, not a repeat)."""
-    usage_chunks = exchange.stream.of_kind(ItemKind.USAGE)
+    # Events after [DONE] are STREAM-002's finding (nothing follows the sentinel), not a repeat.
+    items = _before_done(exchange)
+    usage_chunks = [i for i in items if i.kind is ItemKind.USAGE]
     if len(usage_chunks) > 1:
         yield f"{len(usage_chunks)} chunks with empty choices (events {[i.index for i in usage_chunks]})"
-    carrying = [
-        i.index for i in exchange.stream.items if isinstance(i.payload, dict) and i.payload.get("usage")
-    ]
+    carrying = [i.index for i in items if isinstance(i.payload, dict) and i.payload.get("usage")]
     if len(carrying) > 1 and len(usage_chunks) <= 1:
         yield f"usage sent {len(carrying)} times (events {carrying}); it belongs on the final chunk only"
 
@@ -144,7 +199,7 @@ def role_in_first_delta_only(exchange: Exchange, context: Context) -> Iterator[s
 
 @check("STREAM-011", STREAM)
 def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterator[str]:
-    """Each choice gets exactly one non-null `finish_reason`, on its last content chunk."""
+    """Each choice gets exactly one non-null `finish_reason`, from the enum, on its last content chunk."""
     if exchange.stream.of_kind(ItemKind.ERROR):
         raise NotApplicable
     finishes: dict[int, list[int]] = defaultdict(list)
@@ -157,6 +212,12 @@ def one_finish_reason_per_choice(exchange: Exchange, context: Context) -> Iterat
             last_chunk[index] = number
             if choice.get("finish_reason") is not None:
                 finishes[index].append(number)
+    for number, chunk in enumerate(exchange.stream.chunks):
+        for choice in chunk["choices"]:
+            reason = choice.get("finish_reason")
+            if reason is not None and reason not in FINISH_REASONS:
+                where = f"choice {choice.get('index')} (chunk {number})"
+                yield f"{where}: finish_reason {reason!r} is not one of {sorted(FINISH_REASONS)}"
     for index in sorted(last_chunk):
         got = finishes.get(index, [])
         if not got:
@@ -197,7 +258,7 @@ def tool_call_delta_shape(exchange: Exchange, context: Context) -> Iterator[str]
                 yield f"tool call {key[1]} of choice {choice}: chunk {number} repeats {repeated}"
 
 
-@check("STREAM-012", STREAM)
+@check("STREAM-012", STREAM, defers={EMPTY_ARGUMENTS: ("XLATE-009",)})
 def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> Iterator[str]:
     """Each tool call's argument fragments, joined, parse as one JSON object; calls have distinct ids."""
     if not any(True for _ in _tool_call_deltas(exchange)):
@@ -216,7 +277,9 @@ def tool_call_arguments_join_to_json(exchange: Exchange, context: Context) -> It
         try:
             value = orjson.loads(joined)
         except orjson.JSONDecodeError:
-            yield f"tool call {index} of choice {choice}: arguments do not parse as JSON: {joined[:120]!r}"
+            message = f"tool call {index} of choice {choice}: arguments do not parse as JSON: {joined[:99]!r}"
+            # `""` for a call without arguments is the rule XLATE-009 states ("{}", never "")
+            yield Located(message, EMPTY_ARGUMENTS) if joined == "" else message
             continue
         if not isinstance(value, dict):
             yield f"tool call {index} of choice {choice}: arguments are not a JSON object: {joined[:80]!r}"
@@ -269,11 +332,16 @@ def mid_stream_error_event_format(exchange: Exchange, context: Context) -> Itera
     """The mid-stream error event holds a full envelope; the stream then closes without `[DONE]` (D-004)."""
     errors = exchange.stream.of_kind(ItemKind.ERROR)
     error = errors[-1].payload.get("error")
-    if isinstance(error, dict):
+    if not isinstance(error, dict):
+        yield f"the error event's `error` is {error!r}, not an envelope object"
+    else:
         for key in ("message", "type", "code", "param"):
             if key not in error:
                 yield f"the error event lacks error.{key}"
-        if error.get("code") not in {"upstream_error", "upstream_timeout", None}:
+        # An error event before any chunk is a failure known before the stream started: its code names
+        # that situation, and sending it under 200 is STREAM-017's finding, not a mid-stream code.
+        midway = any(item.kind is ItemKind.CHUNK for item in exchange.stream.items[: errors[-1].index])
+        if midway and error.get("code") not in {"upstream_error", "upstream_timeout", None}:
             yield f"mid-stream error code {error.get('code')!r} (expected upstream_error or upstream_timeout)"
     if any(item.kind is ItemKind.DONE for item in exchange.stream.items[errors[-1].index :]):
         yield "[DONE] follows the error event"
@@ -297,15 +365,25 @@ def stream_content_type(exchange: Exchange, context: Context) -> Iterator[str]:
 KEEPALIVE_TYPES = frozenset({"ping", "keep-alive", "keepalive", "heartbeat"})
 
 
+def is_keepalive(item: StreamItem) -> bool:
+    """An upstream `ping` or keep-alive passed on as a data event (STREAM-018's defect)."""
+    payload = item.payload
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    return (isinstance(kind, str) and kind.lower() in KEEPALIVE_TYPES) or (
+        item.kind is ItemKind.INVALID and item.data.strip().lower().lstrip(":").strip() in KEEPALIVE_TYPES
+    )
+
+
+def is_sse(body: bytes) -> bool:
+    """A body written as server-sent events, whatever its content-type says."""
+    return body.lstrip()[:6].startswith((b"data:", b"event:", b":"))
+
+
 @check("STREAM-018", STREAM)
 def upstream_keepalives_not_data(exchange: Exchange, context: Context) -> Iterator[str]:
     """Keep-alives are SSE comments; an upstream `ping` or keep-alive never becomes a data event (D-022)."""
     for item in exchange.stream.items:
-        payload = item.payload
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        if (isinstance(kind, str) and kind.lower() in KEEPALIVE_TYPES) or (
-            item.kind is ItemKind.INVALID and item.data.strip().lower().lstrip(":").strip() in KEEPALIVE_TYPES
-        ):
+        if is_keepalive(item):
             yield f"event #{item.index} is an upstream keep-alive sent as data: {item.data[:80]!r}"
 
 

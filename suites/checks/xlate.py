@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from auriko_conformance.suites.checks import Context
-from auriko_conformance.suites.checks._warning_names import warning_names
+from auriko_conformance.suites.checks import Blocked, Context
+from auriko_conformance.suites.checks._warning_names import unreadable_warnings, warning_names
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import refusals
 from jsonschema import Draft202012Validator
@@ -157,16 +157,25 @@ def upstream_request(*flavours: str) -> dict[str, Any]:
     return {"context": XlateContext, "given": ("upstream",), "flavours": flavours, "upstream_side": True}
 
 
+def journal_context(
+    request: Mapping[str, Any], journal: Sequence[Mapping[str, Any]], entry: Mapping[str, Any] | None = None
+) -> XlateContext | None:
+    """What a provider received (`entry`, else the journal's last request), as a context the
+    upstream-side checks can judge; None without a journal (no mocks)."""
+    if not journal:
+        return None
+    upstreams = [Upstream.from_entry(e) for e in journal]
+    upstream = Upstream.from_entry(entry) if entry is not None else upstreams[-1]
+    return XlateContext(request=dict(request), upstream=upstream, upstreams=upstreams)
+
+
 def refused_request(request: Mapping[str, Any], journal: Sequence[Mapping[str, Any]]) -> XlateContext | None:
     """The last provider request of `journal` that the provider refused as invalid, as a context the
     upstream-side checks can judge (None when no provider refused): where a scenario directed some other
     failure, or an answer, the refusal is what happened instead, and the translation rule it breaks is
     the root cause (`Judge.attribute`)."""
     refused = refusals(journal)
-    if not refused:
-        return None
-    upstreams = [Upstream.from_entry(e) for e in journal]
-    return XlateContext(request=dict(request), upstream=Upstream.from_entry(refused[-1]), upstreams=upstreams)
+    return journal_context(request, journal, refused[-1]) if refused else None
 
 
 def upstream_of(context: Context, *flavours: str) -> Upstream | None:
@@ -230,9 +239,14 @@ def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: s
     """A warning naming `name` is due and missing. Never due when the target does not claim warnings (its
     silence says nothing then), nor on a request that was not answered: warnings ride on an answer's
     routing_metadata, and a refusal is judged by what reached the provider (the root-cause probe,
-    `Judge.attribute`), not by the warnings it could not carry."""
+    `Judge.attribute`), not by the warnings it could not carry. Warnings that are not objects cannot be
+    read: the rule is blocked by META-008 (`Blocked`), not failed."""
     answered = exchange is not None and exchange.status == 200
-    return answered and context.claimed("warnings") and not warned(exchange, name, kind)
+    due = answered and context.claimed("warnings") and not warned(exchange, name, kind)
+    if due and exchange is not None and (unreadable := unreadable_warnings(exchange.metadata)):
+        roots, reason = unreadable
+        raise Blocked(reason, roots)
+    return due
 
 
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
     XlateContext,
@@ -405,7 +406,7 @@ def anthropic_cache_control_forwarded(exchange: Exchange, context: XlateContext)
             yield f"text part {text[:30]!r} did not reach Anthropic with cache_control {control!r}"
 
 
-@check("XLATE-011", Applies.STREAM)
+@check("XLATE-011", Applies.STREAM, defers={JOINED_ARGUMENTS: ("STREAM-012",)})
 def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Iterator[str]:
     """Anthropic stream: tool-call indices count tool calls from 0; each call gets its own arguments.
 
@@ -426,7 +427,11 @@ def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Itera
         for call in calls:
             ok, value = parse_json(call["function"]["arguments"])
             if not ok or not isinstance(value, dict):
-                yield f"call {call['function']['name']!r} arguments join to {call['function']['arguments']!r}"
+                # fragments that do not join to JSON are STREAM-012's rule; the indices are this one's
+                message = (
+                    f"call {call['function']['name']!r} arguments join to {call['function']['arguments']!r}"
+                )
+                yield Located(message, JOINED_ARGUMENTS)
         keys = expect_of(context).get("argument_keys")
         if keys is not None:
             for call, want in zip(calls, keys, strict=False):

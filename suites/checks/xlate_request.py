@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
 from auriko_conformance.suites.checks.xlate import (
     OPENAI_COMPATIBLE,
     XlateContext,
@@ -30,7 +30,7 @@ from auriko_conformance.suites.exchange import Exchange
 GEMINI_PATH_RE = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
 
-@check("XLATE-001", **upstream_request())
+@check("XLATE-001", **upstream_request(), defers={"$.max_tokens": ("EXT-005",)})
 def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Each provider gets its own endpoint, auth header and model placement; Anthropic always a max_tokens.
 
@@ -54,7 +54,10 @@ def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Itera
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             yield f"Anthropic body max_tokens is {max_tokens!r}, not a positive integer"
         elif isinstance(limit, int) and not anthropic_thinking(up) and max_tokens != limit:
-            yield f"Anthropic body max_tokens is {max_tokens}, the client's limit is {limit}"
+            # set from extensions.anthropic, this is EXT-005's defect (core fields there are stripped)
+            yield Located(
+                f"Anthropic body max_tokens is {max_tokens}, the client's limit is {limit}", "$.max_tokens"
+            )
         if model is not None and up.json.get("model") != model:
             yield f"Anthropic body model is {up.json.get('model')!r}, expected {model!r}"
     elif up.flavour == "gemini":

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS
 from auriko_conformance.suites.checks.xlate import (
     expect_of,
     messages_of,
@@ -31,7 +32,7 @@ def tool_choice_none_honoured(exchange: Exchange, context: Context) -> Iterator[
             yield f"choice {i} finish_reason is tool_calls although tool_choice was none"
 
 
-@check("XLATE-009", Applies.ANY)
+@check("XLATE-009", Applies.ANY, defers={JOINED_ARGUMENTS: ("STREAM-012",)})
 def tool_call_arguments_are_json(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every returned `function.arguments` parses as JSON (`"{}"` for none, never `""`).
 
@@ -43,8 +44,11 @@ def tool_call_arguments_are_json(exchange: Exchange, context: Context) -> Iterat
             fn = (call.get("function") or {}) if isinstance(call, dict) else {}
             arguments = fn.get("arguments")
             ok, value = parse_json(arguments)
-            if not ok:
-                yield f"choice {i} call {fn.get('name')!r} has arguments {arguments!r}, which is not JSON"
+            if arguments == "":
+                yield f"choice {i} call {fn.get('name')!r} has arguments '' (a call without any is '{{}}')"
+            elif not ok:
+                message = f"choice {i} call {fn.get('name')!r} has arguments {arguments!r}, which is not JSON"
+                yield Located(message, JOINED_ARGUMENTS) if exchange.is_stream else message
             elif fn.get("name") in empty and value != {}:
                 yield f"choice {i} call {fn.get('name')!r} has no arguments but returned {arguments!r}"
 

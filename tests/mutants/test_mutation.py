@@ -33,22 +33,7 @@ KNOWN_GAPS: dict[str, str] = {}
 #: Declared requirements a fault breaks but the suites do not fail (attribution precision: "missed"),
 #: each with the check it needs (docs/mutation.md, "Open"). Exact: a new miss fails the test, and so
 #: does a fixed one still listed here.
-KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ("finish-reason-unmapped", "STREAM-011"): "the STREAM-011 check does not look at the finish_reason value",
-    ("tool-call-ids-shared", "SCHEMA-004"): "no non-stream answer in the suites has two tool calls",
-    ("stream-error-event-not-an-object", "STREAM-016"): "the STREAM-016 check is silent when `error` is "
-    "not an object",
-    ("client-include-usage-forwarded", "XLATE-002"): "no XLATE-002 check on streams whose client sent "
-    "include_usage: false",
-    # Since the blocked verdict (D-090), found when the branches met: the envelope or status defect is
-    # attributed to the rule its own check states, and the test's situation requirement no longer repeats it.
-    ("unknown-path-not-enveloped", "ERR-006"): "the missing envelope is SCHEMA-006's and ERR-004's finding; "
-    "ERR-006 is judged only on an envelope it can read",
-    ("auth-error-as-403", "CLIENT-004"): "CLIENT-004 judges the SDK's exception class only on the status the "
-    "SDK saw (D-090 class 3); a 403 is AUTH-001/002's finding",
-    ("stream-options-sent-to-gemini", "XLATE-001"): "Gemini's refusal is attributed to XLATE-002, the rule "
-    "that states it; XLATE-001 (served) reads blocked",
-}
+KNOWN_MISSES: dict[tuple[str, str], str] = {}
 
 
 def _by_id(report: Report, fault: str) -> str:

@@ -18,6 +18,7 @@ from auriko_conformance.mocks.journal import redact
 from auriko_conformance.suites.checks import (
     all_checks,
     ext,
+    request_fields,
     run_checks,
     xlate,
     xlate_anthropic,
@@ -287,6 +288,25 @@ CASES: list[tuple[Callable[..., Any], str, Scenario, dict[str, Scenario]]] = []
 def case(check: Callable[..., Any], requirement: str, good: Scenario, **broken: Scenario) -> None:
     CASES.append((check, requirement, good, broken))
 
+
+# REQ-016 (with mocks: an unknown field never reaches the provider) ---------------------------------
+case(
+    request_fields.unknown_fields_not_forwarded,
+    "REQ-016",
+    (answer(), ctx({"model": "m", "frobnicate": 1}, up("openai", {"model": "m", "messages": []}))),
+    forwarded=(
+        answer(),
+        ctx({"model": "m", "frobnicate": 1}, up("openai", {"model": "m", "messages": [], "frobnicate": 1})),
+    ),
+    # the provider refused the forwarded field: judged on what it received (the root-cause probe)
+    refused_upstream=(
+        failure(502, "upstream_error"),
+        ctx(
+            {"model": "m", "frobnicate": 1},
+            up("openai", {"model": "m", "messages": [], "frobnicate": 1}, status=400),
+        ),
+    ),
+)
 
 # XLATE-001 -----------------------------------------------------------------------------------------
 case(
@@ -2276,8 +2296,10 @@ UPSTREAM_SIDE = {
     "no_native_field_not_forwarded", "claude_adaptive_effort", "claude_budget_from_effort",
     "deepseek_thinking_from_effort", "image_parts_native", "anthropic_cache_control_forwarded",
     "anthropic_temperature_clamped", "claude_xhigh_normalised", "claude_thinking_sampling_stripped",
-    "gemini_response_format", "gemini_thinking_by_generation",
+    "gemini_response_format", "gemini_thinking_by_generation", "credentials_stripped",
 }  # fmt: skip
+#: probes that judge the request's fate as well, so they apply with no journal entry too
+WITHOUT_JOURNAL = {"credentials_stripped"}
 
 
 def test_upstream_side_checks_are_selected_by_their_declaration() -> None:
@@ -2290,7 +2312,7 @@ def test_upstream_side_checks_are_selected_by_their_declaration() -> None:
     for name in UPSTREAM_SIDE:
         chk = checks[name]
         assert chk.context is XlateContext, name
-        assert not chk.selects(exchange, XlateContext(request={"model": "m"})), name
+        assert chk.selects(exchange, XlateContext(request={"model": "m"})) == (name in WITHOUT_JOURNAL), name
         for flavour in PATHS:
             selected = chk.selects(exchange, ctx({"model": "m"}, up(flavour, {})))
             assert selected == (not chk.flavours or flavour in chk.flavours), (name, flavour)

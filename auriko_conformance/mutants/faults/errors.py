@@ -88,7 +88,8 @@ class LegacyErrorCodes(ErrorEdit):
         if code not in LEGACY_CODES:
             return None
         error["code"] = LEGACY_CODES[code]
-        error.pop("doc_url", None)
+        # A legacy gateway documents its own codes: the doc_url follows the code (one defect: the code).
+        error["doc_url"] = f"https://docs.auriko.ai/errors/{error['code']}"
         response.set_json(body)
         return response
 
@@ -135,6 +136,9 @@ class ErrorFields(ErrorEdit):
         for key in self.args.get("drop", []):
             error.pop(key, None)
         _set_fields(body, self.args)
+        if "code" in (self.args.get("set") or {}) and "doc_url" in error:
+            # the doc_url follows the code, as a gateway's own error table would give it: one defect
+            error["doc_url"] = f"https://docs.auriko.ai/errors/{error['code']}"
         response.set_json(body)
         return response
 

@@ -189,9 +189,11 @@ class ExtensionsUnsanitised(UpstreamEdit):
         if mode == "own":
             body.update(copy.deepcopy(own))
         elif mode == "others":
+            # merged under the selected provider's own keys: those still arrive unchanged (EXT-001 holds)
             for name, value in extensions.items():
                 if name != key and isinstance(value, dict):
-                    body.update(copy.deepcopy(value))
+                    for field, item in value.items():
+                        body.setdefault(field, copy.deepcopy(item))
         elif mode == "dropped":
             for name in own:
                 body.pop(name, None)

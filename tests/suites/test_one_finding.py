@@ -1,0 +1,459 @@
+"""One defect, one finding: catch-all rules leave a defect to the specific rule that owns its place,
+and rules that cannot read their subject read blocked by the rule that broke it (issue 15, D-146).
+
+Each case feeds a broken exchange and checks both halves: the owner still fails (no false pass), and
+the catch-all or dependent rule does not fail as well (no collateral).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+import pytest
+from auriko_conformance.suites.checks import Context, Located, owners_of
+from auriko_conformance.suites.checks.stream import usage_chunk_blocker
+from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
+from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.plugin import Judge
+
+URL = "http://gw/v1/chat/completions"
+METADATA = {
+    "provider": "openai",
+    "provider_model_id": "gpt-4o-mini-2024-07-18",
+    "model_canonical": "gpt-4o-mini",
+    "routing_strategy": "balanced",
+}
+USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+def completion(**message: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hi.", **message},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": USAGE,
+        "routing_metadata": copy.deepcopy(METADATA),
+    }
+
+
+def answer(body: dict[str, Any], request: dict[str, Any] | None = None) -> Exchange:
+    return Exchange.build(
+        status=200,
+        body=body,
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body=request or {"model": "gpt-4o-mini", "messages": []},
+    )
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
+
+
+def usage_chunk(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [],
+        "usage": USAGE,
+        "routing_metadata": copy.deepcopy(METADATA),
+        **extra,
+    }
+
+
+def stream(*events: Any, request: dict[str, Any] | None = None) -> Exchange:
+    raw = b"".join(b"data: " + (e if isinstance(e, bytes) else orjson.dumps(e)) + b"\n\n" for e in events)
+    return Exchange.build(
+        status=200,
+        body=raw,
+        headers={"content-type": "text/event-stream"},
+        url=URL,
+        request_body=request or {"model": "gpt-4o-mini", "messages": [], "stream": True},
+    )
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest) -> Judge:
+    return Judge(request.node)
+
+
+def verdicts(judge: Judge) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    judge.settle()
+    return {f.requirement for f in judge.findings}, {b.requirement: b.roots for b in judge.blocked}
+
+
+# --------------------------------------------------------------------------------------------------
+# Places
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_longest_owned_prefix_decides() -> None:
+    defers = {"$.routing_metadata": ("META-003",), "$.routing_metadata.warnings": ("META-008",)}
+    assert owners_of(defers, "$.routing_metadata.warnings[*]") == ("META-008",)
+    assert owners_of(defers, "$.routing_metadata.provider") == ("META-003",)
+    assert owners_of(defers, "$.routing_metadata_extra") == ()  # a prefix ends at `.` or `[`
+    assert Located("m", "$.choices[3].message").path == "$.choices[*].message"
+
+
+# --------------------------------------------------------------------------------------------------
+# SCHEMA-002 and ERR-001 leave a defect to its owner
+# --------------------------------------------------------------------------------------------------
+
+
+def test_an_empty_tool_call_id_is_schema_004s_alone(judge: Judge) -> None:
+    call = {"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    judge(answer(completion(tool_calls=[call], content=None)))
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-004" in failed
+    assert "SCHEMA-002" not in failed
+    assert blocked["SCHEMA-002"] == ("SCHEMA-004",)
+
+
+def test_the_owner_judged_later_still_takes_the_defect(judge: Judge) -> None:
+    """Any order: SCHEMA-002 first, the owner in a later call on the same exchange."""
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["temperature was clamped"]
+    exchange = answer(body)
+    judge(exchange, only=["completion_matches_schema"])
+    judge(exchange, only=["warnings_are_structured"])
+    failed, blocked = verdicts(judge)
+    assert failed == {"META-008"}
+    assert blocked == {"SCHEMA-002": ("META-008",)}
+
+
+def test_a_defect_its_owner_did_not_see_stays_the_catch_alls(judge: Judge) -> None:
+    """No false pass: the owner did not fail on this exchange (here it never ran), so SCHEMA-002 keeps
+    the violation."""
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["temperature was clamped"]
+    judge(answer(body), only=["completion_matches_schema"])
+    failed, blocked = verdicts(judge)
+    assert failed == {"SCHEMA-002"}
+    assert blocked == {}
+
+
+def test_an_unowned_violation_stays_beside_an_owned_one(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["clamped"]
+    body["system_fingerprint"] = 7  # unowned: no specific rule judges it
+    judge(answer(body))
+    failed, _ = verdicts(judge)
+    assert {"SCHEMA-002", "META-008"} <= failed
+    assert all("system_fingerprint" in f.message for f in judge.findings if f.requirement == "SCHEMA-002")
+
+
+def test_a_usage_chunks_bad_metadata_is_not_reported_as_empty_choices(judge: Judge) -> None:
+    """The usage chunk is validated against its own branch: no "choices should be non-empty" noise."""
+    final = usage_chunk()
+    final["routing_metadata"]["cost"] = {"usd": 0.1, "cache_savings_usd": 0.0}
+    judge(stream(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop"), final, b"[DONE]"))
+    messages = [f.message for f in judge.findings if f.requirement == "SCHEMA-002"]
+    assert not any("should be non-empty" in m for m in messages)
+    failed, blocked = verdicts(judge)
+    assert "META-006" in failed
+    assert blocked.get("SCHEMA-002") == ("META-006",)
+
+
+def test_a_flattened_error_envelope_is_schema_006s_not_err_001s(judge: Judge) -> None:
+    exchange = Exchange.build(
+        status=401,
+        body={"message": "bad key", "type": "authentication_error", "code": "invalid_api_key"},
+        headers={"content-type": "application/json"},
+        url=URL,
+    )
+    judge(exchange)
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-006" in failed
+    assert "ERR-001" not in failed
+    assert blocked["ERR-001"] == ("SCHEMA-006",)
+
+
+def test_a_legacy_code_is_err_002s_not_err_001s(judge: Judge) -> None:
+    error = {"message": "m", "type": "not_found_error", "code": "not_found", "param": "model"}
+    exchange = Exchange.build(
+        status=404, body={"error": error}, headers={"content-type": "application/json"}, url=URL
+    )
+    judge(exchange)
+    failed, blocked = verdicts(judge)
+    assert "ERR-002" in failed
+    assert "ERR-001" not in failed
+    assert blocked["ERR-001"] == ("ERR-002",)
+
+
+def test_a_stream_labelled_json_is_schema_009s(judge: Judge) -> None:
+    raw = b'data: {"id":"x","object":"chat.completion.chunk"}\n\ndata: [DONE]\n\n'
+    exchange = Exchange.build(
+        status=200,
+        body=raw,
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body={"model": "m", "messages": [], "stream": True},
+    )
+    judge(exchange)
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-009" in failed
+    assert not failed & {"SCHEMA-001", "SCHEMA-002"}
+    assert blocked["SCHEMA-002"] == ("SCHEMA-009",)
+
+
+def test_a_keepalive_sent_as_data_is_stream_018s(judge: Judge) -> None:
+    judge(
+        stream(
+            {"type": "ping"}, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]"
+        )
+    )
+    failed, blocked = verdicts(judge)
+    assert "STREAM-018" in failed
+    assert "SCHEMA-002" not in failed
+    assert blocked["SCHEMA-002"] == ("STREAM-018",)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stream rules: each judges its own subject
+# --------------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_stream_finish_reason_fails_stream_011(judge: Judge) -> None:
+    judge(
+        stream(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "end_turn"), usage_chunk(), b"[DONE]")
+    )
+    failed, blocked = verdicts(judge)
+    assert "STREAM-011" in failed
+    assert "SCHEMA-002" not in failed
+    assert blocked["SCHEMA-002"] == ("STREAM-011",)
+
+
+def test_a_usage_copy_after_done_is_stream_002s_not_stream_004s(judge: Judge) -> None:
+    judge(
+        stream(chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]", usage_chunk())
+    )
+    failed, _ = verdicts(judge)
+    assert "STREAM-002" in failed
+    assert "STREAM-004" not in failed
+
+
+def test_two_usage_chunks_before_done_still_fail_stream_004(judge: Judge) -> None:
+    judge(
+        stream(chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), usage_chunk(), b"[DONE]")
+    )
+    assert "STREAM-004" in verdicts(judge)[0]
+
+
+def test_a_usage_chunk_with_choices_is_stream_003s(judge: Judge) -> None:
+    last = usage_chunk()
+    last["choices"] = [{"index": 0, "delta": {}, "finish_reason": None}]
+    exchange = stream(chunk({"role": "assistant", "content": "Hi"}, "stop"), last, b"[DONE]")
+    judge(exchange)
+    failed, blocked = verdicts(judge)
+    assert "STREAM-003" in failed
+    assert not failed & {"STREAM-006", "SCHEMA-002"}
+    assert blocked["STREAM-006"] == ("STREAM-003",)
+    assert usage_chunk_blocker(exchange) == (
+        ("STREAM-003",),
+        "usage came in the last chunk, but with choices",
+    )
+
+
+def test_run_together_events_block_the_sentinel_rule(judge: Judge) -> None:
+    raw = b'data: {"a": 1}\ndata: [DONE]\n'
+    exchange = Exchange.build(
+        status=200,
+        body=raw,
+        headers={"content-type": "text/event-stream"},
+        url=URL,
+        request_body={"model": "m", "messages": [], "stream": True},
+    )
+    judge(exchange)
+    failed, blocked = verdicts(judge)
+    assert "STREAM-001" in failed
+    assert "STREAM-002" not in failed
+    assert blocked["STREAM-002"] == ("STREAM-001",)
+    assert usage_chunk_blocker(exchange)[0] == ("STREAM-001",)
+
+
+def test_an_error_event_first_in_a_200_is_not_judged_as_a_mid_stream_code(judge: Judge) -> None:
+    error = {"message": "bad key", "type": "authentication_error", "code": "invalid_api_key", "param": None}
+    judge(stream({"error": error}))
+    assert "STREAM-016" not in verdicts(judge)[0]
+
+
+def test_a_mid_stream_error_code_after_content_still_fails_stream_016(judge: Judge) -> None:
+    error = {"message": "m", "type": "invalid_request_error", "code": "invalid_api_key", "param": None}
+    judge(stream(chunk({"role": "assistant", "content": "Hi"}), {"error": error}))
+    assert "STREAM-016" in verdicts(judge)[0]
+
+
+def test_a_string_error_event_fails_stream_016_and_not_schema_002(judge: Judge) -> None:
+    judge(stream(chunk({"role": "assistant", "content": "Hi"}), {"error": "upstream timed out"}))
+    failed, _ = verdicts(judge)
+    assert {"STREAM-015", "STREAM-016"} <= failed
+    assert "SCHEMA-002" not in failed
+
+
+def _tool_stream(arguments: str) -> Exchange:
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "ping", "arguments": ""}}
+    more = {"index": 0, "function": {"arguments": arguments}}
+    return stream(
+        chunk({"role": "assistant", "tool_calls": [first]}),
+        chunk({"tool_calls": [more]}),
+        chunk({}, "tool_calls"),
+        usage_chunk(),
+        b"[DONE]",
+    )
+
+
+def test_empty_streamed_arguments_are_xlate_009s_not_stream_012s(judge: Judge) -> None:
+    exchange = _tool_stream("")
+    judge(exchange)
+    judge(exchange, XlateContext(request=exchange.request_body or {}), only=["tool_call_arguments_are_json"])
+    failed, blocked = verdicts(judge)
+    assert "XLATE-009" in failed
+    assert "STREAM-012" not in failed
+    assert blocked["STREAM-012"] == ("XLATE-009",)
+
+
+def test_calls_merged_under_one_index_are_stream_012s_not_xlate_009s(judge: Judge) -> None:
+    first = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "a", "arguments": '{"x":1}'},
+    }
+    second = {
+        "index": 0,
+        "id": "call_2",
+        "type": "function",
+        "function": {"name": "b", "arguments": '{"y":2}'},
+    }
+    exchange = stream(
+        chunk({"role": "assistant", "tool_calls": [first]}),
+        chunk({"tool_calls": [second]}),
+        chunk({}, "tool_calls"),
+        usage_chunk(),
+        b"[DONE]",
+    )
+    judge(exchange)
+    judge(exchange, XlateContext(request=exchange.request_body or {}), only=["tool_call_arguments_are_json"])
+    failed, blocked = verdicts(judge)
+    assert "STREAM-012" in failed
+    assert "XLATE-009" not in failed
+    assert blocked["XLATE-009"] == ("STREAM-012",)
+
+
+# --------------------------------------------------------------------------------------------------
+# Warnings that cannot be read block the rules that read them
+# --------------------------------------------------------------------------------------------------
+
+
+def test_string_warnings_block_a_rule_that_needs_a_warning(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["temperature was clamped to 1"]
+    exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
+    upstream = journal_context(
+        exchange.request_body or {},
+        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
+          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
+    )  # fmt: skip
+    assert upstream is not None
+    judge(exchange)
+    judge(exchange, upstream, only=["anthropic_temperature_clamped"])
+    failed, blocked = verdicts(judge)
+    assert "META-008" in failed
+    assert "XLATE-016" not in failed
+    assert blocked["XLATE-016"] == ("META-008",)
+
+
+def test_readable_warnings_still_owe_the_warning(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["warnings"] = []
+    exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
+    upstream = journal_context(
+        exchange.request_body or {},
+        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
+          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
+    )  # fmt: skip
+    judge(exchange, upstream, only=["anthropic_temperature_clamped"])
+    assert "XLATE-016" in verdicts(judge)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# REQ-016 on what reached the provider
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_forwarded_unknown_field_refused_upstream_is_req_016s(judge: Judge) -> None:
+    request = {"model": "gpt-4o-mini", "messages": [], "frobnicate": 1}
+    refused = Exchange.build(
+        status=502,
+        body={"error": {"message": "openai returned 400", "type": "api_error", "code": "upstream_error",
+                        "param": None}},
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body=request,
+    )  # fmt: skip
+    journal = [
+        {"provider": "openai", "flavour": "openai", "method": "POST", "path": "/v1/chat/completions",
+         "headers": {"authorization": "Bearer [redacted:1a2b3c4d]"},
+         "body": {"model": "gpt-4o-mini", "messages": [], "frobnicate": 1}, "status": 400}
+    ]  # fmt: skip
+    roots = judge.attribute(refused, journal_context(request, journal), journal)
+    assert roots == ("REQ-016",)
+    assert {f.requirement for f in judge.findings} == {"REQ-016"}
+
+
+def test_context_without_a_journal_is_none() -> None:
+    assert journal_context({"model": "m"}, []) is None
+    assert isinstance(Context(), Context)
+
+
+def test_a_probe_on_a_refusal_defers_too(judge: Judge) -> None:
+    """Root-cause probes on a refused request: a core field an extension overrode is EXT-005's, not also
+    XLATE-001's ("max_tokens is 7, the client's limit is 40")."""
+    request = {
+        "model": "claude",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 40,
+        "extensions": {"anthropic": {"max_tokens": 7, "System": "evil"}},
+    }
+    refused = Exchange.build(
+        status=502,
+        body={"error": {"message": "anthropic returned 400", "type": "api_error", "code": "upstream_error",
+                        "param": None}},
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body=request,
+    )  # fmt: skip
+    journal = [
+        {"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
+         "headers": {"x-api-key": "[redacted:1a2b3c4d]", "anthropic-version": "2023-06-01"},
+         "body": {"model": "claude", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 7,
+                  "System": "evil"},
+         "status": 400}
+    ]  # fmt: skip
+    upstream = journal_context(request, journal)
+    assert upstream is not None
+    upstream.expect = {"preserved": {"max_tokens": 40}}
+    judge.attribute(refused, upstream, journal)
+    failed, blocked = verdicts(judge)
+    assert "EXT-005" in failed
+    assert "XLATE-001" not in failed
+    assert blocked["XLATE-001"] == ("EXT-005",)
