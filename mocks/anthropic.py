@@ -22,8 +22,8 @@ from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
 from auriko_conformance.mocks.errors import ANTHROPIC_ERRORS, MockError
 from auriko_conformance.mocks.flavour import (
     BAD_KEY,
-    Exchange,
     Flavour,
+    ProviderRequest,
     Route,
     bearer_token,
     is_number,
@@ -134,7 +134,7 @@ class AnthropicFlavour(Flavour):
     def new_request_id(self) -> str:
         return "req_011" + random_token(21)
 
-    def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
+    def response_headers(self, ex: ProviderRequest) -> list[tuple[bytes, bytes]]:
         return [*self._static_headers, (b"request-id", ex.request_id.encode())]
 
     # --- routing, auth, bad input -----------------------------------------------------------------
@@ -156,7 +156,7 @@ class AnthropicFlavour(Flavour):
     def not_found_path(self, path: str) -> MockError:
         return MockError(404, "Not Found")
 
-    def authenticate(self, ex: Exchange) -> None:
+    def authenticate(self, ex: ProviderRequest) -> None:
         key = ex.headers.get("x-api-key") or bearer_token(ex.headers)
         if not key:
             raise MockError(401, "x-api-key header is required")
@@ -182,7 +182,7 @@ class AnthropicFlavour(Flavour):
     def directive_error(self, err: Any) -> MockError:
         return MockError(400, str(err))
 
-    def malformed_body(self, ex: Exchange) -> bytes:
+    def malformed_body(self, ex: ProviderRequest) -> bytes:
         return b'{"id": "msg_011mock", "type": "message", "role": "assistant", "content": [{"type": "te'
 
     def malformed_frame(self) -> bytes:
@@ -191,7 +191,7 @@ class AnthropicFlavour(Flavour):
         )
 
     # --- request ------------------------------------------------------------------------------------
-    def parse(self, ex: Exchange, route: Route) -> Turn:
+    def parse(self, ex: ProviderRequest, route: Route) -> Turn:
         body: dict[str, Any] = ex.body
         bad = self.bad_request
         for key in body:
@@ -525,13 +525,13 @@ class AnthropicFlavour(Flavour):
             usage["service_tier"] = "standard"
         return usage
 
-    def _tool_ids(self, ex: Exchange, reply: Reply) -> list[str]:
+    def _tool_ids(self, ex: ProviderRequest, reply: Reply) -> list[str]:
         ids: list[str] = ex.extra.setdefault(
             "tool_ids", ["toolu_01" + random_token(22) for _ in reply.tool_calls]
         )
         return ids
 
-    def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
+    def render(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         content: list[dict[str, Any]] = []
         if reply.usage.reasoning and reply.directives.redacted_thinking:
             content.append(redacted_block(reply.reasoning))
@@ -574,10 +574,10 @@ class AnthropicFlavour(Flavour):
             usage["iterations"] = [{**iteration, "type": "message"}]
         return orjson.dumps(body), usage
 
-    def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
+    def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(turn, reply)
 
-    def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
+    def stream(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Iterator[Frame]:
         cumulative = reply.directives.usage == "cumulative"
         produced = 0
         message = {
@@ -687,10 +687,10 @@ class AnthropicFlavour(Flavour):
         )
         yield Frame(named_event("message_stop", {"type": "message_stop"}))
 
-    def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
+    def count_tokens_body(self, ex: ProviderRequest, turn: Turn) -> bytes:
         return orjson.dumps({"input_tokens": turn.prompt_tokens})
 
-    def models_body(self, ex: Exchange, route: Route) -> bytes:
+    def models_body(self, ex: ProviderRequest, route: Route) -> bytes:
         """Dated ids (an alias is accepted by `/v1/models/{id}` and answered with its snapshot), newest
         first, with the real list's display names ("Claude Sonnet 4.5") and release dates."""
 

@@ -23,7 +23,7 @@ from auriko_conformance.mocks.control import Control
 from auriko_conformance.mocks.control_api import handle_control
 from auriko_conformance.mocks.directives import DirectiveError, parse_directives
 from auriko_conformance.mocks.errors import MockError, rejection, scenario_error
-from auriko_conformance.mocks.flavour import Exchange, Flavour
+from auriko_conformance.mocks.flavour import Flavour, ProviderRequest
 from auriko_conformance.mocks.gemini import GeminiFlavour
 from auriko_conformance.mocks.journal import (
     OUTCOME_CLIENT_CLOSED,
@@ -252,7 +252,7 @@ class MockApp:
                 if _nests_too_deep(raw, body):
                     body, json_error = None, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
         method: str = scope["method"]
-        ex = Exchange(
+        ex = ProviderRequest(
             flavour.instance,
             method,
             subpath,
@@ -287,7 +287,7 @@ class MockApp:
     async def _serve(
         self,
         flavour: Flavour,
-        ex: Exchange,
+        ex: ProviderRequest,
         entry: dict[str, Any],
         receive: Receive,
         send: Send,
@@ -363,7 +363,7 @@ class MockApp:
     async def _slow(
         self,
         flavour: Flavour,
-        ex: Exchange,
+        ex: ProviderRequest,
         entry: dict[str, Any],
         receive: Receive,
         send: Send,

@@ -124,7 +124,7 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
+class Counts:
     """Neutral counts; each flavour renders its native shape from these."""
 
     prompt: int
@@ -145,7 +145,7 @@ class Reply:
     reasoning_chunks: list[str]
     tool_calls: list[ToolCall]
     finish: str
-    usage: Usage
+    usage: Counts
     stop_sequence: str | None = None
     directives: Directives = field(default_factory=Directives)
 
@@ -279,7 +279,7 @@ def plan_reply(turn: Turn, d: Directives) -> Reply:
         reasoning_chunks=split_tokens(reasoning),
         tool_calls=calls,
         finish=finish,
-        usage=Usage(
+        usage=Counts(
             prompt=turn.prompt_tokens, cached=cached, completion=completion, reasoning=reasoning_tokens
         ),
         stop_sequence=stop_sequence,

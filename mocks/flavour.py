@@ -37,7 +37,7 @@ class Route:
 
 
 @dataclass(slots=True)
-class Exchange:
+class ProviderRequest:
     """One request as the flavour sees it (headers lower-cased; body parsed JSON)."""
 
     instance: ProviderInstance
@@ -104,7 +104,7 @@ class Flavour:
     def new_request_id(self) -> str:
         return "req_" + random_hex(12)
 
-    def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
+    def response_headers(self, ex: ProviderRequest) -> list[tuple[bytes, bytes]]:
         """Per-response headers: the static ones plus the request id."""
         return self._static_headers
 
@@ -112,33 +112,33 @@ class Flavour:
     def route(self, method: str, subpath: str, query: Mapping[str, str]) -> Route:
         raise NotImplementedError
 
-    def authenticate(self, ex: Exchange) -> None:
+    def authenticate(self, ex: ProviderRequest) -> None:
         raise NotImplementedError
 
-    def parse(self, ex: Exchange, route: Route) -> Turn:
+    def parse(self, ex: ProviderRequest, route: Route) -> Turn:
         raise NotImplementedError
 
-    def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
+    def render(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         """The non-stream body and the native usage object it carries (for the journal)."""
         raise NotImplementedError
 
-    def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
+    def stream(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Iterator[Frame]:
         raise NotImplementedError
 
-    def stream_media_type(self, ex: Exchange) -> bytes:
+    def stream_media_type(self, ex: ProviderRequest) -> bytes:
         return self.stream_content_type
 
-    def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
+    def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         """The native usage object a complete stream reported (for the journal)."""
         raise NotImplementedError
 
-    def models_body(self, ex: Exchange, route: Route) -> bytes:
+    def models_body(self, ex: ProviderRequest, route: Route) -> bytes:
         raise NotImplementedError
 
-    def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
+    def count_tokens_body(self, ex: ProviderRequest, turn: Turn) -> bytes:
         raise MockError(404, "Not found")
 
-    def malformed_body(self, ex: Exchange) -> bytes:
+    def malformed_body(self, ex: ProviderRequest) -> bytes:
         """A 200 body that is not valid JSON (scenario `malformed`)."""
         return b'{"id": "' + ex.request_id.encode() + b'", "object": "chat.completion", "choices": [{"inde'
 

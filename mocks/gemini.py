@@ -22,8 +22,8 @@ from auriko_conformance.mocks.errors import GEMINI_ERRORS, MockError
 from auriko_conformance.mocks.flavour import (
     BAD_KEY,
     BASE64URL,
-    Exchange,
     Flavour,
+    ProviderRequest,
     Route,
     is_number,
     random_token,
@@ -204,13 +204,13 @@ class GeminiFlavour(Flavour):
     def new_request_id(self) -> str:
         return random_token(23, BASE64URL)  # doubles as `responseId`, which is 23 base64url characters
 
-    def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
+    def response_headers(self, ex: ProviderRequest) -> list[tuple[bytes, bytes]]:
         headers = [*self._static_headers, (b"x-goog-request-id", ex.request_id.encode())]
         if ex.extra.get("stream"):
             headers.append((b"content-disposition", b"attachment"))  # what Google sends on both stream kinds
         return headers
 
-    def stream_media_type(self, ex: Exchange) -> bytes:
+    def stream_media_type(self, ex: ProviderRequest) -> bytes:
         return b"text/event-stream" if ex.extra.get("sse", True) else self.json_content_type
 
     # --- routing, auth, bad input -----------------------------------------------------------------
@@ -239,7 +239,7 @@ class GeminiFlavour(Flavour):
     def method_not_allowed(self, method: str, allow: str) -> MockError:
         return MockError(405, f"Method {method} is not allowed; use {allow}.", headers={"allow": allow})
 
-    def authenticate(self, ex: Exchange) -> None:
+    def authenticate(self, ex: ProviderRequest) -> None:
         key = ex.headers.get("x-goog-api-key") or ex.query.get("key")
         if not key:
             raise MockError(
@@ -281,14 +281,14 @@ class GeminiFlavour(Flavour):
     def directive_error(self, err: Any) -> MockError:
         return MockError(400, str(err))
 
-    def malformed_body(self, ex: Exchange) -> bytes:
+    def malformed_body(self, ex: ProviderRequest) -> bytes:
         return b'{"candidates": [{"content": {"parts": [{"text": "brok'
 
     def malformed_frame(self) -> bytes:
         return b'data: {"candidates": [{"content": {"parts": [{"text": "brok\n\n'
 
     # --- request ------------------------------------------------------------------------------------
-    def parse(self, ex: Exchange, route: Route) -> Turn:
+    def parse(self, ex: ProviderRequest, route: Route) -> Turn:
         spec = self.model_spec(route.model or "")
         ex.model = spec.served_as
         raw = ex.body
@@ -605,7 +605,7 @@ class GeminiFlavour(Flavour):
             candidate["index"] = index
         return candidate
 
-    def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
+    def render(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         parts: list[dict[str, Any]] = []
         if reply.usage.reasoning and turn.show_reasoning:
             parts.append({"text": reply.reasoning, "thought": True})
@@ -621,10 +621,10 @@ class GeminiFlavour(Flavour):
         }
         return orjson.dumps(body), usage
 
-    def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
+    def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(reply, turn.n, spec=turn.model)
 
-    def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
+    def stream(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Iterator[Frame]:
         sse = ex.extra.get("sse", True)
         n = turn.n
         # Gemini 3 streams a function call without a finish, then a final chunk with an empty text part
@@ -683,7 +683,7 @@ class GeminiFlavour(Flavour):
         if not sse:
             yield Frame(ARRAY_CLOSE, counts=False)
 
-    def count_tokens_body(self, ex: Exchange, turn: Turn) -> bytes:
+    def count_tokens_body(self, ex: ProviderRequest, turn: Turn) -> bytes:
         return orjson.dumps(
             {
                 "totalTokens": turn.prompt_tokens,
@@ -691,7 +691,7 @@ class GeminiFlavour(Flavour):
             }
         )
 
-    def models_body(self, ex: Exchange, route: Route) -> bytes:
+    def models_body(self, ex: ProviderRequest, route: Route) -> bytes:
         def card(model_id: str) -> dict[str, Any]:
             spec = self.models[model_id]
             return {

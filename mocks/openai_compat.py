@@ -21,8 +21,8 @@ from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
 from auriko_conformance.mocks.errors import DEEPSEEK_ERRORS, OPENAI_ERRORS, VLLM_ERRORS, ErrorStyle, MockError
 from auriko_conformance.mocks.flavour import (
     BAD_KEY,
-    Exchange,
     Flavour,
+    ProviderRequest,
     Route,
     bearer_token,
     is_number,
@@ -231,7 +231,7 @@ class OpenAICompatFlavour(Flavour):
     def new_request_id(self) -> str:
         return random_hex(16) if self.dialect.name != "openai" else "req_" + random_hex(16)
 
-    def response_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
+    def response_headers(self, ex: ProviderRequest) -> list[tuple[bytes, bytes]]:
         return [*self._static_headers, (b"x-request-id", ex.request_id.encode())]
 
     def _completion_id(self) -> str:
@@ -267,7 +267,7 @@ class OpenAICompatFlavour(Flavour):
             )
         return MockError(405, f"Invalid method for URL: {method}; use {allow}.", headers={"allow": allow})
 
-    def authenticate(self, ex: Exchange) -> None:
+    def authenticate(self, ex: ProviderRequest) -> None:
         token = bearer_token(ex.headers)
         name = self.dialect.name
         if name == "vllm":
@@ -301,7 +301,7 @@ class OpenAICompatFlavour(Flavour):
         )
 
     # --- request --------------------------------------------------------------------------------------
-    def parse(self, ex: Exchange, route: Route) -> Turn:
+    def parse(self, ex: ProviderRequest, route: Route) -> Turn:
         body: dict[str, Any] = ex.body
         d = self.dialect
         bad = self.bad_request
@@ -745,7 +745,7 @@ class OpenAICompatFlavour(Flavour):
         }
         return usage
 
-    def _tool_call_objs(self, reply: Reply, ex: Exchange) -> list[dict[str, Any]]:
+    def _tool_call_objs(self, reply: Reply, ex: ProviderRequest) -> list[dict[str, Any]]:
         ids = ex.extra.setdefault("tool_ids", [self._tool_id() for _ in reply.tool_calls])
         return [
             {"id": ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
@@ -786,7 +786,7 @@ class OpenAICompatFlavour(Flavour):
             )
         return {"content": content, "refusal": None}
 
-    def render(self, ex: Exchange, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
+    def render(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         d = self.dialect
         message: dict[str, Any] = {
             "role": "assistant",
@@ -831,10 +831,10 @@ class OpenAICompatFlavour(Flavour):
             body["kv_transfer_params"] = None
         return orjson.dumps(body), usage
 
-    def stream_usage(self, ex: Exchange, turn: Turn, reply: Reply) -> Any:
+    def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(turn, reply, n=turn.n)
 
-    def stream(self, ex: Exchange, turn: Turn, reply: Reply) -> Iterator[Frame]:
+    def stream(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Iterator[Frame]:
         d = self.dialect
         base: dict[str, Any] = {
             "id": self._completion_id(),
@@ -951,7 +951,7 @@ class OpenAICompatFlavour(Flavour):
             yield Frame(data_event(payload))
         yield Frame(DONE)
 
-    def models_body(self, ex: Exchange, route: Route) -> bytes:
+    def models_body(self, ex: ProviderRequest, route: Route) -> bytes:
         """Aliases and dated snapshots side by side, as the real `/v1/models` lists them."""
 
         def card(name: str) -> dict[str, Any]:

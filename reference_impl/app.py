@@ -36,7 +36,7 @@ from auriko_conformance.reference_impl.config import GatewayConfig, default_conf
 from auriko_conformance.reference_impl.errors import GatewayError
 from auriko_conformance.reference_impl.key_policies import KeyPolicies
 from auriko_conformance.reference_impl.ratelimit import RateLimiter
-from auriko_conformance.reference_impl.upstream import Upstream
+from auriko_conformance.reference_impl.upstream import UpstreamClient
 from auriko_conformance.reference_impl.validation import check_structure, parse_body, validate_chat_request
 
 log = logging.getLogger("reference_impl")
@@ -143,7 +143,7 @@ class GatewayApp:
 
     def __init__(self, config: GatewayConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
-        self.upstream = Upstream(config.timeouts, transport)
+        self.upstream = UpstreamClient(config.timeouts, transport)
         self.completions = Completions(
             config, make_adapters(config.anthropic_default_max_tokens), self.upstream
         )

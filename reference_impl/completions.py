@@ -28,7 +28,7 @@ from auriko_conformance.reference_impl.metadata import routing_metadata
 from auriko_conformance.reference_impl.routing import Plan, Router
 from auriko_conformance.reference_impl.stats import LiveStats
 from auriko_conformance.reference_impl.streaming import ChunkWriter, error_event, unique_call_id
-from auriko_conformance.reference_impl.upstream import Upstream
+from auriko_conformance.reference_impl.upstream import UpstreamClient
 from auriko_conformance.reference_impl.validation import ChatRequest, warning
 
 from auriko_conformance.sse import Event as SSEEvent
@@ -103,7 +103,7 @@ def classify_exception(exc: BaseException, provider: str, timeout_s: float) -> F
 class Completions:
     """Owns routing, adapters, the upstream client and live stats for one app."""
 
-    def __init__(self, config: GatewayConfig, adapters: dict[str, Adapter], upstream: Upstream) -> None:
+    def __init__(self, config: GatewayConfig, adapters: dict[str, Adapter], upstream: UpstreamClient) -> None:
         self.config = config
         self.adapters = adapters
         self.upstream = upstream

@@ -18,7 +18,7 @@ Behaviour kept from the httpx set-up it replaces (reference_impl/upstream.py):
 - a request that fails on a reused keep-alive connection before any response byte (the server closed
   it as we wrote) is sent once more on a fresh connection, as browsers and most clients do.
 
-It does not do proxies, redirects, cookies, compression or HTTP/2; `Upstream` uses httpx instead when a
+It does not do proxies, redirects, cookies, compression or HTTP/2; `UpstreamClient` uses httpx instead when a
 test injects a transport or when proxy environment variables are set.
 """
 

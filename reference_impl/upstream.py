@@ -25,7 +25,7 @@ def _proxies_configured() -> bool:
     return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
-class Upstream:
+class UpstreamClient:
     def __init__(self, timeouts: Timeouts, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.timeouts = timeouts
         self.transport = transport

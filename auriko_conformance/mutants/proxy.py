@@ -65,7 +65,7 @@ TAG_RE = re.compile(rb"\[\[\s*conformance-id\s*:\s*([^\]\s]+)\s*\]\]")
 
 
 @dataclass(slots=True)
-class SSEEvent:
+class ProxiedEvent:
     """One server-sent event as it travels through the proxy.
 
     `raw` is the exact bytes on the wire (blank line included), so an event no fault touched is passed on
@@ -79,14 +79,14 @@ class SSEEvent:
     _parsed: bool = field(default=False, repr=False)
 
     @classmethod
-    def parse(cls, raw: bytes) -> SSEEvent:
+    def parse(cls, raw: bytes) -> ProxiedEvent:
         """The event of one block's bytes, read by the project's one SSE reader."""
         blocks = decode(raw, every_block=True)
         first = blocks[0] if blocks else None
         return cls(raw=raw, data=first and first.data, event=first and first.event)
 
     @classmethod
-    def of(cls, payload: Any, event: str | None = None) -> SSEEvent:
+    def of(cls, payload: Any, event: str | None = None) -> ProxiedEvent:
         """A new event carrying `payload` (a JSON value, or a str sent verbatim such as `[DONE]`)."""
         data = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
         head = f"event: {event}\n" if event else ""
@@ -112,15 +112,15 @@ class SSEEvent:
         """A private copy of the JSON data, to edit and pass to `with_json`."""
         return orjson.loads(self.data) if self.json is not None and self.data is not None else None
 
-    def with_json(self, payload: Any) -> SSEEvent:
-        return SSEEvent.of(payload, self.event)
+    def with_json(self, payload: Any) -> ProxiedEvent:
+        return ProxiedEvent.of(payload, self.event)
 
 
-async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
+async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ProxiedEvent]:
     """Cut a byte stream into SSE events as the bytes arrive; every block is kept, comment-only ones and
     a trailing unterminated one included, so that untouched events go on byte for byte."""
     async for block in aiter_events(chunks, every_block=True):
-        yield SSEEvent(raw=block.raw, data=block.data, event=block.event)
+        yield ProxiedEvent(raw=block.raw, data=block.data, event=block.event)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class ProxyResponse:
     status: int
     headers: httpx.Headers
     body: bytes = b""
-    events: AsyncIterator[SSEEvent] | None = None
+    events: AsyncIterator[ProxiedEvent] | None = None
     #: seconds to wait before the response starts (a fault that answers late)
     delay_s: float = 0.0
 

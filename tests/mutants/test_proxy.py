@@ -18,9 +18,9 @@ from auriko_conformance.mutants import catalogue, faults
 from auriko_conformance.mutants.proxy import (
     Ledger,
     MutantProxy,
+    ProxiedEvent,
     ProxyRequest,
     ProxyResponse,
-    SSEEvent,
     sse_events,
 )
 from auriko_conformance.servers import serving
@@ -31,7 +31,7 @@ async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
-async def _collect(events: AsyncIterator[SSEEvent]) -> list[SSEEvent]:
+async def _collect(events: AsyncIterator[ProxiedEvent]) -> list[ProxiedEvent]:
     return [event async for event in events]
 
 
@@ -58,10 +58,10 @@ def test_events_are_cut_wherever_the_bytes_split():
 
 
 def test_new_events_are_framed_and_keep_their_name():
-    event = SSEEvent.of({"a": [1, 2]}, "message_delta")
+    event = ProxiedEvent.of({"a": [1, 2]}, "message_delta")
     assert event.raw == b'event: message_delta\ndata: {"a":[1,2]}\n\n'
-    assert SSEEvent.parse(event.raw).json == {"a": [1, 2]}
-    assert SSEEvent.of("[DONE]").raw == b"data: [DONE]\n\n"
+    assert ProxiedEvent.parse(event.raw).json == {"a": [1, 2]}
+    assert ProxiedEvent.of("[DONE]").raw == b"data: [DONE]\n\n"
     assert event.with_json({"b": 1}).event == "message_delta"
 
 
@@ -89,17 +89,17 @@ def test_walk_matches_wildcards():
 # --------------------------------------------------------------------------------------------------
 
 
-def _chunk(**choice: Any) -> SSEEvent:
+def _chunk(**choice: Any) -> ProxiedEvent:
     base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-    return SSEEvent.of({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": None, **choice}]})
+    return ProxiedEvent.of({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": None, **choice}]})
 
 
 STREAM = [
     _chunk(delta={"role": "assistant", "content": "Hello"}),
     _chunk(delta={"content": " world"}),
     _chunk(finish_reason="stop"),
-    SSEEvent.of({"id": "c1", "created": 1, "model": "m", "choices": [], "usage": {"total_tokens": 3}}),
-    SSEEvent.of("[DONE]"),
+    ProxiedEvent.of({"id": "c1", "created": 1, "model": "m", "choices": [], "usage": {"total_tokens": 3}}),
+    ProxiedEvent.of("[DONE]"),
 ]
 
 
@@ -109,8 +109,8 @@ def _through(
     fault = faults.build(name, args)
     assert isinstance(fault, faults.CompletionEdit)
 
-    async def run() -> list[SSEEvent]:
-        async def source() -> AsyncIterator[SSEEvent]:
+    async def run() -> list[ProxiedEvent]:
+        async def source() -> AsyncIterator[ProxiedEvent]:
             for event in STREAM:
                 yield event
 
@@ -141,8 +141,8 @@ def test_an_unchanged_event_keeps_its_bytes() -> None:
     """The one stream loop re-encodes only what a fault changed: the rest goes on byte for byte."""
     fault = faults.build("finish_reason_never")
 
-    async def run() -> list[SSEEvent]:
-        async def source() -> AsyncIterator[SSEEvent]:
+    async def run() -> list[ProxiedEvent]:
+        async def source() -> AsyncIterator[ProxiedEvent]:
             for event in STREAM:
                 yield event
 

@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse, SSEEvent
+from auriko_conformance.mutants.proxy import Hop, ProxiedEvent, ProxyRequest, ProxyResponse
 
-Events = AsyncIterator[SSEEvent]
+Events = AsyncIterator[ProxiedEvent]
 JSON = dict[str, Any]
 CHAT_PATH = "/v1/chat/completions"
 
@@ -97,7 +97,7 @@ def client_json(request: ProxyRequest) -> JSON:
     return body if isinstance(body, dict) else {}
 
 
-def kind_of(event: SSEEvent) -> str:
+def kind_of(event: ProxiedEvent) -> str:
     """done | usage | chunk | error | other: the role of one gateway stream event."""
     if event.is_done:
         return "done"
@@ -112,7 +112,7 @@ def kind_of(event: SSEEvent) -> str:
     return "other"
 
 
-def rewritten(event: SSEEvent, payload: Any) -> SSEEvent:
+def rewritten(event: ProxiedEvent, payload: Any) -> ProxiedEvent:
     """`event` carrying `payload`: the original bytes when nothing changed."""
     return event if payload == event.json else event.with_json(payload)
 
@@ -147,7 +147,7 @@ class Answer:
 
     client: JSON
     #: events held back, to send later
-    held: list[SSEEvent] = field(default_factory=list)
+    held: list[ProxiedEvent] = field(default_factory=list)
     #: events counted so far (what counts is the fault's choice)
     count: int = 0
     #: keys already seen (tool calls by (choice, index), choices ...)
@@ -183,7 +183,7 @@ class CompletionEdit(Fault):
         for out in self.on_end(answer):
             yield out
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         """The events sent in place of `event` (of `kind_of` `kind`)."""
         if kind == "usage":
             return [rewritten(event, self.final(event.copy_json(), answer))]
@@ -191,7 +191,7 @@ class CompletionEdit(Fault):
             return [rewritten(event, self.chunk(event.copy_json(), answer))]
         return [event]
 
-    def on_end(self, answer: Answer) -> Iterable[SSEEvent]:
+    def on_end(self, answer: Answer) -> Iterable[ProxiedEvent]:
         """Events sent after the upstream stream ended."""
         return ()
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from auriko_conformance.mutants.faults.base import JSON, Answer, CompletionEdit, choices_of, transform
-from auriko_conformance.mutants.proxy import SSEEvent
+from auriko_conformance.mutants.proxy import ProxiedEvent
 
 
 @transform("finish_reason_null")
@@ -50,7 +50,7 @@ class ChoicesCollapsed(CompletionEdit):
         body["choices"] = choices_of(body)[:1]
         return body
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind != "chunk":
             return [event]
         chunk = event.copy_json()

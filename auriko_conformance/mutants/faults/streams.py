@@ -21,7 +21,7 @@ from auriko_conformance.mutants.faults.base import (
     transform,
 )
 from auriko_conformance.mutants.faults.upstream import OPENAI_FAMILY, flavour_of
-from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse, SSEEvent
+from auriko_conformance.mutants.proxy import Hop, ProxiedEvent, ProxyRequest, ProxyResponse
 
 
 @transform("stream_kinds_edit")
@@ -29,7 +29,7 @@ class StreamKindsEdit(CompletionEdit):
     """Events of the `drop` kinds are never sent, those of the `twice` kinds are sent twice (kinds of
     `kind_of`: usage, done, chunk, error)."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind in self.args.get("drop", ()):
             return []
         return [event, event] if kind in self.args.get("twice", ()) else [event]
@@ -66,7 +66,7 @@ class UsageOnlyFromUpstream(CompletionEdit):
             return response
         return await super().front_response(request, response, hop)
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         return [] if kind == "usage" else [event]
 
 
@@ -82,7 +82,7 @@ class UsageChunkWithChoices(CompletionEdit):
 class UsageChunkBeforeFinish(CompletionEdit):
     """The finish chunk is held back and sent after the usage chunk."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind == "chunk" and any(c.get("finish_reason") for c in choices_of(event.json)):
             answer.held.append(event)
             return []
@@ -90,7 +90,7 @@ class UsageChunkBeforeFinish(CompletionEdit):
             return [event, *self.on_end(answer)]
         return [*self.on_end(answer), event] if kind == "done" else [event]
 
-    def on_end(self, answer: Answer) -> Iterable[SSEEvent]:
+    def on_end(self, answer: Answer) -> Iterable[ProxiedEvent]:
         held, answer.held = answer.held, []
         return held
 
@@ -109,7 +109,7 @@ class UsageOnEveryChunk(CompletionEdit):
 class DataAfterDone(CompletionEdit):
     """A copy of the usage chunk follows `[DONE]`."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind == "usage":
             answer.last = event
         return [event, answer.last] if kind == "done" and answer.last is not None else [event]
@@ -117,7 +117,7 @@ class DataAfterDone(CompletionEdit):
 
 @transform("finish_reason_twice")
 class FinishReasonTwice(CompletionEdit):
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         finished = [c for c in choices_of(event.json) if c.get("finish_reason")] if kind == "chunk" else []
         if not finished:
             return [event]
@@ -153,7 +153,7 @@ class DeltaRole(CompletionEdit):
 
 @transform("chunk_ids_change")
 class ChunkIdsChange(CompletionEdit):
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind not in ("chunk", "usage"):
             return [event]
         answer.count += 1
@@ -166,21 +166,21 @@ class ChunkIdsChange(CompletionEdit):
 class SseFramingBroken(CompletionEdit):
     """Events end with a single newline instead of a blank line (they run together for strict readers)."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if event.data is None:
             return [event]
-        return [SSEEvent(raw=f"data: {event.data}\n".encode(), data=event.data)]
+        return [ProxiedEvent(raw=f"data: {event.data}\n".encode(), data=event.data)]
 
 
 @transform("keepalive_as_data")
 class KeepaliveAsData(CompletionEdit):
     """An upstream `ping` is passed on as a data event after the first chunk."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind != "chunk":
             return [event]
         answer.count += 1
-        return [event, SSEEvent.of({"type": "ping"})] if answer.count == 1 else [event]
+        return [event, ProxiedEvent.of({"type": "ping"})] if answer.count == 1 else [event]
 
 
 @transform("stream_text_changed")
@@ -201,11 +201,11 @@ class StreamTextChanged(CompletionEdit):
 class StreamBuffered(CompletionEdit):
     """The whole stream is held back and sent in one piece once the upstream has finished."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         answer.held.append(event)
         return []
 
-    def on_end(self, answer: Answer) -> Iterable[SSEEvent]:
+    def on_end(self, answer: Answer) -> Iterable[ProxiedEvent]:
         return answer.held
 
 
@@ -223,7 +223,7 @@ class StreamContentType(Fault):
 class MidStreamErrorSwallowed(CompletionEdit):
     """A mid-stream error event becomes a clean finish: stop, a usage chunk, `[DONE]`."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind == "chunk":
             answer.last = event.json
         if kind != "error":
@@ -241,9 +241,9 @@ class MidStreamErrorSwallowed(CompletionEdit):
         }
         answer.ended = True
         return [
-            SSEEvent.of({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-            SSEEvent.of({**head, "choices": [], "usage": usage, "routing_metadata": metadata}),
-            SSEEvent.of("[DONE]"),
+            ProxiedEvent.of({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+            ProxiedEvent.of({**head, "choices": [], "usage": usage, "routing_metadata": metadata}),
+            ProxiedEvent.of("[DONE]"),
         ]
 
 
@@ -251,7 +251,7 @@ class MidStreamErrorSwallowed(CompletionEdit):
 class MidStreamErrorAsString(CompletionEdit):
     """The mid-stream error event carries a bare message string instead of an error object."""
 
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind != "error":
             return [event]
         error = event.json.get("error")
@@ -261,13 +261,13 @@ class MidStreamErrorAsString(CompletionEdit):
 
 @transform("done_after_error")
 class DoneAfterError(CompletionEdit):
-    def on_event(self, event: SSEEvent, kind: str, answer: Answer) -> Iterable[SSEEvent]:
+    def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind == "error":
             answer.last = event
         return [event]
 
-    def on_end(self, answer: Answer) -> Iterable[SSEEvent]:
-        return [SSEEvent.of("[DONE]")] if answer.last is not None else []
+    def on_end(self, answer: Answer) -> Iterable[ProxiedEvent]:
+        return [ProxiedEvent.of("[DONE]")] if answer.last is not None else []
 
 
 @transform("pre_stream_error_as_stream")
@@ -279,8 +279,8 @@ class PreStreamErrorAsStream(Fault):
             return response
         payload = response.json if isinstance(response.json, dict) else {"error": {"message": "failed"}}
 
-        async def events() -> AsyncIterator[SSEEvent]:
-            yield SSEEvent.of(payload)
+        async def events() -> AsyncIterator[ProxiedEvent]:
+            yield ProxiedEvent.of(payload)
 
         headers = httpx.Headers({k: v for k, v in response.headers.items() if k != "content-type"})
         headers["content-type"] = "text/event-stream"
