@@ -48,7 +48,7 @@ def error(
         # No envelope to read a code from: SCHEMA-006's finding (its check fails on such a body).
         if in_scope(CODES, judge.level):
             reason = f"{requirement}: the error body is no envelope, so no code to judge"
-            judge.block(CODES, reason, (ENVELOPE,))
+            judge.block(CODES, reason, (ENVELOPE,), stops=False)
         return
     if in_scope(CODES, judge.level) and got.get("code") not in codes and got.get("code") in error_codes():
         # The right status by coincidence: the registry's code names another situation, so the gateway

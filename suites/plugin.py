@@ -343,6 +343,9 @@ class Judge:
     #: specific rule may own (with their owners): `settle` decides at the test's end
     _recorded: list[tuple[Finding, int]] = field(default_factory=list)
     _deferrable: list[tuple[Finding, int, tuple[str, ...]]] = field(default_factory=list)
+    #: whether a block stopped the test, and the roots of those that did (`blocked_rest`)
+    _stopped: bool = False
+    _stop_roots: set[str] = field(default_factory=set)
     #: what the target did, per requirement, shown on the report's row whatever the verdict (e.g. which
     #: provider a routing strategy picked)
     observations: list[dict[str, str]] = field(default_factory=list)
@@ -368,7 +371,7 @@ class Judge:
                 judged.append((chk, *chk.judge(exchange, context)))
             except Blocked as blocked:  # an error where an answer was due has a root cause; else none known
                 roots = blocked.roots or (self.attribute(exchange) if exchange.status != 200 else ())
-                self.block(chk.requirement, str(blocked), roots)
+                self.block(chk.requirement, str(blocked), roots, stops=not blocked.roots)
         for chk, findings, applied in judged:
             if applied:
                 self.checked.add(chk.requirement)
@@ -410,16 +413,23 @@ class Judge:
         for requirement, owners in owners_of_dropped.items():
             if requirement not in left:
                 reason = "its findings are at places specific rules own, and those rules failed there"
-                self.block(requirement, reason, tuple(sorted(owners)))
+                self.block(requirement, reason, tuple(sorted(owners)), stops=False)
         for entry in self.evidence:
             entry["requirements"] = [r for r in entry["requirements"] if r in left]
         self.evidence = [entry for entry in self.evidence if entry["requirements"]]
 
-    def block(self, requirement: str, reason: str, roots: tuple[str, ...] = ()) -> None:
+    def block(
+        self, requirement: str, reason: str, roots: tuple[str, ...] = (), *, stops: bool = True
+    ) -> None:
         """`requirement` could not be judged in this test because of `roots` (none known: a missing
-        observation, e.g. an empty journal). A requirement is never blocked by itself: it failed."""
+        observation, e.g. an empty journal). A requirement is never blocked by itself: it failed.
+        `stops`: the test could not go on (an answer that never came), so what it never reached is
+        blocked too (`blocked_rest`); a rule that could not read one subject (D-146) stops nothing."""
         if requirement not in roots:
             self.blocked.append(Block(requirement, reason, roots))
+            if stops:
+                self._stop_roots.update(roots)
+                self._stopped = True
 
     def attribute(
         self,
@@ -469,10 +479,10 @@ class Judge:
         """After a blocked precondition, the test's other requirements it never reached are blocked too,
         by the root causes attributed (also when the precondition's own requirement was the root: a
         routing rule that gave up fails, and what needed the answer is blocked by it)."""
-        if not self.blocked and not self._roots:
+        if not self._stopped and not self._roots:
             return
         attributed = {r for roots in self._roots.values() for r in roots}
-        roots = tuple(sorted({r for b in self.blocked for r in b.roots} | attributed))
+        roots = tuple(sorted(self._stop_roots | attributed))
         judged = self.checked | {f.requirement for f in self.findings} | {b.requirement for b in self.blocked}
         for requirement in requirements:
             if requirement in judged:

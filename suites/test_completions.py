@@ -79,7 +79,7 @@ def _expect_usage_chunk(
         return  # no answer: nothing more to judge (the judge named why)
     blocker = usage_chunk_blocker(exchange) if final is None else None
     if blocker and requirement not in blocker[0]:
-        judge.block(requirement, blocker[1], blocker[0])
+        judge.block(requirement, blocker[1], blocker[0], stops=False)
         return
     judge.require(requirement, final is not None, message, exchange)
 
@@ -127,7 +127,7 @@ def test_stream_ends_after_done(target: Target, profile: TargetProfile, judge: J
         return  # no answer: nothing more to judge (the judge named why)
     kinds = [item.kind for item in exchange.stream.items]
     if kinds[-1:] != [ItemKind.DONE] and framing_broken(exchange):
-        judge.block("STREAM-002", "the stream's events could not be read apart", ("STREAM-001",))
+        judge.block("STREAM-002", "the stream's events could not be read apart", ("STREAM-001",), stops=False)
         return
     judge.require("STREAM-002", kinds[-1:] == [ItemKind.DONE], f"last event kinds {kinds[-3:]}", exchange)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import Context, Located, owners_of
 from auriko_conformance.suites.checks.stream import usage_chunk_blocker
 from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
@@ -457,3 +458,30 @@ def test_a_probe_on_a_refusal_defers_too(judge: Judge) -> None:
     assert "EXT-005" in failed
     assert "XLATE-001" not in failed
     assert blocked["XLATE-001"] == ("EXT-005",)
+
+
+def test_a_rule_that_could_not_read_its_subject_stops_nothing(judge: Judge) -> None:
+    """ERR-014 blocked by SCHEMA-006 (no envelope to read a code from) does not stop the test: the
+    test's other requirements keep the verdicts their own tests give them (HDR-002 is not blocked)."""
+    exchange = Exchange.build(
+        status=404, body={"detail": "Not Found"}, headers={"content-type": "application/json"}, url=URL
+    )
+    expect.error(judge, exchange, "ERR-006", status=404, code="resource_not_found")
+    judge.blocked_rest(["ERR-006", "HDR-002"])
+    _, blocked = verdicts(judge)
+    assert blocked["ERR-014"] == ("SCHEMA-006",)
+    assert "HDR-002" not in blocked
+
+
+def test_an_answer_that_never_came_still_blocks_the_rest(judge: Judge) -> None:
+    refused = Exchange.build(
+        status=500,
+        body={"error": {"message": "m", "type": "api_error", "code": "internal_error", "param": None}},
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body={"model": "m", "messages": []},
+    )
+    assert not expect.success(judge, refused, "XLATE-009")
+    judge.blocked_rest(["XLATE-009", "STREAM-012"])
+    _, blocked = verdicts(judge)
+    assert blocked["STREAM-012"] == ("REQ-027",)
