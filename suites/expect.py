@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks import Context, error_under_200
 from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.exchange import Exchange, ItemKind
@@ -17,6 +17,12 @@ from auriko_conformance.contract import error_codes
 CODES = "ERR-014"
 #: the requirement that states the error envelope's shape
 ENVELOPE = "SCHEMA-006"
+#: the requirement that says a failure is never answered with HTTP 200
+UNDER_200 = "ERR-003"
+
+
+def _chat(exchange: Exchange) -> bool:
+    return exchange.url.rstrip("/").endswith("/chat/completions")
 
 
 def error(
@@ -41,6 +47,13 @@ def error(
     got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
     said = f"HTTP {exchange.status} code {got.get('code')!r}"
+    if exchange.status == 200 and _chat(exchange) and error_under_200(exchange):
+        # every error of such a gateway comes under 200: one defect, ERR-003's (its check fails on exactly
+        # this), not a wrong status in each error rule (D-146)
+        judge.block(
+            requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", (UNDER_200,), stops=False
+        )
+        return
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
     if exchange.status != status:
         return  # the situation was not recognised: its code is not the finding

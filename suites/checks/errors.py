@@ -266,30 +266,45 @@ def budget_errors_are_429(exchange: Exchange, context: Context) -> Iterator[str]
 # --------------------------------------------------------------------------------------------------
 
 
+#: places of a scenario's error that other rules own (D-146): an error body under HTTP 200 (ERR-003),
+#: the envelope (SCHEMA-006), a code outside the registry (ERR-002), a type its code does not have (ERR-001)
+UNDER_200 = "(an error body under HTTP 200)"
+SCENARIO_ERROR_OWNERS: dict[str, tuple[str, ...]] = {
+    UNDER_200: ("ERR-003",),
+    "$": ("SCHEMA-006",),
+    "$.error.code": ("ERR-002",),
+    "$.error.type": ("ERR-001",),
+}
+
+
 def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     """The exchange is the scenario's error, in the gateway's envelope."""
     want = context.error
     if want is None:
         return
     if exchange.status == 200:
-        yield f"expected HTTP {want.status} {sorted(want.codes)}, got 200: {exchange.excerpt(200)}"
+        message = f"expected HTTP {want.status} {sorted(want.codes)}, got 200: {exchange.excerpt(200)}"
+        yield Located(message, UNDER_200) if error_under_200(exchange) else message
         return
     body, error = exchange.json, exchange.error
     if error is None or not isinstance(body, dict):
-        yield f"HTTP {exchange.status} without an error envelope: {exchange.excerpt(200)}"
+        yield Located(f"HTTP {exchange.status} without an error envelope: {exchange.excerpt(200)}", "$")
         return
     # an upstream's own error shape leaking through lacks the envelope's keys; extra top-level fields
     # beside a complete envelope are SCHEMA-006's finding, not the scenario's
     if not {"message", "type", "code", "param"} <= set(error):
-        yield f"not the gateway's envelope (top-level {sorted(body)}, error keys {sorted(error)})"
+        message = f"not the gateway's envelope (top-level {sorted(body)}, error keys {sorted(error)})"
+        yield Located(message, "$")
     if exchange.status != want.status:
         yield f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})"
     if want.codes and error.get("code") not in want.codes:
-        yield f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}"
+        yield Located(
+            f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}", "$.error.code"
+        )
     if want.param is not None and error.get("param") != want.param:
         yield f"param {error.get('param')!r}, expected {want.param!r}"
     if want.error_type is not None and error.get("type") != want.error_type:
-        yield f"type {error.get('type')!r}, expected {want.error_type!r}"
+        yield Located(f"type {error.get('type')!r}, expected {want.error_type!r}", "$.error.type")
 
 
 def never_500(exchange: Exchange, context: RouteContext) -> Iterator[str]:
@@ -317,6 +332,7 @@ family(
     },
     expected_error,
     **SCENARIO,
+    defers=SCENARIO_ERROR_OWNERS,
 )
 register(
     "ERR-008",

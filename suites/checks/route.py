@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from auriko_conformance.suites.checks import (
     Applies,
     Context,
+    Located,
     NotApplicable,
     check,
     error_under_200,
     family,
     register,
 )
-from auriko_conformance.suites.checks.errors import expected_error, never_500
+from auriko_conformance.suites.checks.errors import SCENARIO_ERROR_OWNERS, expected_error, never_500
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called, refusals
 from auriko_conformance.suites.scenario import RouteContext
@@ -29,6 +30,12 @@ from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance import contract
 
 ROUTE = {"context": RouteContext}
+#: what routing_metadata says is META's to judge (D-146): a routing rule that reads who served from it
+#: leaves a missing, mistyped or wrong report to the META rule that failed on the same exchange
+METADATA_OWNERS: dict[str, tuple[str, ...]] = {
+    "$.routing_metadata.provider": ("META-001", "META-003", "META-011", "STREAM-005"),
+    "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
+}
 
 # --------------------------------------------------------------------------------------------------
 # Family: which instances were called
@@ -89,10 +96,12 @@ def _answered(exchange: Exchange, context: RouteContext) -> Iterator[str]:
             yield f"{answers[-1].get('provider')!r} answered upstream, expected one of {want}"
             return
         if not answers and reported not in want:
-            yield f"no upstream answer in the journal and routing_metadata.provider is {reported!r}"
+            message = f"no upstream answer in the journal and routing_metadata.provider is {reported!r}"
+            yield Located(message, "$.routing_metadata.provider")
             return
     elif reported not in want:
-        yield f"routing_metadata.provider is {metadata.get('provider')!r}, expected one of {want}"
+        message = f"routing_metadata.provider is {metadata.get('provider')!r}, expected one of {want}"
+        yield Located(message, "$.routing_metadata.provider")
 
 
 def _gave_up(exchange: Exchange, context: RouteContext, want: list[str]) -> Iterator[str]:
@@ -132,6 +141,7 @@ family(
     **ROUTE,
     given=("answer_from",),
     upstream_side=True,
+    defers=METADATA_OWNERS,
 )
 
 
@@ -258,6 +268,7 @@ family(
     expected_error,
     **ROUTE,
     given=("error",),
+    defers=SCENARIO_ERROR_OWNERS,
 )
 register(
     "ROUTE-022",

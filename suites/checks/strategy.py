@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks.route import METADATA_OWNERS
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called
 
@@ -76,10 +77,14 @@ def _choice(exchange: Exchange, context: Context) -> Iterator[str]:
     metadata = exchange.metadata or {}
     reported = context.instance(metadata.get("provider"))
     if reported != promise.winner:
-        yield f"routing_metadata.provider is {metadata.get('provider')!r}, expected {promise.winner!r}"
+        message = f"routing_metadata.provider is {metadata.get('provider')!r}, expected {promise.winner!r}"
+        yield Located(message, "$.routing_metadata.provider")
     if promise.strategy is not None and metadata.get("routing_strategy") != promise.strategy:
         got = metadata.get("routing_strategy")
-        yield f"routing_strategy is {got!r}, expected {promise.strategy!r}"
+        yield Located(
+            f"routing_strategy is {got!r}, expected {promise.strategy!r}",
+            "$.routing_metadata.routing_strategy",
+        )
 
 
 CHOICE_CHECKS = {
@@ -116,7 +121,7 @@ def _bind(requirement: str, name: str, doc: str) -> None:
 
     func.__name__ = func.__qualname__ = name
     func.__doc__ = doc
-    check(requirement, Applies.ANY, needs=("gateway_routing",))(func)
+    check(requirement, Applies.ANY, needs=("gateway_routing",), defers=METADATA_OWNERS)(func)
 
 
 for _req, (_name, _doc) in CHOICE_CHECKS.items():

@@ -18,6 +18,7 @@ from auriko_conformance.suites.checks.stream import usage_chunk_blocker
 from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext
 
 URL = "http://gw/v1/chat/completions"
 METADATA = {
@@ -485,3 +486,69 @@ def test_an_answer_that_never_came_still_blocks_the_rest(judge: Judge) -> None:
     judge.blocked_rest(["XLATE-009", "STREAM-012"])
     _, blocked = verdicts(judge)
     assert blocked["STREAM-012"] == ("REQ-027",)
+
+
+# --------------------------------------------------------------------------------------------------
+# Scenario rules leave the envelope, the codes and the metadata report to their rules
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_scenarios_error_without_envelope_is_schema_006s(judge: Judge) -> None:
+    exchange = Exchange.build(
+        status=503, body={"message": "overloaded"}, headers={"content-type": "application/json"}, url=URL
+    )
+    context = RouteContext(
+        request={"model": "m"}, error=ExpectedError(503, frozenset({"service_unavailable"}))
+    )
+    judge(exchange)
+    judge(exchange, context, only=["upstream_overload_is_503"])
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-006" in failed
+    assert "ERR-008" not in failed
+    assert blocked["ERR-008"] == ("SCHEMA-006",)
+
+
+def test_a_scenarios_legacy_code_is_err_002s_but_a_wrong_status_stays(judge: Judge) -> None:
+    error = {"message": "m", "type": "api_error", "code": "provider_error", "param": None}
+    exchange = Exchange.build(
+        status=500, body={"error": error}, headers={"content-type": "application/json"}, url=URL
+    )
+    context = RouteContext(
+        request={"model": "m"}, error=ExpectedError(503, frozenset({"service_unavailable"}))
+    )
+    judge(exchange)
+    judge(exchange, context, only=["upstream_overload_is_503"])
+    failed, _ = verdicts(judge)
+    assert {"ERR-002", "ERR-008"} <= failed  # the status is the scenario's own rule
+    messages = [f.message for f in judge.findings if f.requirement == "ERR-008"]
+    assert not any("provider_error" in m and m.startswith("code") for m in messages)
+
+
+def test_an_error_under_200_blocks_the_status_rule(judge: Judge) -> None:
+    error = {"message": "bad key", "type": "authentication_error", "code": "invalid_api_key", "param": None}
+    exchange = Exchange.build(
+        status=200,
+        body={"error": error},
+        headers={"content-type": "application/json"},
+        url=URL,
+        request_body={"model": "m", "messages": []},
+    )
+    expect.error(judge, exchange, "AUTH-001", status=401, code="invalid_api_key")
+    failed, blocked = verdicts(judge)
+    assert "ERR-003" in failed
+    assert "AUTH-001" not in failed
+    assert blocked["AUTH-001"] == ("ERR-003",)
+
+
+def test_an_unreadable_provider_report_is_meta_003s_not_the_routing_rules(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["provider"] = ["openai"]  # mistyped: META-003 fails on it
+    exchange = answer(body)
+    # without a journal (no mocks) the rule reads who served from routing_metadata
+    context = RouteContext(request={"model": "m"}, answer_from=frozenset({"cheap"}))
+    judge(exchange)
+    judge(exchange, context, only=["cheapest_provider_answers"])
+    failed, blocked = verdicts(judge)
+    assert "META-003" in failed
+    assert "ROUTE-006" not in failed
+    assert blocked["ROUTE-006"] == ("META-003",)

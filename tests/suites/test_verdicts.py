@@ -373,15 +373,14 @@ def test_another_situations_code_fails_the_situation_not_the_registry(request: p
 
 def test_an_error_under_200_is_err_003_alone(request: pytest.FixtureRequest) -> None:
     """An error body sent with 200 is not a completion: the completion and choice-count rules have
-    nothing to judge; ERR-003 and the situation's own rule are the findings."""
+    nothing to judge, and the situation's own rule, which recognised the situation (the body says so),
+    reads blocked by ERR-003: a gateway that sends every error with 200 has one defect (D-146)."""
     exchange = _envelope(200, "invalid_parameter_value", "n")
     exchange.request_body = {"model": "m", "n": 11, "messages": [{"role": "user", "content": "Hi"}]}
     judge = Judge(request.node)
     expect.error(judge, exchange, "REQ-005", status=400, code="invalid_parameter_value", param="n")
-    assert _among(judge, "ERR-003", "REQ-005", "ROUTE-017", "SCHEMA-001", "SCHEMA-002") == {
-        "ERR-003",
-        "REQ-005",
-    }
+    assert _among(judge, "ERR-003", "REQ-005", "ROUTE-017", "SCHEMA-001", "SCHEMA-002") == {"ERR-003"}
+    assert {b.requirement: b.roots for b in judge.blocked}["REQ-005"] == ("ERR-003",)
 
 
 def test_a_scenario_whose_failure_never_happened_is_blocked_by_the_refusal(
