@@ -19,10 +19,8 @@ CODES = "ERR-014"
 ENVELOPE = "SCHEMA-006"
 #: the requirement that says a failure is never answered with HTTP 200
 UNDER_200 = "ERR-003"
-
-
-def _chat(exchange: Exchange) -> bool:
-    return exchange.url.rstrip("/").endswith("/chat/completions")
+#: the requirement that holds codes to the current registry
+LEGACY = "ERR-002"
 
 
 def error(
@@ -47,7 +45,7 @@ def error(
     got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
     said = f"HTTP {exchange.status} code {got.get('code')!r}"
-    if exchange.status == 200 and _chat(exchange) and error_under_200(exchange):
+    if exchange.status == 200 and not exchange.is_stream and error_under_200(exchange):
         # every error of such a gateway comes under 200: one defect, ERR-003's (its check fails on exactly
         # this), not a wrong status in each error rule (D-146)
         judge.block(
@@ -70,9 +68,18 @@ def error(
         message = f"expected code {sorted(codes)}, got {said}, the code of another situation"
         judge.require(requirement, False, message, exchange)
         return
-    judge.require(
-        CODES, got.get("code") in codes, f"{requirement}: expected code {sorted(codes)}, got {said}", exchange
-    )
+    if isinstance(got.get("code"), str) and got["code"] not in error_codes():
+        # a code outside the registry (a legacy or invented one) is ERR-002's finding (its check fails on
+        # exactly this), not a misnamed situation as well (D-146)
+        reason = f"{requirement}: code {got['code']!r} is not in the registry"
+        judge.block(CODES, reason, (LEGACY,), stops=False)
+    else:
+        judge.require(
+            CODES,
+            got.get("code") in codes,
+            f"{requirement}: expected code {sorted(codes)}, got {said}",
+            exchange,
+        )
     if param is not Any:
         judge.require(
             CODES,

@@ -133,11 +133,11 @@ def _chat(exchange: Exchange, context: Context) -> bool:
     return exchange.url.endswith(CHAT_PATH)
 
 
-def _chat_200(exchange: Exchange, context: Context) -> bool:
-    return exchange.status == 200 and _chat(exchange, context)
+def _json_200(exchange: Exchange, context: Context) -> bool:
+    return exchange.status == 200 and not exchange.is_stream
 
 
-@check("ERR-003", Applies.ANY, when=_chat_200)
+@check("ERR-003", Applies.ANY, when=_json_200)
 def no_error_with_status_200(exchange: Exchange, context: Context) -> Iterator[str]:
     """A failure is never answered with HTTP 200 and an error body."""
     if error_under_200(exchange):

@@ -364,11 +364,12 @@ def test_another_situations_code_fails_the_situation_not_the_registry(request: p
     )
     assert _among(judge, "REQ-007", expect.CODES) == {"REQ-007"}
     judge = Judge(request.node)
-    misnamed = _envelope(400, "invalid_value", "reasoning_effort")  # not a registry code: a misnaming
+    misnamed = _envelope(400, "invalid_value", "reasoning_effort")  # not a registry code: ERR-002's
     expect.error(
         judge, misnamed, "REQ-007", status=400, code="invalid_parameter_value", param="reasoning_effort"
     )
-    assert _among(judge, "REQ-007", expect.CODES) == {expect.CODES}
+    assert _among(judge, "REQ-007", expect.CODES, "ERR-002") == {"ERR-002"}
+    assert {b.requirement: b.roots for b in judge.blocked}[expect.CODES] == ("ERR-002",)
 
 
 def test_an_error_under_200_is_err_003_alone(request: pytest.FixtureRequest) -> None:
