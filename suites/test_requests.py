@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks._warning_names import unreadable_warnings
-from auriko_conformance.suites.checks.xlate import journal_context
+from auriko_conformance.suites.checks.xlate import journal_context, warnings_unreadable
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import Target
@@ -295,7 +294,8 @@ def test_unknown_top_level_field_dropped_with_warning(
         if isinstance(w, dict) and w.get("type") == "unsupported_field"
         and "frobnicate" in f"{w.get('code')} {w.get('message')}"
     ]  # fmt: skip
-    unreadable = None if named else unreadable_warnings(exchange.metadata, typed=True)
+    claimed = profile.claims_feature("routing_metadata")
+    unreadable = None if named else warnings_unreadable(exchange, typed=True, claimed=claimed)
     if unreadable:
         judge.block("REQ-016", unreadable[1], unreadable[0], stops=False)
         return

@@ -243,10 +243,29 @@ def owes_warning(exchange: Exchange | None, context: Context, name: str, kind: s
     read: the rule is blocked by META-008 (`Blocked`), not failed."""
     answered = exchange is not None and exchange.status == 200
     due = answered and context.claimed("warnings") and not warned(exchange, name, kind)
-    if due and exchange is not None and (unreadable := unreadable_warnings(exchange.metadata)):
+    claimed = context.claimed("routing_metadata")
+    if due and exchange is not None and (unreadable := warnings_unreadable(exchange, claimed=claimed)):
         roots, reason = unreadable
         raise Blocked(reason, roots)
     return due
+
+
+def warnings_unreadable(
+    exchange: Exchange, typed: bool = False, *, claimed: bool = True
+) -> tuple[tuple[str, ...], str] | None:
+    """Why an answer's warnings cannot be read, with the failing rules that explain it: no routing_metadata
+    to carry them (META-001 on a completion, STREAM-005 on a stream's final chunk, each failing on exactly
+    that when the target `claimed` routing_metadata), or warnings that are not objects / have no documented
+    type (`unreadable_warnings`)."""
+    if exchange.status == 200 and exchange.metadata is None:
+        if not claimed:
+            return None
+        if not exchange.is_stream and exchange.final is not None:
+            return ("META-001",), "the answer has no routing_metadata to carry a warning"
+        if exchange.stream.final_usage_chunk is not None:
+            return ("STREAM-005",), "the final chunk has no routing_metadata to carry a warning"
+        return None
+    return unreadable_warnings(exchange.metadata, typed)
 
 
 def messages_of(exchange: Exchange) -> list[dict[str, Any]]:

@@ -552,3 +552,20 @@ def test_an_unreadable_provider_report_is_meta_003s_not_the_routing_rules(judge:
     assert "META-003" in failed
     assert "ROUTE-006" not in failed
     assert blocked["ROUTE-006"] == ("META-003",)
+
+
+def test_no_routing_metadata_blocks_a_rule_that_needs_a_warning(judge: Judge) -> None:
+    body = completion()
+    del body["routing_metadata"]
+    exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
+    upstream = journal_context(
+        exchange.request_body or {},
+        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
+          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
+    )  # fmt: skip
+    judge(exchange)
+    judge(exchange, upstream, only=["anthropic_temperature_clamped"])
+    failed, blocked = verdicts(judge)
+    assert "META-001" in failed
+    assert "XLATE-016" not in failed
+    assert blocked["XLATE-016"] == ("META-001",)
