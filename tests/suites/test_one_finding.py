@@ -93,6 +93,16 @@ def stream(*events: Any, request: dict[str, Any] | None = None) -> Exchange:
     )
 
 
+def clamped_at_anthropic(exchange: Exchange) -> XlateContext:
+    """What Anthropic received for a request of `temperature: 1.5`: clamped to 1 (XLATE-016 then owes
+    a warning naming `temperature`)."""
+    entry = {"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
+             "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}  # fmt: skip
+    context = journal_context(exchange.request_body or {}, [entry])
+    assert context is not None
+    return context
+
+
 @pytest.fixture
 def judge(request: pytest.FixtureRequest) -> Judge:
     return Judge(request.node)
@@ -370,12 +380,7 @@ def test_string_warnings_block_a_rule_that_needs_a_warning(judge: Judge) -> None
     body = completion()
     body["routing_metadata"]["warnings"] = ["temperature was clamped to 1"]
     exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
-    upstream = journal_context(
-        exchange.request_body or {},
-        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
-          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
-    )  # fmt: skip
-    assert upstream is not None
+    upstream = clamped_at_anthropic(exchange)
     judge(exchange)
     judge(exchange, upstream, only=["anthropic_temperature_clamped"])
     failed, blocked = verdicts(judge)
@@ -388,11 +393,7 @@ def test_readable_warnings_still_owe_the_warning(judge: Judge) -> None:
     body = completion()
     body["routing_metadata"]["warnings"] = []
     exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
-    upstream = journal_context(
-        exchange.request_body or {},
-        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
-          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
-    )  # fmt: skip
+    upstream = clamped_at_anthropic(exchange)
     judge(exchange, upstream, only=["anthropic_temperature_clamped"])
     assert "XLATE-016" in verdicts(judge)[0]
 
@@ -558,14 +559,35 @@ def test_no_routing_metadata_blocks_a_rule_that_needs_a_warning(judge: Judge) ->
     body = completion()
     del body["routing_metadata"]
     exchange = answer(body, {"model": "claude", "messages": [], "temperature": 1.5})
-    upstream = journal_context(
-        exchange.request_body or {},
-        [{"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/v1/messages",
-          "body": {"model": "claude", "temperature": 1, "max_tokens": 5}, "status": 200}],
-    )  # fmt: skip
+    upstream = clamped_at_anthropic(exchange)
     judge(exchange)
     judge(exchange, upstream, only=["anthropic_temperature_clamped"])
     failed, blocked = verdicts(judge)
     assert "META-001" in failed
     assert "XLATE-016" not in failed
     assert blocked["XLATE-016"] == ("META-001",)
+
+
+def test_route_017_judges_a_valid_n_only(judge: Judge) -> None:
+    """n above the contract's maximum (10) is a value to refuse (REQ-004's rule); serving it with fewer
+    choices is not also ROUTE-017's finding. A valid n served with fewer choices still is."""
+    body = completion()
+    body["choices"] = [{**body["choices"][0], "index": i} for i in range(10)]
+    judge(answer(body, {"model": "m", "messages": [], "n": 11}))
+    assert "ROUTE-017" not in verdicts(judge)[0]
+    one = completion()
+    judge(answer(one, {"model": "m", "messages": [], "n": 2}))
+    assert "ROUTE-017" in verdicts(judge)[0]
+
+
+def test_err_003_judges_every_endpoint(judge: Judge) -> None:
+    error = {"message": "bad key", "type": "authentication_error", "code": "invalid_api_key", "param": None}
+    models = Exchange.build(
+        status=200,
+        body={"error": error},
+        headers={"content-type": "application/json"},
+        method="GET",
+        url="http://gw/v1/models",
+    )
+    judge(models)
+    assert "ERR-003" in verdicts(judge)[0]
