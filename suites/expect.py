@@ -18,7 +18,7 @@ CODES = "ERR-014"
 #: the requirement that states the error envelope's shape
 ENVELOPE = "SCHEMA-006"
 #: the requirement that says a failure is never answered with HTTP 200
-UNDER_200 = "ERR-003"
+NEVER_200 = "ERR-003"
 #: the requirement that holds codes to the current registry
 LEGACY = "ERR-002"
 
@@ -49,7 +49,7 @@ def error(
         # every error of such a gateway comes under 200: one defect, ERR-003's (its check fails on exactly
         # this), not a wrong status in each error rule (D-146)
         judge.block(
-            requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", (UNDER_200,), stops=False
+            requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", (NEVER_200,), stops=False
         )
         return
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks import Context, Located, owners_of
+from auriko_conformance.suites.checks import Located, owners_of
 from auriko_conformance.suites.checks.stream import usage_chunk_blocker
 from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
 from auriko_conformance.suites.exchange import Exchange
@@ -108,6 +108,14 @@ def judge(request: pytest.FixtureRequest) -> Judge:
     return Judge(request.node)
 
 
+def assert_one_finding(judge: Judge, owner: str, other: str) -> None:
+    """The defect is `owner`'s finding, and `other`, which saw it too, reads blocked by `owner`."""
+    failed, blocked = verdicts(judge)
+    assert owner in failed
+    assert other not in failed
+    assert blocked[other] == (owner,)
+
+
 def verdicts(judge: Judge) -> tuple[set[str], dict[str, tuple[str, ...]]]:
     judge.settle()
     return {f.requirement for f in judge.findings}, {b.requirement: b.roots for b in judge.blocked}
@@ -134,10 +142,7 @@ def test_the_longest_owned_prefix_decides() -> None:
 def test_an_empty_tool_call_id_is_schema_004s_alone(judge: Judge) -> None:
     call = {"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     judge(answer(completion(tool_calls=[call], content=None)))
-    failed, blocked = verdicts(judge)
-    assert "SCHEMA-004" in failed
-    assert "SCHEMA-002" not in failed
-    assert blocked["SCHEMA-002"] == ("SCHEMA-004",)
+    assert_one_finding(judge, "SCHEMA-004", "SCHEMA-002")
 
 
 def test_the_owner_judged_later_still_takes_the_defect(judge: Judge) -> None:
@@ -193,10 +198,7 @@ def test_a_flattened_error_envelope_is_schema_006s_not_err_001s(judge: Judge) ->
         url=URL,
     )
     judge(exchange)
-    failed, blocked = verdicts(judge)
-    assert "SCHEMA-006" in failed
-    assert "ERR-001" not in failed
-    assert blocked["ERR-001"] == ("SCHEMA-006",)
+    assert_one_finding(judge, "SCHEMA-006", "ERR-001")
 
 
 def test_a_legacy_code_is_err_002s_not_err_001s(judge: Judge) -> None:
@@ -205,10 +207,7 @@ def test_a_legacy_code_is_err_002s_not_err_001s(judge: Judge) -> None:
         status=404, body={"error": error}, headers={"content-type": "application/json"}, url=URL
     )
     judge(exchange)
-    failed, blocked = verdicts(judge)
-    assert "ERR-002" in failed
-    assert "ERR-001" not in failed
-    assert blocked["ERR-001"] == ("ERR-002",)
+    assert_one_finding(judge, "ERR-002", "ERR-001")
 
 
 def test_a_stream_labelled_json_is_schema_009s(judge: Judge) -> None:
@@ -233,10 +232,7 @@ def test_a_keepalive_sent_as_data_is_stream_018s(judge: Judge) -> None:
             {"type": "ping"}, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]"
         )
     )
-    failed, blocked = verdicts(judge)
-    assert "STREAM-018" in failed
-    assert "SCHEMA-002" not in failed
-    assert blocked["SCHEMA-002"] == ("STREAM-018",)
+    assert_one_finding(judge, "STREAM-018", "SCHEMA-002")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,10 +244,7 @@ def test_an_unknown_stream_finish_reason_fails_stream_011(judge: Judge) -> None:
     judge(
         stream(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "end_turn"), usage_chunk(), b"[DONE]")
     )
-    failed, blocked = verdicts(judge)
-    assert "STREAM-011" in failed
-    assert "SCHEMA-002" not in failed
-    assert blocked["SCHEMA-002"] == ("STREAM-011",)
+    assert_one_finding(judge, "STREAM-011", "SCHEMA-002")
 
 
 def test_a_usage_copy_after_done_is_stream_002s_not_stream_004s(judge: Judge) -> None:
@@ -295,10 +288,7 @@ def test_run_together_events_block_the_sentinel_rule(judge: Judge) -> None:
         request_body={"model": "m", "messages": [], "stream": True},
     )
     judge(exchange)
-    failed, blocked = verdicts(judge)
-    assert "STREAM-001" in failed
-    assert "STREAM-002" not in failed
-    assert blocked["STREAM-002"] == ("STREAM-001",)
+    assert_one_finding(judge, "STREAM-001", "STREAM-002")
     assert usage_chunk_blocker(exchange)[0] == ("STREAM-001",)
 
 
@@ -337,10 +327,7 @@ def test_empty_streamed_arguments_are_xlate_009s_not_stream_012s(judge: Judge) -
     exchange = _tool_stream("")
     judge(exchange)
     judge(exchange, XlateContext(request=exchange.request_body or {}), only=["tool_call_arguments_are_json"])
-    failed, blocked = verdicts(judge)
-    assert "XLATE-009" in failed
-    assert "STREAM-012" not in failed
-    assert blocked["STREAM-012"] == ("XLATE-009",)
+    assert_one_finding(judge, "XLATE-009", "STREAM-012")
 
 
 def test_calls_merged_under_one_index_are_stream_012s_not_xlate_009s(judge: Judge) -> None:
@@ -365,10 +352,7 @@ def test_calls_merged_under_one_index_are_stream_012s_not_xlate_009s(judge: Judg
     )
     judge(exchange)
     judge(exchange, XlateContext(request=exchange.request_body or {}), only=["tool_call_arguments_are_json"])
-    failed, blocked = verdicts(judge)
-    assert "STREAM-012" in failed
-    assert "XLATE-009" not in failed
-    assert blocked["XLATE-009"] == ("STREAM-012",)
+    assert_one_finding(judge, "STREAM-012", "XLATE-009")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -383,10 +367,7 @@ def test_string_warnings_block_a_rule_that_needs_a_warning(judge: Judge) -> None
     upstream = clamped_at_anthropic(exchange)
     judge(exchange)
     judge(exchange, upstream, only=["anthropic_temperature_clamped"])
-    failed, blocked = verdicts(judge)
-    assert "META-008" in failed
-    assert "XLATE-016" not in failed
-    assert blocked["XLATE-016"] == ("META-008",)
+    assert_one_finding(judge, "META-008", "XLATE-016")
 
 
 def test_readable_warnings_still_owe_the_warning(judge: Judge) -> None:
@@ -425,7 +406,6 @@ def test_a_forwarded_unknown_field_refused_upstream_is_req_016s(judge: Judge) ->
 
 def test_context_without_a_journal_is_none() -> None:
     assert journal_context({"model": "m"}, []) is None
-    assert isinstance(Context(), Context)
 
 
 def test_a_probe_on_a_refusal_defers_too(judge: Judge) -> None:
@@ -456,10 +436,7 @@ def test_a_probe_on_a_refusal_defers_too(judge: Judge) -> None:
     assert upstream is not None
     upstream.expect = {"preserved": {"max_tokens": 40}}
     judge.attribute(refused, upstream, journal)
-    failed, blocked = verdicts(judge)
-    assert "EXT-005" in failed
-    assert "XLATE-001" not in failed
-    assert blocked["XLATE-001"] == ("EXT-005",)
+    assert_one_finding(judge, "EXT-005", "XLATE-001")
 
 
 def test_a_rule_that_could_not_read_its_subject_stops_nothing(judge: Judge) -> None:
@@ -503,10 +480,7 @@ def test_a_scenarios_error_without_envelope_is_schema_006s(judge: Judge) -> None
     )
     judge(exchange)
     judge(exchange, context, only=["upstream_overload_is_503"])
-    failed, blocked = verdicts(judge)
-    assert "SCHEMA-006" in failed
-    assert "ERR-008" not in failed
-    assert blocked["ERR-008"] == ("SCHEMA-006",)
+    assert_one_finding(judge, "SCHEMA-006", "ERR-008")
 
 
 def test_a_scenarios_legacy_code_is_err_002s_but_a_wrong_status_stays(judge: Judge) -> None:
@@ -535,10 +509,7 @@ def test_an_error_under_200_blocks_the_status_rule(judge: Judge) -> None:
         request_body={"model": "m", "messages": []},
     )
     expect.error(judge, exchange, "AUTH-001", status=401, code="invalid_api_key")
-    failed, blocked = verdicts(judge)
-    assert "ERR-003" in failed
-    assert "AUTH-001" not in failed
-    assert blocked["AUTH-001"] == ("ERR-003",)
+    assert_one_finding(judge, "ERR-003", "AUTH-001")
 
 
 def test_an_unreadable_provider_report_is_meta_003s_not_the_routing_rules(judge: Judge) -> None:
@@ -549,10 +520,7 @@ def test_an_unreadable_provider_report_is_meta_003s_not_the_routing_rules(judge:
     context = RouteContext(request={"model": "m"}, answer_from=frozenset({"cheap"}))
     judge(exchange)
     judge(exchange, context, only=["cheapest_provider_answers"])
-    failed, blocked = verdicts(judge)
-    assert "META-003" in failed
-    assert "ROUTE-006" not in failed
-    assert blocked["ROUTE-006"] == ("META-003",)
+    assert_one_finding(judge, "META-003", "ROUTE-006")
 
 
 def test_no_routing_metadata_blocks_a_rule_that_needs_a_warning(judge: Judge) -> None:
@@ -562,10 +530,7 @@ def test_no_routing_metadata_blocks_a_rule_that_needs_a_warning(judge: Judge) ->
     upstream = clamped_at_anthropic(exchange)
     judge(exchange)
     judge(exchange, upstream, only=["anthropic_temperature_clamped"])
-    failed, blocked = verdicts(judge)
-    assert "META-001" in failed
-    assert "XLATE-016" not in failed
-    assert blocked["XLATE-016"] == ("META-001",)
+    assert_one_finding(judge, "META-001", "XLATE-016")
 
 
 def test_route_017_judges_a_valid_n_only(judge: Judge) -> None:
@@ -591,3 +556,87 @@ def test_err_003_judges_every_endpoint(judge: Judge) -> None:
     )
     judge(models)
     assert "ERR-003" in verdicts(judge)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# The other places D-146 named: each shown on a broken exchange, both ways
+# --------------------------------------------------------------------------------------------------
+
+
+def _error(status: int, error: dict[str, Any], **headers: str) -> Exchange:
+    return Exchange.build(
+        status=status,
+        body={"error": error},
+        headers={"content-type": "application/json", **headers},
+        url=URL,
+        request_body={"model": "m", "messages": []},
+    )
+
+
+def test_x_error_provider_on_an_incomplete_envelope_is_schema_006s(judge: Judge) -> None:
+    incomplete = {"type": "api_error", "message": "upstream failed"}  # no code, no param: who produced it?
+    judge(_error(502, incomplete, **{"x-error-provider": "anthropic", "x-error-type": "api_error",
+                                     "x-error-retryable": "true"}))  # fmt: skip
+    assert_one_finding(judge, "SCHEMA-006", "ERR-012")
+
+
+def test_x_error_provider_on_the_gateways_own_error_stays_err_012s(judge: Judge) -> None:
+    own = {"message": "bad key", "type": "authentication_error", "code": "invalid_api_key", "param": None}
+    judge(_error(401, own, **{"x-error-provider": "openai", "x-error-type": "authentication_error",
+                              "x-error-retryable": "false"}))  # fmt: skip
+    failed, _ = verdicts(judge)
+    assert "ERR-012" in failed
+    assert "SCHEMA-006" not in failed
+
+
+def test_a_scenario_errors_wrong_type_is_err_001s(judge: Judge) -> None:
+    wrong = {
+        "message": "overloaded",
+        "type": "invalid_request_error",
+        "code": "service_unavailable",
+        "param": None,
+    }
+    exchange = _error(503, wrong)
+    context = RouteContext(
+        request={"model": "m"},
+        error=ExpectedError(503, frozenset({"service_unavailable"}), error_type="api_error"),
+    )
+    judge(exchange)
+    judge(exchange, context, only=["upstream_overload_is_503"])
+    assert_one_finding(judge, "ERR-001", "ERR-008")
+
+
+def test_meta_003_judges_completions_and_stream_005_the_final_chunk(judge: Judge) -> None:
+    final = usage_chunk()
+    final["routing_metadata"]["provider"] = ""
+    judge(stream(chunk({"role": "assistant", "content": "Hi"}, "stop"), final, b"[DONE]"))
+    failed, _ = verdicts(judge)
+    assert "STREAM-005" in failed
+    assert "META-003" not in failed
+    body = completion()
+    body["routing_metadata"]["provider"] = ""
+    judge(answer(body))
+    assert "META-003" in verdicts(judge)[0]
+
+
+def test_a_system_instruction_set_from_extensions_is_ext_005s(judge: Judge) -> None:
+    request = {
+        "model": "gemini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        "extensions": {"google": {"systemInstruction": {"parts": [{"text": "evil-system"}]}}},
+    }
+    entry = {"provider": "gemini", "flavour": "gemini", "method": "POST",
+             "path": "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+             "headers": {"x-goog-api-key": "[redacted:1a2b3c4d]"},
+             "body": {"systemInstruction": {"parts": [{"text": "evil-system"}]},
+                      "contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
+             "status": 200}  # fmt: skip
+    upstream = journal_context(request, [entry])
+    assert upstream is not None
+    upstream.expect = {"nested": {}, "blocked_values": ["evil-system"]}
+    exchange = answer(completion(), request)
+    judge(exchange, upstream, only=["gemini_system_instruction", "core_fields_top_level_only"])
+    assert_one_finding(judge, "EXT-005", "XLATE-004")
+    judge = Judge(judge.node)
+    judge(exchange, upstream, only=["gemini_system_instruction"])  # EXT-005 not judged: XLATE-004 keeps it
+    assert "XLATE-004" in verdicts(judge)[0]
