@@ -226,6 +226,17 @@ class Exchange:
         text = self.body.decode("utf-8", errors="replace")
         return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
+    def evidence(self) -> dict[str, Any]:
+        """What was sent and what came back, as a finding's evidence shows it (never re-worded)."""
+        return {
+            "request": {"method": self.method, "url": self.url, "body": self.request_body},
+            "response": {
+                "status": self.status,
+                "headers": dict(self.headers),
+                "body_excerpt": self.excerpt(2000),
+            },
+        }
+
 
 def _rebuild_messages(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Join each choice's deltas into one message (content, reasoning, tool calls, finish reasons)."""

@@ -47,7 +47,7 @@ from auriko_conformance.suites.options import LEVELS
 from auriko_conformance.suites.preflight import run_preflight
 from auriko_conformance.suites.profile import ProfileError, TargetProfile, load_profile
 from auriko_conformance.suites.report import build_results, not_judged_results, write_reports
-from auriko_conformance.suites.requirements import load_catalogue
+from auriko_conformance.suites.requirements import ANSWERED, load_catalogue
 from auriko_conformance.suites.target import Mocks, Target, TargetTimeout, new_tag
 
 NOT_CLAIMED = "not claimed: "
@@ -185,7 +185,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     directory = config.getoption("--conformance-report")
     if directory:
         write_reports(
-            not_judged_results("preflight failed", result.paragraph(), report_options(config)),
+            not_judged_results(
+                "preflight failed", result.paragraph(), report_options(config), result.tests()
+            ),
             Path(directory),
         )
     pytest.exit(result.paragraph(), returncode=ExitCode.PREFLIGHT)
@@ -305,10 +307,6 @@ def mocks(pytestconfig: pytest.Config) -> Iterator[Mocks]:
 def tag(request: pytest.FixtureRequest) -> str:
     """A unique correlation tag for this test's requests (see suites.target.tag_body)."""
     return new_tag(request.node.name[:24].replace("[", "-").replace("]", ""))
-
-
-#: the requirement every chat request of a suite rests on: a valid request is answered (D-090)
-ANSWERED = "REQ-027"
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,7 +498,7 @@ class Judge:
         if exchange is not None and found:
             requirements = sorted({f.requirement for f in found})
             self.evidence.append(
-                {"test": self.node.nodeid, "requirements": requirements, **_evidence(exchange)}
+                {"test": self.node.nodeid, "requirements": requirements, **exchange.evidence()}
             )
 
     @property
@@ -570,17 +568,6 @@ def in_scope(requirement: str, level: str) -> bool:
 def _level(requirement: str) -> str:
     catalogue = load_catalogue()
     return catalogue.get(requirement).level if requirement in catalogue else "MUST"
-
-
-def _evidence(exchange: Exchange) -> dict[str, Any]:
-    return {
-        "request": {"method": exchange.method, "url": exchange.url, "body": exchange.request_body},
-        "response": {
-            "status": exchange.status,
-            "headers": dict(exchange.headers),
-            "body_excerpt": exchange.excerpt(2000),
-        },
-    }
 
 
 @pytest.fixture

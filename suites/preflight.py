@@ -3,20 +3,27 @@
 The first thing a gateway team meets is a set-up mistake, not a broken rule: a wrong URL, a gateway
 that is still starting, a key it does not accept, a model name it does not know, a hung process. Run
 as tests, each of those turns into hundreds of failing rows that blame the gateway. The preflight asks
-four cheap questions instead (are the mocks there, does the target answer, does it accept the key,
-does it know the profile's default model) and, when one fails, says in one paragraph what was tried,
-what came back and what to fix.
+five cheap questions instead (are the mocks there, does the target answer, does it accept the key,
+does it know the profile's default model, does it answer the simplest valid request) and, when one
+fails, says in one paragraph what was tried, what came back and what to fix.
+
+The last question is also a rule: a target that refuses a one-line request (most often because it wants
+a header the run did not send) would fail every error scenario's status rule with its one refusal. That
+refusal is then the run's one finding, REQ-027 with the exchange as evidence (D-148), and nothing else
+is judged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from auriko_conformance.mocks.control_api import TOKEN_HEADER
 from auriko_conformance.mocks.server import CONTROL_TOKEN_ENV
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.requirements import ANSWERED, load_catalogue
 from auriko_conformance.suites.target import CHAT_PATH, Target, TargetTimeout, unknown_model_answer
 
 #: seconds the cheap first request (GET /v1/models) may take: a hung target shows here, quickly
@@ -30,6 +37,8 @@ class Preflight:
 
     tried: list[str] = field(default_factory=list)
     problem: str | None = None
+    #: the simplest valid chat request, when the target refused it: REQ-027's finding
+    refused: Exchange | None = None
 
     @property
     def ok(self) -> bool:
@@ -42,7 +51,37 @@ class Preflight:
 
     def paragraph(self) -> str:
         tried = "; ".join(self.tried)
-        return f"Preflight failed, nothing was judged. {self.problem} (Tried: {tried}.)"
+        judged = f"only {ANSWERED} was judged" if self.refused is not None else "nothing was judged"
+        return f"Preflight failed, {judged}. {self.problem} (Tried: {tried}.)"
+
+    def tests(self) -> list[dict[str, Any]]:
+        """The refused probe as the report's one test record (REQ-027 failed, with the exchange)."""
+        if self.refused is None:
+            return []
+        exchange = self.refused
+        message = f"a valid request was answered HTTP {exchange.status}: {exchange.excerpt(200)}"
+        return [
+            {
+                "nodeid": "preflight::simplest_valid_request",
+                "outcome": "failed",
+                "reason": self.problem or "",
+                "duration_s": 0.0,
+                "requirements": [ANSWERED],
+                "findings": [
+                    {
+                        "requirement": ANSWERED,
+                        "check": "preflight",
+                        "message": message,
+                        "level": load_catalogue().get(ANSWERED).level,
+                    }
+                ],
+                "evidence": [{"test": "preflight", "requirements": [ANSWERED], **exchange.evidence()}],
+                "checked": [ANSWERED],
+                "unclaimed": [],
+                "blocked": [],
+                "observations": [],
+            }
+        ]
 
 
 def _excerpt(exchange: Exchange) -> str:
@@ -135,6 +174,16 @@ def check_target(target: Target, profile: TargetProfile, result: Preflight) -> b
             f"POST {url}{CHAT_PATH} answered HTTP {exchange.status}: no chat-completions endpoint there.",
             "--target-url is the gateway's base URL: scheme, host and port, without /v1.",
         )
+    if 400 <= exchange.status < 500:
+        result.refused = exchange
+        return result.fail(
+            f"The target refused the simplest valid chat request (one user line for {model!r}, max_tokens "
+            f"16): HTTP {exchange.status}, {_excerpt(exchange)}. Every error scenario would read this same "
+            f"refusal, so the run stops with this one finding ({ANSWERED}, a valid request is answered).",
+            "If the gateway picks the provider, config or tenant by a request header, pass it with --header "
+            "'Name: value' or the profile's headers (docs/ci.md, 'Gateways that route by header'); "
+            "otherwise the gateway should serve this request.",
+        )
     return True
 
 
@@ -142,7 +191,7 @@ def run_preflight(
     target: Target, mock_url: str | None, profile: TargetProfile, mock_control_token: str | None = None
 ) -> Preflight:
     """The preflight's verdict; any answer from the target other than the problems above goes ahead
-    (a 500 on the probe is the suites' finding to report, not a set-up mistake)."""
+    (a 5xx on the probe is the suites' finding to report: the gateway failed, it did not refuse)."""
     result = Preflight()
     if mock_url and not check_mocks(mock_url, result, mock_control_token):
         return result

@@ -170,12 +170,17 @@ def build_results(
     }
 
 
-def not_judged_results(stage: str, message: str, options: dict[str, Any]) -> dict[str, Any]:
-    """A report for a run that judged nothing (preflight or configuration failed): why, not rows."""
+def not_judged_results(
+    stage: str, message: str, options: dict[str, Any], tests: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A report for a run that was stopped before its tests (preflight or configuration failed): why,
+    and only the rows of the `tests` the stage itself judged (a refused preflight probe, D-148)."""
     now = dt.datetime.now(dt.UTC).timestamp()
-    results = build_results([], options=options, started=now, finished=now)
-    results["requirements"] = []
+    results = build_results(tests or [], options=options, started=now, finished=now)
+    results["requirements"] = [row for row in results["requirements"] if row["verdict"] != "not_run"]
     results["summary"] = dict.fromkeys(VERDICTS, 0)
+    for row in results["requirements"]:
+        results["summary"][row["verdict"]] += 1
     results["harness"] = {"not_judged": stage, "message": message}
     return results
 

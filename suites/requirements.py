@@ -20,6 +20,10 @@ import yaml
 
 CATALOGUE_PATH: Final = Path(__file__).resolve().with_name("requirements.yaml")
 
+#: the requirement every chat request of a suite rests on: a valid request is answered (D-090); the
+#: preflight's probe is its first observation
+ANSWERED: Final = "REQ-027"
+
 LEVELS: Final = ("MUST", "SHOULD", "MAY")
 SCOPES: Final = ("core", "auriko", "full")
 

@@ -67,7 +67,10 @@ def pytest_args(
     api_key: str | None,
     mock_url: str | None,
     label: str | None = None,
+    *,
+    preflight: bool = False,
 ) -> list[str]:
+    """pytest's argv for a run; `preflight`: the plugin runs it (the CLI runs its own before pytest)."""
     report_dir: Path = args.report_dir
     forwarded = argparse.Namespace(
         **{
@@ -76,8 +79,8 @@ def pytest_args(
             "api_key": api_key,
             "mock_url": mock_url,
             "target_label": label,
-            "no_preflight": True,
-        }  # done before pytest starts, with the run's own message
+            "no_preflight": not preflight,
+        }
     )
     argv = [
         str(SUITES_DIR),
@@ -114,7 +117,13 @@ def _configuration(args: argparse.Namespace) -> tuple[TargetProfile, dict[str, s
     return profile, {**profile.headers, **headers}
 
 
-def _not_judged(args: argparse.Namespace, stage: str, message: str, code: ExitCode) -> int:
+def _not_judged(
+    args: argparse.Namespace,
+    stage: str,
+    message: str,
+    code: ExitCode,
+    tests: list[dict[str, Any]] | None = None,
+) -> int:
     print(message, file=sys.stderr)
     shown = {
         "target-url": args.target_url,
@@ -123,7 +132,7 @@ def _not_judged(args: argparse.Namespace, stage: str, message: str, code: ExitCo
         "mock-url": args.mock_url,
         "target-label": args.target_label,
     }
-    write_reports(not_judged_results(stage, message, shown), args.report_dir)
+    write_reports(not_judged_results(stage, message, shown, tests), args.report_dir)
     print(f"report (not judged: {stage}): {args.report_dir / 'report.html'}", file=sys.stderr)
     return int(code)
 
@@ -156,7 +165,9 @@ def main(argv: Sequence[str]) -> int:
             with contextlib.closing(target.client):
                 result = run_preflight(target, mock_url, profile)
             if not result.ok:
-                return _not_judged(args, "preflight failed", result.paragraph(), ExitCode.PREFLIGHT)
+                return _not_judged(
+                    args, "preflight failed", result.paragraph(), ExitCode.PREFLIGHT, result.tests()
+                )
         code = int(pytest.main(pytest_args(args, target_url, api_key, mock_url, label)))
     return _verdict(args, code, server_log)
 

@@ -44,6 +44,7 @@ from auriko_conformance.mutants.proxy import Ledger, MutantProxy
 from auriko_conformance.reference_impl.config import TEST_API_KEY
 from auriko_conformance.servers import serving
 from auriko_conformance.suites import runner
+from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.report import load_results
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -135,17 +136,24 @@ def run_task(task: Task, workdir: str, external: External | None = None) -> RunR
             argv += ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
             args = runner.parser().parse_args(argv)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                code = pytest.main(runner.pytest_args(args, target_url, key, mock_url))
+                # the preflight too: a fault that makes the target refuse a plain request is judged as a
+                # real run judges it, by the probe's one finding (D-148)
+                code = pytest.main(runner.pytest_args(args, target_url, key, mock_url, preflight=True))
         result.exit_code = int(code)
     except Exception as exc:  # a broken run is reported, never hidden
         result.error = f"{type(exc).__name__}: {exc}"
     (report_dir / "pytest.log").write_text(log.getvalue(), encoding="utf-8")
     result.seconds = round(time.perf_counter() - started, 2)
     results_path = report_dir / "results.json"
-    if result.error is None and result.exit_code not in (0, 1):
+    results = load_results(results_path) if results_path.exists() else None
+    judged = results is not None and bool(results["requirements"])  # a stopping preflight may judge REQ-027
+    if (
+        result.error is None
+        and result.exit_code not in (0, 1)
+        and not (result.exit_code == ExitCode.PREFLIGHT and judged)
+    ):
         result.error = f"pytest exit code {result.exit_code} (see {report_dir / 'pytest.log'})"
-    if results_path.exists():
-        results = load_results(results_path)
+    if results is not None:
         result.tests = int(results.get("tests_total", 0))
         for row in results["requirements"]:
             result.verdicts[row["id"]] = row["verdict"]

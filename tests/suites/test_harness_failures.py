@@ -17,7 +17,9 @@ import orjson
 import pytest
 from auriko_conformance.suites import runner
 from auriko_conformance.suites.exit_codes import ExitCode
-from auriko_conformance.suites.profile import load_profile
+from auriko_conformance.suites.preflight import Preflight, check_target
+from auriko_conformance.suites.profile import TargetProfile, load_profile
+from auriko_conformance.suites.target import Target
 
 from auriko_conformance.embedded import embedded_target
 from auriko_conformance.servers import listening_socket, serving, url_of
@@ -116,6 +118,42 @@ def test_a_missing_chat_endpoint_points_at_the_base_url(tmp_path, capsys):
         code, out, _ = _run(["--target-url", server.url + "/v1", "--api-key", "k"], tmp_path, capsys)
     assert code == ExitCode.PREFLIGHT
     assert "without /v1" in out
+
+
+HEADER_REFUSAL = (
+    b'{"error": {"message": "The x-provider header is required to choose a provider.", '
+    b'"type": "invalid_request_error", "code": "invalid_parameter_value", "param": "x-provider"}}'
+)
+
+
+def test_a_refused_plain_request_stops_the_run_with_one_finding(tmp_path, capsys):
+    """A gateway that wants a header the run did not send refuses everything: every error scenario would
+    fail its status rule with that one refusal. The preflight stops instead, with REQ-027 as the one row
+    and the refusal itself as its evidence (D-148)."""
+    with serving(fixed_answer(400, b"application/json", HEADER_REFUSAL)) as server:
+        code, out, results = _run(["--target-url", server.url, "--api-key", "k"], tmp_path, capsys)
+    assert code == ExitCode.PREFLIGHT
+    assert "only REQ-027 was judged" in out and "--header" in out and "x-provider header is required" in out
+    assert results["harness"]["not_judged"] == "preflight failed"
+    [row] = results["requirements"]
+    assert (row["id"], row["verdict"]) == ("REQ-027", "fail")
+    assert results["summary"]["fail"] == 1
+    [evidence] = row["evidence"]
+    assert evidence["response"]["status"] == 400
+    assert "x-provider" in evidence["response"]["body_excerpt"]
+    assert evidence["request"]["body"]["messages"][0]["role"] == "user"
+
+
+def test_a_failing_plain_request_goes_ahead():
+    """A 5xx on the probe is no set-up mistake (the gateway failed, it did not refuse): the suites judge it."""
+    with serving(fixed_answer(500, b"application/json", b'{"error": {"message": "boom"}}')) as server:
+        target = Target(server.url, "k", 5.0)
+        result = Preflight()
+        try:
+            assert check_target(target, TargetProfile(), result)
+        finally:
+            target.close()
+    assert result.ok and result.refused is None and result.tests() == []
 
 
 @pytest.mark.parametrize(

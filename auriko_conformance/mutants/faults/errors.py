@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, ClassVar
 
 from auriko_conformance.mutants.faults.base import JSON, Fault, is_chat, transform
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
+#: a request value this long is hostile input (REQ-028 sends 100,000 characters); no other test comes close
+HOSTILE_LENGTH = 50_000
+_LONG_STRING = re.compile(rb'"[^"]{%d,}"' % HOSTILE_LENGTH)
+
+
+def is_hostile(request: ProxyRequest) -> bool:
+    """REQ-028's hostile input: a body not labelled JSON, bytes that are not UTF-8, or a huge value."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return True
+    try:
+        request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return len(request.body) > HOSTILE_LENGTH and bool(_LONG_STRING.search(request.body))
+
 
 class ErrorEdit(Fault):
     """Rewrites JSON error responses (4xx/5xx with an `error` object); of chat requests only with
-    `only_chat`."""
+    `only_chat`, of hostile input only with `only_hostile` (a gateway that crashes on such input and
+    refuses everything else as it should: one defect, REQ-028's)."""
 
     statuses: ClassVar[frozenset[int] | None] = None
 
@@ -21,6 +38,8 @@ class ErrorEdit(Fault):
         if self.statuses is not None and response.status not in self.statuses:
             return response
         if self.args.get("only_chat") and not is_chat(request):
+            return response
+        if self.args.get("only_hostile") and not is_hostile(request):
             return response
         body = response.json
         if not isinstance(body, dict) or not isinstance(body.get("error"), dict):

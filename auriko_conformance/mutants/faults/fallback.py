@@ -12,9 +12,14 @@ from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 
 @transform("instances_swapped")
 class InstancesSwapped(Fault):
-    """Upstream calls to one instance go to its `pairs` partner (the other provider of the same model)."""
+    """Upstream calls to one instance go to its `pairs` partner (the other provider of the same model);
+    with `when_extension`, only the calls of client requests that set that key in an `extensions.<provider>`
+    object (a gateway that honours a client's `base_url`, and routes every other request right)."""
 
     async def back_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
+        key = self.args.get("when_extension")
+        if key is not None and not _client_sets_extension(hop.ledger.get("client", request.tag), key):
+            return request
         pairs: dict[str, str] = {}
         for a, b in self.args.get("pairs", [["vllm", "vllm-b"]]):
             pairs[a], pairs[b] = b, a
@@ -22,6 +27,11 @@ class InstancesSwapped(Fault):
         if instance in pairs:
             request.path = "/" + pairs[instance] + request.path[len(instance) + 1 :]
         return request
+
+
+def _client_sets_extension(client: object, key: str) -> bool:
+    extensions = client.get("extensions") if isinstance(client, dict) else None
+    return isinstance(extensions, dict) and any(isinstance(v, dict) and key in v for v in extensions.values())
 
 
 @transform("no_fallback")
