@@ -21,6 +21,21 @@ ENVELOPE = "SCHEMA-006"
 NEVER_200 = "ERR-003"
 #: the requirement that holds codes to the current registry
 LEGACY = "ERR-002"
+#: the requirement that says an error known before a stream begins is a non-2xx JSON answer
+PRE_STREAM = "STREAM-017"
+
+
+def under_200(judge: Judge, exchange: Exchange, situation: str) -> tuple[str, ...]:
+    """The rule that owns an error sent under HTTP 200 (ERR-003 for a JSON body, which `judge(exchange)`
+    judges; STREAM-017 for a stream of error events, judged here), or () when `exchange` is no such error.
+    Every error of such a gateway comes under 200: one defect, not a wrong status in each error rule."""
+    if not error_under_200(exchange):
+        return ()
+    if not exchange.is_stream:
+        return (NEVER_200,)
+    message = f"{situation}: an error known before the stream began came as HTTP 200 with an error event"
+    judge.require(PRE_STREAM, False, message, exchange)
+    return (PRE_STREAM,)
 
 
 def error(
@@ -45,12 +60,8 @@ def error(
     got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
     said = f"HTTP {exchange.status} code {got.get('code')!r}"
-    if exchange.status == 200 and not exchange.is_stream and error_under_200(exchange):
-        # every error of such a gateway comes under 200: one defect, ERR-003's (its check fails on exactly
-        # this), not a wrong status in each error rule (D-146)
-        judge.block(
-            requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", (NEVER_200,), stops=False
-        )
+    if roots := under_200(judge, exchange, requirement):
+        judge.block(requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", roots, stops=False)
         return
     judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
     if exchange.status != status:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from auriko_conformance.suites.exchange import Exchange
+from auriko_conformance.suites.exchange import Exchange, ItemKind
 
 
 class Applies(Enum):
@@ -239,8 +239,15 @@ def applicable(exchange: Exchange) -> set[Applies]:
 
 
 def error_under_200(exchange: Exchange) -> bool:
-    """A 200 whose body is an error envelope and no completion: the status is ERR-003's finding, and the
-    rules of completions have no completion to judge (they would restate it as a dozen missing fields)."""
+    """A 200 whose body is an error and no completion: a JSON error envelope (the status is ERR-003's
+    finding), or a stream of error events without one chunk (an error known before the stream began,
+    STREAM-017's). The rules of completions have no completion to judge: they would restate it as a dozen
+    missing fields."""
+    if exchange.status != 200:
+        return False
+    if exchange.is_stream:
+        kinds = {item.kind for item in exchange.stream.items}
+        return ItemKind.ERROR in kinds and not kinds & {ItemKind.CHUNK, ItemKind.USAGE}
     body = exchange.json
     return exchange.error is not None and isinstance(body, dict) and "choices" not in body
 

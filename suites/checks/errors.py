@@ -269,12 +269,22 @@ def budget_errors_are_429(exchange: Exchange, context: Context) -> Iterator[str]
 #: places of a scenario's error that other rules own (D-146): an error body under HTTP 200 (ERR-003),
 #: the envelope (SCHEMA-006), a code outside the registry (ERR-002), a type its code does not have (ERR-001)
 UNDER_200 = "(an error body under HTTP 200)"
+#: an error event under HTTP 200 where the stream never began: how it is sent is STREAM-017's finding
+STREAM_UNDER_200 = "(an error event under HTTP 200, no stream)"
 SCENARIO_ERROR_OWNERS: dict[str, tuple[str, ...]] = {
     UNDER_200: ("ERR-003",),
+    STREAM_UNDER_200: ("STREAM-017",),
     "$": ("SCHEMA-006",),
     "$.error.code": ("ERR-002",),
     "$.error.type": ("ERR-001",),
 }
+
+
+def under_200(exchange: Exchange, message: str) -> str:
+    """`message` about a 200 that is no answer, at the place of the rule that judges how errors are sent."""
+    if not error_under_200(exchange):
+        return message
+    return Located(message, STREAM_UNDER_200 if exchange.is_stream else UNDER_200)
 
 
 def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
@@ -284,7 +294,7 @@ def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
         return
     if exchange.status == 200:
         message = f"expected HTTP {want.status} {sorted(want.codes)}, got 200: {exchange.excerpt(200)}"
-        yield Located(message, UNDER_200) if error_under_200(exchange) else message
+        yield under_200(exchange, message)
         return
     body, error = exchange.json, exchange.error
     if error is None or not isinstance(body, dict):

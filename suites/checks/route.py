@@ -385,10 +385,10 @@ def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]
     if exchange.status != 200:
         yield f"n={n} answered with HTTP {exchange.status}"
         return
+    if error_under_200(exchange):
+        return  # no answer to count choices in: ERR-003's or STREAM-017's finding
     if exchange.is_stream:
         choices = [c for chunk in exchange.stream.chunks for c in chunk.get("choices") or []]
-    elif error_under_200(exchange):
-        return  # no answer to count choices in: ERR-003's finding
     else:
         body = exchange.json if isinstance(exchange.json, dict) else {}
         choices = list(body.get("choices") or [])

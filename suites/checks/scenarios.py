@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check, error_under_200
+from auriko_conformance.suites.checks.errors import SCENARIO_ERROR_OWNERS, under_200
 from auriko_conformance.suites.exchange import Exchange
 
 from auriko_conformance.contract import error_codes
@@ -41,15 +42,16 @@ class ScenarioContext(Context):
     code: str | None = None
 
 
-@check("ERR-016", Applies.ANY)
+@check("ERR-016", Applies.ANY, defers=SCENARIO_ERROR_OWNERS)
 def scenario_gives_its_documented_error(exchange: Exchange, context: Context) -> Iterator[str]:
     """The scenario's request is answered with its code, and the status and type the contract gives it."""
     if not isinstance(context, ScenarioContext) or context.code is None:
         raise NotApplicable
     want = error_codes()[context.code]
     error = exchange.error
-    if error is None:
-        yield f"expected {want.status} {want.code}, got HTTP {exchange.status}: {exchange.excerpt(160)}"
+    if error is None or error_under_200(exchange):
+        message = f"expected {want.status} {want.code}, got HTTP {exchange.status}: {exchange.excerpt(160)}"
+        yield under_200(exchange, message)
         return
     if error.get("code") != want.code:
         yield f"expected code {want.code!r}, got {error.get('code')!r} (HTTP {exchange.status})"

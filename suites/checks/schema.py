@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check, error_under_200
 from auriko_conformance.suites.checks._warning_names import warning_names
 from auriko_conformance.suites.checks.stream import FINISH_REASONS, is_keepalive, is_sse
 from auriko_conformance.suites.exchange import Exchange, ItemKind
@@ -245,8 +245,8 @@ def error_doc_url(exchange: Exchange, context: Context) -> Iterator[str]:
 @check("SCHEMA-008", Applies.ANY)
 def logprobs_are_arrays(exchange: Exchange, context: Context) -> Iterator[str]:
     """With logprobs requested, `logprobs.content` entries carry `top_logprobs` arrays of at most k items."""
-    if exchange.status != 200 or context.request.get("logprobs") is not True:
-        raise NotApplicable
+    if exchange.status != 200 or context.request.get("logprobs") is not True or error_under_200(exchange):
+        raise NotApplicable  # an error under 200 has no choices to carry logprobs: ERR-003's or STREAM-017's
     # Routed to a provider without logprobs, and said so: that excuses their absence, never a wrong shape.
     # The gateway's word is no excuse for a provider the journal shows returns them: a warning cannot
     # silence this check (the test's own knowledge, `dropped_parameters`, still can).

@@ -640,3 +640,54 @@ def test_a_system_instruction_set_from_extensions_is_ext_005s(judge: Judge) -> N
     judge = Judge(judge.node)
     judge(exchange, upstream, only=["gemini_system_instruction"])  # EXT-005 not judged: XLATE-004 keeps it
     assert "XLATE-004" in verdicts(judge)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# An error known before the stream began, sent as HTTP 200 with an error event (STREAM-017's)
+# --------------------------------------------------------------------------------------------------
+
+PRE_STREAM_ERROR = {"error": {"message": "no", "type": "invalid_request_error", "code": "invalid_parameter_value",
+                              "param": "top_logprobs", "doc_url": "https://docs.auriko.ai/errors/x"}}  # fmt: skip
+LOGPROBS_STREAM = {"model": "m", "messages": [], "stream": True, "logprobs": True, "top_logprobs": 21}
+
+
+def test_an_error_event_under_200_is_stream_017s_not_the_validation_rules(judge: Judge) -> None:
+    exchange = stream(PRE_STREAM_ERROR, b"[DONE]", request=LOGPROBS_STREAM)
+    expect.error(judge, exchange, "REQ-005", status=400, code="invalid_parameter_value", param="top_logprobs")
+    assert_one_finding(judge, "STREAM-017", "REQ-005")
+    assert "SCHEMA-008" not in {f.requirement for f in judge.findings}  # no choices to carry logprobs
+
+
+def test_a_scenarios_error_event_under_200_is_stream_017s(judge: Judge) -> None:
+    exchange = stream(PRE_STREAM_ERROR, request={"model": "m", "messages": [], "stream": True})
+    context = RouteContext(
+        request=exchange.request_body or {}, error=ExpectedError(429, frozenset({"rate_limit_exceeded"}))
+    )
+    judge(exchange)
+    judge(exchange, context, only=["upstream_429_stays_429", "pre_stream_error_is_non_2xx"])
+    assert_one_finding(judge, "STREAM-017", "ERR-007")
+
+
+def test_a_documented_scenario_under_200_is_the_sending_rules(judge: Judge) -> None:
+    from auriko_conformance.suites.checks.scenarios import ScenarioContext
+
+    exchange = stream(PRE_STREAM_ERROR, request={"model": "m", "messages": [], "stream": True})
+    judge(exchange)
+    expect.under_200(judge, exchange, "streaming_not_supported")
+    context = ScenarioContext(request=exchange.request_body or {}, code="streaming_not_supported")
+    judge(exchange, context, only=["scenario_gives_its_documented_error"])
+    assert_one_finding(judge, "STREAM-017", "ERR-016")
+
+
+def test_an_error_after_content_is_no_error_under_200(judge: Judge) -> None:
+    """A mid-stream failure began the stream: the scenario's own rule judges it (no deferral)."""
+    exchange = stream(chunk({"role": "assistant", "content": "Hi"}), PRE_STREAM_ERROR,
+                      request={"model": "m", "messages": [], "stream": True})  # fmt: skip
+    assert expect.under_200(judge, exchange, "x") == ()
+    context = RouteContext(
+        request=exchange.request_body or {}, error=ExpectedError(429, frozenset({"rate_limit_exceeded"}))
+    )
+    judge(exchange, context, only=["upstream_429_stays_429"])
+    failed, blocked = verdicts(judge)
+    assert "ERR-007" in failed
+    assert "ERR-007" not in blocked
