@@ -38,6 +38,7 @@ from auriko_conformance.suites.checks import (
     select_checks,
     unclaimed_checks,
 )
+from auriko_conformance.suites.checks.stream import unreadable_answer
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.findings import group_findings
@@ -341,6 +342,8 @@ class Judge:
     #: specific rule may own (with their owners): `settle` decides at the test's end
     _recorded: list[tuple[Finding, int]] = field(default_factory=list)
     _deferrable: list[tuple[Finding, int, tuple[str, ...]]] = field(default_factory=list)
+    #: the exchanges findings were recorded on (by id), for `settle` to ask whether each was readable
+    _exchanges: dict[int, Exchange] = field(default_factory=dict)
     #: whether a block stopped the test, and the roots of those that did (`blocked_rest`)
     _stopped: bool = False
     _stop_roots: set[str] = field(default_factory=set)
@@ -403,6 +406,14 @@ class Judge:
             if took:
                 dropped.add(id(finding))
                 owners_of_dropped.setdefault(finding.requirement, set()).update(took)
+        # An answer that could not be read at all (a stream labelled JSON, events that run together):
+        # every other rule read nothing in it, so the reader's rule, failed on it, is the one finding.
+        for key, exchange in self._exchanges.items():
+            readers = set(unreadable_answer(exchange)) & firm.get(key, set())
+            for finding, at in self._recorded if readers else ():
+                if at == key and finding.requirement not in readers:
+                    dropped.add(id(finding))
+                    owners_of_dropped.setdefault(finding.requirement, set()).update(readers)
         self._deferrable.clear()
         if not dropped:
             return
@@ -495,6 +506,8 @@ class Judge:
         its end if any finding is against a MUST (see `pytest_runtest_call`)."""
         self.findings.extend(found)
         self._recorded.extend((f, id(exchange)) for f in found)
+        if exchange is not None and found:
+            self._exchanges[id(exchange)] = exchange
         if exchange is not None and found:
             requirements = sorted({f.requirement for f in found})
             self.evidence.append(

@@ -691,3 +691,53 @@ def test_an_error_after_content_is_no_error_under_200(judge: Judge) -> None:
     failed, blocked = verdicts(judge)
     assert "ERR-007" in failed
     assert "ERR-007" not in blocked
+
+
+# --------------------------------------------------------------------------------------------------
+# An answer nothing can be read from: the reader's rule is the one finding
+# --------------------------------------------------------------------------------------------------
+
+TOOL_STREAM = {"model": "m", "messages": [], "stream": True, "tool_choice": "required"}
+
+
+def _run_together(*events: dict[str, Any]) -> Exchange:
+    """Events closed by one newline instead of a blank line: they read as one event of invalid JSON."""
+    raw = b"".join(b"data: " + orjson.dumps(e) + b"\n" for e in events) + b"data: [DONE]\n\n"
+    return Exchange.build(status=200, body=raw, headers={"content-type": "text/event-stream"}, url=URL,
+                          request_body=TOOL_STREAM)  # fmt: skip
+
+
+def test_events_that_run_together_leave_the_rules_that_read_them_to_stream_001(judge: Judge) -> None:
+    exchange = _run_together(chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk())
+    judge(exchange)
+    judge.require(
+        "XLATE-009", bool(exchange.messages), "tool_choice required returned no tool call", exchange
+    )
+    judge.require("STREAM-014", exchange.stream.text() == "Hi", "streamed text '' differs", exchange)
+    failed, blocked = verdicts(judge)
+    assert failed == {"STREAM-001"}
+    assert blocked["XLATE-009"] == ("STREAM-001",)
+    assert blocked["STREAM-014"] == ("STREAM-001",)
+
+
+def test_a_stream_labelled_json_leaves_the_rules_that_read_it_to_schema_009(judge: Judge) -> None:
+    raw = b'data: {"id":"x","object":"chat.completion.chunk","choices":[]}\n\ndata: [DONE]\n\n'
+    exchange = Exchange.build(status=200, body=raw, headers={"content-type": "application/json"}, url=URL,
+                              request_body=TOOL_STREAM)  # fmt: skip
+    judge(exchange)
+    judge.require("XLATE-033", exchange.usage is not None, "the response has no usage", exchange)
+    failed, blocked = verdicts(judge)
+    assert failed == {"SCHEMA-009"}
+    assert blocked["XLATE-033"] == ("SCHEMA-009",)
+
+
+def test_one_unreadable_event_among_readable_ones_defers_nothing(judge: Judge) -> None:
+    """A keepalive sent as data breaks STREAM-001 too, but the chunks are readable: what another rule
+    finds in them is its own finding."""
+    exchange = stream({"type": "ping"}, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(),
+                      b"[DONE]", request=TOOL_STREAM)  # fmt: skip
+    judge(exchange)
+    judge.require("XLATE-009", False, "tool_choice required returned no tool call", exchange)
+    failed, blocked = verdicts(judge)
+    assert "XLATE-009" in failed
+    assert "XLATE-009" not in blocked
