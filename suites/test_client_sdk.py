@@ -4,7 +4,10 @@ Most users reach an OpenAI-compatible gateway through this SDK, so what counts i
 the target's answers: a parsed completion with `routing_metadata` in its extra fields, streams that end
 cleanly (and raise on a mid-stream error event), gateway options through `extra_body`, and the typed
 exception classes with `code`, `param` and `type` taken from the envelope. Each call's outcome is
-reduced to a `SdkOutcome` and judged by the CLIENT checks in suites/checks/route.py.
+reduced to a `SdkOutcome` and judged by the CLIENT checks in suites/checks/client.py, on the very
+bytes the SDK parsed (its HTTP client records them): the answer's own rules (SCHEMA, STREAM, META) are
+judged on that exchange too, so a defect in the answer is their finding, and the SDK row reads blocked
+by it rather than restating it (D-146).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.exchange import Exchange
@@ -31,23 +36,97 @@ pytestmark = pytest.mark.needs_package("openai")
 WRONG_KEY = "ak_test_conformance_wrong_key_0000"
 
 
-def _client(target: Target, api_key: str | None = None) -> Any:
+class Recorder:
+    """Every request the SDK's HTTP client sent and the bytes of each answer, as the SDK read them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[httpx.Request, httpx.Response, bytearray]] = []
+
+    def sink(self, request: httpx.Request, response: httpx.Response) -> bytearray:
+        self.calls.append((request, response, bytearray()))
+        return self.calls[-1][2]
+
+    def last(self) -> Exchange | None:
+        """The last call as an exchange (None: no answer came), its body as far as the SDK read it."""
+        if not self.calls:
+            return None
+        request, response, body = self.calls[-1]
+        try:
+            sent = orjson.loads(request.content) if request.content else None
+        except orjson.JSONDecodeError:
+            sent = None
+        return Exchange(
+            request.method, str(request.url), sent, response.status_code, response.headers, bytes(body)
+        )
+
+
+class _Tee(httpx.SyncByteStream):
+    def __init__(self, inner: Any, sink: bytearray) -> None:
+        self.inner, self.sink = inner, sink
+
+    def __iter__(self) -> Any:
+        for part in self.inner:
+            self.sink.extend(part)
+            yield part
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _AsyncTee(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, sink: bytearray) -> None:
+        self.inner, self.sink = inner, sink
+
+    async def __aiter__(self) -> Any:
+        async for part in self.inner:
+            self.sink.extend(part)
+            yield part
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Recording(httpx.HTTPTransport):
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.stream = _Tee(response.stream, self.recorder.sink(request, response))
+        return response
+
+
+class _AsyncRecording(httpx.AsyncHTTPTransport):
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        response.stream = _AsyncTee(response.stream, self.recorder.sink(request, response))
+        return response
+
+
+def _client(target: Target, recorder: Recorder, api_key: str | None = None) -> Any:
     return openai.OpenAI(
         base_url=f"{target.base_url}/v1",
         api_key=api_key or target.api_key or "unused",
         max_retries=0,
         timeout=target.timeout,
         default_headers=target.headers,
+        http_client=httpx.Client(transport=_Recording(recorder), timeout=target.timeout),
     )
 
 
-def _async_client(target: Target) -> Any:
+def _async_client(target: Target, recorder: Recorder) -> Any:
     return openai.AsyncOpenAI(
         base_url=f"{target.base_url}/v1",
         api_key=target.api_key or "unused",
         max_retries=0,
         timeout=target.timeout,
         default_headers=target.headers,
+        http_client=httpx.AsyncClient(transport=_AsyncRecording(recorder), timeout=target.timeout),
     )
 
 
@@ -121,13 +200,15 @@ def _call(kind: str, make: Callable[[], Any], claimed: bool) -> SdkOutcome:
 
 async def _async_outcomes(
     target: Target, request: dict[str, Any], claimed: bool
-) -> tuple[SdkOutcome, SdkOutcome]:
-    async with _async_client(target) as client:
+) -> list[tuple[SdkOutcome, Exchange | None]]:
+    recorder = Recorder()
+    async with _async_client(target, recorder) as client:
         try:
             completion = await client.chat.completions.create(**request)
             plain = _completion_outcome(completion, claimed)
         except openai.APIError as exc:
             plain = _error_outcome(exc, "error")
+        plain_raw = recorder.last()
         streamed = SdkOutcome(kind="stream", metadata_claimed=claimed)
         parts: list[str] = []
         try:
@@ -141,13 +222,25 @@ async def _async_outcomes(
             streamed.text = "".join(parts)
         except openai.APIError as exc:
             streamed = _error_outcome(exc, "stream", streamed.chunks)
-    return plain, streamed
+    return [(plain, plain_raw), (streamed, recorder.last())]
 
 
 def _judge(
-    judge: Judge, target: Target, outcome: SdkOutcome, check: str, request: dict[str, Any], **fields: Any
+    judge: Judge,
+    target: Target,
+    outcome: SdkOutcome,
+    check: str,
+    request: dict[str, Any],
+    raw: Exchange | None,
+    **fields: Any,
 ) -> None:
-    """Judge an SDK outcome; the evidence is a synthetic exchange of what the SDK saw."""
+    """Judge an SDK outcome on the exchange the SDK read (`raw`), after every rule of that answer; with
+    no answer at all (a connection error), on a synthetic exchange of what the SDK saw."""
+    context = RouteContext(request=request, sdk=outcome, **fields)
+    if raw is not None:
+        judge(raw)
+        judge(raw, context, only=[check])
+        return
     shown = {
         "kind": outcome.kind,
         "raised": list(outcome.raised[:1]),
@@ -162,7 +255,7 @@ def _judge(
         request_body=request,
         url=f"{target.base_url}{CHAT_PATH}",
     )
-    judge(exchange, RouteContext(request=request, sdk=outcome, **fields), only=[check])
+    judge(exchange, context, only=[check])
 
 
 @pytest.mark.requirement("CLIENT-001")
@@ -170,22 +263,25 @@ def _judge(
 def test_sync_client(target: Target, profile: TargetProfile, judge: Judge, tag: str, kind: str) -> None:
     request = _request(profile, tag)
     claimed = profile.claims_feature("routing_metadata")
-    with _client(target) as client:
+    recorder = Recorder()
+    with _client(target, recorder) as client:
         outcome = _call(
             kind, lambda: client.chat.completions.create(**request, stream=kind == "stream"), claimed
         )
-    _judge(judge, target, outcome, "sdk_sync_client_works", request)
+    _judge(judge, target, outcome, "sdk_sync_client_works", request, recorder.last())
 
 
 @pytest.mark.requirement("CLIENT-002")
 def test_async_client(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
     request = _request(profile, tag)
     claimed = profile.claims_feature("routing_metadata")
-    with _client(target) as client:
+    with _client(target, Recorder()) as client:
         sync = _call("completion", lambda: client.chat.completions.create(**request), claimed)
-    plain, streamed = asyncio.run(_async_outcomes(target, request, claimed))
-    for outcome in (plain, streamed):
-        _judge(judge, target, outcome, "sdk_async_client_works", request, reference_text=sync.text)
+    for outcome, raw in asyncio.run(_async_outcomes(target, request, claimed)):
+        # the same results as the sync client: its completion's text; a stream's text against a completion's
+        # is STREAM-014's rule, judged where both are read raw
+        same = sync.text if outcome.kind == "completion" else None
+        _judge(judge, target, outcome, "sdk_async_client_works", request, raw, reference_text=same)
 
 
 @pytest.mark.requirement("CLIENT-003")
@@ -194,9 +290,12 @@ def test_gateway_options_through_extra_body(
     target: Target, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
     request = _request(profile, tag, extra_body={"gateway": {"routing": {"optimize": "ttft"}}})
-    with _client(target) as client:
+    recorder = Recorder()
+    with _client(target, recorder) as client:
         outcome = _call("completion", lambda: client.chat.completions.create(**request), True)
-    _judge(judge, target, outcome, "sdk_extra_body_gateway", request, expected_strategy="ttft")
+    _judge(
+        judge, target, outcome, "sdk_extra_body_gateway", request, recorder.last(), expected_strategy="ttft"
+    )
 
 
 #: the rule that makes each of test_error_classes' situations an error: a wrong key, an unknown model,
@@ -217,19 +316,21 @@ def test_error_classes(target: Target, profile: TargetProfile, judge: Judge, tag
         request["model"] = profile.unknown_model
     else:
         request["temperature"] = 5  # outside 0..2; the openai SDK does not check it client-side
-    with _client(target, key) as client:
+    recorder = Recorder()
+    with _client(target, recorder, key) as client:
         outcome = _call("completion", lambda: client.chat.completions.create(**request), True)
     if not outcome.raised:
         # The target answered 200: CLIENT-004 has no error class to judge (blocked); which status was due
         # is the finding of the rule that makes the situation an error.
         expect.not_an_error(judge, "CLIENT-004", f"an HTTP {status} situation", ERROR_SITUATION_RULES[status])
         return
-    _judge(judge, target, outcome, "sdk_error_classes", request)
+    _judge(judge, target, outcome, "sdk_error_classes", request, recorder.last())
 
 
 @pytest.mark.requirement("CLIENT-005")
 def test_mid_stream_error_raises(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
     request = _request(profile, tag, text=f"Describe a quiet harbor. {directive(disconnect_after=3)}")
-    with _client(target) as client:
+    recorder = Recorder()
+    with _client(target, recorder) as client:
         outcome = _call("stream", lambda: client.chat.completions.create(**request, stream=True), True)
-    _judge(judge, target, outcome, "sdk_mid_stream_error_raises", request)
+    _judge(judge, target, outcome, "sdk_mid_stream_error_raises", request, recorder.last())

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auriko_conformance.suites.checks import Blocked, register
+from auriko_conformance.suites.checks import Blocked, Located, register
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
 
-SDK = {"context": RouteContext, "given": ("sdk",)}
+#: what the answer's own rules judge on the exchange the SDK read (D-146): a missing or malformed report
+#: is META's, a stream's final report STREAM-005's; the SDK row then reads blocked by them
+SDK_OWNERS = {"$.routing_metadata": ("META-001", "META-003", "STREAM-005")}
+SDK = {"context": RouteContext, "given": ("sdk",), "defers": SDK_OWNERS}
 
 
 def _sdk_success(sdk: SdkOutcome) -> Iterator[str]:
@@ -31,7 +34,8 @@ def _sdk_success(sdk: SdkOutcome) -> Iterator[str]:
         if sdk.metadata_claimed and (
             not isinstance(metadata, dict) or not isinstance(metadata.get("provider"), str)
         ):
-            yield f"routing_metadata is not readable from the parsed completion: {metadata!r}"
+            message = f"routing_metadata is not readable from the parsed completion: {metadata!r}"
+            yield Located(message, "$.routing_metadata")
         if not sdk.text:
             yield "the parsed completion has no message content"
     elif sdk.kind == "stream" and sdk.chunks == 0:

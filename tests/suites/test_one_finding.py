@@ -14,11 +14,17 @@ import orjson
 import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import Located, owners_of
+from auriko_conformance.suites.checks.scenarios import ScenarioContext
 from auriko_conformance.suites.checks.stream import usage_chunk_blocker
 from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import Judge
-from auriko_conformance.suites.scenario import ExpectedError, RouteContext
+from auriko_conformance.suites.scenario import ExpectedError, RouteContext, SdkOutcome
+from auriko_conformance.suites.target import Target
+from auriko_conformance.suites.test_client_sdk import Recorder, _client
+
+from auriko_conformance.servers import serving
+from tests.fixed_answer import fixed_answer
 
 URL = "http://gw/v1/chat/completions"
 METADATA = {
@@ -669,8 +675,6 @@ def test_a_scenarios_error_event_under_200_is_stream_017s(judge: Judge) -> None:
 
 
 def test_a_documented_scenario_under_200_is_the_sending_rules(judge: Judge) -> None:
-    from auriko_conformance.suites.checks.scenarios import ScenarioContext
-
     exchange = stream(PRE_STREAM_ERROR, request={"model": "m", "messages": [], "stream": True})
     judge(exchange)
     expect.under_200(judge, exchange, "streaming_not_supported")
@@ -741,3 +745,54 @@ def test_one_unreadable_event_among_readable_ones_defers_nothing(judge: Judge) -
     failed, blocked = verdicts(judge)
     assert "XLATE-009" in failed
     assert "XLATE-009" not in blocked
+
+
+# --------------------------------------------------------------------------------------------------
+# The SDK rows are judged on the bytes the SDK read, after the answer's own rules
+# --------------------------------------------------------------------------------------------------
+
+
+def _sdk_completion(raw: Exchange, outcome_metadata: Any) -> RouteContext:
+    sdk = SdkOutcome(kind="completion", routing_metadata=outcome_metadata, text="Hi.", metadata_claimed=True)
+    return RouteContext(request=raw.request_body or {}, sdk=sdk)
+
+
+def test_no_routing_metadata_is_meta_001s_not_the_sdks(judge: Judge) -> None:
+    body = completion()
+    del body["routing_metadata"]
+    raw = answer(body)
+    judge(raw)
+    judge(raw, _sdk_completion(raw, None), only=["sdk_sync_client_works"])
+    assert_one_finding(judge, "META-001", "CLIENT-001")
+
+
+def test_an_sdk_that_cannot_read_present_metadata_fails_client_001(judge: Judge) -> None:
+    raw = answer(completion())
+    judge(raw)
+    judge(raw, _sdk_completion(raw, None), only=["sdk_sync_client_works"])
+    failed, blocked = verdicts(judge)
+    assert "CLIENT-001" in failed
+    assert "CLIENT-001" not in blocked
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_recorder_keeps_the_bytes_the_sdk_read(stream: bool) -> None:
+    if stream:
+        raw = b"".join(b"data: " + orjson.dumps(e) + b"\n\n" for e in (chunk({"content": "Hi"}, "stop"),))
+        raw += b"data: [DONE]\n\n"
+        app = fixed_answer(200, b"text/event-stream", raw)
+    else:
+        raw = orjson.dumps(completion())
+        app = fixed_answer(200, b"application/json", raw)
+    recorder = Recorder()
+    with serving(app) as server, _client(Target(server.url, "k", 5.0), recorder) as client:
+        result = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}], stream=stream
+        )
+        if stream:
+            assert [c.choices[0].delta.content for c in result] == ["Hi"]
+    exchange = recorder.last()
+    assert exchange is not None
+    assert exchange.body == raw
+    assert exchange.status == 200
+    assert exchange.request_body["messages"][0]["content"] == "x"
