@@ -35,6 +35,13 @@ JOINED_ARGUMENTS = "(tool-call arguments: joined from a stream)"
 
 #: a place beyond JSON paths: the final usage chunk sent with a non-empty `choices` (STREAM-003's defect)
 USAGE_WITH_CHOICES = "(final usage chunk with choices)"
+#: a stream with no usage to read (STREAM-003 when usage was asked for, STREAM-007 when not), and one
+#: that sends it more than once (STREAM-004): a rule about the counts has no single usage to judge
+USAGE_MISSING = "(no final usage chunk)"
+USAGE_OWNERS: dict[str, tuple[str, ...]] = {
+    USAGE_MISSING: ("STREAM-003", "STREAM-007"),
+    "(usage sent more than once)": ("STREAM-004",),
+}
 
 
 def framing_broken(exchange: Exchange) -> bool:
@@ -477,12 +484,18 @@ register(
 
 
 def _usage_not_summed(exchange: Exchange, context: RouteContext) -> Iterator[str]:
-    with_usage = [p for p in exchange.stream.json_payloads if isinstance(p.get("usage"), dict)]
-    if len(with_usage) != 1:
-        yield f"{len(with_usage)} events carry a usage object (expected one, the final chunk)"
+    # events after [DONE] are STREAM-002's finding; no usage, or usage sent twice, STREAM-003/004's
+    with_usage = [
+        i
+        for i in _before_done(exchange)
+        if isinstance(i.payload, dict) and isinstance(i.payload.get("usage"), dict)
+    ]
+    if len(with_usage) > 1:
+        message = f"{len(with_usage)} events carry a usage object (expected one, the final chunk)"
+        yield Located(message, "(usage sent more than once)")
     final = exchange.usage  # where it sits is STREAM-003's finding; the counts are this one's
     if final is None:
-        yield "no final usage chunk"
+        yield Located("no final usage chunk", USAGE_MISSING)
         return
     prompt, completion = context.upstream_usage or (0, 0)
     got = (final.get("prompt_tokens"), final.get("completion_tokens"))
@@ -497,5 +510,6 @@ register(
     _usage_not_summed,
     context=RouteContext,
     given=("upstream_usage",),
+    defers=USAGE_OWNERS,
     when=lambda exchange, context: exchange.status == 200 and exchange.is_stream,
 )

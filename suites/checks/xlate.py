@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from auriko_conformance.suites.checks import Blocked, Context
+from auriko_conformance.suites.checks import Blocked, Context, Located
 from auriko_conformance.suites.checks._warning_names import unreadable_warnings, warning_names
+from auriko_conformance.suites.checks.stream import USAGE_MISSING
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import refusals
 from jsonschema import Draft202012Validator
@@ -348,7 +349,7 @@ def error_param(exchange: Exchange) -> Any:
 
 def usage_findings(got: Mapping[str, Any] | None, want: Mapping[str, int]) -> Iterator[str]:
     if got is None:
-        yield "the response has no usage"
+        yield Located("the response has no usage", USAGE_MISSING)
         return
     actual = {
         "prompt_tokens": got.get("prompt_tokens"),

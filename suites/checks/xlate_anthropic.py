@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
-from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS
+from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS, USAGE_OWNERS
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
     XlateContext,
@@ -466,7 +466,7 @@ def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> It
             yield f"choice {i} finish_reason is {message.get('_finish')!r}, not stop"
 
 
-@check("XLATE-033", Applies.ANY)
+@check("XLATE-033", Applies.ANY, defers=USAGE_OWNERS)
 def anthropic_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """prompt = input + cache_creation + cache_read; cached = cache_read; completion = output_tokens."""
     native = native_usage(context, "anthropic")

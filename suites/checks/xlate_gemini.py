@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks.stream import USAGE_OWNERS
 from auriko_conformance.suites.checks.xlate import (
     XlateContext,
     camel_keys,
@@ -263,7 +264,7 @@ def gemini_thinking_by_generation(exchange: Exchange, context: XlateContext) -> 
         yield f"reasoning_effort {effort!r} reached Gemini 2.5 as {thinking!r}, not a positive budget"
 
 
-@check("XLATE-034", Applies.ANY)
+@check("XLATE-034", Applies.ANY, defers=USAGE_OWNERS)
 def gemini_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """prompt = promptTokenCount; completion = candidates + thoughts; reasoning = thoughts; cached."""
     native = native_usage(context, "gemini")

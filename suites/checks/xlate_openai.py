@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks.stream import USAGE_OWNERS
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
     XlateContext,
@@ -149,7 +150,7 @@ def deepseek_thinking_from_effort(exchange: Exchange, context: XlateContext) -> 
         yield f"DeepSeek got reasoning_effort={depth!r}; its depths are {DEEPSEEK_EFFORTS}"
 
 
-@check("XLATE-035", Applies.ANY)
+@check("XLATE-035", Applies.ANY, defers=USAGE_OWNERS)
 def deepseek_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """cached = prompt_cache_hit_tokens; reasoning passed through; completion unchanged (not re-added)."""
     native = native_usage(context, "deepseek")
