@@ -27,6 +27,21 @@ from auriko_conformance.suites.scenario import RouteContext
 
 STREAM = Applies.STREAM
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+#: a finish_reason that is no member of the enum (null, missing, a provider's own name): the enum rules
+#: (SCHEMA-003 for a completion, STREAM-011 for a stream) judge it on every answer, so a translation rule
+#: that reads the same value leaves it to them (D-146)
+FINISH_OUTSIDE = "(a finish_reason outside the enum)"
+FINISH_OWNERS: dict[str, tuple[str, ...]] = {FINISH_OUTSIDE: ("SCHEMA-003", "STREAM-011")}
+
+
+def finish_finding(finish: Any, message: str, *, native_too: bool = True) -> str:
+    """`message` about a wrong finish_reason, at FINISH_OUTSIDE when the value is outside the enum (with
+    `native_too` False only when it is no string at all: a provider's name passed through is the mapping
+    rule's own finding)."""
+    outside = finish not in FINISH_REASONS if native_too else not isinstance(finish, str)
+    return Located(message, FINISH_OUTSIDE) if outside else message
+
+
 #: places beyond JSON paths (`Located`): a streamed tool call whose arguments are `""`, and one whose
 #: joined fragments do not parse (parallel calls merged under one index are STREAM-012's defect)
 EMPTY_ARGUMENTS = "(tool-call arguments: empty)"

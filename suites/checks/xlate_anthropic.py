@@ -10,7 +10,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
-from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS, USAGE_OWNERS
+from auriko_conformance.suites.checks.stream import (
+    FINISH_OWNERS,
+    JOINED_ARGUMENTS,
+    USAGE_OWNERS,
+    finish_finding,
+)
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
     XlateContext,
@@ -440,7 +445,7 @@ def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Itera
                     yield f"call {call['function']['name']!r} got arguments {value!r}; keys {want!r} expected"
 
 
-@check("XLATE-020", Applies.ANY)
+@check("XLATE-020", Applies.ANY, defers=FINISH_OWNERS)
 def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> Iterator[str]:
     """json_schema answered by Claude comes back as JSON content matching the schema, no tool_calls,
     finish_reason stop."""
@@ -463,7 +468,8 @@ def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> It
         if message.get("tool_calls"):
             yield f"choice {i} returned the structured answer as tool_calls"
         if message.get("_finish") != "stop":
-            yield f"choice {i} finish_reason is {message.get('_finish')!r}, not stop"
+            said = f"choice {i} finish_reason is {message.get('_finish')!r}, not stop"
+            yield finish_finding(message.get("_finish"), said)
 
 
 @check("XLATE-033", Applies.ANY, defers=USAGE_OWNERS)

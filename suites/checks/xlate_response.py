@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
-from auriko_conformance.suites.checks.stream import JOINED_ARGUMENTS
+from auriko_conformance.suites.checks.stream import FINISH_OWNERS, JOINED_ARGUMENTS, finish_finding
 from auriko_conformance.suites.checks.xlate import (
     expect_of,
     messages_of,
@@ -134,7 +134,7 @@ def _finishes(exchange: Exchange) -> list[tuple[Any, Any]]:
     return [(m.get("_finish"), m.get("_native")) for m in messages_of(exchange)]
 
 
-@check("XLATE-036", Applies.ANY)
+@check("XLATE-036", Applies.ANY, defers=FINISH_OWNERS)
 def finish_reason_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     """Native finish reasons map to OpenAI's (Gemini STOP with function calls -> tool_calls).
 
@@ -148,10 +148,11 @@ def finish_reason_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
         if native == "STOP" and message.get("tool_calls"):
             want = "tool_calls"
         if message.get("_finish") != want:
-            yield f"choice {i}: native {native!r} became {message.get('_finish')!r}, expected {want!r}"
+            said = f"choice {i}: native {native!r} became {message.get('_finish')!r}, expected {want!r}"
+            yield finish_finding(message.get("_finish"), said, native_too=False)
 
 
-@check("XLATE-037", Applies.ANY)
+@check("XLATE-037", Applies.ANY, defers=FINISH_OWNERS)
 def native_finish_reason_kept(exchange: Exchange, context: Context) -> Iterator[str]:
     """Unmapped native reasons follow D-044; `native_finish_reason` carries the provider's value.
 
@@ -164,12 +165,13 @@ def native_finish_reason_kept(exchange: Exchange, context: Context) -> Iterator[
         if native not in FINISH_MAP:
             want = UNMAPPED_FINISH.get(native, "stop")
             if finish != want:
-                yield f"choice {i}: native {native!r} became {finish!r}, expected {want!r} (D-044)"
+                said = f"choice {i}: native {native!r} became {finish!r}, expected {want!r} (D-044)"
+                yield finish_finding(finish, said, native_too=False)
         if finish != native and kept != native:
             yield f"choice {i}: native_finish_reason is {kept!r}, expected the provider's {native!r}"
 
 
-@check("XLATE-038", Applies.ANY)
+@check("XLATE-038", Applies.ANY, defers=FINISH_OWNERS)
 def truncation_wins_over_tool_calls(exchange: Exchange, context: Context) -> Iterator[str]:
     """The provider stopped on its token limit mid tool call: finish_reason is `length`.
 
@@ -179,4 +181,6 @@ def truncation_wins_over_tool_calls(exchange: Exchange, context: Context) -> Ite
         raise NotApplicable
     for i, (finish, _) in enumerate(_finishes(exchange)):
         if finish != "length":
-            yield f"choice {i} finish_reason is {finish!r} after a truncated tool call, not length"
+            yield finish_finding(
+                finish, f"choice {i} finish_reason is {finish!r} after a truncated tool call, not length"
+            )
