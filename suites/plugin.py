@@ -38,7 +38,7 @@ from auriko_conformance.suites.checks import (
     select_checks,
     unclaimed_checks,
 )
-from auriko_conformance.suites.checks.stream import unreadable_answer
+from auriko_conformance.suites.checks.readable import reads_headers_only, unreadable_answer
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.findings import group_findings
@@ -406,12 +406,16 @@ class Judge:
             if took:
                 dropped.add(id(finding))
                 owners_of_dropped.setdefault(finding.requirement, set()).update(took)
-        # An answer that could not be read at all (a stream labelled JSON, events that run together):
-        # every other rule read nothing in it, so the reader's rule, failed on it, is the one finding.
+        # An answer the client cannot read for what it is (suites/checks/readable.py): every other rule
+        # read nothing true in its body, so the rule that failed on its framing is the one finding.
         for key, exchange in self._exchanges.items():
             readers = set(unreadable_answer(exchange)) & firm.get(key, set())
             for finding, at in self._recorded if readers else ():
-                if at == key and finding.requirement not in readers:
+                if (
+                    at == key
+                    and finding.requirement not in readers
+                    and not reads_headers_only(finding.requirement)
+                ):
                     dropped.add(id(finding))
                     owners_of_dropped.setdefault(finding.requirement, set()).update(readers)
         self._deferrable.clear()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import all_checks
+from auriko_conformance.suites.checks.meta import account_disputed
 from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise, selection
 from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.directory import Directory, Offer
@@ -546,7 +547,7 @@ def test_n_two_never_returns_one_choice(
             )
 
 
-@pytest.mark.requirement("ROUTE-018")
+@pytest.mark.requirement("ROUTE-018", "META-011")
 @pytest.mark.needs("gateway_routing", "multi_model", "n")
 def test_n_routes_to_native_n_providers(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
@@ -562,7 +563,11 @@ def test_n_routes_to_native_n_providers(
     )
     context = s.context(pooled, settled_journal(mocks, f"{tag}-a"), forbidden=frozenset({lacking.instance}))
     expect.success(judge, pooled, "ROUTE-018")
-    judge(pooled, context, only=["native_n_respected", "n_choices_never_fewer"])
+    judge(
+        pooled,
+        context,
+        only=["native_n_respected", "n_choices_never_fewer", "provider_names_answering_endpoint"],
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -619,20 +624,23 @@ def test_fallback_mode_exhausts_models_in_order(
 # --------------------------------------------------------------------------------------------------
 
 
-def _cheapest_tried_first(
-    judge: Judge, exchange: Exchange, journal: list[dict[str, Any]], cheap: Offer
-) -> None:
+def _cheapest_tried_first(judge: Judge, exchange: Exchange, context: RouteContext, cheap: Offer) -> None:
     """The fallback scenarios fail the cheapest provider, which cost-focus must try first (ROUTE-006).
-    With no upstream request at all the gateway refused before routing: nothing to judge here."""
+    With no upstream request at all the gateway refused before routing: nothing to judge here. When the
+    gateway's account of who answered disagrees with the journal, which one it tried first cannot be told
+    from where its calls went: META-011's finding, judged here on the same exchange (D-146)."""
+    journal = context.journal or []
     if not journal:
         return
     first = journal[0].get("provider")
-    judge.require(
-        "ROUTE-006",
-        first == cheap.instance,
-        f"cost-focus tried {first!r} first, not the cheapest {cheap.instance!r}: no fallback was exercised",
-        exchange,
+    message = (
+        f"cost-focus tried {first!r} first, not the cheapest {cheap.instance!r}: no fallback was exercised"
     )
+    if first != cheap.instance and account_disputed(exchange, context):
+        judge(exchange, context, only=["provider_names_answering_endpoint"])
+        judge.block("ROUTE-006", message, ("META-011",), stops=False)
+        return
+    judge.require("ROUTE-006", first == cheap.instance, message, exchange)
 
 
 def _calls(journal: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
@@ -665,7 +673,7 @@ def test_fallback_on_upstream_429_and_5xx(
     )
     exchange = target.chat(request, tag=tag)
     journal = settled_journal(mocks, tag)
-    _cheapest_tried_first(judge, exchange, journal, cheap)
+    _cheapest_tried_first(judge, exchange, s.context(exchange, journal), cheap)
     context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
     answered(judge, exchange, "ROUTE-021", context, "next_candidate_answers")
 
@@ -723,7 +731,7 @@ def test_fallback_on_attempt_timeout(
     )
     exchange = no_answer(judge, "ROUTE-023", target.chat_within(request, PATIENCE_S, tag=tag))
     journal = settled_journal(mocks, tag)
-    _cheapest_tried_first(judge, exchange, journal, cheap)
+    _cheapest_tried_first(judge, exchange, s.context(exchange, journal), cheap)
     context = s.context(exchange, journal, answer_from=frozenset({dear.instance}))
     answered(judge, exchange, "ROUTE-023", context, "next_candidate_after_timeout")
 
@@ -978,14 +986,15 @@ def contest(target: Target, profile: TargetProfile, mocks: Mocks) -> tuple[Scene
 def judge_choice(
     judge: Judge, mocks: Mocks, s: Scene, exchange: Exchange, tag: str, check: str, promise: Promise
 ) -> None:
+    """The applicable checks, the contest's check, and META-011 on the same journal: when the gateway's
+    account of who answered disagrees with the journal, the contest's reading of it is META-011's (D-146)."""
+    journal = settled_journal(mocks, tag)
     context = ChoiceContext(
-        request=exchange.request_body or {},
-        promise=promise,
-        journal=settled_journal(mocks, tag),
-        instances=s.instances,
+        request=exchange.request_body or {}, promise=promise, journal=journal, instances=s.instances
     )
     judge(exchange)
     judge(exchange, context, only=[check])
+    judge(exchange, s.context(exchange, journal), only=["provider_names_answering_endpoint"])
     judge.observe(all_checks()[check].requirement, f"{promise.why}: {selection(exchange, context)}")
 
 
@@ -1001,7 +1010,7 @@ STRATEGIES = {
 }
 
 
-@pytest.mark.requirement("ROUTE-006", "ROUTE-031", "ROUTE-032", "ROUTE-033", "ROUTE-034")
+@pytest.mark.requirement("ROUTE-006", "ROUTE-031", "ROUTE-032", "ROUTE-033", "ROUTE-034", "META-011")
 @pytest.mark.needs("gateway_routing")
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_strategy_picks_what_it_promises(
@@ -1018,7 +1027,7 @@ def test_strategy_picks_what_it_promises(
 WEIGHTS = {"cost": "cheap", "ttft": "fast", "throughput": "fast"}
 
 
-@pytest.mark.requirement("ROUTE-035")
+@pytest.mark.requirement("ROUTE-035", "META-011")
 @pytest.mark.needs("gateway_routing")
 def test_weights_move_the_choice(
     target: Target, profile: TargetProfile, mocks: Mocks, judge: Judge, tag: str
@@ -1082,7 +1091,7 @@ def _judge_filter(
     judge_choice(judge, mocks, s, exchange, tag, "percentile_options_respected" if p95 else check, promise)
 
 
-@pytest.mark.requirement("ROUTE-036", "ROUTE-037")
+@pytest.mark.requirement("ROUTE-036", "ROUTE-037", "META-011")
 @pytest.mark.needs("gateway_routing")
 @pytest.mark.parametrize("dimension", ["ttft", "tps"])
 def test_speed_filters_exclude_exactly_the_slow(
@@ -1091,7 +1100,7 @@ def test_speed_filters_exclude_exactly_the_slow(
     _judge_filter(target, profile, mocks, judge, tag, dimension, p95=False)
 
 
-@pytest.mark.requirement("ROUTE-038")
+@pytest.mark.requirement("ROUTE-038", "META-011")
 @pytest.mark.needs("gateway_routing")
 @pytest.mark.parametrize("dimension", ["ttft", "tps"])
 def test_percentile_options(

@@ -228,6 +228,20 @@ def gateway_metadata_not_echoed(exchange: Exchange, context: Context) -> Iterato
             yield f"gateway.metadata value {value!r} is echoed in the response"
 
 
+def account_disputed(exchange: Exchange, context: Context) -> bool:
+    """Whether the gateway's own account of who answered (`routing_metadata.provider`, as a mock instance)
+    names another instance than the one answer the journal saw: the clause of META-011 that fails on it.
+    A routing rule's reading of such an exchange (who was called, who answered) is then META-011's finding
+    (D-146): the rules cannot tell a wrong choice from a wrong report. Reads the context's `journal` and
+    `instance` (a `RouteContext`, or a strategy contest's `ChoiceContext`)."""
+    journal = getattr(context, "journal", None)
+    instance = getattr(context, "instance", None)
+    if exchange.status != 200 or exchange.metadata is None or not journal or instance is None:
+        return False
+    answers = answering_entries(journal)
+    return len(answers) == 1 and instance(exchange.metadata.get("provider")) != answers[0].get("provider")
+
+
 def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     metadata = exchange.metadata or {}
     journal = context.journal or []
@@ -238,7 +252,7 @@ def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iter
         return
     answer = answers[0]
     reported = context.instance(metadata.get("provider"))
-    if reported != answer.get("provider"):
+    if account_disputed(exchange, context):
         yield (
             f"routing_metadata.provider is {metadata.get('provider')!r} (instance {reported!r}), "
             f"but {answer.get('provider')!r} produced the answer"

@@ -23,6 +23,7 @@ from auriko_conformance.suites.checks import (
     register,
 )
 from auriko_conformance.suites.checks.errors import SCENARIO_ERROR_OWNERS, expected_error, never_500
+from auriko_conformance.suites.checks.meta import account_disputed
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called, refusals
 from auriko_conformance.suites.scenario import RouteContext
@@ -36,6 +37,19 @@ METADATA_OWNERS: dict[str, tuple[str, ...]] = {
     "$.routing_metadata.provider": ("META-001", "META-003", "META-011", "STREAM-005"),
     "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
 }
+#: where a routing rule's reading of the journal (who was called, in which order, who answered) sits when
+#: the gateway's own account of who answered names another instance than the journal does: the rule cannot
+#: tell a wrong choice from a misdirected call or a wrong report, so the finding is META-011's (D-146)
+UPSTREAM_PROVIDER = "upstream:provider"
+#: the places a routing rule leaves to META (the report) when META failed on the same exchange
+ROUTING_OWNERS: dict[str, tuple[str, ...]] = {**METADATA_OWNERS, UPSTREAM_PROVIDER: ("META-011",)}
+
+
+def upstream(message: str, exchange: Exchange, context: Context) -> str:
+    """A finding read from the journal: located at `UPSTREAM_PROVIDER` when the gateway's account of who
+    answered disagrees with the journal (left to META-011 when META-011 failed there), else firm."""
+    return Located(message, UPSTREAM_PROVIDER) if account_disputed(exchange, context) else message
+
 
 # --------------------------------------------------------------------------------------------------
 # Family: which instances were called
@@ -47,10 +61,12 @@ def _calls(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.allowed is not None:
         outside = sorted({p for p in seen if p not in context.allowed})
         if outside:
-            yield f"upstream requests went to {outside}; only {sorted(context.allowed)} may be called"
+            message = f"upstream requests went to {outside}; only {sorted(context.allowed)} may be called"
+            yield upstream(message, exchange, context)
     hit = sorted({p for p in seen if p in context.forbidden})
     if hit:
-        yield f"upstream requests went to {hit}, which the request ruled out (calls: {seen})"
+        message = f"upstream requests went to {hit}, which the request ruled out (calls: {seen})"
+        yield upstream(message, exchange, context)
 
 
 family(
@@ -75,6 +91,7 @@ family(
     given=("journal",),
     when=lambda exchange, context: context.allowed is not None or bool(context.forbidden),
     upstream_side=True,
+    defers=ROUTING_OWNERS,
 )
 
 
@@ -93,7 +110,8 @@ def _answered(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if context.journal is not None:
         answers = answering_entries(context.journal)
         if answers and answers[-1].get("provider") not in want:
-            yield f"{answers[-1].get('provider')!r} answered upstream, expected one of {want}"
+            message = f"{answers[-1].get('provider')!r} answered upstream, expected one of {want}"
+            yield upstream(message, exchange, context)
             return
         if not answers and reported not in want:
             message = f"no upstream answer in the journal and routing_metadata.provider is {reported!r}"
@@ -141,7 +159,7 @@ family(
     **ROUTE,
     given=("answer_from",),
     upstream_side=True,
-    defers=METADATA_OWNERS,
+    defers=ROUTING_OWNERS,
 )
 
 
@@ -150,12 +168,13 @@ def _fallback_order(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     first = context.tried_first or frozenset()
     missing = sorted(first - set(seen))
     if missing:
-        yield f"{missing} were never tried before falling back (calls: {seen})"
+        yield upstream(f"{missing} were never tried before falling back (calls: {seen})", exchange, context)
     others = [i for i, p in enumerate(seen) if p not in first]
     if others:
         last_first = max((i for i, p in enumerate(seen) if p in first), default=-1)
         if others[0] < last_first:
-            yield f"a provider of a later model was tried before the first model was exhausted: {seen}"
+            message = f"a provider of a later model was tried before the first model was exhausted: {seen}"
+            yield upstream(message, exchange, context)
     if context.answer_from is not None:
         yield from _answered(exchange, context)
 
@@ -168,6 +187,7 @@ register(
     **ROUTE,
     given=("journal", "tried_first"),
     upstream_side=True,
+    defers=ROUTING_OWNERS,
 )
 
 

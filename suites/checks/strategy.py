@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
-from auriko_conformance.suites.checks.route import METADATA_OWNERS
+from auriko_conformance.suites.checks.route import ROUTING_OWNERS, upstream
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called
 
@@ -68,12 +68,15 @@ def _choice(exchange: Exchange, context: Context) -> Iterator[str]:
         return
     seen = called(context.journal)
     if promise.excludes_loser and promise.loser in seen:
-        yield f"{promise.loser!r} was called although the filter rules it out ({promise.why}): {seen}"
+        message = f"{promise.loser!r} was called although the filter rules it out ({promise.why}): {seen}"
+        yield upstream(message, exchange, context)
     elif seen and seen[0] != promise.winner:
-        yield f"{seen[0]!r} was tried first; {promise.why} makes it {promise.winner!r}: {seen}"
+        message = f"{seen[0]!r} was tried first; {promise.why} makes it {promise.winner!r}: {seen}"
+        yield upstream(message, exchange, context)
     answers = answering_entries(context.journal)
     if answers and answers[-1].get("provider") != promise.winner:
-        yield f"{answers[-1].get('provider')!r} answered; {promise.why} makes it {promise.winner!r}"
+        message = f"{answers[-1].get('provider')!r} answered; {promise.why} makes it {promise.winner!r}"
+        yield upstream(message, exchange, context)
     metadata = exchange.metadata or {}
     reported = context.instance(metadata.get("provider"))
     if reported != promise.winner:
@@ -121,7 +124,7 @@ def _bind(requirement: str, name: str, doc: str) -> None:
 
     func.__name__ = func.__qualname__ = name
     func.__doc__ = doc
-    check(requirement, Applies.ANY, needs=("gateway_routing",), defers=METADATA_OWNERS)(func)
+    check(requirement, Applies.ANY, needs=("gateway_routing",), defers=ROUTING_OWNERS)(func)
 
 
 for _req, (_name, _doc) in CHOICE_CHECKS.items():

@@ -65,24 +65,6 @@ def framing_broken(exchange: Exchange) -> bool:
     return bool(exchange.stream.sse.framing_errors or exchange.stream.of_kind(ItemKind.INVALID))
 
 
-#: what a reader can take out of a stream: anything else is no event it could use
-_READABLE = frozenset({ItemKind.CHUNK, ItemKind.USAGE, ItemKind.ERROR, ItemKind.DONE})
-
-
-def unreadable_answer(exchange: Exchange) -> tuple[str, ...]:
-    """The rule whose failure left nothing of a streamed 200 readable, or (): an answer labelled JSON
-    (SCHEMA-009), or events that run together so not one chunk can be read (STREAM-001). Every other rule
-    that reads such an answer finds it empty; the reader's rule is the one finding (D-146)."""
-    request = exchange.request_body
-    if exchange.status != 200 or not isinstance(request, dict) or request.get("stream") is not True:
-        return ()
-    if not exchange.is_stream:
-        return () if exchange.error is not None else ("SCHEMA-009",)
-    if framing_broken(exchange) and not any(item.kind in _READABLE for item in exchange.stream.items):
-        return ("STREAM-001",)
-    return ()
-
-
 def usage_with_choices(exchange: Exchange) -> StreamItem | None:
     """The last data event before `[DONE]` when it carries usage but also choices: the final usage chunk
     in the wrong shape (STREAM-003 fails on it), not a content chunk and not a missing usage chunk."""

@@ -15,6 +15,8 @@ import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import Located, owners_of
 from auriko_conformance.suites.checks.scenarios import ScenarioContext
+from auriko_conformance.suites.checks.security import SecurityContext
+from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise
 from auriko_conformance.suites.checks.stream import usage_chunk_blocker
 from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
 from auriko_conformance.suites.exchange import Exchange
@@ -529,6 +531,110 @@ def test_an_unreadable_provider_report_is_meta_003s_not_the_routing_rules(judge:
     assert_one_finding(judge, "META-003", "ROUTE-006")
 
 
+def _routed(provider: str, model: str = METADATA["provider_model_id"]) -> Exchange:
+    """An answer whose routing_metadata names `provider` (a mock instance) as the one that answered."""
+    body = completion()
+    body["routing_metadata"].update(provider=provider, provider_model_id=model)
+    return answer(body)
+
+
+def _answered_by(instance: str) -> list[dict[str, Any]]:
+    """A journal where `instance` alone was called and answered the model routing_metadata names."""
+    body = {"model": METADATA["provider_model_id"]}
+    return [{"provider": instance, "status": 200, "outcome": "ok", "body": body}]
+
+
+def _allowlist(journal: list[dict[str, Any]]) -> RouteContext:
+    return RouteContext(
+        request={"model": "m"}, journal=journal, allowed=frozenset({"vllm"}), answer_from=frozenset({"vllm"})
+    )
+
+
+ROUTE_RULES = [
+    "providers_allowlist_respected",
+    "cheapest_provider_answers",
+    "provider_names_answering_endpoint",
+]
+
+
+def test_a_swapped_upstream_is_meta_011s_not_the_allowlists(judge: Judge) -> None:
+    """The gateway reports `vllm`, the journal saw `vllm-b` answer: which of the two is wrong (the choice,
+    the call or the report) cannot be told, so the routing rules read blocked by META-011."""
+    exchange = _routed("vllm")
+    judge(exchange, _allowlist(_answered_by("vllm-b")), only=ROUTE_RULES)
+    assert_one_finding(judge, "META-011", "ROUTE-001")
+    assert {b.requirement: b.roots for b in judge.blocked}["ROUTE-006"] == ("META-011",)
+
+
+def test_a_route_rule_judged_first_still_leaves_a_swap_to_meta_011(judge: Judge) -> None:
+    exchange = _routed("vllm")
+    context = _allowlist(_answered_by("vllm-b"))
+    judge(exchange, context, only=["providers_allowlist_respected"])
+    judge(exchange, context, only=["provider_names_answering_endpoint"])
+    assert_one_finding(judge, "META-011", "ROUTE-001")
+
+
+def test_an_outside_provider_reported_truthfully_still_fails_the_allowlist(judge: Judge) -> None:
+    """The control: report and journal agree on `vllm-b`, which the allowlist rules out."""
+    exchange = _routed("vllm-b")
+    judge(exchange, _allowlist(_answered_by("vllm-b")), only=ROUTE_RULES)
+    failed, blocked = verdicts(judge)
+    assert {"ROUTE-001", "ROUTE-006"} <= failed
+    assert "META-011" not in failed
+    assert blocked == {}
+
+
+def test_a_swap_meta_011_did_not_judge_stays_the_allowlists(judge: Judge) -> None:
+    """No owner judged (META-011 not run, e.g. out of the run's level): no false pass."""
+    exchange = _routed("vllm")
+    judge(exchange, _allowlist(_answered_by("vllm-b")), only=["providers_allowlist_respected"])
+    failed, blocked = verdicts(judge)
+    assert "ROUTE-001" in failed
+    assert "ROUTE-001" not in blocked
+
+
+def test_meta_011_failing_on_the_model_alone_leaves_the_allowlist_its_finding(judge: Judge) -> None:
+    """Report and journal agree on who answered (`vllm-b`, outside the allowlist); META-011 fails only on
+    provider_model_id. The routing reading is not disputed, so both rules fail: two defects."""
+    exchange = _routed("vllm-b", model="not-what-the-provider-got")
+    judge(exchange, _allowlist(_answered_by("vllm-b")), only=ROUTE_RULES)
+    failed, blocked = verdicts(judge)
+    assert {"META-011", "ROUTE-001", "ROUTE-006"} <= failed
+    assert blocked == {}
+
+
+def _contest(judge: Judge, exchange: Exchange, journal: list[dict[str, Any]], *checks: str) -> None:
+    """A contest judged as test_routing.judge_choice does: the contest's checks, then META-011."""
+    promise = Promise("vllm", "vllm-b", "cost: a tenth of the price", strategy="balanced")
+    choice = ChoiceContext(request={"model": "m"}, promise=promise, journal=journal)
+    judge(exchange, choice, only=list(checks))
+    route = RouteContext(request={"model": "m"}, journal=journal)
+    judge(exchange, route, only=["provider_names_answering_endpoint"])
+
+
+def test_a_swapped_contest_is_meta_011s_not_the_strategys(judge: Judge) -> None:
+    """The gateway reports the promised winner `vllm`; the journal saw the loser answer."""
+    contest = ["base_strategy_favours_its_dimension", "cost_focus_wins_the_contest"]
+    _contest(judge, _routed("vllm"), _answered_by("vllm-b"), *contest)
+    assert_one_finding(judge, "META-011", "ROUTE-033")
+    assert {b.requirement: b.roots for b in judge.blocked}["ROUTE-006"] == ("META-011",)
+
+
+def test_a_misreported_contest_winner_is_meta_011s(judge: Judge) -> None:
+    """The winner answered, the report names the loser (the provider-misreported fault)."""
+    _contest(judge, _routed("vllm-b"), _answered_by("vllm"), "base_strategy_favours_its_dimension")
+    assert_one_finding(judge, "META-011", "ROUTE-033")
+
+
+def test_a_contest_lost_and_reported_truthfully_still_fails(judge: Judge) -> None:
+    """The control: the loser answered and the report says so."""
+    _contest(judge, _routed("vllm-b"), _answered_by("vllm-b"), "base_strategy_favours_its_dimension")
+    failed, blocked = verdicts(judge)
+    assert "ROUTE-033" in failed
+    assert "META-011" not in failed
+    assert blocked == {}
+
+
 def test_no_routing_metadata_blocks_a_rule_that_needs_a_warning(judge: Judge) -> None:
     body = completion()
     del body["routing_metadata"]
@@ -702,13 +808,14 @@ def test_an_error_after_content_is_no_error_under_200(judge: Judge) -> None:
 # --------------------------------------------------------------------------------------------------
 
 TOOL_STREAM = {"model": "m", "messages": [], "stream": True, "tool_choice": "required"}
+REQUEST_ID = {"x-request-id": "req-1"}
 
 
 def _run_together(*events: dict[str, Any]) -> Exchange:
     """Events closed by one newline instead of a blank line: they read as one event of invalid JSON."""
     raw = b"".join(b"data: " + orjson.dumps(e) + b"\n" for e in events) + b"data: [DONE]\n\n"
-    return Exchange.build(status=200, body=raw, headers={"content-type": "text/event-stream"}, url=URL,
-                          request_body=TOOL_STREAM)  # fmt: skip
+    return Exchange.build(status=200, body=raw, headers={"content-type": "text/event-stream", **REQUEST_ID},
+                          url=URL, request_body=TOOL_STREAM)  # fmt: skip
 
 
 def test_events_that_run_together_leave_the_rules_that_read_them_to_stream_001(judge: Judge) -> None:
@@ -726,8 +833,8 @@ def test_events_that_run_together_leave_the_rules_that_read_them_to_stream_001(j
 
 def test_a_stream_labelled_json_leaves_the_rules_that_read_it_to_schema_009(judge: Judge) -> None:
     raw = b'data: {"id":"x","object":"chat.completion.chunk","choices":[]}\n\ndata: [DONE]\n\n'
-    exchange = Exchange.build(status=200, body=raw, headers={"content-type": "application/json"}, url=URL,
-                              request_body=TOOL_STREAM)  # fmt: skip
+    exchange = Exchange.build(status=200, body=raw, headers={"content-type": "application/json", **REQUEST_ID},
+                              url=URL, request_body=TOOL_STREAM)  # fmt: skip
     judge(exchange)
     judge.require("XLATE-033", exchange.usage is not None, "the response has no usage", exchange)
     failed, blocked = verdicts(judge)
@@ -796,3 +903,148 @@ def test_the_recorder_keeps_the_bytes_the_sdk_read(stream: bool) -> None:
     assert exchange.body == raw
     assert exchange.status == 200
     assert exchange.request_body["messages"][0]["content"] == "x"
+
+
+# --------------------------------------------------------------------------------------------------
+# Usage counts need one usage chunk to count (STREAM-019, XLATE-033..035)
+# --------------------------------------------------------------------------------------------------
+
+USAGE_ASKED = {"model": "m", "messages": [], "stream": True, "stream_options": {"include_usage": True}}
+
+
+def _summed(judge: Judge, *events: Any) -> None:
+    exchange = stream(*events, request=USAGE_ASKED)
+    judge(exchange)
+    context = RouteContext(request=USAGE_ASKED, upstream_usage=(3, 2))
+    judge(exchange, context, only=["cumulative_usage_not_summed"])
+
+
+def test_no_usage_chunk_is_stream_003s_not_the_count_rules(judge: Judge) -> None:
+    _summed(judge, chunk({"role": "assistant", "content": "Hi"}, "stop"), b"[DONE]")
+    assert_one_finding(judge, "STREAM-003", "STREAM-019")
+
+
+def test_two_usage_chunks_are_stream_004s_not_the_count_rules(judge: Judge) -> None:
+    _summed(
+        judge, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), usage_chunk(), b"[DONE]"
+    )
+    assert_one_finding(judge, "STREAM-004", "STREAM-019")
+
+
+def test_a_usage_copy_after_done_is_not_counted_by_stream_019(judge: Judge) -> None:
+    _summed(
+        judge, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]", usage_chunk()
+    )
+    failed, blocked = verdicts(judge)
+    assert "STREAM-002" in failed
+    assert "STREAM-019" not in failed
+    assert "STREAM-019" not in blocked
+
+
+def test_one_usage_chunk_with_summed_counts_still_fails_stream_019(judge: Judge) -> None:
+    summed = usage_chunk()
+    summed["usage"] = {"prompt_tokens": 6, "completion_tokens": 4, "total_tokens": 10}
+    _summed(judge, chunk({"role": "assistant", "content": "Hi"}, "stop"), summed, b"[DONE]")
+    failed, blocked = verdicts(judge)
+    assert "STREAM-019" in failed
+    assert "STREAM-019" not in blocked
+
+
+# --------------------------------------------------------------------------------------------------
+# A finish_reason outside the enum is the enum rules' (SCHEMA-003, STREAM-011), not each mapping rule's
+# --------------------------------------------------------------------------------------------------
+
+
+def _finished(finish: Any, **expect: Any) -> tuple[Exchange, XlateContext]:
+    body = completion()
+    body["choices"][0]["finish_reason"] = finish
+    exchange = answer(body)
+    return exchange, XlateContext(request=exchange.request_body or {}, expect=expect)
+
+
+def test_a_null_finish_reason_is_schema_003s_not_the_mapping_rules(judge: Judge) -> None:
+    exchange, context = _finished(None, native_finish="end_turn", truncated=True)
+    judge(exchange)
+    judge(exchange, context, only=["finish_reason_mapped", "truncation_wins_over_tool_calls"])
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-003" in failed
+    assert not failed & {"XLATE-036", "XLATE-038"}
+    assert blocked["XLATE-036"] == ("SCHEMA-003",)
+    assert blocked["XLATE-038"] == ("SCHEMA-003",)
+
+
+def test_a_native_finish_reason_passed_through_stays_the_mapping_rules(judge: Judge) -> None:
+    """`end_turn` unmapped breaks the enum and the mapping: both rules state it, both fail; a rule that
+    only reads the value (XLATE-038) leaves it to the enum rule."""
+    exchange, context = _finished("end_turn", native_finish="end_turn", truncated=True)
+    judge(exchange)
+    judge(exchange, context, only=["finish_reason_mapped", "truncation_wins_over_tool_calls"])
+    failed, blocked = verdicts(judge)
+    assert {"SCHEMA-003", "XLATE-036"} <= failed
+    assert blocked["XLATE-038"] == ("SCHEMA-003",)
+
+
+def test_a_wrong_member_of_the_enum_stays_the_mapping_rules(judge: Judge) -> None:
+    exchange, context = _finished("tool_calls", truncated=True)
+    judge(exchange)
+    judge(exchange, context, only=["truncation_wins_over_tool_calls"])
+    failed, blocked = verdicts(judge)
+    assert "XLATE-038" in failed
+    assert "SCHEMA-003" not in failed
+    assert "XLATE-038" not in blocked
+
+
+def test_a_stalled_stream_that_cannot_be_read_is_stream_001s(judge: Judge) -> None:
+    exchange = _run_together(chunk({"role": "assistant", "content": "Hi"}), usage_chunk())
+    exchange.elapsed_ms = 10.0
+    judge(exchange)
+    context = SecurityContext(request=exchange.request_body or {}, within_ms=2500)
+    judge(exchange, context, only=["stream_deadline_bounds_a_stall"])
+    assert_one_finding(judge, "STREAM-001", "STREAM-022")
+
+
+def test_a_readable_stalled_stream_without_an_error_fails_stream_022(judge: Judge) -> None:
+    exchange = stream(chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]")
+    judge(exchange, SecurityContext(request=exchange.request_body or {}, within_ms=2500),
+          only=["stream_deadline_bounds_a_stall"])  # fmt: skip
+    failed, _ = verdicts(judge)
+    assert "STREAM-022" in failed
+
+
+def _json_error(status: int, body: dict[str, Any], **headers: str) -> Exchange:
+    return Exchange.build(status=status, body=body, headers={"content-type": "application/json", **headers},
+                          url=URL, request_body={"model": "m", "messages": []})  # fmt: skip
+
+
+def test_an_error_under_200_is_err_003s_whatever_else_reads_it(judge: Judge) -> None:
+    error = {"message": "no", "type": "invalid_request_error", "code": "invalid_parameter_value",
+             "param": "extensions.anthropic"}  # fmt: skip
+    exchange = _json_error(200, {"error": error}, **REQUEST_ID)
+    judge(exchange)
+    judge.require("EXT-008", exchange.status == 400, "expected (400, ...), got (200, ...)", exchange)
+    assert_one_finding(judge, "ERR-003", "EXT-008")
+
+
+def test_an_error_without_its_envelope_is_schema_006s_but_headers_stay_read(judge: Judge) -> None:
+    exchange = _json_error(
+        400, {"message": "no", "type": "invalid_request_error", "code": "invalid_parameter_value"}
+    )
+    judge(exchange)
+    judge.require("EXT-008", False, "expected (400, code, param), got (400, None, None)", exchange)
+    failed, blocked = verdicts(judge)
+    assert "SCHEMA-006" in failed
+    assert blocked["EXT-008"] == ("SCHEMA-006",)
+    assert "HDR-001" in failed  # no X-Request-ID: read from the headers, its own finding
+
+
+def test_an_enveloped_error_with_the_wrong_code_stays_the_rules(judge: Judge) -> None:
+    error = {"message": "no", "type": "invalid_request_error", "code": "invalid_request", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/invalid_request"}  # fmt: skip
+    exchange = _json_error(400, {"error": error}, **REQUEST_ID)
+    judge(exchange)
+    judge.require(
+        "EXT-008", False, "expected (400, invalid_parameter_value, ...), got (400, invalid_request)", exchange
+    )
+    failed, blocked = verdicts(judge)
+    assert "EXT-008" in failed
+    assert "EXT-008" not in blocked

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from auriko_conformance.suites.checks import Context, all_checks, run_checks
+from auriko_conformance.suites.checks import Context, Located, all_checks, owners_of, run_checks
+from auriko_conformance.suites.checks.route import UPSTREAM_PROVIDER
 from auriko_conformance.suites.directory import Directory
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, native_usage, upstream_model
@@ -544,6 +545,55 @@ def test_error_check_names_each_mismatch() -> None:
     ok = run_checks(answer(), ctx(error=want), only=["n_unsupported_is_no_compatible_endpoint"])
     assert ok
     assert "got 200" in ok[0].message
+
+
+#: the checks that read who was called and who answered from the journal, each with a scenario whose
+#: journal saw `vllm-b` alone answer where only `vllm` may
+JOURNAL_READERS: dict[str, Callable[[], RouteContext]] = {
+    **{
+        name: lambda: ctx([entry("vllm-b")], allowed=frozenset({"vllm"}))
+        for name in ("providers_allowlist_respected", "data_policy_respected", "native_n_respected")
+    },
+    **{
+        name: lambda: ctx([entry("vllm-b")], forbidden=frozenset({"vllm-b"}))
+        for name in ("excluded_providers_not_called", "cost_ceiling_respected")
+    },
+    **{
+        name: lambda: ctx([entry("vllm-b")], answer_from=frozenset({"vllm"}))
+        for name in ("preferred_provider_answers", "cheapest_provider_answers", "next_candidate_answers")
+    },
+    "fallback_mode_exhausts_models_in_order": lambda: ctx(
+        [entry("vllm-b")], tried_first=frozenset({"vllm"}), answer_from=frozenset({"vllm"})
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JOURNAL_READERS))
+def test_a_journal_reading_the_report_disputes_is_left_to_meta_011(name: str) -> None:
+    """The report names `vllm`, the journal saw `vllm-b` answer: each finding sits at the disputed
+    upstream identity, which META-011 owns (D-146: blocked by META-011 when META-011 failed there)."""
+    check = all_checks()[name]
+    found = check.run(answer("vllm"), JOURNAL_READERS[name]())
+    assert found
+    for finding in found:
+        assert isinstance(finding.message, Located)
+        assert finding.message.path == UPSTREAM_PROVIDER
+        assert owners_of(check.defers, finding.message.path) == ("META-011",)
+
+
+@pytest.mark.parametrize("name", sorted(JOURNAL_READERS))
+def test_a_journal_reading_the_report_agrees_with_stays_firm(name: str) -> None:
+    """The report names `vllm-b` too: the routing finding is the rule's own, whatever META-011 says."""
+    check = all_checks()[name]
+    found = check.run(answer("vllm-b"), JOURNAL_READERS[name]())
+    assert found
+    assert all(not owners_of(check.defers, getattr(f.message, "path", "")) for f in found)
+
+
+def test_the_metadata_places_keep_their_owners() -> None:
+    defers = all_checks()["cheapest_provider_answers"].defers
+    assert "META-003" in owners_of(defers, "$.routing_metadata.provider")
+    assert owners_of(defers, "$.routing_metadata.routing_strategy")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auriko_conformance.suites.checks import Context, all_checks
+from auriko_conformance.suites.checks import Context, Located, all_checks, owners_of
+from auriko_conformance.suites.checks.route import UPSTREAM_PROVIDER
 from auriko_conformance.suites.checks.strategy import CHOICE_CHECKS, ChoiceContext, Promise, selection
 from auriko_conformance.suites.exchange import Exchange
 
@@ -88,3 +89,37 @@ def test_not_applicable_without_a_contest() -> None:
 def test_selection_names_what_was_asked_and_reported() -> None:
     context = ChoiceContext(request=s.REQUEST, promise=PROMISE, journal=[entry(CHEAP), entry(FAST)])
     assert selection(answer(), context) == "asked ['vllm-b', 'vllm'], reported provider 'vllm'"
+
+
+def _findings(name: str, exchange: Exchange, promise: Promise, journal: list[dict[str, Any]]) -> list[Any]:
+    chk = all_checks()[name]
+    context = ChoiceContext(request=s.REQUEST, promise=promise, journal=journal)
+    return [
+        (f.message, owners_of(chk.defers, getattr(f.message, "path", ""))) for f in chk.run(exchange, context)
+    ]
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_reading_the_report_disputes_is_left_to_meta_011(name: str) -> None:
+    """The report names the winner, the journal saw the loser asked first and answer (a swapped upstream):
+    the contest cannot tell a wrong choice from a wrong report, so its findings are META-011's place."""
+    journal = [entry(CHEAP, 500, "error"), entry(CHEAP)]
+    found = _findings(name, answer(FAST), FILTER, journal)
+    assert len(found) == 2  # called although ruled out; answered
+    for message, owners in found:
+        assert isinstance(message, Located)
+        assert message.path == UPSTREAM_PROVIDER
+        assert owners == ("META-011",)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_reading_the_report_agrees_with_stays_firm(name: str) -> None:
+    """The loser answered and the report says so: the journal findings are the contest's own; only the
+    report's mismatch with the promise sits at routing_metadata.provider (META's place, as before)."""
+    found = _findings(name, answer(CHEAP), PROMISE, [entry(CHEAP)])
+    firm = [message for message, owners in found if not owners]
+    assert any("tried first" in m for m in firm)
+    assert any("answered" in m for m in firm)
+    assert [message for message, owners in found if owners] == [
+        "routing_metadata.provider is 'vllm-b', expected 'vllm'"
+    ]

@@ -10,9 +10,12 @@ from auriko_conformance.mutants.faults.base import (
     Answer,
     CompletionEdit,
     choices_of,
+    client_json,
+    is_chat,
     metadata_of,
     transform,
 )
+from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 from auriko_conformance.suites.checks._warning_names import warning_names
 
 
@@ -153,6 +156,41 @@ class RoutingStrategyConstant(CompletionEdit):
             if routing.get("optimize") or routing.get("weights") or model.count(":") == 1:
                 return final
         metadata["routing_strategy"] = self.args.get("value", "cost-focus")
+        return final
+
+
+@transform("strategy_confused")
+class StrategyConfused(CompletionEdit):
+    """Requests asking for optimize `asked` are routed as if they asked for `used` (the gateway's strategy
+    table maps the one to the other), and the answer reports `asked`: only the choice is wrong."""
+
+    async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
+        body = client_json(request)
+        gateway = body.get("gateway")
+        routing = gateway.get("routing") if isinstance(gateway, dict) else None
+        if (
+            is_chat(request)
+            and request.tag
+            and isinstance(routing, dict)
+            and routing.get("optimize") == self.args["asked"]
+        ):
+            routing["optimize"] = self.args["used"]
+            request.set_json(body)
+        return request
+
+    async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
+        asked = client_json(request).get("gateway") or {}
+        if (asked.get("routing") or {}).get("optimize") != self.args["used"]:
+            return response
+        original = hop.ledger.get("client", request.tag) or {}
+        if ((original.get("gateway") or {}).get("routing") or {}).get("optimize") != self.args["asked"]:
+            return response  # the client asked for `used` itself
+        return await super().front_response(request, response, hop)
+
+    def final(self, final: JSON, answer: Answer) -> JSON:
+        metadata = metadata_of(final)
+        if metadata.get("routing_strategy") == self.args["used"]:
+            metadata["routing_strategy"] = self.args["asked"]
         return final
 
 
