@@ -185,9 +185,10 @@ def answered(judge: Judge, exchange: Exchange, requirement: str, context: RouteC
 
 
 def failed(judge: Judge, exchange: Exchange, context: RouteContext, *checks: str) -> None:
-    """An error the applicable checks accept, then the named route checks."""
+    """An error the applicable checks accept, then the named route checks, and on a stream how the error
+    is sent (STREAM-017: an error sent under 200 is its finding, and the route checks leave it to it)."""
     judge(exchange)
-    judge(exchange, context, only=list(checks))
+    judge(exchange, context, only=[*checks, "pre_stream_error_is_non_2xx"])
 
 
 # --------------------------------------------------------------------------------------------------

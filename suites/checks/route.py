@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from auriko_conformance.suites.checks import (
     Applies,
+    Blocked,
     Context,
     Located,
     NotApplicable,
@@ -24,6 +25,7 @@ from auriko_conformance.suites.checks import (
 )
 from auriko_conformance.suites.checks.errors import SCENARIO_ERROR_OWNERS, expected_error, never_500
 from auriko_conformance.suites.checks.meta import account_disputed
+from auriko_conformance.suites.checks.readable import unreadable_answer
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, called, refusals
 from auriko_conformance.suites.scenario import RouteContext
@@ -405,6 +407,8 @@ def n_choices_never_fewer(exchange: Exchange, context: Context) -> Iterator[str]
     if exchange.status != 200:
         yield f"n={n} answered with HTTP {exchange.status}"
         return
+    if roots := unreadable_answer(exchange):
+        raise Blocked("the answer could not be read, so its choices cannot be counted", roots)
     if error_under_200(exchange):
         return  # no answer to count choices in: ERR-003's or STREAM-017's finding
     if exchange.is_stream:

@@ -1048,3 +1048,17 @@ def test_an_enveloped_error_with_the_wrong_code_stays_the_rules(judge: Judge) ->
     failed, blocked = verdicts(judge)
     assert "EXT-008" in failed
     assert "EXT-008" not in blocked
+
+
+def test_choices_of_an_unreadable_stream_are_not_counted(judge: Judge) -> None:
+    request = {"model": "m", "messages": [], "stream": True, "n": 2}
+    raw = (
+        b"".join(b"data: " + orjson.dumps(chunk({"content": "Hi"})) + b"\n" for _ in range(2))
+        + b"data: [DONE]\n\n"
+    )
+    exchange = Exchange.build(status=200, body=raw, headers={"content-type": "text/event-stream", **REQUEST_ID},
+                              url=URL, request_body=request)  # fmt: skip
+    judge(exchange, only=["n_choices_never_fewer"])
+    failed, blocked = verdicts(judge)
+    assert "ROUTE-017" not in failed
+    assert blocked["ROUTE-017"] == ("STREAM-001",)
