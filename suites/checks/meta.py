@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, check, register
+from auriko_conformance.suites.checks import Applies, Context, Located, check, register
 from auriko_conformance.suites.checks._warning_names import WARNING_TYPES, warning_names
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, upstream_model
@@ -239,7 +239,10 @@ def account_disputed(exchange: Exchange, context: Context) -> bool:
     if exchange.status != 200 or exchange.metadata is None or not journal or instance is None:
         return False
     answers = answering_entries(journal)
-    return len(answers) == 1 and instance(exchange.metadata.get("provider")) != answers[0].get("provider")
+    provider = exchange.metadata.get("provider")
+    if not isinstance(provider, str) or not provider:
+        return False  # no account to dispute: a missing or mistyped field is META-001/003's (STREAM-005)
+    return len(answers) == 1 and instance(provider) != answers[0].get("provider")
 
 
 def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iterator[str]:
@@ -252,6 +255,11 @@ def _provider_matches_journal(exchange: Exchange, context: RouteContext) -> Iter
         return
     answer = answers[0]
     reported = context.instance(metadata.get("provider"))
+    for key in ("provider", "provider_model_id"):
+        if not isinstance(metadata.get(key), str) or not metadata.get(key):
+            # a report that is missing or mistyped names nobody: the field's own rules judge it
+            yield Located(f"routing_metadata.{key} is {metadata.get(key)!r}", f"$.routing_metadata.{key}")
+            return
     if account_disputed(exchange, context):
         yield (
             f"routing_metadata.provider is {metadata.get('provider')!r} (instance {reported!r}), "
@@ -270,5 +278,6 @@ register(
     _provider_matches_journal,
     context=RouteContext,
     given=("journal",),
+    defers={"$.routing_metadata": ("META-001", "META-003", "STREAM-005")},
     when=lambda exchange, context: exchange.status == 200 and _has_metadata(exchange, context),
 )

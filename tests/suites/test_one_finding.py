@@ -1062,3 +1062,15 @@ def test_choices_of_an_unreadable_stream_are_not_counted(judge: Judge) -> None:
     failed, blocked = verdicts(judge)
     assert "ROUTE-017" not in failed
     assert blocked["ROUTE-017"] == ("STREAM-001",)
+
+
+def test_a_mistyped_provider_is_meta_003s_not_meta_011s_nor_the_routings(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["provider"] = ["vllm"]
+    exchange = answer(body)
+    judge(exchange)
+    judge(exchange, _allowlist(_answered_by("vllm")), only=ROUTE_RULES)
+    failed, blocked = verdicts(judge)
+    assert "META-003" in failed
+    assert not failed & {"META-011", "ROUTE-001", "ROUTE-006"}
+    assert blocked["META-011"] == ("META-003",)

@@ -14,6 +14,8 @@ from auriko_conformance import contract
 from auriko_conformance.mutants.faults.base import Fault, is_chat, transform
 from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
+from auriko_conformance.reference_impl.errors import GatewayError
+from auriko_conformance.reference_impl.validation import validate_chat_request
 
 RANGES: dict[str, tuple[float, float]] = {
     "temperature": (0, 2),
@@ -154,14 +156,25 @@ class WrongTypesCoerced(ClientBodyEdit):
         return body if changed else None
 
 
+def valid_request(body: dict[str, Any]) -> bool:
+    """Whether the reference gateway's validation accepts `body` (schema, cross-field and semantic rules)."""
+    try:
+        validate_chat_request(copy.deepcopy(body))
+    except GatewayError:
+        return False
+    return True
+
+
 @transform("ignore_routing_option")
 class IgnoreRoutingOption(ClientBodyEdit):
-    """The gateway ignores `gateway.routing.<option>`: it routes as if the option were absent."""
+    """The gateway ignores `gateway.routing.<option>`: it routes as if the option were absent. It still
+    validates the request first, as a gateway that ignores an option it parses does: an invalid value is
+    refused as before (one defect: the option has no effect)."""
 
     def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
         routing = (body.get("gateway") or {}).get("routing")
         option = self.args["option"]
-        if not isinstance(routing, dict) or option not in routing:
+        if not isinstance(routing, dict) or option not in routing or not valid_request(body):
             return None
         del routing[option]
         if not routing:
