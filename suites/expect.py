@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope, unstaged
+from auriko_conformance.suites.target import Target
 
 from auriko_conformance.contract import error_codes
 
@@ -109,6 +111,27 @@ def error(
         judge.require(
             CODES, got.get("type") == error_type, f"{requirement}: type {got.get('type')!r}", exchange
         )
+
+
+#: the rule a key-scoped rule rests on: the gateway tells keys apart (an unknown key is refused)
+KEYS_TOLD_APART = "AUTH-002"
+
+
+def keys_told_apart(judge: Judge, target: Target, model: str, *requirements: str) -> bool:
+    """The precondition of every rule about what one key may do (its budget, its rate limit, an expired or
+    unscoped key): the gateway refuses an unknown key. A gateway that serves it does not know which key
+    is asking, so those rules read blocked by AUTH-002, which fails on that exchange (one finding)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8}
+    unknown = f"Bearer ak_live_{secrets.token_hex(12)}"
+    exchange = target.chat(body, auth=False, headers={"Authorization": unknown})
+    if 400 <= exchange.status < 500:
+        return True
+    judge(exchange)
+    judge.require(KEYS_TOLD_APART, False, f"an unknown key was answered HTTP {exchange.status}", exchange)
+    for requirement in requirements:
+        reason = "the gateway served an unknown key, so what one key may do cannot be told"
+        judge.block(requirement, reason, (KEYS_TOLD_APART,), stops=False)
+    return False
 
 
 def success(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks.quota import KeyContext
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
@@ -55,8 +56,12 @@ def spend_until_refused(
     requirement: str,
 ) -> None:
     """Send with the `role` key until it is refused; judge every answer on the way, and require (for
-    `requirement`) that the refusal is a 429 with `code` within `attempts` requests."""
+    `requirement`) that the refusal is a 429 with `code` within `attempts` requests. Only on a gateway
+    that tells keys apart: one that serves any key cannot say what this one may do (AUTH-002's finding)."""
     key = key_for(profile, role)
+    marked = list(request.node.get_closest_marker("requirement").args)
+    if not expect.keys_told_apart(judge, target, profile.default_model, *marked):
+        return
     last: Exchange | None = None
     got: Any = None
     for _ in range(attempts):

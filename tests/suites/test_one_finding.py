@@ -1074,3 +1074,26 @@ def test_a_mistyped_provider_is_meta_003s_not_meta_011s_nor_the_routings(judge: 
     assert "META-003" in failed
     assert not failed & {"META-011", "ROUTE-001", "ROUTE-006"}
     assert blocked["META-011"] == ("META-003",)
+
+
+@pytest.mark.parametrize(("status", "told_apart"), [(200, False), (401, True), (403, True)])
+def test_key_scoped_rules_need_a_gateway_that_tells_keys_apart(
+    judge: Judge, status: int, told_apart: bool
+) -> None:
+    body = orjson.dumps(
+        completion() if status == 200 else {"error": {"message": "no", "code": "invalid_api_key"}}
+    )
+    with serving(fixed_answer(status, b"application/json", body)) as server:
+        target = Target(server.url, "k", 5.0)
+        try:
+            assert expect.keys_told_apart(judge, target, "m", "ERR-013", "HDR-007") is told_apart
+        finally:
+            target.close()
+    failed, blocked = verdicts(judge)
+    if told_apart:
+        assert not failed
+        assert not blocked
+    else:
+        assert "AUTH-002" in failed
+        assert blocked["ERR-013"] == ("AUTH-002",)
+        assert blocked["HDR-007"] == ("AUTH-002",)
