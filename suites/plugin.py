@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from auriko_conformance.suites.checks import (
     unclaimed_checks,
 )
 from auriko_conformance.suites.checks.readable import reads_headers_only, unreadable_answer
+from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.exit_codes import ExitCode
 from auriko_conformance.suites.findings import group_findings
@@ -49,7 +50,7 @@ from auriko_conformance.suites.preflight import run_preflight
 from auriko_conformance.suites.profile import ProfileError, TargetProfile, load_profile
 from auriko_conformance.suites.report import build_results, not_judged_results, write_reports
 from auriko_conformance.suites.requirements import ANSWERED, load_catalogue
-from auriko_conformance.suites.target import Mocks, Target, TargetTimeout, new_tag
+from auriko_conformance.suites.target import CHAT_PATH, Mocks, Target, TargetTimeout, new_tag, tag_of
 
 NOT_CLAIMED = "not claimed: "
 _USER_PROPERTY = "auriko_conformance"
@@ -344,6 +345,9 @@ class Judge:
     _deferrable: list[tuple[Finding, int, tuple[str, ...]]] = field(default_factory=list)
     #: the exchanges findings were recorded on (by id), for `settle` to ask whether each was readable
     _exchanges: dict[int, Exchange] = field(default_factory=dict)
+    #: this test's upstream requests by tag, when the run has the mocks (`settle` reads refusals in them)
+    journal_of: Callable[[str], list[dict[str, Any]]] | None = None
+    _refusals_judged: bool = False
     #: whether a block stopped the test, and the roots of those that did (`blocked_rest`)
     _stopped: bool = False
     _stop_roots: set[str] = field(default_factory=set)
@@ -394,6 +398,8 @@ class Judge:
         """At the test's end, leave each catch-all finding at a place a specific rule owns to that rule,
         when the rule failed on the same exchange for a reason of its own (one defect, one finding; any
         order of judging). A catch-all left with nothing reads blocked by those rules, never pass."""
+        refused = {} if self._refusals_judged else self._refusals()
+        self._refusals_judged = True
         deferrable = {id(f) for f, _, _ in self._deferrable}
         firm: dict[int, set[str]] = {}
         for finding, key in self._recorded:
@@ -407,9 +413,10 @@ class Judge:
                 dropped.add(id(finding))
                 owners_of_dropped.setdefault(finding.requirement, set()).update(took)
         # An answer the client cannot read for what it is (suites/checks/readable.py): every other rule
-        # read nothing true in its body, so the rule that failed on its framing is the one finding.
+        # read nothing true in its body, so the rule that failed on its framing is the one finding. And an
+        # answer a provider's refusal of the gateway's request made: the translation rule it breaks.
         for key, exchange in self._exchanges.items():
-            readers = set(unreadable_answer(exchange)) & firm.get(key, set())
+            readers = (set(unreadable_answer(exchange)) | set(refused.get(key, ()))) & firm.get(key, set())
             for finding, at in self._recorded if readers else ():
                 if (
                     at == key
@@ -463,30 +470,53 @@ class Judge:
         key = id(exchange)
         if key in self._roots:
             return self._roots[key]
-        roots: tuple[str, ...] = ()
-        if upstream is not None:
-            if upstream.claims is None:
-                upstream.claims = self.claims
-            registry = all_checks()
-            candidates = [registry[name] for name in only] if only is not None else registry.values()
-            probes = [
-                c
-                for c in candidates
-                if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
-            ]
-            found = []
-            for probe in probes:
-                findings = probe.judge(exchange, upstream)[0]
-                self._may_defer(probe, findings, exchange)
-                found.extend(findings)
-            self.checked.update(f.requirement for f in found)
-            self.record(found, exchange)
-            roots = tuple(sorted({f.requirement for f in found}))
+        roots = self._probe(exchange, upstream, only) if upstream is not None else ()
         if not roots and unstaged(exchange) is None:
             self.require(ANSWERED, False, _refusal(exchange, journal), exchange)
             roots = (ANSWERED,)
         self._roots[key] = roots
         return roots
+
+    def _probe(
+        self, exchange: Exchange, upstream: Context, only: Sequence[str] | None = None
+    ) -> tuple[str, ...]:
+        """Run the upstream-side checks (or the named ones) on what the upstream received; the rules
+        that failed."""
+        if upstream.claims is None:
+            upstream.claims = self.claims
+        registry = all_checks()
+        candidates = [registry[name] for name in only] if only is not None else registry.values()
+        probes = [
+            c
+            for c in candidates
+            if c.upstream_side and is_claimed(c, upstream.claims) and in_scope(c.requirement, self.level)
+        ]
+        found = []
+        for probe in probes:
+            findings = probe.judge(exchange, upstream)[0]
+            self._may_defer(probe, findings, exchange)
+            found.extend(findings)
+        self.checked.update(f.requirement for f in found)
+        self.record(found, exchange)
+        return tuple(sorted({f.requirement for f in found}))
+
+    def _refusals(self) -> dict[int, tuple[str, ...]]:
+        """The exchanges with findings that failed because a provider refused what the gateway sent, and
+        the translation rules the refused request breaks (judged here on the journal): a test's own rule
+        that expected another answer had its precondition broken by them (one defect, one finding).
+        Exchanges the test attributed itself, and refusals no rule explains, are left as they are."""
+        if self.journal_of is None:
+            return {}
+        found: dict[int, tuple[str, ...]] = {}
+        for key, exchange in list(self._exchanges.items()):
+            if key in self._roots or exchange.status < 400 or not exchange.url.endswith(CHAT_PATH):
+                continue
+            tag = tag_of(exchange.request_body)
+            journal = self.journal_of(tag) if tag else []
+            refused = refused_request(exchange.request_body or {}, journal) if journal else None
+            if refused is not None and (roots := self._probe(exchange, refused)):
+                found[key] = roots
+        return found
 
     def blocked_rest(self, requirements: list[str]) -> None:
         """After a blocked precondition, the test's other requirements it never reached are blocked too,
@@ -590,6 +620,9 @@ def _level(requirement: str) -> str:
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, profile: TargetProfile) -> Judge:
     judge = Judge(request.node, claims=profile.claims, level=request.config.getoption("--level"))
+    if request.config.getoption("--mock-url"):
+        mocks: Mocks = request.getfixturevalue("mocks")
+        judge.journal_of = lambda tag: mocks.settled_journal(tag, wait_s=0.5)
     request.node.stash[_JUDGE_KEY] = judge
     return judge
 

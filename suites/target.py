@@ -29,6 +29,15 @@ def new_tag(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+_TAG = re.compile(r'\[\[conformance-id: ([^\]"\\\s]+)\]\]')
+
+
+def tag_of(body: Any) -> str | None:
+    """The correlation tag `tag_body` put in a request body, or None."""
+    match = _TAG.search(orjson.dumps(body).decode()) if body is not None else None
+    return match.group(1) if match else None
+
+
 def tag_body(body: dict[str, Any], tag: str) -> dict[str, Any]:
     """A copy of `body` whose last user message carries the correlation marker."""
     tagged = copy.deepcopy(body)
