@@ -27,6 +27,7 @@ import orjson
 import pytest
 from auriko_conformance.suites import options
 from auriko_conformance.suites.checks import (
+    ANY_UPSTREAM_RULE,
     Blocked,
     Check,
     Context,
@@ -37,6 +38,7 @@ from auriko_conformance.suites.checks import (
     owners_of,
     select_checks,
     unclaimed_checks,
+    upstream_rules,
 )
 from auriko_conformance.suites.checks.readable import reads_headers_only, unreadable_answer
 from auriko_conformance.suites.checks.xlate import refused_request
@@ -408,6 +410,8 @@ class Judge:
         dropped: set[int] = set()
         owners_of_dropped: dict[str, set[str]] = {}
         for finding, key, owners in self._deferrable:
+            if owners == ANY_UPSTREAM_RULE:
+                owners = tuple(upstream_rules() - {finding.requirement})
             took = set(owners) & firm.get(key, set())
             if took:
                 dropped.add(id(finding))
@@ -498,7 +502,11 @@ class Judge:
             found.extend(findings)
         self.checked.update(f.requirement for f in found)
         self.record(found, exchange)
-        return tuple(sorted({f.requirement for f in found}))
+        # a finding another rule may own (a "the request failed" clause, a field that rule requires) is no
+        # root of the refusal while a firm one explains it
+        deferred = {id(f) for f, _, _ in self._deferrable}
+        causes = [f for f in found if id(f) not in deferred] or found
+        return tuple(sorted({f.requirement for f in causes}))
 
     def _refusals(self) -> dict[int, tuple[str, ...]]:
         """The exchanges with findings that failed because a provider refused what the gateway sent, and

@@ -97,6 +97,24 @@ class Located(str):
         return located
 
 
+#: a rule's "and the request works" clause, when the answer failed: where a translation rule explains the
+#: provider's refusal on the same exchange, the failure is that rule's finding (D-153). The owners are every
+#: upstream-side rule but the clause's own, resolved when the judge settles (`upstream_rules`)
+REFUSED = "(the request failed)"
+ANY_UPSTREAM_RULE: tuple[str, ...] = ("(any upstream-side rule)",)
+REFUSED_OWNERS: dict[str, tuple[str, ...]] = {REFUSED: ANY_UPSTREAM_RULE}
+
+
+def request_failed(message: str) -> Located:
+    return Located(message, REFUSED)
+
+
+def upstream_rules() -> frozenset[str]:
+    """The requirements whose checks judge what a provider received (`upstream_side`)."""
+    _load_all()
+    return frozenset(c.requirement for c in REGISTRY.values() if c.upstream_side)
+
+
 def owners_of(defers: Mapping[str, tuple[str, ...]], path: str) -> tuple[str, ...]:
     """The requirements owning `path`: those of the longest declared prefix (a prefix ends at `.` or
     `[`), none when no prefix covers it."""

@@ -11,7 +11,15 @@ from typing import Any
 
 import orjson
 from auriko_conformance.mocks.journal import key_fingerprint
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import (
+    REFUSED_OWNERS,
+    Applies,
+    Context,
+    Located,
+    NotApplicable,
+    check,
+    request_failed,
+)
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
     XlateContext,
@@ -95,7 +103,7 @@ def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterato
                 yield f"no {kind} warning names extensions.{name}"
 
 
-@check("EXT-004", context=XlateContext, upstream_side=True)
+@check("EXT-004", context=XlateContext, upstream_side=True, defers=REFUSED_OWNERS)
 def credentials_stripped(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Credential values from extensions reach no provider (body, headers or query), and the request works.
     A root-cause probe (`upstream_side`), also without a journal entry: a provider's refusal of a forwarded
@@ -108,7 +116,7 @@ def credentials_stripped(exchange: Exchange, context: XlateContext) -> Iterator[
     if not secrets:
         raise NotApplicable
     if exchange.status != 200:
-        yield f"the request with credential keys failed with HTTP {exchange.status}"
+        yield request_failed(f"the request with credential keys failed with HTTP {exchange.status}")
     for up in context.upstreams:
         raw = orjson.dumps(up.raw).decode()
         for secret in secrets:
@@ -132,7 +140,12 @@ def _path_value(body: Any, path: str) -> tuple[bool, Any]:
     return True, node
 
 
-@check("EXT-005", **upstream_request())
+#: a preserved field a provider always requires: when it is missing, the rule that requires it (XLATE-001,
+#: which fails on every request then) is the finding, not the extension that happened to name it too
+REQUIRED_UPSTREAM: dict[str, tuple[str, ...]] = {"$.max_tokens": ("XLATE-001",)}
+
+
+@check("EXT-005", **upstream_request(), defers=REQUIRED_UPSTREAM)
 def core_fields_top_level_only(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Core fields directly under extensions.<provider> are dropped; nested ones pass untouched.
 
@@ -147,7 +160,8 @@ def core_fields_top_level_only(exchange: Exchange, context: XlateContext) -> Ite
     for path, want in (expect.get("preserved") or {}).items():
         present, got = _path_value(body, path)
         if not present:
-            yield f"upstream {path} is missing: the client's {want!r} vanished alongside the extension"
+            message = f"upstream {path} is missing: the client's {want!r} vanished alongside the extension"
+            yield Located(message, f"$.{path}")
         elif got != want:
             yield f"upstream {path} is {got!r}: an extension overrode the client's {want!r}"
     for path, want in (expect.get("nested") or {}).items():

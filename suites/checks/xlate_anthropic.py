@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks import (
+    REFUSED_OWNERS,
+    Applies,
+    Context,
+    Located,
+    NotApplicable,
+    check,
+    request_failed,
+)
 from auriko_conformance.suites.checks.stream import (
     FINISH_OWNERS,
     JOINED_ARGUMENTS,
@@ -175,7 +183,7 @@ def _anthropic_history(request: Mapping[str, Any], body: Mapping[str, Any]) -> I
                 yield f"tool_result for {call_id!r} is in a {results[call_id]!r} turn, not user"
 
 
-@check("XLATE-013", Applies.ANY)
+@check("XLATE-013", Applies.ANY, defers=REFUSED_OWNERS)
 def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> Iterator[str]:
     """Whitespace-only stop sequences are removed for Anthropic, with a warning naming `stop`."""
     stops = client_stops(context.request) or []
@@ -184,14 +192,16 @@ def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> 
     up = upstream_of(context, "anthropic")
     if up is None:
         if expect_of(context).get("flavour") == "anthropic" and exchange.status != 200:
-            yield f"a whitespace-only stop sequence made the request fail with HTTP {exchange.status}"
+            yield request_failed(
+                f"a whitespace-only stop sequence made the request fail with HTTP {exchange.status}"
+            )
         return
     sent = up.json.get("stop_sequences") or []
     blank = [s for s in sent if isinstance(s, str) and not s.strip()]
     if blank:
         yield f"whitespace-only stop sequences {blank!r} reached Anthropic"
     if exchange.status != 200:
-        yield f"the request failed with HTTP {exchange.status}"
+        yield request_failed(f"the request failed with HTTP {exchange.status}")
     elif owes_warning(exchange, context, "stop", "unsupported_parameter"):
         yield "no unsupported_parameter warning names `stop`"
 
@@ -330,7 +340,7 @@ def claude_thinking_no_forced_tool(exchange: Exchange, context: Context) -> Iter
             yield f"expected a 400 tool_choice_required_not_supported, got HTTP {exchange.status} {code!r}"
 
 
-@check("XLATE-032", Applies.ANY)
+@check("XLATE-032", Applies.ANY, defers=REFUSED_OWNERS)
 def anthropic_history_round_trips(exchange: Exchange, context: Context) -> Iterator[str]:
     """Client reasoning blocks reach Anthropic in order; empty assistant content gives no empty text block."""
     up = upstream_of(context, "anthropic")
@@ -386,7 +396,7 @@ def anthropic_history_round_trips(exchange: Exchange, context: Context) -> Itera
         if order[: len(wanted)] != [w["type"] for w in wanted]:
             yield f"reasoning blocks reached Anthropic in order {order!r}"
     if exchange.status != 200:
-        yield f"the request failed with HTTP {exchange.status}"
+        yield request_failed(f"the request failed with HTTP {exchange.status}")
 
 
 @check("XLATE-040", **upstream_request("anthropic"))
@@ -445,7 +455,7 @@ def anthropic_stream_tool_indices(exchange: Exchange, context: Context) -> Itera
                     yield f"call {call['function']['name']!r} got arguments {value!r}; keys {want!r} expected"
 
 
-@check("XLATE-020", Applies.ANY, defers=FINISH_OWNERS)
+@check("XLATE-020", Applies.ANY, defers={**FINISH_OWNERS, **REFUSED_OWNERS})
 def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> Iterator[str]:
     """json_schema answered by Claude comes back as JSON content matching the schema, no tool_calls,
     finish_reason stop."""
@@ -455,7 +465,7 @@ def anthropic_json_schema_as_content(exchange: Exchange, context: Context) -> It
     if rf.get("type") != "json_schema":
         raise NotApplicable
     if exchange.status != 200:
-        yield f"json_schema on Claude failed with HTTP {exchange.status}"
+        yield request_failed(f"json_schema on Claude failed with HTTP {exchange.status}")
         return
     schema = (rf.get("json_schema") or {}).get("schema")
     for i, message in enumerate(messages_of(exchange)):

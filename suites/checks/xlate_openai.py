@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import (
+    REFUSED_OWNERS,
+    Applies,
+    Context,
+    NotApplicable,
+    check,
+    request_failed,
+)
 from auriko_conformance.suites.checks.stream import USAGE_OWNERS
 from auriko_conformance.suites.checks.xlate import (
     Upstream,
@@ -104,7 +111,7 @@ def openai_compatible_fields_unchanged(exchange: Exchange, context: Context) -> 
 OPENAI_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 
-@check("XLATE-027", Applies.ANY)
+@check("XLATE-027", Applies.ANY, defers=REFUSED_OWNERS)
 def openai_native_effort(exchange: Exchange, context: Context) -> Iterator[str]:
     """o-series/GPT-5 get reasoning_effort natively; `max` becomes the ceiling with a warning.
 
@@ -120,7 +127,7 @@ def openai_native_effort(exchange: Exchange, context: Context) -> Iterator[str]:
         if got is not None:
             yield f"GPT-5.4+ with tools was sent reasoning_effort={got!r}"
         if exchange.status != 200:
-            yield f"the request failed with HTTP {exchange.status}"
+            yield request_failed(f"the request failed with HTTP {exchange.status}")
         return
     if effort == "max":
         ceiling = expect.get("ceiling")

@@ -11,7 +11,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks import (
+    REFUSED_OWNERS,
+    Applies,
+    Context,
+    Located,
+    NotApplicable,
+    check,
+    request_failed,
+)
 from auriko_conformance.suites.checks.xlate import (
     OPENAI_COMPATIBLE,
     XlateContext,
@@ -98,7 +106,7 @@ def stream_options_where_accepted(exchange: Exchange, context: XlateContext) -> 
             yield f"{up.flavour} stream request has stream_options={options!r}, not include_usage: true"
 
 
-@check("XLATE-010", Applies.ANY)
+@check("XLATE-010", Applies.ANY, defers=REFUSED_OWNERS)
 def empty_arguments_become_empty_object(exchange: Exchange, context: Context) -> Iterator[str]:
     """A client tool call with `arguments: ""` reaches Anthropic as `input: {}`, Gemini as `args: {}`."""
     up = upstream_of(context, "anthropic", "gemini")
@@ -113,7 +121,7 @@ def empty_arguments_become_empty_object(exchange: Exchange, context: Context) ->
     if not empty:
         raise NotApplicable
     if exchange.status != 200:
-        yield f"the request with empty arguments failed with HTTP {exchange.status}"
+        yield request_failed(f"the request with empty arguments failed with HTTP {exchange.status}")
     for call in empty:
         name = call["function"].get("name")
         if up.flavour == "anthropic":
@@ -289,7 +297,7 @@ def reasoning_rejected_without_reasoning(exchange: Exchange, context: Context) -
         yield f"expected 400 reasoning_not_supported, got HTTP {exchange.status} {error_code(exchange)!r}"
 
 
-@check("XLATE-030", Applies.ANY)
+@check("XLATE-030", Applies.ANY, defers=REFUSED_OWNERS)
 def reasoning_off_native(exchange: Exchange, context: Context) -> Iterator[str]:
     """`off` uses the native switch (Claude, Gemini 2.5 Flash, DeepSeek) or is 400 where it cannot.
 
@@ -306,7 +314,7 @@ def reasoning_off_native(exchange: Exchange, context: Context) -> Iterator[str]:
     if exchange.status != 200 or up is None:
         if up is not None and up.status is not None and 400 <= up.status < 500:
             raise NotApplicable  # the provider refused another flaw of the request: the test names its root
-        yield f"reasoning_effort off failed with HTTP {exchange.status}"
+        yield request_failed(f"reasoning_effort off failed with HTTP {exchange.status}")
         return
     if how == "claude":
         thinking = up.json.get("thinking")

@@ -404,3 +404,30 @@ def test_a_scenario_whose_failure_never_happened_is_blocked_by_the_refusal(
     assert blocked == {"ERR-008": ("XLATE-001",)}
     overloaded = [{"provider": "anthropic", "status": 529, "outcome": "error"}]
     assert expect.staged(Judge(request.node), exchange, overloaded)
+
+
+def test_a_refusal_the_test_did_not_attribute_is_left_to_the_translation_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The extension tests read their own rules (EXT-001/002/004/005) on Anthropic requests that Anthropic
+    refuses for want of `max_tokens`: XLATE-001 fails on the refused request, and the extension rules
+    (EXT-004's "and the request works" clause, EXT-005's missing client value) read blocked by it."""
+    monkeypatch.setattr(AnthropicAdapter, "place_max_tokens", _drop_max_tokens)
+    with (
+        serving(create_mocks()) as mocks,
+        serving(create_gateway(default_config(mock_base_url=mocks.url))) as gw,
+    ):
+        run_suites(
+            [
+                str(SUITES / "test_extensions.py"),
+                *("-k", "anthropic", "-q", "-p", "no:cacheprovider"),
+                *("--target-url", gw.url, "--mock-url", mocks.url, "--api-key", TEST_API_KEY),
+                *("--conformance-report", str(tmp_path)),
+            ]
+        )
+    rows = {row["id"]: row for row in orjson.loads((tmp_path / "results.json").read_bytes())["requirements"]}
+    failed = {i for i, row in rows.items() if row["verdict"] == "fail"}
+    blocked = {i for i, row in rows.items() if row["verdict"] == "blocked"}
+    assert failed == {"XLATE-001"}
+    assert {"EXT-004", "EXT-005"} <= blocked
+    assert {r for i in blocked for r in rows[i]["blocked_by"]} == {"XLATE-001"}
