@@ -218,6 +218,10 @@ def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str
     at all: that is `rule`'s finding (the one that makes it an error), and STREAM-017, which says how
     errors are sent, had nothing to judge.
     """
+    if not exchange.is_stream and error_under_200(exchange):
+        # a JSON error under 200: ERR-003's finding (`judge(exchange)` judged it), as for any request
+        judge.block("STREAM-017", f"the {situation} error came as HTTP 200", (NEVER_200,), stops=False)
+        return
     if exchange.status == 200 and exchange.is_stream and not exchange.stream.of_kind(ItemKind.ERROR):
         not_an_error(judge, "STREAM-017", f"a {situation} error on a stream", rule, exchange)
         return

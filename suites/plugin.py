@@ -402,6 +402,7 @@ class Judge:
         order of judging). A catch-all left with nothing reads blocked by those rules, never pass."""
         refused = {} if self._refusals_judged else self._refusals()
         self._refusals_judged = True
+        self._judge_readers()
         deferrable = {id(f) for f, _, _ in self._deferrable}
         firm: dict[int, set[str]] = {}
         for finding, key in self._recorded:
@@ -474,6 +475,10 @@ class Judge:
         key = id(exchange)
         if key in self._roots:
             return self._roots[key]
+        if upstream is None and self.journal_of is not None and (tag := tag_of(exchange.request_body)):
+            # the test passed no journal: read it, so a provider's refusal still names its rule
+            journal = journal or self.journal_of(tag)
+            upstream = refused_request(exchange.request_body or {}, journal)
         roots = self._probe(exchange, upstream, only) if upstream is not None else ()
         if not roots and unstaged(exchange) is None:
             self.require(ANSWERED, False, _refusal(exchange, journal), exchange)
@@ -507,6 +512,16 @@ class Judge:
         deferred = {id(f) for f, _, _ in self._deferrable}
         causes = [f for f in found if id(f) not in deferred] or found
         return tuple(sorted({f.requirement for f in causes}))
+
+    def _judge_readers(self) -> None:
+        """On each exchange with findings that cannot be read for what it is (readable.py), judge the rule
+        that says so when the test did not: the other findings on it are then left to that rule."""
+        found = {key: {f.requirement for f, at in self._recorded if at == key} for key in self._exchanges}
+        registry = all_checks()
+        for key, exchange in list(self._exchanges.items()):
+            readers = set(unreadable_answer(exchange))
+            if readers and not readers & found[key]:
+                self(exchange, only=[name for name, c in registry.items() if c.requirement in readers])
 
     def _refusals(self) -> dict[int, tuple[str, ...]]:
         """The exchanges with findings that failed because a provider refused what the gateway sent, and

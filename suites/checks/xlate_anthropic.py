@@ -183,7 +183,7 @@ def _anthropic_history(request: Mapping[str, Any], body: Mapping[str, Any]) -> I
                 yield f"tool_result for {call_id!r} is in a {results[call_id]!r} turn, not user"
 
 
-@check("XLATE-013", Applies.ANY, defers=REFUSED_OWNERS)
+@check("XLATE-013", context=XlateContext, upstream_side=True, defers=REFUSED_OWNERS)
 def anthropic_whitespace_stops_dropped(exchange: Exchange, context: Context) -> Iterator[str]:
     """Whitespace-only stop sequences are removed for Anthropic, with a warning naming `stop`."""
     stops = client_stops(context.request) or []
@@ -237,7 +237,7 @@ def claude_adaptive_effort(exchange: Exchange, context: XlateContext) -> Iterato
         yield f"output_config.effort is {got!r}, expected {effort!r}"
 
 
-@check("XLATE-022", **upstream_request("anthropic"))
+@check("XLATE-022", **upstream_request("anthropic"), defers={"$.max_tokens": ("XLATE-001",)})
 def claude_budget_from_effort(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Claude 4.5: thinking enabled with 1024 <= budget < max_tokens (Opus 4.5: plus output_config.effort).
 
@@ -256,7 +256,10 @@ def claude_budget_from_effort(exchange: Exchange, context: XlateContext) -> Iter
     if budget < 1024:
         yield f"budget_tokens {budget} is below Anthropic's minimum 1024"
     max_tokens = up.json.get("max_tokens")
-    if not isinstance(max_tokens, int) or budget >= max_tokens:
+    if not isinstance(max_tokens, int):
+        # no max_tokens to be below: XLATE-001's finding (it requires one on every Anthropic request)
+        yield Located(f"budget_tokens {budget} has no max_tokens to be below", "$.max_tokens")
+    elif budget >= max_tokens:
         yield f"budget_tokens {budget} is not below the sent max_tokens {max_tokens!r}"
     if expect.get("effort_control") and effort in ("low", "medium", "high"):
         got = (up.json.get("output_config") or {}).get("effort")

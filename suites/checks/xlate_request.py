@@ -154,7 +154,8 @@ def stop_native_field(exchange: Exchange, context: XlateContext) -> Iterator[str
     if up.flavour == "anthropic":
         want = [s for s in stops if s.strip()]  # whitespace-only ones are XLATE-013's business
         got = up.json.get("stop_sequences")
-        if want and got != want:
+        kept = [s for s in got if not isinstance(s, str) or s.strip()] if isinstance(got, list) else got
+        if want and kept != want:
             yield f"stop {stops!r} reached Anthropic as stop_sequences={got!r}, expected {want!r}"
         if "stop" in up.json:
             yield "Anthropic request carries an OpenAI `stop` field"

@@ -2297,9 +2297,10 @@ UPSTREAM_SIDE = {
     "deepseek_thinking_from_effort", "image_parts_native", "anthropic_cache_control_forwarded",
     "anthropic_temperature_clamped", "claude_xhigh_normalised", "claude_thinking_sampling_stripped",
     "gemini_response_format", "gemini_thinking_by_generation", "credentials_stripped",
+    "anthropic_whitespace_stops_dropped",
 }  # fmt: skip
 #: probes that judge the request's fate as well, so they apply with no journal entry too
-WITHOUT_JOURNAL = {"credentials_stripped"}
+WITHOUT_JOURNAL = {"credentials_stripped", "anthropic_whitespace_stops_dropped"}
 
 
 def test_upstream_side_checks_are_selected_by_their_declaration() -> None:

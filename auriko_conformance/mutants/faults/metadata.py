@@ -55,7 +55,10 @@ class CostEdit(CompletionEdit):
 @transform("metadata_edit")
 class MetadataEdit(CompletionEdit):
     """Edit routing_metadata: `drop` keys, `set` values, `copy` one field's value into another
-    (`{to: from}`), `wrap_list` a value in a list."""
+    (`{to: from}`), `wrap_list` a value in a list; with `only_stream`, in streams' final chunks only."""
+
+    def completion(self, body: JSON, answer: Answer) -> JSON:
+        return body if self.args.get("only_stream") else self.final(body, answer)
 
     def final(self, final: JSON, answer: Answer) -> JSON:
         if self.args.get("drop_object") and (final.get("object") == "chat.completion"):
