@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Blocked, Context, Located, NotApplicable, check
 from auriko_conformance.suites.checks.stream import FINISH_OWNERS, JOINED_ARGUMENTS, finish_finding
 from auriko_conformance.suites.checks.xlate import (
     expect_of,
@@ -130,6 +130,29 @@ UNMAPPED_FINISH: dict[str, str] = {
 }
 
 
+def _unstaged(context: Context, native: Any) -> tuple[str, ...]:
+    """The translation rule that kept the provider from ending with `native`, the way the test staged it
+    (a token limit, a forced tool call), or (): a provider never asked to stop on its limit ends otherwise,
+    and what the gateway made of that other ending is no finding about this one (D-146)."""
+    up = upstream_of(context)
+    if up is None:
+        return ()
+    request = context.request
+    limit = request.get("max_completion_tokens") or request.get("max_tokens")
+    if native in ("max_tokens", "MAX_TOKENS") and isinstance(limit, int):
+        if up.flavour == "gemini":
+            got = (up.gemini.get("generationConfig") or {}).get("maxOutputTokens")
+            return () if got == limit else ("XLATE-014",)
+        return () if up.json.get("max_tokens") == limit else ("XLATE-001",)
+    if request.get("tool_choice") == "required" and native in ("tool_use", "STOP"):
+        if up.flavour == "anthropic":
+            return () if (up.json.get("tool_choice") or {}).get("type") == "any" else ("XLATE-005",)
+        if up.flavour == "gemini":
+            config = (up.gemini.get("toolConfig") or {}).get("functionCallingConfig") or {}
+            return () if config.get("mode") == "ANY" else ("XLATE-006",)
+    return ()
+
+
 def _finishes(exchange: Exchange) -> list[tuple[Any, Any]]:
     return [(m.get("_finish"), m.get("_native")) for m in messages_of(exchange)]
 
@@ -143,6 +166,8 @@ def finish_reason_mapped(exchange: Exchange, context: Context) -> Iterator[str]:
     native = expect_of(context).get("native_finish")
     if native not in FINISH_MAP or exchange.status != 200:
         raise NotApplicable
+    if roots := _unstaged(context, native):
+        raise Blocked(f"the provider was never asked to end with {native!r}", roots)
     for i, message in enumerate(messages_of(exchange)):
         want = FINISH_MAP[native]
         if native == "STOP" and message.get("tool_calls"):
@@ -161,6 +186,8 @@ def native_finish_reason_kept(exchange: Exchange, context: Context) -> Iterator[
     native = expect_of(context).get("native_finish")
     if native is None or exchange.status != 200:
         raise NotApplicable
+    if roots := _unstaged(context, native):
+        raise Blocked(f"the provider was never asked to end with {native!r}", roots)
     for i, (finish, kept) in enumerate(_finishes(exchange)):
         if native not in FINISH_MAP:
             want = UNMAPPED_FINISH.get(native, "stop")

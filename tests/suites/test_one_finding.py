@@ -18,7 +18,7 @@ from auriko_conformance.suites.checks.scenarios import ScenarioContext
 from auriko_conformance.suites.checks.security import SecurityContext
 from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise
 from auriko_conformance.suites.checks.stream import usage_chunk_blocker
-from auriko_conformance.suites.checks.xlate import XlateContext, journal_context
+from auriko_conformance.suites.checks.xlate import Upstream, XlateContext, journal_context
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.scenario import ExpectedError, RouteContext, SdkOutcome
@@ -1097,3 +1097,30 @@ def test_key_scoped_rules_need_a_gateway_that_tells_keys_apart(
         assert "AUTH-002" in failed
         assert blocked["ERR-013"] == ("AUTH-002",)
         assert blocked["HDR-007"] == ("AUTH-002",)
+
+
+def _gemini_limited(limit: int | None) -> XlateContext:
+    config = {"maxOutputTokens": limit} if limit is not None else {}
+    up = Upstream(provider="gemini", flavour="gemini", method="POST", path="/v1beta/models/g:generateContent",
+                  body={"contents": [], "generationConfig": config}, status=200)  # fmt: skip
+    return XlateContext(request={"model": "m", "max_completion_tokens": 5}, upstream=up, upstreams=[up],
+                        expect={"native_finish": "MAX_TOKENS"})  # fmt: skip
+
+
+def test_an_ending_never_staged_is_the_staging_rules(judge: Judge) -> None:
+    """The test asked the provider to stop on a 5-token limit; the limit never reached Gemini, so the
+    provider ended otherwise (`stop`): the mapping rules had no MAX_TOKENS to map (XLATE-014's finding)."""
+    judge(
+        answer(completion()),
+        _gemini_limited(None),
+        only=["finish_reason_mapped", "native_finish_reason_kept"],
+    )
+    failed, blocked = verdicts(judge)
+    assert not failed & {"XLATE-036", "XLATE-037"}
+    assert blocked["XLATE-036"] == ("XLATE-014",)
+
+
+def test_a_staged_ending_mapped_wrong_fails_the_mapping_rule(judge: Judge) -> None:
+    judge(answer(completion()), _gemini_limited(5), only=["finish_reason_mapped"])
+    failed, _ = verdicts(judge)
+    assert "XLATE-036" in failed
