@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check
+from auriko_conformance.suites.checks.errors import RETRY_AFTER, RETRY_AFTER_OWNERS, unreadable_retry_after
 from auriko_conformance.suites.exchange import Exchange
 
 ROLES = ("budget", "no_quota", "low_limit")
@@ -77,7 +78,7 @@ def _refused_upstream(context: KeyContext) -> Iterator[str]:
         yield f"the refused request still reached upstream: {seen}"
 
 
-@check("ERR-017", Applies.ERROR)
+@check("ERR-017", Applies.ERROR, defers=RETRY_AFTER_OWNERS)
 def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str]:
     """The gateway's own per-key limit: 429 rate_limit_exceeded, type rate_limit_error, an integer
     Retry-After of at least 1, X-Rate-Limit-Source auriko, and no upstream request."""
@@ -88,7 +89,9 @@ def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str
     if error.get("code") != "rate_limit_exceeded" or error.get("type") != "rate_limit_error":
         yield f"the key's own limit answered code {error.get('code')!r} type {error.get('type')!r}"
     retry = exchange.headers.get("retry-after")
-    if retry is None or not _INT.match(retry) or int(retry) < 1:
+    if unreadable_retry_after(retry):
+        yield Located(f"Retry-After is {retry!r}, not a number of seconds", RETRY_AFTER)
+    elif not _INT.match(retry) or int(retry) < 1:
         yield f"Retry-After is {retry!r}, not a whole number of seconds of at least 1"
     source = exchange.headers.get("x-rate-limit-source")
     if source != "auriko":

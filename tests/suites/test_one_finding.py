@@ -1124,3 +1124,32 @@ def test_a_staged_ending_mapped_wrong_fails_the_mapping_rule(judge: Judge) -> No
     judge(answer(completion()), _gemini_limited(5), only=["finish_reason_mapped"])
     failed, _ = verdicts(judge)
     assert "XLATE-036" in failed
+
+
+@pytest.mark.parametrize("value", [None, "Wed, 21 Oct 2026 07:28:00 GMT"])
+def test_an_unreadable_retry_after_is_hdr_003s_not_the_delay_rules(judge: Judge, value: str | None) -> None:
+    error = {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/rate_limit_exceeded"}  # fmt: skip
+    headers = {"retry-after": value} if value else {}
+    exchange = _json_error(429, {"error": error}, **REQUEST_ID, **headers)
+    context = RouteContext(
+        request={"model": "m"}, error=ExpectedError(429, frozenset({"rate_limit_exceeded"}))
+    )
+    judge(exchange)
+    judge(exchange, context, only=["upstream_retry_after_preserved", "upstream_retry_delay_kept"])
+    failed, blocked = verdicts(judge)
+    assert "HDR-003" in failed
+    assert not failed & {"ERR-007", "ERR-011"}
+    assert blocked["ERR-007"] == ("HDR-003",)
+
+
+def test_a_short_readable_retry_after_stays_err_007s(judge: Judge) -> None:
+    error = {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/rate_limit_exceeded"}  # fmt: skip
+    exchange = _json_error(429, {"error": error}, **REQUEST_ID, **{"retry-after": "1"})
+    context = RouteContext(
+        request={"model": "m"}, error=ExpectedError(429, frozenset({"rate_limit_exceeded"}))
+    )
+    judge(exchange, context, only=["upstream_retry_after_preserved"])
+    failed, _ = verdicts(judge)
+    assert "ERR-007" in failed
