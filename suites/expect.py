@@ -23,6 +23,8 @@ ENVELOPE = "SCHEMA-006"
 NEVER_200 = "ERR-003"
 #: the requirement that holds codes to the current registry
 LEGACY = "ERR-002"
+#: the requirement that says how a model nobody offers is answered (404 model_not_found)
+UNKNOWN_MODEL = "REQ-026"
 #: the requirement that says an error known before a stream begins is a non-2xx JSON answer
 PRE_STREAM = "STREAM-017"
 
@@ -38,6 +40,21 @@ def under_200(judge: Judge, exchange: Exchange, situation: str) -> tuple[str, ..
     message = f"{situation}: an error known before the stream began came as HTTP 200 with an error event"
     judge.require(PRE_STREAM, False, message, exchange)
     return (PRE_STREAM,)
+
+
+def unknown_model_refused_otherwise(judge: Judge, exchange: Exchange) -> bool:
+    """A request for a model nobody offers was refused, but not with REQ-026's 404: that rule's finding
+    (judged here), whichever test sent the model; the test's own rule about the situation reads blocked."""
+    if exchange.status < 400 or exchange.status == 404:
+        return False
+    code = (exchange.error or {}).get("code")
+    judge.require(
+        UNKNOWN_MODEL,
+        False,
+        f"an unknown model was refused with HTTP {exchange.status} {code!r}, not 404",
+        exchange,
+    )
+    return True
 
 
 def error(
@@ -61,6 +78,14 @@ def error(
     judge(exchange)
     got = exchange.error or {}
     codes = {code} if isinstance(code, str) else code
+    if (
+        requirement != UNKNOWN_MODEL
+        and codes == {"model_not_found"}
+        and unknown_model_refused_otherwise(judge, exchange)
+    ):
+        reason = "the unknown model was refused with another status than REQ-026's 404"
+        judge.block(requirement, reason, (UNKNOWN_MODEL,), stops=False)
+        return
     said = f"HTTP {exchange.status} code {got.get('code')!r}"
     if roots := under_200(judge, exchange, requirement):
         judge.block(requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", roots, stops=False)

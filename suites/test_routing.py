@@ -830,6 +830,8 @@ def test_multi_colon_model_id_is_looked_up_whole(
     target: Target, profile: TargetProfile, judge: Judge, tag: str
 ) -> None:
     exchange = target.chat(body(f"ft:{profile.default_model}:org:ttft"), tag=tag)
+    judge(exchange)  # the envelope and its code (a legacy one is ERR-002's)
+    expect.unknown_model_refused_otherwise(judge, exchange)  # refused, but not as REQ-026 says
     context = RouteContext(request=exchange.request_body, not_strategy="ttft")
     judge(exchange, context, only=["multi_colon_id_looked_up_whole"])
 

@@ -39,6 +39,8 @@ METADATA_OWNERS: dict[str, tuple[str, ...]] = {
     "$.routing_metadata.provider": ("META-001", "META-003", "META-011", "STREAM-005"),
     "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
 }
+#: the answer to a model nobody offers: REQ-026's rule ("404 model_not_found"), whichever test sends one
+UNKNOWN_MODEL = "(the answer to an unknown model)"
 #: where a routing rule's reading of the journal (who was called, in which order, who answered) sits when
 #: the gateway's own account of who answered names another instance than the journal does: the rule cannot
 #: tell a wrong choice from a misdirected call or a wrong report, so the finding is META-011's (D-146)
@@ -368,7 +370,9 @@ def _multi_colon(exchange: Exchange, context: RouteContext) -> Iterator[str]:
         error = exchange.error or {}
         if exchange.status != 404 or error.get("code") != "model_not_found":
             got = f"HTTP {exchange.status} {error.get('code')!r}"
-            yield f"an unknown multi-colon ID gave {got}, not 404 model_not_found"
+            # refused, but not as an unknown model: how unknown models are answered is REQ-026's rule (a
+            # legacy code ERR-002's), judged on this exchange by the test
+            yield Located(f"an unknown multi-colon ID gave {got}, not 404 model_not_found", UNKNOWN_MODEL)
 
 
 register(
@@ -378,6 +382,7 @@ register(
     _multi_colon,
     **ROUTE,
     given=("not_strategy",),
+    defers={UNKNOWN_MODEL: ("REQ-026", "ERR-002")},
 )
 
 

@@ -1153,3 +1153,25 @@ def test_a_short_readable_retry_after_stays_err_007s(judge: Judge) -> None:
     judge(exchange, context, only=["upstream_retry_after_preserved"])
     failed, _ = verdicts(judge)
     assert "ERR-007" in failed
+
+
+def test_an_unknown_model_refused_with_400_is_req_026s(judge: Judge) -> None:
+    error = {"message": "no such model", "type": "invalid_request_error", "code": "invalid_parameter_value",
+             "param": "model", "doc_url": "https://docs.auriko.ai/errors/invalid_parameter_value"}  # fmt: skip
+    exchange = _json_error(400, {"error": error}, **REQUEST_ID)
+    expect.error(judge, exchange, "REQ-022", status=404, code="model_not_found")
+    assert_one_finding(judge, "REQ-026", "REQ-022")
+
+
+def test_a_multi_colon_id_refused_as_400_is_req_026s(judge: Judge) -> None:
+    error = {"message": "bad", "type": "invalid_request_error", "code": "invalid_parameter_value", "param": "model",
+             "doc_url": "https://docs.auriko.ai/errors/invalid_parameter_value"}  # fmt: skip
+    exchange = _json_error(400, {"error": error}, **REQUEST_ID)
+    exchange.request_body = {"model": "ft:m:org:ttft", "messages": []}
+    expect.unknown_model_refused_otherwise(judge, exchange)
+    judge(
+        exchange,
+        RouteContext(request=exchange.request_body, not_strategy="ttft"),
+        only=["multi_colon_id_looked_up_whole"],
+    )
+    assert_one_finding(judge, "REQ-026", "ROUTE-028")
