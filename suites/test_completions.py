@@ -11,8 +11,9 @@ from auriko_conformance.suites.checks.stream import framing_broken, usage_chunk_
 from auriko_conformance.suites.checks.xlate import journal_context
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 from auriko_conformance.suites.journal import answering_entries, native_usage
-from auriko_conformance.suites.plugin import Judge
+from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
 from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance.suites.target import Mocks, Target
 
 
@@ -40,9 +41,23 @@ def test_non_stream_completion(target: Target, profile: TargetProfile, judge: Ju
 def test_cost_follows_prices(target: Target, profile: TargetProfile, judge: Judge, tag: str) -> None:
     exchange = target.chat(_body(profile, "Tell me about cost accounting in two sentences."), tag=tag)
     prices = _prices(profile, exchange.json)
-    judge.require(
-        "META-007", prices is not None, "the profile lists no prices for the provider that answered"
-    )
+    if prices is None and exchange.status == 200:
+        # No price for the provider and model the answer names: the report is wrong (META-001/003, or
+        # META-011 against the journal), or the profile lacks that price (no finding against the gateway).
+        judge(exchange)
+        if judge.journal_of is not None:
+            journal = judge.journal_of(tag)
+            judge(exchange, RouteContext(request=exchange.request_body or {}, journal=journal),
+                  only=["provider_names_answering_endpoint"])  # fmt: skip
+        roots = tuple(sorted({f.requirement for f in judge.findings} & {"META-001", "META-003", "META-011"}))
+        if not roots:
+            metadata = (exchange.json or {}).get("routing_metadata") or {}
+            named = f"{metadata.get('provider')!r} / {metadata.get('provider_model_id')!r}"
+            pytest.skip(NOT_CLAIMED + f"the profile lists no prices for {named}")
+        judge.block(
+            "META-007", "the answer names no provider and model the profile prices", roots, stops=False
+        )
+        return
     judge(
         exchange,
         Context(request=exchange.request_body, prices=prices),
