@@ -591,6 +591,12 @@ def test_pool_mode_scores_across_models(
     context = s.context(exchange, settled_journal(mocks, tag), answer_from=frozenset({cheap.instance}))
     answered(judge, exchange, "ROUTE-019", context, "pool_cheapest_answers")
     canonical = (exchange.json or {}).get("routing_metadata", {}).get("model_canonical")
+    unreadable = {f.requirement for f in judge.findings} & {"META-001", "META-003", "META-004"}
+    if not isinstance(canonical, str) and unreadable:  # no model_canonical to read: the report's rule
+        judge.block(
+            "ROUTE-019", "routing_metadata has no model_canonical", tuple(sorted(unreadable)), stops=False
+        )
+        return
     judge.require(
         "ROUTE-019", canonical in (dear.model, cheap.model), f"model_canonical is {canonical!r}", exchange
     )

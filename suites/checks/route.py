@@ -11,6 +11,7 @@ pure: no network, so the project's tests feed them synthetic journals and respon
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from auriko_conformance.suites.checks import (
     Applies,
@@ -38,7 +39,17 @@ ROUTE = {"context": RouteContext}
 METADATA_OWNERS: dict[str, tuple[str, ...]] = {
     "$.routing_metadata.provider": ("META-001", "META-003", "META-011", "STREAM-005"),
     "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
+    "$.routing_metadata.model_canonical": ("META-001", "META-003", "META-004", "STREAM-005"),
 }
+
+
+def reported(metadata: dict[str, Any], key: str, message: str) -> str:
+    """`message` about `routing_metadata.<key>`: located where META owns it when the field is missing or
+    no string (the report cannot be read, META-001/003 or STREAM-005's finding), else the rule's own."""
+    value = metadata.get(key)
+    return message if isinstance(value, str) and value else Located(message, f"$.routing_metadata.{key}")
+
+
 #: the answer to a model nobody offers: REQ-026's rule ("404 model_not_found"), whichever test sends one
 UNKNOWN_MODEL = "(the answer to an unknown model)"
 #: where a routing rule's reading of the journal (who was called, in which order, who answered) sits when
@@ -335,9 +346,11 @@ def _strategy(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     metadata = exchange.metadata or {}
     want_strategy, want_canonical = context.expected_strategy, context.expected_canonical
     if want_strategy is not None and metadata.get("routing_strategy") != want_strategy:
-        yield f"routing_strategy is {metadata.get('routing_strategy')!r}, expected {want_strategy!r}"
+        message = f"routing_strategy is {metadata.get('routing_strategy')!r}, expected {want_strategy!r}"
+        yield reported(metadata, "routing_strategy", message)
     if want_canonical is not None and metadata.get("model_canonical") != want_canonical:
-        yield f"model_canonical is {metadata.get('model_canonical')!r}, expected {want_canonical!r}"
+        message = f"model_canonical is {metadata.get('model_canonical')!r}, expected {want_canonical!r}"
+        yield reported(metadata, "model_canonical", message)
 
 
 def _expects_strategy(exchange: Exchange, context: Context) -> bool:
@@ -351,6 +364,7 @@ register(
     _strategy,
     **ROUTE,
     when=_expects_strategy,
+    defers=METADATA_OWNERS,
 )
 register(
     "ROUTE-029",
@@ -359,6 +373,7 @@ register(
     _strategy,
     **ROUTE,
     when=_expects_strategy,
+    defers=METADATA_OWNERS,
 )
 
 

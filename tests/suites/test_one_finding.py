@@ -1175,3 +1175,27 @@ def test_a_multi_colon_id_refused_as_400_is_req_026s(judge: Judge) -> None:
         only=["multi_colon_id_looked_up_whole"],
     )
     assert_one_finding(judge, "REQ-026", "ROUTE-028")
+
+
+def test_a_missing_routing_strategy_is_meta_003s_not_the_suffix_rules(judge: Judge) -> None:
+    body = completion()
+    del body["routing_metadata"]["routing_strategy"]
+    exchange = answer(body)
+    judge(exchange)
+    judge(
+        exchange,
+        RouteContext(request={"model": "m:ttft"}, expected_strategy="ttft-focus"),
+        only=["suffix_sets_strategy"],
+    )
+    assert_one_finding(judge, "META-003", "ROUTE-028")
+
+
+def test_a_wrong_routing_strategy_stays_the_suffix_rules(judge: Judge) -> None:
+    exchange = answer(completion())
+    judge(
+        exchange,
+        RouteContext(request={"model": "m:ttft"}, expected_strategy="ttft-focus"),
+        only=["suffix_sets_strategy"],
+    )
+    failed, _ = verdicts(judge)
+    assert "ROUTE-028" in failed
