@@ -239,6 +239,8 @@ def _judge(
     context = RouteContext(request=request, sdk=outcome, **fields)
     if raw is not None:
         judge(raw)
+        if context.expected_strategy is not None:  # the echo's own rule, on the bytes the SDK read
+            judge(raw, context, only=["routing_strategy_echoes_request"])
         judge(raw, context, only=[check])
         return
     shown = {

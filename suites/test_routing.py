@@ -1004,6 +1004,9 @@ def judge_choice(
     judge(exchange)
     judge(exchange, context, only=[check])
     judge(exchange, s.context(exchange, journal), only=["provider_names_answering_endpoint"])
+    if promise.strategy is not None:  # the echo is META-005's: a contest's reading of it defers to it
+        echo = RouteContext(request=exchange.request_body or {}, expected_strategy=promise.strategy)
+        judge(exchange, echo, only=["routing_strategy_echoes_request"])
     judge.observe(all_checks()[check].requirement, f"{promise.why}: {selection(exchange, context)}")
 
 

@@ -17,7 +17,10 @@ from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
 
 #: what the answer's own rules judge on the exchange the SDK read (D-146): a missing or malformed report
 #: is META's, a stream's final report STREAM-005's; the SDK row then reads blocked by them
-SDK_OWNERS = {"$.routing_metadata": ("META-001", "META-003", "STREAM-005")}
+SDK_OWNERS = {
+    "$.routing_metadata": ("META-001", "META-003", "STREAM-005"),
+    "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
+}
 SDK = {"context": RouteContext, "given": ("sdk",), "defers": SDK_OWNERS}
 
 
@@ -60,7 +63,9 @@ def _sdk_strategy(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     metadata = sdk.routing_metadata if isinstance(sdk.routing_metadata, dict) else {}
     if context.expected_strategy and metadata.get("routing_strategy") != context.expected_strategy:
         got = metadata.get("routing_strategy")
-        yield f"routing_strategy via extra_body is {got!r}, expected {context.expected_strategy!r}"
+        # the echo itself is META-005's rule, judged on the same exchange (the SDK only carried it)
+        message = f"routing_strategy via extra_body is {got!r}, expected {context.expected_strategy!r}"
+        yield Located(message, "$.routing_metadata.routing_strategy")
 
 
 SDK_STATUS_CLASSES = {400: "BadRequestError", 401: "AuthenticationError", 404: "NotFoundError"}
