@@ -83,7 +83,7 @@ class MetadataEdit(CompletionEdit):
 @transform("completion_fields")
 class CompletionFields(CompletionEdit):
     """`set` top-level fields of non-stream completions; `choice_drop` keys of every choice (body and
-    stream chunks); `warn` (a non-stream answer that lost a key): add an unsupported_parameter warning
+    stream chunks, or the body only with `only_completion`); `warn` (a non-stream answer that lost a key): add an unsupported_parameter warning
     with that message, as if the provider had not taken the parameter."""
 
     def completion(self, body: JSON, answer: Answer) -> JSON:
@@ -104,6 +104,8 @@ class CompletionFields(CompletionEdit):
         return body
 
     def chunk(self, chunk: JSON, answer: Answer) -> JSON:
+        if self.args.get("only_completion"):
+            return chunk
         for choice in choices_of(chunk):
             for key in self.args.get("choice_drop", []):
                 choice.pop(key, None)

@@ -185,7 +185,8 @@ class KeepaliveAsData(CompletionEdit):
 
 @transform("stream_text_changed")
 class StreamTextChanged(CompletionEdit):
-    """The second content delta loses its text: the joined stream differs from the non-stream answer."""
+    """The second content delta is lost (its text and the logprobs of that text): the joined stream
+    differs from the non-stream answer."""
 
     def chunk(self, chunk: JSON, answer: Answer) -> JSON:
         for choice in choices_of(chunk):
@@ -194,6 +195,7 @@ class StreamTextChanged(CompletionEdit):
                 answer.count += 1
                 if answer.count == 2:
                     delta["content"] = ""
+                    choice.pop("logprobs", None)
         return chunk
 
 
