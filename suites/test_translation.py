@@ -34,6 +34,7 @@ from auriko_conformance.suites.checks import (
 from auriko_conformance.suites.journal import refusals
 from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
 from auriko_conformance.suites.profile import TargetProfile
+from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance.suites.snapshot import (
     FLAVOURS,
     Client,
@@ -111,15 +112,20 @@ def client(target: Target, mocks: Mocks, judge: Judge, tag: str) -> Client:
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_native_endpoint_auth_and_stream_options(
-    client: Client, flavour_models: dict[str, str], flavour: str, stream: bool
+    client: Client, profile: TargetProfile, flavour_models: dict[str, str], flavour: str, stream: bool
 ) -> None:
     body = user("Name a colour.", model=model_for(flavour_models, flavour), max_completion_tokens=24)
     if stream:
         body["stream"] = True
     sent = client.send(body, flavour)
-    client.translated(
+    if client.translated(
         sent, "XLATE-001", xlate_request.native_endpoint_and_auth, xlate_request.stream_options_where_accepted
-    )
+    ):  # the model it expects comes from the report: whether the report names the model sent is META-011's
+        provider = (sent.exchange.metadata or {}).get("provider")
+        instances = {provider: profile.mock_instance(provider)} if isinstance(provider, str) else {}
+        journal = [u.raw for u in sent.upstreams]
+        context = RouteContext(request=sent.exchange.request_body or {}, journal=journal, instances=instances)
+        client.judge(sent.exchange, context, only=["provider_names_answering_endpoint"])
 
 
 # --------------------------------------------------------------------------------------------------

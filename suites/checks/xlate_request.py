@@ -38,7 +38,17 @@ from auriko_conformance.suites.exchange import Exchange
 GEMINI_PATH_RE = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
 
-@check("XLATE-001", **upstream_request(), defers={"$.max_tokens": ("EXT-005",)})
+def reported_model(message: str) -> str:
+    """The expected model comes from the answer's `provider_model_id`: a mismatch is either the placement
+    (this rule) or the report (META-011, which compares it with the journal on the same exchange)."""
+    return Located(message, "$.routing_metadata.provider_model_id")
+
+
+@check(
+    "XLATE-001",
+    **upstream_request(),
+    defers={"$.max_tokens": ("EXT-005",), "$.routing_metadata.provider_model_id": ("META-011",)},
+)
 def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Each provider gets its own endpoint, auth header and model placement; Anthropic always a max_tokens.
 
@@ -67,14 +77,14 @@ def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Itera
                 f"Anthropic body max_tokens is {max_tokens}, the client's limit is {limit}", "$.max_tokens"
             )
         if model is not None and up.json.get("model") != model:
-            yield f"Anthropic body model is {up.json.get('model')!r}, expected {model!r}"
+            yield reported_model(f"Anthropic body model is {up.json.get('model')!r}, expected {model!r}")
     elif up.flavour == "gemini":
         match = GEMINI_PATH_RE.search(up.path)
         want = "streamGenerateContent" if stream else "generateContent"
         if match is None or match.group(2) != want:
             yield f"Gemini was called at {up.path}, expected .../models/{{model}}:{want}"
         elif model is not None and match.group(1) != model:
-            yield f"Gemini path names model {match.group(1)!r}, expected {model!r}"
+            yield reported_model(f"Gemini path names model {match.group(1)!r}, expected {model!r}")
         # Google documents both stream framings (alt=sse events, or one JSON array without it) and both
         # key placements (x-goog-api-key, or ?key=): either is the native call (D-138).
         if stream and up.query.get("alt", "json") not in ("sse", "json"):
@@ -89,7 +99,7 @@ def native_endpoint_and_auth(exchange: Exchange, context: XlateContext) -> Itera
         if not (up.header("authorization") or "").lower().startswith("bearer "):
             yield f"{up.flavour} request has no bearer token"
         if model is not None and up.json.get("model") != model:
-            yield f"{up.flavour} body model is {up.json.get('model')!r}, expected {model!r}"
+            yield reported_model(f"{up.flavour} body model is {up.json.get('model')!r}, expected {model!r}")
 
 
 @check("XLATE-002", **upstream_request())

@@ -1199,3 +1199,22 @@ def test_a_wrong_routing_strategy_stays_the_suffix_rules(judge: Judge) -> None:
     )
     failed, _ = verdicts(judge)
     assert "ROUTE-028" in failed
+
+
+def test_a_misreported_provider_model_is_meta_011s_not_the_model_placement(judge: Judge) -> None:
+    """XLATE-001 expects the model the answer reports; the provider got another: which of the two is wrong
+    is told by META-011 against the journal, on the same exchange."""
+    exchange = _routed("openai", model="gpt-4o-mini")
+    entry = {"provider": "openai", "flavour": "openai", "method": "POST", "path": "/openai/v1/chat/completions",
+             "headers": {"authorization": "Bearer [redacted]"}, "status": 200, "outcome": "ok",
+             "body": {"model": "gpt-4o-mini-2024-07-18", "messages": []}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    xlate = XlateContext(request={"model": "m"}, upstream=up, upstreams=[up],
+                         expect={"provider_model_id": "gpt-4o-mini"})  # fmt: skip
+    judge(exchange, xlate, only=["native_endpoint_and_auth"])
+    judge(
+        exchange,
+        RouteContext(request={"model": "m"}, journal=[entry]),
+        only=["provider_names_answering_endpoint"],
+    )
+    assert_one_finding(judge, "META-011", "XLATE-001")
