@@ -101,6 +101,11 @@ def test_credentials_stripped_at_any_depth_anthropic(client: Client, flavour_mod
     )
     sent = client.send(body, "anthropic")
     if _credentials_stripped(client, sent, secrets, ["API_KEY", "Password", "X-Api-Key", "Authorization"]):
+        if "metadata" not in sent.upstream.json:  # the extension never arrived: EXT-001's, not over-stripping
+            client.judge.require(
+                "EXT-001", False, "extensions.anthropic.metadata never reached Anthropic", sent.exchange
+            )
+            return
         kept = (sent.upstream.json.get("metadata") or {}).get("user_id")
         client.judge.require(
             "EXT-004",

@@ -83,8 +83,8 @@ class MetadataEdit(CompletionEdit):
 @transform("completion_fields")
 class CompletionFields(CompletionEdit):
     """`set` top-level fields of non-stream completions; `choice_drop` keys of every choice (body and
-    stream chunks, or the body only with `only_completion`); `warn` (a non-stream answer that lost a key): add an unsupported_parameter warning
-    with that message, as if the provider had not taken the parameter."""
+    stream chunks, or the body only with `only_completion`); `warn` (a non-stream answer that lost a
+    key): add an unsupported_parameter warning with that message, as if the provider had not taken it."""
 
     def completion(self, body: JSON, answer: Answer) -> JSON:
         body.update(copy.deepcopy(self.args.get("set") or {}))

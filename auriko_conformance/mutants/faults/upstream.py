@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from auriko_conformance import contract
 from auriko_conformance.mutants.faults.base import Fault, transform
 from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
@@ -195,8 +196,12 @@ class ExtensionsUnsanitised(UpstreamEdit):
                     for field, item in value.items():
                         body.setdefault(field, copy.deepcopy(item))
         elif mode == "dropped":
+            # what the gateway would have merged from the extension never arrives; core fields an extension
+            # names are the client's own upstream (stripped from extensions, D-047), so they stay
+            core = contract.request_fields()
             for name in own:
-                body.pop(name, None)
+                if name not in core:
+                    body.pop(name, None)
         return body
 
 
