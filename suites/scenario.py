@@ -36,6 +36,9 @@ class SdkOutcome:
     text: str | None = None
     last_chunk: dict[str, Any] | None = None
     chunks: int = 0
+    #: stream events the SDK handed over as chunks without `choices` (a keep-alive sent as data): a
+    #: user's `chunk.choices[0]` fails on them
+    choiceless: int = 0
     raised: tuple[str, ...] = ()  # class names of the exception raised and its bases
     error_fields: dict[str, Any] = field(default_factory=dict)  # code, param, type from the exception
     status: int | None = None

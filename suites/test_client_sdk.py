@@ -179,6 +179,9 @@ def _stream_outcome(chunks: Iterable[Any], claimed: bool) -> SdkOutcome:
         for chunk in chunks:
             outcome.chunks += 1
             outcome.last_chunk = chunk.model_dump()
+            if chunk.choices is None:  # an event that is no chunk, handed over as one (CLIENT-001 judges)
+                outcome.choiceless += 1
+                continue
             for choice in chunk.choices:
                 if choice.index == 0 and choice.delta and choice.delta.content:
                     parts.append(choice.delta.content)
@@ -216,6 +219,9 @@ async def _async_outcomes(
             async for chunk in stream:
                 streamed.chunks += 1
                 streamed.last_chunk = chunk.model_dump()
+                if chunk.choices is None:
+                    streamed.choiceless += 1
+                    continue
                 for choice in chunk.choices:
                     if choice.index == 0 and choice.delta and choice.delta.content:
                         parts.append(choice.delta.content)

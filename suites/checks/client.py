@@ -17,7 +17,9 @@ from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
 
 #: what the answer's own rules judge on the exchange the SDK read (D-146): a missing or malformed report
 #: is META's, a stream's final report STREAM-005's; the SDK row then reads blocked by them
+NOT_A_CHUNK = "(a stream event that is no chunk)"
 SDK_OWNERS = {
+    NOT_A_CHUNK: ("STREAM-018", "STREAM-001"),
     "$.routing_metadata": ("META-001", "META-003", "STREAM-005"),
     "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
 }
@@ -43,6 +45,10 @@ def _sdk_success(sdk: SdkOutcome) -> Iterator[str]:
             yield "the parsed completion has no message content"
     elif sdk.kind == "stream" and sdk.chunks == 0:
         yield "the stream yielded no chunks"
+    elif sdk.kind == "stream" and sdk.choiceless:
+        # an event the stream rules forbid (a keep-alive as data is STREAM-018's, an unknown one STREAM-001's)
+        message = f"{sdk.choiceless} events without choices reached the SDK as chunks (chunk.choices is None)"
+        yield Located(message, NOT_A_CHUNK)
 
 
 def _sdk_sync(exchange: Exchange, context: RouteContext) -> Iterator[str]:

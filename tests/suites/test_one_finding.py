@@ -1218,3 +1218,16 @@ def test_a_misreported_provider_model_is_meta_011s_not_the_model_placement(judge
         only=["provider_names_answering_endpoint"],
     )
     assert_one_finding(judge, "META-011", "XLATE-001")
+
+
+def test_a_keepalive_the_sdk_got_as_a_chunk_is_stream_018s(judge: Judge) -> None:
+    raw = stream(
+        {"type": "ping"}, chunk({"role": "assistant", "content": "Hi"}, "stop"), usage_chunk(), b"[DONE]"
+    )
+    sdk = SdkOutcome(kind="stream", chunks=3, choiceless=1, text="Hi")
+    judge(raw)
+    judge(raw, RouteContext(request=raw.request_body or {}, sdk=sdk), only=["sdk_sync_client_works"])
+    failed, blocked = verdicts(judge)
+    assert "STREAM-018" in failed
+    assert "CLIENT-001" not in failed
+    assert "STREAM-018" in blocked["CLIENT-001"]  # with STREAM-001: a ping is no chunk either
