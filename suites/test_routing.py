@@ -808,7 +808,8 @@ def test_deadline_bounds_the_whole_chain(
     routing = {"timeout_ms": attempt_ms, "deadline_ms": deadline_ms, "max_fallback_attempts": 3}
     request = body(cheap.model, directives=[directive(timeout=True)], routing=routing, stream=stream)
     exchange = no_answer(judge, "ROUTE-027", target.chat_within(request, PATIENCE_S, tag=tag))
-    context = s.context(exchange, None, within_ms=deadline_ms + margin_ms)
+    want = ExpectedError(504, frozenset({"upstream_timeout"}))  # STREAM-017 judges how it is sent
+    context = s.context(exchange, None, within_ms=deadline_ms + margin_ms, error=want)
     failed(judge, exchange, context, "deadline_bounds_the_chain")
 
 

@@ -11,8 +11,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from auriko_conformance.suites.checks import Applies, Context, Located, check, register
-from auriko_conformance.suites.checks._warning_names import WARNING_TYPES, warning_names
+from auriko_conformance.suites.checks import Applies, Blocked, Context, Located, check, register
+from auriko_conformance.suites.checks._warning_names import WARNING_TYPES, unreadable_warnings, warning_names
 from auriko_conformance.suites.exchange import Exchange
 from auriko_conformance.suites.journal import answering_entries, upstream_model
 from auriko_conformance.suites.scenario import RouteContext
@@ -44,13 +44,26 @@ def routing_metadata_required_fields(exchange: Exchange, context: Context) -> It
             yield f"routing_metadata.{key} is {value!r}, not a non-empty string"
 
 
-@check("META-005", SUCCESS, needs=("routing_metadata",), given=("expected_strategy",), when=_has_metadata)
+@check(
+    "META-005",
+    SUCCESS,
+    needs=("routing_metadata",),
+    given=("expected_strategy",),
+    when=_has_metadata,
+    defers={"$.routing_metadata": ("META-001", "META-003", "STREAM-005")},
+)
 def routing_strategy_echoes_request(exchange: Exchange, context: Context) -> Iterator[str]:
     """`routing_strategy` is the strategy the request asked for (`custom` for explicit weights)."""
     metadata = exchange.metadata or {}
     if metadata.get("routing_strategy") != context.expected_strategy:
         got = metadata.get("routing_strategy")
-        yield f"routing_strategy is {got!r}, expected {context.expected_strategy!r}"
+        message = f"routing_strategy is {got!r}, expected {context.expected_strategy!r}"
+        # a report without the field is META-001/003's or STREAM-005's finding, not a wrong echo
+        yield (
+            message
+            if isinstance(got, str) and got
+            else Located(message, "$.routing_metadata.routing_strategy")
+        )
 
 
 def expected_cost(usage: dict[str, Any], prices: dict[str, float]) -> float:
@@ -111,6 +124,9 @@ def cost_and_timing_formats(exchange: Exchange, context: Context) -> Iterator[st
 )
 def warning_for_each_dropped_parameter(exchange: Exchange, context: Context) -> Iterator[str]:
     """Every request parameter the provider could not take is named in a warning."""
+    if hidden := unreadable_warnings(exchange.metadata):
+        roots, why = hidden
+        raise Blocked(why, roots)
     warnings = exchange.warnings
     for parameter in context.dropped_parameters:
         if not any(warning_names(w, parameter) for w in warnings):
