@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks import Context
+from auriko_conformance.suites.checks import Context, error_under_200
 from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import Target
@@ -73,8 +73,17 @@ def test_retrieve_each_listed_model(target: Target, profile: TargetProfile, judg
 def test_alias_resolves_to_canonical(target: Target, judge: Judge, tag: str) -> None:
     canonical = {m["id"] for m in _listed(target)}
     aliases, unresolved = _aliases(target, canonical)
+    # a gateway that answers 200 for any id cannot tell an alias it did not resolve from an unknown id:
+    # that is MODELS-002's finding (an unknown id is a 404), and the echoes say nothing about aliases
+    unknown = target.request("GET", "/v1/models/no-such-model-conformance-alias-probe")
+    if unresolved and unknown.status == 200:
+        expect.error(judge, unknown, "MODELS-002", status=404, code="model_not_found")
     for alias, got in unresolved:
-        judge.require("MODELS-003", False, f"GET /v1/models/{alias} answered id {got!r}, which is not listed")
+        message = f"GET /v1/models/{alias} answered id {got!r}, which is not listed"
+        if unknown.status == 200:
+            judge.block("MODELS-003", message, ("MODELS-002",), stops=False)
+        else:
+            judge.require("MODELS-003", False, message)
     if not aliases:
         pytest.skip("the target documents no alias (GET /v1/models/{alias} never redirects)")
     alias, model_id = aliases[0]
@@ -95,8 +104,8 @@ def _aliases(target: Target, canonical: set[str]) -> tuple[list[tuple[str, str]]
             if alias in canonical:
                 continue
             exchange = target.request("GET", f"/v1/models/{alias}")
-            if exchange.status != 200 or not isinstance(exchange.json, dict):
-                continue
+            if exchange.status != 200 or not isinstance(exchange.json, dict) or error_under_200(exchange):
+                continue  # not an alias (an error under 200 is ERR-003's, judged on every endpoint)
             got = exchange.json.get("id")
             if got == model_id:
                 found.append((alias, model_id))

@@ -258,17 +258,21 @@ def _budget_error(exchange: Exchange, context: Context) -> bool:
     return exchange.status == 402 or (exchange.error or {}).get("code") in _BUDGET_CODES
 
 
-@check("ERR-013", ERROR, when=_budget_error)
+@check(
+    "ERR-013", ERROR, when=_budget_error, defers={"$.error.code": ("ERR-002",), "$.error.type": ("ERR-001",)}
+)
 def budget_errors_are_429(exchange: Exchange, context: Context) -> Iterator[str]:
     """Budget and quota exhaustion are 429 `rate_limit_error` (D-012), never the legacy 402."""
     error = exchange.error
     code = error.get("code") if error else None
     if exchange.status != 429:
         yield f"budget/quota error {code!r} returned with HTTP {exchange.status}, not 429"
-    if code == "budget_exceeded":
-        yield "legacy code budget_exceeded (current: budget_exhausted)"
-    if error and error.get("type") != "rate_limit_error":
-        yield f"budget/quota error has type {error.get('type')!r}, not rate_limit_error"
+    if code == "budget_exceeded":  # a legacy code: ERR-002's finding (it fails on exactly this)
+        yield Located("legacy code budget_exceeded (current: budget_exhausted)", "$.error.code")
+    if error and error.get("type") != "rate_limit_error":  # a type its code does not have: ERR-001's
+        yield Located(
+            f"budget/quota error has type {error.get('type')!r}, not rate_limit_error", "$.error.type"
+        )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _refused_upstream(context: KeyContext) -> Iterator[str]:
         yield f"the refused request still reached upstream: {seen}"
 
 
-@check("ERR-017", Applies.ERROR, defers=RETRY_AFTER_OWNERS)
+@check("ERR-017", Applies.ERROR, defers={**RETRY_AFTER_OWNERS, "$.error.type": ("ERR-001",)})
 def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str]:
     """The gateway's own per-key limit: 429 rate_limit_exceeded, type rate_limit_error, an integer
     Retry-After of at least 1, X-Rate-Limit-Source auriko, and no upstream request."""
@@ -86,8 +86,10 @@ def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str
     if exchange.status != 429:
         raise NotApplicable
     error = exchange.error or {}
-    if error.get("code") != "rate_limit_exceeded" or error.get("type") != "rate_limit_error":
-        yield f"the key's own limit answered code {error.get('code')!r} type {error.get('type')!r}"
+    if error.get("code") != "rate_limit_exceeded":
+        yield f"the key's own limit answered code {error.get('code')!r}"
+    elif error.get("type") != "rate_limit_error":  # a type its code does not have: ERR-001's finding
+        yield Located(f"the key's own limit answered type {error.get('type')!r}", "$.error.type")
     retry = exchange.headers.get("retry-after")
     if unreadable_retry_after(retry):
         yield Located(f"Retry-After is {retry!r}, not a number of seconds", RETRY_AFTER)

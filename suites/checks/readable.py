@@ -31,8 +31,8 @@ _READABLE = frozenset({ItemKind.CHUNK, ItemKind.USAGE, ItemKind.ERROR, ItemKind.
 def unreadable_answer(exchange: Exchange) -> tuple[str, ...]:
     """The rules whose failure makes `exchange` unreadable for what it is, or () when it can be read:
 
-    - an error under HTTP 200: ERR-003 (a JSON body), STREAM-017 (a stream of error events, or a JSON
-      error where a stream was asked for);
+    - an error under HTTP 200: ERR-003 (a JSON body, also where a stream was asked for), STREAM-017 (a
+      stream of error events);
     - a JSON error body without the `{"error": ...}` envelope: SCHEMA-006;
     - a stream labelled JSON: SCHEMA-009; events that run together so not one can be read: STREAM-001.
     """
@@ -44,9 +44,7 @@ def unreadable_answer(exchange: Exchange) -> tuple[str, ...]:
     if exchange.status != 200:
         return ()
     if error_under_200(exchange):
-        if exchange.is_stream:
-            return ("STREAM-017",)
-        return ("ERR-003", "STREAM-017") if streaming else ("ERR-003",)
+        return ("STREAM-017",) if exchange.is_stream else ("ERR-003",)
     if not streaming:
         return ()
     if not exchange.is_stream:

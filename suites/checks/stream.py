@@ -20,8 +20,10 @@ from auriko_conformance.suites.checks import (
     Located,
     NotApplicable,
     check,
+    error_under_200,
     register,
 )
+from auriko_conformance.suites.checks.errors import UNDER_200
 from auriko_conformance.suites.exchange import Exchange, ItemKind, StreamItem
 from auriko_conformance.suites.scenario import RouteContext
 
@@ -464,9 +466,13 @@ register(
 def _pre_stream_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
     if 200 <= exchange.status < 300:
         kind = exchange.content_type
-        yield f"an error known before the first byte was sent as HTTP {exchange.status} ({kind})"
+        message = f"an error known before the first byte was sent as HTTP {exchange.status} ({kind})"
+        # a JSON error body under 200 is ERR-003's finding (as for any request); a stream is this rule's
+        json_error = not exchange.is_stream and error_under_200(exchange)
+        yield Located(message, UNDER_200) if json_error else message
     elif exchange.error is None:
-        yield f"HTTP {exchange.status} without a JSON error envelope ({exchange.content_type})"
+        message = f"HTTP {exchange.status} without a JSON error envelope ({exchange.content_type})"
+        yield Located(message, "$") if isinstance(exchange.json, dict) else message
 
 
 register(
@@ -474,6 +480,7 @@ register(
     "pre_stream_error_is_non_2xx",
     "With stream: true, an error known before the first byte is a non-2xx JSON error envelope.",
     _pre_stream_error,
+    defers={UNDER_200: ("ERR-003",), "$": ("SCHEMA-006",)},
     context=RouteContext,
     given=("error",),
     when=_asked_to_stream,

@@ -1231,3 +1231,28 @@ def test_a_keepalive_the_sdk_got_as_a_chunk_is_stream_018s(judge: Judge) -> None
     assert "STREAM-018" in failed
     assert "CLIENT-001" not in failed
     assert "STREAM-018" in blocked["CLIENT-001"]  # with STREAM-001: a ping is no chunk either
+
+
+def test_a_wrong_error_type_is_err_001s_not_the_situations(judge: Judge) -> None:
+    error = {"message": "no", "type": "api_error", "code": "invalid_request",
+             "param": "extensions.openai.service_tier", "doc_url": "https://docs.auriko.ai/errors/invalid_request"}  # fmt: skip
+    exchange = _json_error(400, {"error": error}, **REQUEST_ID)
+    context = XlateContext(
+        request={"model": "m"}, expect={"platform_governed": "extensions.openai.service_tier"}
+    )
+    judge(exchange)
+    judge(exchange, context, only=["service_tier_extension_rejected"])
+    assert_one_finding(judge, "ERR-001", "EXT-007")
+
+
+def test_a_json_error_under_200_for_a_stream_is_err_003s_not_stream_017s(judge: Judge) -> None:
+    error = {"message": "no", "type": "api_error", "code": "upstream_error", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/upstream_error"}  # fmt: skip
+    exchange = _json_error(200, {"error": error}, **REQUEST_ID)
+    exchange.request_body = {"model": "m", "messages": [], "stream": True}
+    context = RouteContext(
+        request=exchange.request_body, error=ExpectedError(502, frozenset({"upstream_error"}))
+    )
+    judge(exchange)
+    judge(exchange, context, only=["pre_stream_error_is_non_2xx"])
+    assert_one_finding(judge, "ERR-003", "STREAM-017")
