@@ -18,7 +18,9 @@ from auriko_conformance.suites.scenario import RouteContext, SdkOutcome
 #: what the answer's own rules judge on the exchange the SDK read (D-146): a missing or malformed report
 #: is META's, a stream's final report STREAM-005's; the SDK row then reads blocked by them
 NOT_A_CHUNK = "(a stream event that is no chunk)"
+REQUEST_ID = "(the X-Request-ID header)"
 SDK_OWNERS = {
+    REQUEST_ID: ("HDR-001",),
     NOT_A_CHUNK: ("STREAM-018", "STREAM-001"),
     "$.routing_metadata": ("META-001", "META-003", "STREAM-005"),
     "$.routing_metadata.routing_strategy": ("META-001", "META-003", "META-005", "STREAM-005"),
@@ -94,7 +96,8 @@ def _sdk_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
             got = sdk.error_fields.get(key)
             yield f"exception .{key} is {got!r}, the envelope says {envelope.get(key)!r}"
     if not sdk.request_id:
-        yield "the request ID is not available from the exception's response headers"
+        # no X-Request-ID on the response: HDR-001's finding on the exchange the SDK read
+        yield Located("the request ID is not available from the exception's response headers", REQUEST_ID)
 
 
 def _sdk_mid_stream(exchange: Exchange, context: RouteContext) -> Iterator[str]:

@@ -122,14 +122,17 @@ class ErrorContentType(ErrorEdit):
 
 @transform("error_status_mapped")
 class ErrorStatusMapped(ErrorEdit):
-    """Errors of status `from_status` (and code `when_code`) are sent as `to_status` with `code`, `type`
-    (and the error fields in `set`, such as another `message`)."""
+    """Errors of status `from_status` (and code `when_code`, and a message matching the regex
+    `when_message`) are sent as `to_status` with `code`, `type` (and the error fields in `set`)."""
 
     def edit(self, response: ProxyResponse, body: JSON) -> ProxyResponse | None:
         if response.status != int(self.args["from_status"]):
             return None
         error = body["error"]
         if self.args.get("when_code") is not None and error.get("code") != self.args["when_code"]:
+            return None
+        pattern = self.args.get("when_message")
+        if pattern is not None and not re.search(str(pattern), str(error.get("message"))):
             return None
         response.status = int(self.args["to_status"])
         error["code"] = self.args.get("code", error.get("code"))
