@@ -485,3 +485,94 @@ def test_catalogue_rejects_mistakes(tmp_path):
     )
     with pytest.raises(catalogue.CatalogueError, match="unknown requirement"):
         catalogue.load_catalogue(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Faults narrowed to the defect they describe (issue 15: their second defect was the harness's)
+# --------------------------------------------------------------------------------------------------
+
+
+class _LedgerHop:
+    """Just the ledger of a hop: what back-side transforms read of the client's request."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+
+def _error_response(status: int, code: str, message: str = "no") -> ProxyResponse:
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
+    return ProxyResponse(status, httpx.Headers({"content-type": "application/json"}), body=orjson.dumps(body))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "hostile"),
+    [
+        ("application/json", orjson.dumps({"model": "m", "messages": []}), False),
+        ("text/plain", orjson.dumps({"model": "m"}), True),
+        ("application/json", b"\xff\xfe{not json", True),
+        ("application/json", orjson.dumps({"model": "m" * 100_000}), True),
+        ("application/json", orjson.dumps({"messages": [{"role": "user", "content": "x" * 1000}]}), False),
+    ],
+)
+def test_hostile_input_crashes_only_on_hostile_input(content_type: str, raw: bytes, hostile: bool) -> None:
+    fault = faults.build("error_status_mapped", {"from_status": 400, "to_status": 500, "code": "internal_error",
+                                                "type": "api_error", "only_hostile": True})  # fmt: skip
+    request = ProxyRequest(
+        "front", "POST", "/v1/chat/completions", "", httpx.Headers({"content-type": content_type}), raw
+    )
+    out = asyncio.run(fault.front_response(request, _error_response(400, "invalid_request"), None))  # type: ignore[arg-type]
+    assert (out.status == 500) is hostile
+
+
+def test_a_base_url_moves_only_the_requests_that_set_it() -> None:
+    fault = faults.build("instances_swapped", {"pairs": [["openai", "vllm-b"]], "when_extension": "base_url"})
+    ledger = Ledger()
+    ledger.put("client", "t1", {"extensions": {"openai": {"base_url": "http://decoy"}}})
+    ledger.put("client", "t2", {"extensions": {"openai": {"user": "u"}}})
+    for tag, moved in (("t1", True), ("t2", False)):
+        body = orjson.dumps({"messages": [{"role": "user", "content": f"x [[conformance-id: {tag}]]"}]})
+        request = ProxyRequest("back", "POST", "/openai/v1/chat/completions", "", httpx.Headers({}), body)
+        out = asyncio.run(fault.back_request(request, _LedgerHop(ledger)))  # type: ignore[arg-type]
+        assert out.path.startswith("/vllm-b/") is moved
+
+
+def test_an_ignored_option_is_still_validated() -> None:
+    fault = faults.build("ignore_routing_option", {"option": "timeout_ms"})
+    valid = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}],
+             "gateway": {"routing": {"timeout_ms": 500}}}  # fmt: skip
+    invalid = {**valid, "gateway": {"routing": {"timeout_ms": 0}}}
+    out = asyncio.run(fault.front_request(_front({}, valid), None))  # type: ignore[arg-type]
+    assert "gateway" not in out.json  # ignored
+    out = asyncio.run(fault.front_request(_front({}, invalid), None))  # type: ignore[arg-type]
+    assert out.json["gateway"]["routing"]["timeout_ms"] == 0  # left for the gateway to refuse
+
+
+def test_a_confused_strategy_routes_otherwise_and_reports_what_was_asked() -> None:
+    fault = faults.build("strategy_confused", {"asked": "cost-focus", "used": "ttft-focus"})
+    ledger = Ledger()
+    body = {"model": "m", "messages": [{"role": "user", "content": "x [[conformance-id: t]]"}],
+            "gateway": {"routing": {"optimize": "cost-focus"}}}  # fmt: skip
+    ledger.put("client", "t", body)
+    request = asyncio.run(fault.front_request(_front({}, body), _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert request.json["gateway"]["routing"]["optimize"] == "ttft-focus"
+    answer = {
+        "object": "chat.completion",
+        "choices": [],
+        "routing_metadata": {"routing_strategy": "ttft-focus"},
+    }
+    response = ProxyResponse(
+        200, httpx.Headers({"content-type": "application/json"}), body=orjson.dumps(answer)
+    )
+    out = asyncio.run(fault.front_response(request, response, _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert out.json["routing_metadata"]["routing_strategy"] == "cost-focus"
+
+
+def test_error_mapping_can_be_limited_to_a_message() -> None:
+    fault = faults.build("error_status_mapped", {"from_status": 502, "to_status": 401, "code": "invalid_api_key",
+                                                "type": "authentication_error", "when_message": "provider credentials"})  # fmt: skip
+    credentials = _error_response(
+        502, "upstream_error", "openai refused the platform's provider credentials (HTTP 401)."
+    )
+    other = _error_response(502, "upstream_error", "openai returned HTTP 500: boom")
+    assert asyncio.run(fault.front_response(_front({}), credentials, None)).status == 401  # type: ignore[arg-type]
+    assert asyncio.run(fault.front_response(_front({}), other, None)).status == 502  # type: ignore[arg-type]
