@@ -202,11 +202,14 @@ class SetRoutingOption(ClientBodyEdit):
 @transform("client_drop")
 class ClientDrop(ClientBodyEdit):
     """The gateway ignores the client's `path` (`*` wildcards): only when it `equals` a value, or when
-    another path (`when`) is present."""
+    another path (`when`) is present; with `validated`, only in a request it validated first (an invalid
+    value is still refused)."""
 
     def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
         when = self.args.get("when")
         if when and not lookup(body, when):
+            return None
+        if self.args.get("validated") and not valid_request(body):
             return None
         changed = False
         for parent, key in list(walk(body, split_path(self.args["path"]))):
