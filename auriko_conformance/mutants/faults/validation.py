@@ -247,6 +247,10 @@ class LenientValidation(ClientBodyEdit):
 
     def edit(self, body: dict[str, Any]) -> dict[str, Any] | None:
         rule = self.args["rule"]
+        # a valid request needs no repair: the defect is the leniency, nothing else (extension values are
+        # checked after the request's own validation, so that rule repairs what it finds)
+        if rule != "extensions" and valid_request(body):
+            return None
         before = orjson.dumps(body)
         getattr(self, f"_{rule}")(body)
         return body if orjson.dumps(body) != before else None
