@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auriko_conformance.suites.checks import Context, error_under_200
+from auriko_conformance.suites.checks import Context, about_status, error_under_200
 from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.exchange import Exchange, ItemKind
@@ -90,7 +90,9 @@ def error(
     if roots := under_200(judge, exchange, requirement):
         judge.block(requirement, f"the error came as HTTP 200: {exchange.excerpt(120)}", roots, stops=False)
         return
-    judge.require(requirement, exchange.status == status, f"expected HTTP {status}, got {said}", exchange)
+    judge.require(
+        requirement, exchange.status == status, about_status(f"expected HTTP {status}, got {said}"), exchange
+    )
     if exchange.status != status:
         return  # the situation was not recognised: its code is not the finding
     if exchange.error is None:
@@ -186,7 +188,7 @@ def success(
         judge.require(
             requirement,
             answered,
-            f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}",
+            about_status(f"expected HTTP 200, got {exchange.status}: {exchange.excerpt(300)}"),
             exchange,
         )
     elif answered:

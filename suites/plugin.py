@@ -28,11 +28,13 @@ import pytest
 from auriko_conformance.suites import options
 from auriko_conformance.suites.checks import (
     ANY_UPSTREAM_RULE,
+    STATUS,
     Blocked,
     Check,
     Context,
     Finding,
     Located,
+    about_status,
     all_checks,
     is_claimed,
     owners_of,
@@ -417,19 +419,27 @@ class Judge:
             if took:
                 dropped.add(id(finding))
                 owners_of_dropped.setdefault(finding.requirement, set()).update(took)
-        # An answer the client cannot read for what it is (suites/checks/readable.py): every other rule
-        # read nothing true in its body, so the rule that failed on its framing is the one finding. And an
-        # answer a provider's refusal of the gateway's request made: the translation rule it breaks.
+        # An answer the client cannot read for what it is (suites/checks/readable.py): every rule that read
+        # its body found nothing true in it, so the rule that failed on its framing is the one finding (what
+        # reached the provider, and the headers, stay readable: their rules keep their findings). And an
+        # answer a provider's refusal made: the test's own assertions about that answer are left to the
+        # translation rule that explains the refusal (a check's reading of the request sent stays its own).
+        probes = upstream_rules()
         for key, exchange in self._exchanges.items():
-            readers = (set(unreadable_answer(exchange)) | set(refused.get(key, ()))) & firm.get(key, set())
-            for finding, at in self._recorded if readers else ():
-                if (
-                    at == key
-                    and finding.requirement not in readers
-                    and not reads_headers_only(finding.requirement)
-                ):
-                    dropped.add(id(finding))
-                    owners_of_dropped.setdefault(finding.requirement, set()).update(readers)
+            unreadable = set(unreadable_answer(exchange)) & firm.get(key, set())
+            refusal = set(refused.get(key, ())) & firm.get(key, set())
+            for finding, at in self._recorded if unreadable or refusal else ():
+                status = isinstance(finding.message, Located) and finding.message.path == STATUS
+                if at != key or status or reads_headers_only(finding.requirement):
+                    continue
+                if unreadable and finding.requirement not in unreadable and finding.requirement not in probes:
+                    took = unreadable
+                elif refusal and finding.requirement not in refusal and finding.check == self.node.name:
+                    took = refusal
+                else:
+                    continue
+                dropped.add(id(finding))
+                owners_of_dropped.setdefault(finding.requirement, set()).update(took)
         self._deferrable.clear()
         if not dropped:
             return
@@ -481,7 +491,7 @@ class Judge:
             upstream = refused_request(exchange.request_body or {}, journal)
         roots = self._probe(exchange, upstream, only) if upstream is not None else ()
         if not roots and unstaged(exchange) is None:
-            self.require(ANSWERED, False, _refusal(exchange, journal), exchange)
+            self.require(ANSWERED, False, about_status(_refusal(exchange, journal)), exchange)
             roots = (ANSWERED,)
         self._roots[key] = roots
         return roots

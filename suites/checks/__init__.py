@@ -97,6 +97,15 @@ class Located(str):
         return located
 
 
+#: a finding about the HTTP status alone: the status line is readable whatever the body is, so such a
+#: finding is never left to the rule of an unreadable body (D-149), as findings about headers are not
+STATUS = "(the HTTP status)"
+
+
+def about_status(message: str) -> Located:
+    return Located(message, STATUS)
+
+
 #: a rule's "and the request works" clause, when the answer failed: where a translation rule explains the
 #: provider's refusal on the same exchange, the failure is that rule's finding (D-153). The owners are every
 #: upstream-side rule but the clause's own, resolved when the judge settles (`upstream_rules`)

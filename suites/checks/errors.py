@@ -15,6 +15,7 @@ from auriko_conformance.suites.checks import (
     Applies,
     Context,
     Located,
+    about_status,
     check,
     error_under_200,
     family,
@@ -322,7 +323,7 @@ def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
         if exchange.status == want.status:
             return  # no envelope to read a code, param or type from: SCHEMA-006's finding
     if exchange.status != want.status:
-        yield f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})"
+        yield about_status(f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})")
     if want.codes and error.get("code") not in want.codes:
         yield Located(
             f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}", "$.error.code"

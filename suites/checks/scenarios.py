@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auriko_conformance.suites.checks import Applies, Context, Located, NotApplicable, check, error_under_200
+from auriko_conformance.suites.checks import (
+    Applies,
+    Context,
+    Located,
+    NotApplicable,
+    about_status,
+    check,
+    error_under_200,
+)
 from auriko_conformance.suites.checks.errors import SCENARIO_ERROR_OWNERS, under_200
 from auriko_conformance.suites.exchange import Exchange
 
@@ -56,6 +64,6 @@ def scenario_gives_its_documented_error(exchange: Exchange, context: Context) ->
     if error.get("code") != want.code:
         yield f"expected code {want.code!r}, got {error.get('code')!r} (HTTP {exchange.status})"
     if exchange.status != want.status:
-        yield f"{want.code} must be HTTP {want.status}, got {exchange.status}"
+        yield about_status(f"{want.code} must be HTTP {want.status}, got {exchange.status}")
     if error.get("type") != want.type:  # with the right code, a wrong type is ERR-001's (code and type)
         yield Located(f"{want.code} must have type {want.type!r}, got {error.get('type')!r}", "$.error.type")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from auriko_conformance.suites.checks import Applies, Blocked, Context, NotApplicable, check
+from auriko_conformance.suites.checks import Applies, Blocked, Context, NotApplicable, about_status, check
 from auriko_conformance.suites.checks.readable import unreadable_answer
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 
@@ -106,7 +106,7 @@ def hostile_input_gets_an_envelope(exchange: Exchange, context: Context) -> Iter
     if not sec.hostile:
         raise NotApplicable
     if exchange.status >= 500:
-        yield f"hostile input caused HTTP {exchange.status}: {exchange.excerpt(160)}"
+        yield about_status(f"hostile input caused HTTP {exchange.status}: {exchange.excerpt(160)}")
         return
     if exchange.status < 400:
         return

@@ -1256,3 +1256,12 @@ def test_a_json_error_under_200_for_a_stream_is_err_003s_not_stream_017s(judge: 
     judge(exchange)
     judge(exchange, context, only=["pre_stream_error_is_non_2xx"])
     assert_one_finding(judge, "ERR-003", "STREAM-017")
+
+
+def test_a_wrong_status_stays_its_rules_finding_on_a_body_without_envelope(judge: Judge) -> None:
+    """The status line is readable whatever the body is: a 500 for an unparseable body is REQ-013's own
+    finding beside SCHEMA-006's missing envelope; what the body would have said is SCHEMA-006's."""
+    exchange = _json_error(500, {"status": "failure", "message": "Something went wrong"}, **REQUEST_ID)
+    expect.error(judge, exchange, "REQ-013", status=400, code="invalid_request")
+    failed, _ = verdicts(judge)
+    assert {"SCHEMA-006", "REQ-013"} <= failed
