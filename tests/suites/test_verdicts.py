@@ -40,9 +40,11 @@ def _drop_max_tokens(self: AnthropicAdapter, attempt: Any, native: dict[str, Any
     """The defect: the field Anthropic requires is never placed."""
 
 
-def test_an_omitted_upstream_field_fails_its_rule_and_blocks_the_rest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _without_max_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suite: str, select: str
+) -> tuple[dict[str, Any], set[str], set[str]]:
+    """Run `suite` (`-k select`) on a reference gateway that never places Anthropic's max_tokens: its rows
+    by id, and the ids that failed and that read blocked."""
     monkeypatch.setattr(AnthropicAdapter, "place_max_tokens", _drop_max_tokens)
     with (
         serving(create_mocks()) as mocks,
@@ -50,8 +52,8 @@ def test_an_omitted_upstream_field_fails_its_rule_and_blocks_the_rest(
     ):
         run_suites(
             [
-                str(SUITES / "test_translation.py"),
-                *("-k", "anthropic and not snapshot", "-q", "-p", "no:cacheprovider"),
+                str(SUITES / suite),
+                *("-k", select, "-q", "-p", "no:cacheprovider"),
                 *("--target-url", gw.url, "--mock-url", mocks.url, "--api-key", TEST_API_KEY),
                 *("--conformance-report", str(tmp_path)),
             ]
@@ -59,6 +61,15 @@ def test_an_omitted_upstream_field_fails_its_rule_and_blocks_the_rest(
     rows = {row["id"]: row for row in orjson.loads((tmp_path / "results.json").read_bytes())["requirements"]}
     failed = {i for i, row in rows.items() if row["verdict"] == "fail"}
     blocked = {i for i, row in rows.items() if row["verdict"] == "blocked"}
+    return rows, failed, blocked
+
+
+def test_an_omitted_upstream_field_fails_its_rule_and_blocks_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, failed, blocked = _without_max_tokens(
+        tmp_path, monkeypatch, "test_translation.py", "anthropic and not snapshot"
+    )
     assert failed == {"XLATE-001"}
     assert len(blocked) >= 10, blocked  # the translation rules of every Anthropic test
     assert {r for i in blocked for r in rows[i]["blocked_by"]} == {"XLATE-001"}
@@ -412,22 +423,7 @@ def test_a_refusal_the_test_did_not_attribute_is_left_to_the_translation_rule(
     """The extension tests read their own rules (EXT-001/002/004/005) on Anthropic requests that Anthropic
     refuses for want of `max_tokens`: XLATE-001 fails on the refused request, and the extension rules
     (EXT-004's "and the request works" clause, EXT-005's missing client value) read blocked by it."""
-    monkeypatch.setattr(AnthropicAdapter, "place_max_tokens", _drop_max_tokens)
-    with (
-        serving(create_mocks()) as mocks,
-        serving(create_gateway(default_config(mock_base_url=mocks.url))) as gw,
-    ):
-        run_suites(
-            [
-                str(SUITES / "test_extensions.py"),
-                *("-k", "anthropic", "-q", "-p", "no:cacheprovider"),
-                *("--target-url", gw.url, "--mock-url", mocks.url, "--api-key", TEST_API_KEY),
-                *("--conformance-report", str(tmp_path)),
-            ]
-        )
-    rows = {row["id"]: row for row in orjson.loads((tmp_path / "results.json").read_bytes())["requirements"]}
-    failed = {i for i, row in rows.items() if row["verdict"] == "fail"}
-    blocked = {i for i, row in rows.items() if row["verdict"] == "blocked"}
+    rows, failed, blocked = _without_max_tokens(tmp_path, monkeypatch, "test_extensions.py", "anthropic")
     assert failed == {"XLATE-001"}
     assert {"EXT-004", "EXT-005"} <= blocked
     assert {r for i in blocked for r in rows[i]["blocked_by"]} == {"XLATE-001"}
