@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from auriko_conformance.suites import expect
-from auriko_conformance.suites.checks import Located, owners_of
+from auriko_conformance.suites.checks import Context, Located, owners_of
 from auriko_conformance.suites.checks.scenarios import ScenarioContext
 from auriko_conformance.suites.checks.security import SecurityContext
 from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise
@@ -1265,3 +1265,44 @@ def test_a_wrong_status_stays_its_rules_finding_on_a_body_without_envelope(judge
     expect.error(judge, exchange, "REQ-013", status=400, code="invalid_request")
     failed, _ = verdicts(judge)
     assert {"SCHEMA-006", "REQ-013"} <= failed
+
+
+# --------------------------------------------------------------------------------------------------
+# Review: the places of this session's checks not yet fed a broken exchange
+# --------------------------------------------------------------------------------------------------
+
+
+def test_string_warnings_block_meta_012(judge: Judge) -> None:
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["presence_penalty was dropped"]
+    exchange = answer(body)
+    judge(exchange, Context(request={"model": "m"}, dropped_parameters=("presence_penalty",)))
+    failed, blocked = verdicts(judge)
+    assert "META-008" in failed
+    assert "META-012" not in failed
+    assert blocked["META-012"] == ("META-008",)
+
+
+@pytest.mark.parametrize(("error_type", "owner"), [("api_error", "ERR-001"), ("rate_limit_error", None)])
+def test_a_budget_errors_type_is_err_001s(judge: Judge, error_type: str, owner: str | None) -> None:
+    error = {"message": "spent", "type": error_type, "code": "budget_exhausted", "param": None,
+             "doc_url": "https://docs.auriko.ai/errors/budget_exhausted"}  # fmt: skip
+    judge(_json_error(429, {"error": error}, **REQUEST_ID, **{"retry-after": "60"}))
+    failed, blocked = verdicts(judge)
+    assert "ERR-013" not in failed
+    if owner:
+        assert owner in failed
+        assert blocked["ERR-013"] == (owner,)
+
+
+def test_a_claude_budget_without_max_tokens_is_xlate_001s(judge: Judge) -> None:
+    entry = {"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/anthropic/v1/messages",
+             "headers": {"x-api-key": "[redacted]", "anthropic-version": "2023-06-01"}, "status": 400,
+             "body": {"model": "claude", "messages": [], "thinking": {"type": "enabled", "budget_tokens": 1024}}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    context = XlateContext(request={"model": "m", "reasoning_effort": "low"}, upstream=up, upstreams=[up],
+                           expect={"claude_kind": "budget"})  # fmt: skip
+    exchange = _json_error(502, {"error": {"message": "x", "type": "api_error", "code": "upstream_error",
+                                           "param": None}}, **REQUEST_ID)  # fmt: skip
+    judge(exchange, context, only=["native_endpoint_and_auth", "claude_budget_from_effort"])
+    assert_one_finding(judge, "XLATE-001", "XLATE-022")
