@@ -128,17 +128,33 @@ def find_platform_governed(extensions: dict[str, Any]) -> str | None:
     return None
 
 
-def _removal(norm: str) -> str | None:
-    """Why a top-level key of an extension is removed (its normalised name), or None to keep it."""
+#: why each kind of top-level extension key is removed
+REMOVAL_REASONS = {
+    "credential": "credentials are never forwarded.",
+    "transport": "the upstream URL and headers are the gateway's.",
+    "core": "it is a core request field; set it at the top level.",
+    "reasoning": "use reasoning_effort for reasoning.",
+}
+
+
+def removal_kind(key: str) -> str | None:
+    """The kind of a top-level extension key the gateway removes (a `REMOVAL_REASONS` key), or None to
+    keep it (the mutation harness reuses it to build a gateway that removes only some kinds)."""
+    norm = _norm(key)
     if _is_credential(norm):
-        return "credentials are never forwarded."
+        return "credential"
     if norm in TRANSPORT_FIELDS:
-        return "the upstream URL and headers are the gateway's."
+        return "transport"
     if norm in CORE_FIELDS or norm.replace("_", "") in CORE_FIELDS:
-        return "it is a core request field; set it at the top level."
+        return "core"
     if norm in REASONING_FIELDS:
-        return "use reasoning_effort for reasoning."
+        return "reasoning"
     return None
+
+
+def strip_credentials(value: Any) -> Any:
+    """`value` without credential keys at any depth."""
+    return _strip_credentials(value, "", [])
 
 
 def sanitise_extension(value: dict[str, Any], path: str, removed: list[str]) -> dict[str, Any]:
@@ -146,9 +162,9 @@ def sanitise_extension(value: dict[str, Any], path: str, removed: list[str]) -> 
     appended to `removed` (one `blocked_field` warning each, see `blocked_warnings`)."""
     clean: dict[str, Any] = {}
     for key, child in value.items():
-        reason = _removal(_norm(key))
-        if reason is not None:
-            removed.append(f"{path}.{key} was removed: {reason}")
+        kind = removal_kind(key)
+        if kind is not None:
+            removed.append(f"{path}.{key} was removed: {REMOVAL_REASONS[kind]}")
             continue
         clean[key] = _strip_credentials(child, f"{path}.{key}", removed)
     return clean

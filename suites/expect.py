@@ -8,6 +8,7 @@ from typing import Any
 
 from auriko_conformance.suites.checks import Context, about_status, error_under_200
 from auriko_conformance.suites.checks._warning_names import names
+from auriko_conformance.suites.checks.errors import CODES
 from auriko_conformance.suites.checks.xlate import refused_request
 from auriko_conformance.suites.exchange import Exchange, ItemKind
 from auriko_conformance.suites.plugin import ANSWERED, Judge, in_scope, unstaged
@@ -15,8 +16,6 @@ from auriko_conformance.suites.target import Target
 
 from auriko_conformance.contract import error_codes
 
-#: the requirement that holds an error's code, param and type to the situation's (auriko scope)
-CODES = "ERR-014"
 #: the requirement that states the error envelope's shape
 ENVELOPE = "SCHEMA-006"
 #: the requirement that says a failure is never answered with HTTP 200
@@ -140,6 +139,25 @@ def error(
         )
 
 
+def param(
+    judge: Judge, exchange: Exchange, requirement: str, allowed: set[str], *, status: int = 400
+) -> None:
+    """The error of `requirement`'s situation names one of `allowed` as its `param`: ERR-014's rule (the
+    param of every situation's error) when the run judges it, `requirement` reading blocked by it; else
+    (at `core`) `requirement`'s own. Judged only on the situation's status: another status is the
+    requirement's finding, and a param of another situation's error says nothing."""
+    if exchange.status != status or exchange.error is None:
+        return
+    got = exchange.error.get("param")
+    owner = CODES if in_scope(CODES, judge.level) else requirement
+    message = f"{requirement}: param {got!r}, expected {' or '.join(sorted(allowed))}"
+    judge.require(owner, got in allowed, message, exchange)
+    if owner != requirement:
+        judge.checked.add(requirement)
+        if got not in allowed:
+            judge.block(requirement, "the param its error names is ERR-014's finding", (CODES,), stops=False)
+
+
 #: the rule a key-scoped rule rests on: the gateway tells keys apart (an unknown key is refused)
 KEYS_TOLD_APART = "AUTH-002"
 
@@ -236,6 +254,20 @@ def staged(
             requirement, f"the upstream refused the gateway's request ({status}) before the fault", roots
         )
     return False
+
+
+def rejection_staged(
+    judge: Judge, exchange: Exchange, journal: Sequence[Mapping[str, Any]], *requirements: str
+) -> bool:
+    """Whether a scenario that stages a provider's refusal (a context-length 400) ran as staged: the
+    provider refused for the staged reason, not because what the gateway sent was invalid (Anthropic
+    without `max_tokens` refuses before the directive plays). When a translation rule explains the
+    refusal, `requirements` read blocked by it: the mapping they judge never met the staged error."""
+    refused = refused_request(exchange.request_body or {}, journal)
+    roots = judge.explained(exchange, refused) if refused is not None else ()
+    for requirement in requirements if roots else ():
+        judge.block(requirement, "the provider refused the gateway's request for another reason", roots)
+    return not roots
 
 
 def pre_stream_error(judge: Judge, exchange: Exchange, situation: str, rule: str) -> None:

@@ -34,8 +34,10 @@ from auriko_conformance.suites.checks import (
     Context,
     Finding,
     Located,
+    Restated,
     about_status,
     all_checks,
+    applicable,
     is_claimed,
     owners_of,
     select_checks,
@@ -346,7 +348,12 @@ class Judge:
     #: every finding kept with the exchange it was found on (by id), and the catch-all findings that a
     #: specific rule may own (with their owners): `settle` decides at the test's end
     _recorded: list[tuple[Finding, int]] = field(default_factory=list)
-    _deferrable: list[tuple[Finding, int, tuple[str, ...]]] = field(default_factory=list)
+    _deferrable: list[tuple[Finding, int, tuple[str, ...], Context]] = field(default_factory=list)
+    #: the requirements whose checks judged each exchange (by id): `settle` judges a place's owner where
+    #: a rule read that place and the owner was not judged yet
+    _judged_on: dict[int, set[str]] = field(default_factory=dict)
+    #: requirements whose findings were restated under a general rule (`Restated`), with those rules
+    _restated: dict[str, set[str]] = field(default_factory=dict)
     #: the exchanges findings were recorded on (by id), for `settle` to ask whether each was readable
     _exchanges: dict[int, Exchange] = field(default_factory=dict)
     #: this test's upstream requests by tag, when the run has the mocks (`settle` reads refusals in them)
@@ -366,7 +373,6 @@ class Judge:
         context = context or Context(request=exchange.request_body or {})
         if context.claims is None:
             context.claims = self.claims
-        found: list[Finding] = []
         self.unclaimed.update(
             c.requirement
             for c in unclaimed_checks(exchange, only, context.claims, context)
@@ -381,22 +387,66 @@ class Judge:
             except Blocked as blocked:  # an error where an answer was due has a root cause; else none known
                 roots = blocked.roots or (self.attribute(exchange) if exchange.status != 200 else ())
                 self.block(chk.requirement, str(blocked), roots, stops=not blocked.roots)
+        self._settle_judged(exchange, context, judged)
+        return [f for _, findings, _ in judged for f in findings]
+
+    def _settle_judged(
+        self, exchange: Exchange, context: Context, judged: list[tuple[Check, list[Finding], bool]]
+    ) -> None:
+        found: list[Finding] = []
+        on = self._judged_on.setdefault(id(exchange), set())
         for chk, findings, applied in judged:
             if applied:
                 self.checked.add(chk.requirement)
+                on.add(chk.requirement)
+            for i, f in enumerate(findings):
+                if isinstance(f.message, Restated) and in_scope(f.message.owner, self.level):
+                    findings[i] = Finding(f.message.owner, f.check, f.message)
+                    self.checked.add(f.message.owner)
+                    self._restated.setdefault(chk.requirement, set()).add(f.message.owner)
             found.extend(findings)
-            self._may_defer(chk, findings, exchange)
+            self._may_defer(chk, findings, exchange, context)
         self.record(found, exchange)
-        return found
 
-    def _may_defer(self, chk: Check, findings: list[Finding], exchange: Exchange) -> None:
+    def _may_defer(self, chk: Check, findings: list[Finding], exchange: Exchange, context: Context) -> None:
         """Note the findings of a catch-all at places a specific rule owns (`settle` decides)."""
         if chk.defers:
             self._deferrable.extend(
-                (f, id(exchange), owners)
+                (f, id(exchange), owners, context)
                 for f in findings
                 if isinstance(f.message, Located) and (owners := owners_of(chk.defers, f.message.path))
             )
+
+    def _judge_owners(self) -> None:
+        """Judge each owner of a place a rule found a defect at, on that exchange and with that rule's
+        context, when no check of the owner judged it yet: the owner's verdict there decides whether the
+        defect is its (it fails) or stays the reading rule's (it passes), whatever the test chose to judge
+        (a suffix test that judged only its own check still sees META-001 take a missing report).
+        Owners judged here can defer in turn, so this runs until nothing new is judged."""
+        registry = all_checks()
+        done = 0
+        while done < len(self._deferrable):
+            _, key, owners, context = self._deferrable[done]
+            done += 1
+            exchange = self._exchanges.get(key)
+            if exchange is None or owners == ANY_UPSTREAM_RULE:
+                continue
+            on = self._judged_on.setdefault(key, set())
+            wanted = set(owners) - on
+            on.update(wanted)  # once per exchange, whatever the verdict
+            kinds = applicable(exchange)
+            names = [name for name, c in registry.items() if c.requirement in wanted and c.applies in kinds]
+            if not names:
+                continue
+            judged = []
+            for chk in select_checks(exchange, names, context.claims, context):
+                if not in_scope(chk.requirement, self.level):
+                    continue
+                try:
+                    judged.append((chk, *chk.judge(exchange, context)))
+                except Blocked:
+                    continue  # the owner has no subject here: the reading rule keeps its finding
+            self._settle_judged(exchange, context, judged)
 
     def settle(self) -> None:
         """At the test's end, leave each catch-all finding at a place a specific rule owns to that rule,
@@ -405,14 +455,15 @@ class Judge:
         refused = {} if self._refusals_judged else self._refusals()
         self._refusals_judged = True
         self._judge_readers()
-        deferrable = {id(f) for f, _, _ in self._deferrable}
+        self._judge_owners()
+        deferrable = {id(f) for f, *_ in self._deferrable}
         firm: dict[int, set[str]] = {}
         for finding, key in self._recorded:
             if id(finding) not in deferrable:
                 firm.setdefault(key, set()).add(finding.requirement)
         dropped: set[int] = set()
         owners_of_dropped: dict[str, set[str]] = {}
-        for finding, key, owners in self._deferrable:
+        for finding, key, owners, _ in self._deferrable:
             if owners == ANY_UPSTREAM_RULE:
                 owners = tuple(upstream_rules() - {finding.requirement})
             took = set(owners) & firm.get(key, set())
@@ -430,9 +481,11 @@ class Judge:
             refusal = set(refused.get(key, ())) & firm.get(key, set())
             for finding, at in self._recorded if unreadable or refusal else ():
                 status = isinstance(finding.message, Located) and finding.message.path == STATUS
-                if at != key or status or reads_headers_only(finding.requirement):
+                if at != key or reads_headers_only(finding.requirement):
                     continue
-                if unreadable and finding.requirement not in unreadable and finding.requirement not in probes:
+                # the status line is readable whatever the body is; a refused request's status is not
+                # the test's finding when a translation rule explains the refusal
+                if unreadable and not status and finding.requirement not in unreadable | probes:
                     took = unreadable
                 elif refusal and finding.requirement not in refusal and finding.check == self.node.name:
                     took = refusal
@@ -441,7 +494,10 @@ class Judge:
                 dropped.add(id(finding))
                 owners_of_dropped.setdefault(finding.requirement, set()).update(took)
         self._deferrable.clear()
-        if not dropped:
+        for requirement, owners in self._restated.items():
+            owners_of_dropped.setdefault(requirement, set()).update(owners)
+        self._restated = {}
+        if not dropped and not owners_of_dropped:
             return
         self.findings = [f for f in self.findings if id(f) not in dropped]
         left = {f.requirement for f in self.findings}
@@ -496,6 +552,18 @@ class Judge:
         self._roots[key] = roots
         return roots
 
+    def explained(self, exchange: Exchange, upstream: Context) -> tuple[str, ...]:
+        """The translation rules that explain a provider's refusal of what the gateway sent (`upstream`),
+        judged on it once; () when none does: the refusal was the one the scenario staged, not a root
+        cause (unlike `attribute`, no refusal is held against REQ-027 here)."""
+        key = id(exchange)
+        if key not in self._roots:
+            roots = self._probe(exchange, upstream)
+            if not roots:
+                return ()
+            self._roots[key] = roots
+        return self._roots[key]
+
     def _probe(
         self, exchange: Exchange, upstream: Context, only: Sequence[str] | None = None
     ) -> tuple[str, ...]:
@@ -513,13 +581,13 @@ class Judge:
         found = []
         for probe in probes:
             findings = probe.judge(exchange, upstream)[0]
-            self._may_defer(probe, findings, exchange)
+            self._may_defer(probe, findings, exchange, upstream)
             found.extend(findings)
         self.checked.update(f.requirement for f in found)
         self.record(found, exchange)
         # a finding another rule may own (a "the request failed" clause, a field that rule requires) is no
         # root of the refusal while a firm one explains it
-        deferred = {id(f) for f, _, _ in self._deferrable}
+        deferred = {id(f) for f, *_ in self._deferrable}
         causes = [f for f in found if id(f) not in deferred] or found
         return tuple(sorted({f.requirement for f in causes}))
 

@@ -57,6 +57,10 @@ def test_wrong_keys(target: Target, profile: TargetProfile, judge: Judge, case: 
     expect.error(judge, exchange, "AUTH-002", **INVALID_KEY)
 
 
+#: the error types of a refused key: an answer of either type was an authentication decision
+AUTH_ERROR_TYPES = frozenset({"authentication_error", "permission_error"})
+
+
 @pytest.mark.requirement("AUTH-003")
 @pytest.mark.parametrize("body_case", ["empty_messages", "unknown_model"])
 def test_auth_before_validation(target: Target, profile: TargetProfile, judge: Judge, body_case: str) -> None:
@@ -68,6 +72,16 @@ def test_auth_before_validation(target: Target, profile: TargetProfile, judge: J
     for auth in (None, f"Bearer ak_live_{secrets.token_hex(8)}"):
         exchange = target.chat(body, auth=False, headers={"Authorization": auth} if auth else None)
         judge(exchange)  # the envelope and its code are AUTH-001/002's business; AUTH-003 is the order
+        error_type = (exchange.error or {}).get("type")
+        if exchange.status == 403 and error_type in AUTH_ERROR_TYPES:
+            # the key was refused first (the order holds), with the status AUTH-001/002 hold to 401
+            owner = "AUTH-001" if auth is None else "AUTH-002"
+            message = (
+                f"a {'missing' if auth is None else 'unknown'} key was refused with 403 {error_type}, not 401"
+            )
+            judge.require(owner, False, message, exchange)
+            judge.block("AUTH-003", "the key was refused first, with the wrong status", (owner,), stops=False)
+            continue
         judge.require(
             "AUTH-003",
             exchange.status == 401,
@@ -135,10 +149,15 @@ def test_wrong_method(target: Target, judge: Judge, method: str) -> None:
 def test_unknown_path(target: Target, judge: Judge, path: str) -> None:
     exchange = target.request("GET", path)
     expect.error(judge, exchange, "ERR-006", status=404, code="resource_not_found")
-    # ERR-006 names the envelope itself ("404 with a JSON error envelope"), beside SCHEMA-006's shape
-    judge.require(
-        "ERR-006", exchange.error is not None, f"the 404 is no error envelope: {exchange.excerpt(80)!r}"
-    )
+    # ERR-006 names the envelope itself ("404 with a JSON error envelope"): a body that is no JSON object
+    # is its finding; a JSON object of another shape is the envelope's rule's (SCHEMA-006 fails on it)
+    if exchange.error is None and isinstance(exchange.json, dict):
+        reason = f"the 404 is JSON without the envelope: {exchange.excerpt(80)!r}"
+        judge.block("ERR-006", reason, (expect.ENVELOPE,), stops=False)
+    else:
+        judge.require(
+            "ERR-006", exchange.error is not None, f"the 404 is no error envelope: {exchange.excerpt(80)!r}"
+        )
 
 
 #: the requirement that makes each situation an error (a target that accepts it breaks that rule)

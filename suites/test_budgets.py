@@ -19,6 +19,8 @@ from auriko_conformance.suites.plugin import NOT_CLAIMED, Judge
 from auriko_conformance.suites.profile import TargetProfile
 from auriko_conformance.suites.target import Mocks, Target, new_tag
 
+from auriko_conformance.contract import error_codes
+
 #: requests a budgeted key may answer before its budget must be spent (the profile's key: one)
 BUDGET_REQUESTS = 4
 #: requests within which a low-limit key must be refused (the reference's: two per minute)
@@ -73,6 +75,11 @@ def spend_until_refused(
         judge(last, KeyContext(request=last.request_body or {}, role=role, journal=journal))
         if last.status != 200:
             break
+    if last is not None and last.status == 429 and isinstance(got, str) and got not in error_codes():
+        # refused as a 429, with a code outside the registry (a legacy one): ERR-002's finding, judged above
+        reason = f"the {role} key was refused with code {got!r}, which is not in the registry"
+        judge.block(requirement, reason, (expect.LEGACY,), stops=False)
+        return
     judge.require(
         requirement,
         last is not None and last.status == 429 and got == code,

@@ -43,8 +43,9 @@ def test_documented_error_scenario(
     request, headers = scenario_request(profile, scenario)
     exchange = target.chat(request, tag=tag, headers=headers)
     judge(exchange)
-    served = code in KEY_CODES and exchange.status == 200
-    # served: a key-scoped code needs a gateway that tells keys apart (AUTH-002 first)
+    served = (code in KEY_CODES or "key" in scenario) and exchange.status == 200
+    # served: a scenario of a key (its own code, or a key whose policy makes the error) needs a gateway
+    # that tells keys apart (AUTH-002 first)
     if served and not expect.keys_told_apart(judge, target, profile.default_model, "ERR-016"):
         return
     expect.under_200(judge, exchange, code)  # the owner of an error sent under 200 fails, ERR-016 defers

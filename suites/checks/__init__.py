@@ -97,6 +97,20 @@ class Located(str):
         return located
 
 
+class Restated(Located):
+    """A finding's message at a place a general rule states for every situation (the `param` an error
+    names is ERR-014's): the judge records it under that rule (`owner`) when the run judges it, and the
+    reading rule reads blocked by it. Unlike a deferred place, the owner needs no check of its own on the
+    exchange: the reading rule's observation is the owner's subject, stated in the owner's words."""
+
+    owner: str
+
+    def __new__(cls, message: str, path: str, owner: str) -> Restated:
+        restated = super().__new__(cls, message, path)
+        restated.owner = owner
+        return restated
+
+
 #: a finding about the HTTP status alone: the status line is readable whatever the body is, so such a
 #: finding is never left to the rule of an unreadable body (D-149), as findings about headers are not
 STATUS = "(the HTTP status)"

@@ -15,6 +15,7 @@ from auriko_conformance.suites.checks import (
     Applies,
     Context,
     Located,
+    Restated,
     about_status,
     check,
     error_under_200,
@@ -27,6 +28,8 @@ from auriko_conformance.suites.scenario import RouteContext
 from auriko_conformance import contract
 
 CHAT_PATH = "/v1/chat/completions"
+#: the rule that holds an error's code, param and type to the situation's (suites.expect.CODES)
+CODES = "ERR-014"
 
 ERROR = Applies.ERROR
 
@@ -329,7 +332,8 @@ def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
             f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}", "$.error.code"
         )
     if want.param is not None and error.get("param") != want.param:
-        yield f"param {error.get('param')!r}, expected {want.param!r}"
+        # the param a situation's error names is ERR-014's rule for every situation (one finding)
+        yield Restated(f"param {error.get('param')!r}, expected {want.param!r}", "$.error.param", CODES)
     if want.error_type is not None and error.get("type") != want.error_type:
         yield Located(f"type {error.get('type')!r}, expected {want.error_type!r}", "$.error.type")
 

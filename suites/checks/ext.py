@@ -85,7 +85,7 @@ def other_extensions_stay_behind(exchange: Exchange, context: XlateContext) -> I
                 yield f"extensions.{other}.{key} reached {up.flavour}, which is not {other}"
 
 
-@check("EXT-003", Applies.ANY)
+@check("EXT-003", Applies.ANY, defers=REFUSED_OWNERS)
 def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterator[str]:
     """Unused known providers give `ignored_extension`, unknown names `unknown_provider`; no failure.
 
@@ -95,7 +95,10 @@ def extension_provider_warnings(exchange: Exchange, context: Context) -> Iterato
     if "ignored" not in expect and "unknown" not in expect:
         raise NotApplicable
     if exchange.status != 200:
-        yield f"extensions for other providers made the request fail with HTTP {exchange.status}"
+        # a provider's refusal of what the gateway sent is the translation rule's that explains it
+        yield request_failed(
+            f"extensions for other providers made the request fail with HTTP {exchange.status}"
+        )
         return
     for kind, key in (("ignored_extension", "ignored"), ("unknown_provider", "unknown")):
         for name in expect.get(key) or ():

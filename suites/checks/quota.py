@@ -78,7 +78,15 @@ def _refused_upstream(context: KeyContext) -> Iterator[str]:
         yield f"the refused request still reached upstream: {seen}"
 
 
-@check("ERR-017", Applies.ERROR, defers={**RETRY_AFTER_OWNERS, "$.error.type": ("ERR-001",)})
+#: the X-Rate-Limit-Source header of a 429: HDR-006 holds every 429 to carry it with a documented value
+RATE_LIMIT_SOURCE = "header:x-rate-limit-source"
+
+
+@check(
+    "ERR-017",
+    Applies.ERROR,
+    defers={**RETRY_AFTER_OWNERS, "$.error.type": ("ERR-001",), RATE_LIMIT_SOURCE: ("HDR-006",)},
+)
 def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str]:
     """The gateway's own per-key limit: 429 rate_limit_exceeded, type rate_limit_error, an integer
     Retry-After of at least 1, X-Rate-Limit-Source auriko, and no upstream request."""
@@ -97,7 +105,9 @@ def own_rate_limit_refusal(exchange: Exchange, context: Context) -> Iterator[str
         yield f"Retry-After is {retry!r}, not a whole number of seconds of at least 1"
     source = exchange.headers.get("x-rate-limit-source")
     if source != "auriko":
-        yield f"X-Rate-Limit-Source is {source!r}; the gateway's own limit is 'auriko'"
+        message = f"X-Rate-Limit-Source is {source!r}; the gateway's own limit is 'auriko'"
+        # missing or no documented value: HDR-006's finding ("every 429 carries it"); `provider` is this one's
+        yield message if source == "provider" else Located(message, RATE_LIMIT_SOURCE)
     yield from _refused_upstream(keyed)
 
 

@@ -67,21 +67,33 @@ def _choice(exchange: Exchange, context: Context) -> Iterator[str]:
             yield f"expected {promise.winner!r} to answer ({promise.why}), got {got}"
         return
     seen = called(context.journal)
+    metadata = exchange.metadata or {}
+    applied = metadata.get("routing_strategy")
+    if promise.strategy is not None and isinstance(applied, str) and applied and applied != promise.strategy:
+        # the gateway says it routed by another strategy: the choice follows from that, and the request's
+        # strategy not being the one applied is META-005's finding (one defect), judged on this exchange
+        def choice(message: str, exchange: Exchange, context: Context) -> str:
+            return Located(f"{message} (routed as {applied!r})", "$.routing_metadata.routing_strategy")
+    else:
+        choice = upstream
     if promise.excludes_loser and promise.loser in seen:
         message = f"{promise.loser!r} was called although the filter rules it out ({promise.why}): {seen}"
-        yield upstream(message, exchange, context)
+        yield choice(message, exchange, context)
     elif seen and seen[0] != promise.winner:
         message = f"{seen[0]!r} was tried first; {promise.why} makes it {promise.winner!r}: {seen}"
-        yield upstream(message, exchange, context)
+        yield choice(message, exchange, context)
     answers = answering_entries(context.journal)
     if answers and answers[-1].get("provider") != promise.winner:
         message = f"{answers[-1].get('provider')!r} answered; {promise.why} makes it {promise.winner!r}"
-        yield upstream(message, exchange, context)
-    metadata = exchange.metadata or {}
+        yield choice(message, exchange, context)
     reported = context.instance(metadata.get("provider"))
     if reported != promise.winner:
         message = f"routing_metadata.provider is {metadata.get('provider')!r}, expected {promise.winner!r}"
-        yield Located(message, "$.routing_metadata.provider")
+        yield (
+            Located(message, "$.routing_metadata.provider")
+            if choice is upstream
+            else choice(message, exchange, context)
+        )
     if promise.strategy is not None and metadata.get("routing_strategy") != promise.strategy:
         got = metadata.get("routing_strategy")
         yield Located(

@@ -15,6 +15,7 @@ import pytest
 from auriko_conformance.suites.requirements import load_catalogue as load_requirements
 
 from auriko_conformance.mutants import catalogue, faults
+from auriko_conformance.mutants.faults.base import Answer
 from auriko_conformance.mutants.proxy import (
     Ledger,
     MutantProxy,
@@ -576,3 +577,94 @@ def test_error_mapping_can_be_limited_to_a_message() -> None:
     other = _error_response(502, "upstream_error", "openai returned HTTP 500: boom")
     assert asyncio.run(fault.front_response(_front({}), credentials, None)).status == 401  # type: ignore[arg-type]
     assert asyncio.run(fault.front_response(_front({}), other, None)).status == 502  # type: ignore[arg-type]
+
+
+def _tagged(path: str, body: dict[str, Any], tag: str = "t-1") -> ProxyRequest:
+    body = {**body, "messages": [{"role": "user", "content": f"[[conformance-id: {tag}]]"}]}
+    return ProxyRequest("back", "POST", path, "", httpx.Headers(), orjson.dumps(body))
+
+
+def test_a_strategy_applied_nowhere_is_still_echoed() -> None:
+    """`asked: *`, `used: null`: any strategy is parsed, dropped before routing, and reported as asked."""
+    fault = faults.build("strategy_confused", {"asked": "*", "used": None})
+    ledger = Ledger()
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x [[conformance-id: t]]"}],
+            "gateway": {"routing": {"optimize": "ttft-focus", "timeout_ms": 900}}}  # fmt: skip
+    ledger.put("client", "t", body)
+    request = asyncio.run(fault.front_request(_front({}, body), _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert request.json["gateway"]["routing"] == {"timeout_ms": 900}
+    answer = {
+        "object": "chat.completion",
+        "choices": [],
+        "routing_metadata": {"routing_strategy": "cost-focus"},
+    }
+    response = ProxyResponse(
+        200, httpx.Headers({"content-type": "application/json"}), body=orjson.dumps(answer)
+    )
+    out = asyncio.run(fault.front_response(request, response, _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert out.json["routing_metadata"]["routing_strategy"] == "ttft-focus"
+    invalid = {**body, "gateway": {"routing": {"optimize": "cheapest"}}}  # refused by the gateway as before
+    out = asyncio.run(fault.front_request(_front({}, invalid), _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert out.json["gateway"]["routing"]["optimize"] == "cheapest"
+
+
+@pytest.mark.parametrize(
+    ("only", "kept", "gone"),
+    [
+        (["credential", "core"], {"api_key", "temperature", "metadata"}, {"base_url"}),
+        (["transport"], {"base_url", "headers", "metadata"}, {"api_key", "temperature"}),
+    ],
+)
+def test_unsanitised_extensions_keep_only_the_kinds_named(
+    only: list[str], kept: set[str], gone: set[str]
+) -> None:
+    extension = {"api_key": "sk-1", "temperature": 2, "base_url": "http://evil", "metadata": {"user_id": "u"},
+                 "headers": {"authorization": "Bearer sk-2", "x-trace": "1"}}  # fmt: skip
+    ledger = Ledger()
+    ledger.put("client", "t-1", {"extensions": {"anthropic": extension}})
+    fault = faults.build("extensions_unsanitised", {"flavour": "any", "mode": "own", "only": only})
+    edited = asyncio.run(
+        fault.back_request(_tagged("/anthropic/v1/messages", {"model": "c"}), _LedgerHop(ledger))
+    )  # type: ignore[arg-type]
+    assert kept <= set(edited.json)
+    assert not gone & set(edited.json)
+    if "headers" in kept:  # credentials inside a transport option are still stripped
+        assert edited.json["headers"] == {"x-trace": "1"}
+
+
+def test_an_upstream_edit_can_wait_for_a_value() -> None:
+    """`when` + `when_equals`: only bodies whose path has that value (thinking on, not thinking off)."""
+    fault = faults.build("upstream_drop", {"flavour": "deepseek", "path": "thinking", "when": "thinking.type",
+                                           "when_equals": "enabled"})  # fmt: skip
+    path = "/deepseek/v1/chat/completions"
+    on = asyncio.run(fault.back_request(_tagged(path, {"thinking": {"type": "enabled"}}), None))  # type: ignore[arg-type]
+    off = asyncio.run(fault.back_request(_tagged(path, {"thinking": {"type": "disabled"}}), None))  # type: ignore[arg-type]
+    assert "thinking" not in on.json
+    assert off.json["thinking"] == {"type": "disabled"}
+
+
+def test_a_copied_client_field_can_keep_the_native_list_shape() -> None:
+    ledger = Ledger()
+    ledger.put("client", "t-1", {"stop": "zebra"})
+    fault = faults.build("upstream_copy_client", {"flavour": "anthropic", "fields": ["stop:stop_sequences"],
+                                                  "as_list": True})  # fmt: skip
+    edited = asyncio.run(
+        fault.back_request(_tagged("/anthropic/v1/messages", {"model": "c"}), _LedgerHop(ledger))
+    )  # type: ignore[arg-type]
+    assert edited.json["stop_sequences"] == ["zebra"]
+
+
+@pytest.mark.parametrize(("args", "deadline", "swallowed"), [
+    ({"when_client": "gateway.routing.deadline_ms"}, True, True),
+    ({"when_client": "gateway.routing.deadline_ms"}, False, False),
+    ({"unless_client": "gateway.routing.deadline_ms"}, True, False),
+    ({"unless_client": "gateway.routing.deadline_ms"}, False, True),
+])  # fmt: skip
+def test_a_swallowed_mid_stream_error_can_depend_on_the_request(
+    args: dict[str, Any], deadline: bool, swallowed: bool
+) -> None:
+    fault = faults.build("mid_stream_error_swallowed", args)
+    client = {"gateway": {"routing": {"deadline_ms": 900}}} if deadline else {}
+    error = ProxiedEvent.of({"error": {"message": "boom", "type": "api_error", "code": "upstream_timeout"}})
+    out = list(fault.on_event(error, "error", Answer(client)))
+    assert out[-1].is_done is swallowed

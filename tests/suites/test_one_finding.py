@@ -14,6 +14,7 @@ import orjson
 import pytest
 from auriko_conformance.suites import expect
 from auriko_conformance.suites.checks import Context, Located, owners_of
+from auriko_conformance.suites.checks.quota import KeyContext
 from auriko_conformance.suites.checks.scenarios import ScenarioContext
 from auriko_conformance.suites.checks.security import SecurityContext
 from auriko_conformance.suites.checks.strategy import ChoiceContext, Promise
@@ -165,9 +166,21 @@ def test_the_owner_judged_later_still_takes_the_defect(judge: Judge) -> None:
     assert blocked == {"SCHEMA-002": ("META-008",)}
 
 
-def test_a_defect_its_owner_did_not_see_stays_the_catch_alls(judge: Judge) -> None:
-    """No false pass: the owner did not fail on this exchange (here it never ran), so SCHEMA-002 keeps
-    the violation."""
+def test_an_owner_the_test_did_not_judge_is_judged_where_its_place_was_read(judge: Judge) -> None:
+    """The test judged SCHEMA-002 only: the owner of the place (META-008) is judged on the same exchange
+    when the test settles, fails there, and takes the defect (one finding, whatever the test chose)."""
+    body = completion()
+    body["routing_metadata"]["warnings"] = ["temperature was clamped"]
+    judge(answer(body), only=["completion_matches_schema"])
+    failed, blocked = verdicts(judge)
+    assert failed == {"META-008"}
+    assert blocked == {"SCHEMA-002": ("META-008",)}
+
+
+def test_a_defect_its_owner_cannot_judge_stays_the_catch_alls(request: pytest.FixtureRequest) -> None:
+    """No false pass: an owner that cannot judge the exchange (here the target does not claim the
+    feature it needs) takes nothing, so SCHEMA-002 keeps the violation."""
+    judge = Judge(request.node, claims=frozenset())
     body = completion()
     body["routing_metadata"]["warnings"] = ["temperature was clamped"]
     judge(answer(body), only=["completion_matches_schema"])
@@ -584,13 +597,14 @@ def test_an_outside_provider_reported_truthfully_still_fails_the_allowlist(judge
     assert blocked == {}
 
 
-def test_a_swap_meta_011_did_not_judge_stays_the_allowlists(judge: Judge) -> None:
-    """No owner judged (META-011 not run, e.g. out of the run's level): no false pass."""
+def test_a_swap_the_test_did_not_judge_meta_011_on_is_still_meta_011s(judge: Judge) -> None:
+    """The test judged the allowlist only: META-011, the owner of the disputed reading, is judged on the
+    same exchange when the test settles, fails, and the allowlist reads blocked by it."""
     exchange = _routed("vllm")
     judge(exchange, _allowlist(_answered_by("vllm-b")), only=["providers_allowlist_respected"])
     failed, blocked = verdicts(judge)
-    assert "ROUTE-001" in failed
-    assert "ROUTE-001" not in blocked
+    assert "META-011" in failed
+    assert blocked["ROUTE-001"] == ("META-011",)
 
 
 def test_meta_011_failing_on_the_model_alone_leaves_the_allowlist_its_finding(judge: Judge) -> None:
@@ -750,8 +764,8 @@ def test_a_system_instruction_set_from_extensions_is_ext_005s(judge: Judge) -> N
     judge(exchange, upstream, only=["gemini_system_instruction", "core_fields_top_level_only"])
     assert_one_finding(judge, "EXT-005", "XLATE-004")
     judge = Judge(judge.node)
-    judge(exchange, upstream, only=["gemini_system_instruction"])  # EXT-005 not judged: XLATE-004 keeps it
-    assert "XLATE-004" in verdicts(judge)[0]
+    judge(exchange, upstream, only=["gemini_system_instruction"])  # EXT-005 is judged when the test settles
+    assert_one_finding(judge, "EXT-005", "XLATE-004")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1306,3 +1320,122 @@ def test_a_claude_budget_without_max_tokens_is_xlate_001s(judge: Judge) -> None:
                                            "param": None}}, **REQUEST_ID)  # fmt: skip
     judge(exchange, context, only=["native_endpoint_and_auth", "claude_budget_from_effort"])
     assert_one_finding(judge, "XLATE-001", "XLATE-022")
+
+
+# --------------------------------------------------------------------------------------------------
+# Session 2026-12-04 (late): owners judged where their place was read; places restated under ERR-014
+# --------------------------------------------------------------------------------------------------
+
+
+def _strategy_contest(judge: Judge, reported: str) -> None:
+    """optimize ttft-focus; the cheap, slow `vllm-b` answered; the answer reports `reported`."""
+    body = completion()
+    body["routing_metadata"].update(provider="vllm-b", routing_strategy=reported)
+    exchange = answer(
+        body, {"model": "m", "messages": [], "gateway": {"routing": {"optimize": "ttft-focus"}}}
+    )
+    promise = Promise("vllm", "vllm-b", "ttft-focus: the lowest TTFT", strategy="ttft-focus")
+    journal = _answered_by("vllm-b")
+    judge(exchange, ChoiceContext(request={"model": "m"}, promise=promise, journal=journal),
+          only=["ttft_focus_picks_fastest_first_token"])  # fmt: skip
+    echo = RouteContext(request={"model": "m"}, expected_strategy="ttft-focus")
+    judge(exchange, echo, only=["routing_strategy_echoes_request"])
+
+
+def test_a_choice_made_by_another_reported_strategy_is_meta_005s(judge: Judge) -> None:
+    """The gateway says it routed cost-focus although ttft-focus was asked: the choice follows from the
+    strategy it applied, so the one finding is META-005's (the request's strategy was not the one used)."""
+    _strategy_contest(judge, "cost-focus")
+    assert_one_finding(judge, "META-005", "ROUTE-031")
+
+
+def test_a_wrong_choice_under_the_asked_strategy_is_the_strategys(judge: Judge) -> None:
+    """The control: the gateway reports ttft-focus and still picked the slow provider."""
+    _strategy_contest(judge, "ttft-focus")
+    failed, blocked = verdicts(judge)
+    assert "ROUTE-031" in failed
+    assert "META-005" not in failed
+    assert "ROUTE-031" not in blocked
+
+
+def _suffixed(metadata: dict[str, Any], optimize: str | None = None) -> tuple[Exchange, RouteContext]:
+    body = completion()
+    body["routing_metadata"].update(metadata)
+    routing = {"gateway": {"routing": {"optimize": optimize}}} if optimize else {}
+    request = {"model": "gpt-4o-mini:ttft", "messages": [], **routing}
+    context = RouteContext(
+        request=request, expected_strategy=optimize or "ttft", expected_canonical="gpt-4o-mini"
+    )
+    return answer(body, request), context
+
+
+def test_a_missing_report_in_a_suffix_test_is_meta_001s(judge: Judge) -> None:
+    """The suffix test judges its own check only; META-001 is judged on the exchange when it settles."""
+    exchange, context = _suffixed({})
+    del exchange.json["routing_metadata"]
+    judge(exchange, context, only=["suffix_sets_strategy"])
+    assert_one_finding(judge, "META-001", "ROUTE-028")
+
+
+def test_a_suffix_kept_in_model_canonical_is_meta_004s(judge: Judge) -> None:
+    exchange, context = _suffixed({"routing_strategy": "ttft", "model_canonical": "gpt-4o-mini:ttft"})
+    judge(exchange, context, only=["suffix_sets_strategy"])
+    assert_one_finding(judge, "META-004", "ROUTE-028")
+
+
+def test_optimize_losing_to_a_suffix_is_meta_005s_and_a_suffix_alone_the_suffix_rules(judge: Judge) -> None:
+    exchange, context = _suffixed({"routing_strategy": "ttft"}, optimize="tps")
+    judge(exchange, context, only=["extra_suffix_or_optimize_wins"])
+    assert_one_finding(judge, "META-005", "ROUTE-029")
+    judge = Judge(judge.node)
+    exchange, context = _suffixed({"routing_strategy": "cost-focus"})  # no optimize: META-005 says nothing
+    judge(exchange, context, only=["suffix_sets_strategy"])
+    failed, _ = verdicts(judge)
+    assert "ROUTE-028" in failed
+    assert "META-005" not in failed
+
+
+def _refused(param: Any) -> Exchange:
+    body = {
+        "error": {
+            "message": "bad",
+            "type": "invalid_request_error",
+            "code": "model_not_found",
+            "param": param,
+        }
+    }
+    return Exchange.build(status=404, body=body, headers={"content-type": "application/json"}, url=URL,
+                          request_body={"model": "gpt-4o-mini:warp", "messages": []})  # fmt: skip
+
+
+def test_the_param_a_scenarios_error_names_is_err_014s(judge: Judge) -> None:
+    exchange = _refused(None)
+    want = ExpectedError(404, frozenset({"model_not_found"}), "model")
+    judge(
+        exchange, RouteContext(request={"model": "m"}, error=want), only=["unknown_suffix_is_model_not_found"]
+    )
+    assert_one_finding(judge, "ERR-014", "ROUTE-030")
+    judge = Judge(judge.node, level="core")  # ERR-014 (auriko) not judged: nothing is restated under it
+    judge(
+        exchange, RouteContext(request={"model": "m"}, error=want), only=["unknown_suffix_is_model_not_found"]
+    )
+    assert "ERR-014" not in verdicts(judge)[0]
+
+
+def test_a_missing_rate_limit_source_is_hdr_006s(judge: Judge) -> None:
+    def refusal(source: str | None) -> Exchange:
+        headers = {"content-type": "application/json", "retry-after": "1"}
+        if source is not None:
+            headers["x-rate-limit-source"] = source
+        body = {"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded",
+                          "param": None}}  # fmt: skip
+        return Exchange.build(status=429, body=body, headers=headers, url=URL, request_body={"model": "m"})
+
+    context = KeyContext(request={"model": "m"}, role="low_limit", journal=[])
+    judge(refusal(None), context, only=["own_rate_limit_refusal"])
+    assert_one_finding(judge, "HDR-006", "ERR-017")
+    judge = Judge(judge.node)
+    judge(refusal("provider"), context, only=["own_rate_limit_refusal"])  # a documented value, the wrong one
+    failed, _ = verdicts(judge)
+    assert "ERR-017" in failed
+    assert "HDR-006" not in failed

@@ -164,7 +164,7 @@ class CompletionEdit(Fault):
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
         if not is_chat(request) or response.status != 200:
             return response
-        answer = Answer(client_json(request))
+        answer = self.answer_for(request, hop)
         if response.events is not None:
             response.events = self.stream(response.events, answer)
             return response
@@ -172,6 +172,10 @@ class CompletionEdit(Fault):
         if isinstance(body, dict) and "choices" in body:
             response.set_json(self.completion(body, answer))
         return response
+
+    def answer_for(self, request: ProxyRequest, hop: Hop) -> Answer:
+        """The answer's state, knowing what the client asked (as the gateway received it)."""
+        return Answer(client_json(request))
 
     async def stream(self, events: Events, answer: Answer) -> Events:
         """The one stream loop: every event through `on_event`, then `on_end`."""

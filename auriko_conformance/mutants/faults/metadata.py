@@ -15,6 +15,7 @@ from auriko_conformance.mutants.faults.base import (
     metadata_of,
     transform,
 )
+from auriko_conformance.mutants.faults.validation import valid_request
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
 from auriko_conformance.suites.checks._warning_names import warning_names
 
@@ -166,36 +167,48 @@ class RoutingStrategyConstant(CompletionEdit):
 
 @transform("strategy_confused")
 class StrategyConfused(CompletionEdit):
-    """Requests asking for optimize `asked` are routed as if they asked for `used` (the gateway's strategy
-    table maps the one to the other), and the answer reports `asked`: only the choice is wrong."""
+    """Requests asking for optimize `asked` (`*`: any valid request naming one) are routed as if they asked
+    for `used` (the gateway's strategy table maps the one to the other; `used` null: as if they named
+    none, the strategy is parsed and echoed but applied nowhere), and the answer reports what was asked:
+    only the choice is wrong."""
+
+    def _asked(self, optimize: Any) -> bool:
+        asked = self.args["asked"]
+        return optimize is not None and (optimize == asked or asked == "*")
 
     async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
         body = client_json(request)
         gateway = body.get("gateway")
         routing = gateway.get("routing") if isinstance(gateway, dict) else None
-        if (
-            is_chat(request)
-            and request.tag
-            and isinstance(routing, dict)
-            and routing.get("optimize") == self.args["asked"]
-        ):
-            routing["optimize"] = self.args["used"]
-            request.set_json(body)
+        if not (is_chat(request) and request.tag and isinstance(routing, dict)):
+            return request
+        if not self._asked(routing.get("optimize")) or not valid_request(body):
+            return request
+        used = self.args.get("used")
+        if used is None:
+            del routing["optimize"]
+        else:
+            routing["optimize"] = used
+        request.set_json(body)
         return request
 
+    def answer_for(self, request: ProxyRequest, hop: Hop) -> Answer:
+        # the client's own request: the answer reports the strategy it asked for
+        return Answer(hop.ledger.get("client", request.tag) or {})
+
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
-        asked = client_json(request).get("gateway") or {}
-        if (asked.get("routing") or {}).get("optimize") != self.args["used"]:
-            return response
+        forwarded = ((client_json(request).get("gateway") or {}).get("routing") or {}).get("optimize")
         original = hop.ledger.get("client", request.tag) or {}
-        if ((original.get("gateway") or {}).get("routing") or {}).get("optimize") != self.args["asked"]:
-            return response  # the client asked for `used` itself
+        asked = ((original.get("gateway") or {}).get("routing") or {}).get("optimize")
+        if not self._asked(asked) or forwarded == asked:
+            return response  # not a request this fault rerouted
         return await super().front_response(request, response, hop)
 
     def final(self, final: JSON, answer: Answer) -> JSON:
+        asked = ((answer.client.get("gateway") or {}).get("routing") or {}).get("optimize")
         metadata = metadata_of(final)
-        if metadata.get("routing_strategy") == self.args["used"]:
-            metadata["routing_strategy"] = self.args["asked"]
+        if isinstance(asked, str) and "routing_strategy" in metadata:
+            metadata["routing_strategy"] = asked
         return final
 
 

@@ -20,6 +20,7 @@ from auriko_conformance.mutants.faults.base import (
     is_chat,
     transform,
 )
+from auriko_conformance.mutants.faults.paths import lookup
 from auriko_conformance.mutants.faults.upstream import OPENAI_FAMILY, flavour_of
 from auriko_conformance.mutants.proxy import Hop, ProxiedEvent, ProxyRequest, ProxyResponse
 
@@ -223,12 +224,20 @@ class StreamContentType(Fault):
 
 @transform("mid_stream_error_swallowed")
 class MidStreamErrorSwallowed(CompletionEdit):
-    """A mid-stream error event becomes a clean finish: stop, a usage chunk, `[DONE]`."""
+    """A mid-stream error event becomes a clean finish: stop, a usage chunk, `[DONE]`; only in answers to
+    requests that set the path `when_client`, or do not set `unless_client`, when given (the gateway's
+    deadline handling is another code path than an upstream's failure)."""
+
+    def _swallows(self, answer: Answer) -> bool:
+        when, unless = self.args.get("when_client"), self.args.get("unless_client")
+        if when is not None and not lookup(answer.client, when):
+            return False
+        return unless is None or not lookup(answer.client, unless)
 
     def on_event(self, event: ProxiedEvent, kind: str, answer: Answer) -> Iterable[ProxiedEvent]:
         if kind == "chunk":
             answer.last = event.json
-        if kind != "error":
+        if kind != "error" or not self._swallows(answer):
             return [event]
         last = answer.last or {}
         head = {k: last.get(k) for k in ("id", "object", "created", "model")} if last else {}

@@ -11,6 +11,7 @@ from auriko_conformance import contract
 from auriko_conformance.mutants.faults.base import Fault, transform
 from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
+from reference_impl.extensions import removal_kind, strip_credentials
 
 OPENAI_FAMILY = ("openai", "deepseek", "vllm")
 
@@ -36,7 +37,8 @@ def is_stream_upstream(request: ProxyRequest, body: dict[str, Any]) -> bool:
 
 class UpstreamEdit(Fault):
     """Rewrites native upstream bodies of the given `flavours` (a name, a list, or `openai-family`);
-    with `client_when` (a side `both` fault) only for requests whose client sent that path."""
+    with `when` only bodies that have that path (equal to `when_equals`, when given); with `client_when`
+    (a side `both` fault) only for requests whose client sent that path."""
 
     def flavours(self) -> set[str]:
         value = self.args.get("flavour", "any")
@@ -61,7 +63,10 @@ class UpstreamEdit(Fault):
         if self.args.get("only_stream") and not is_stream_upstream(request, body):
             return False
         when = self.args.get("when")
-        return not (when and not lookup(body, when))
+        if not when:
+            return True
+        found = lookup(body, when)
+        return bool(found) and ("when_equals" not in self.args or self.args["when_equals"] in found)
 
     async def back_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
         body = request.json
@@ -146,7 +151,8 @@ class UpstreamHeaderDrop(UpstreamEdit):
 @transform("upstream_copy_client")
 class UpstreamCopyClient(UpstreamEdit):
     """Copy the client's own `fields` verbatim into the native body (untranslated, unfiltered); a field
-    `a.b:c.d` copies the client's `a.b` to the body's `c.d`."""
+    `a.b:c.d` copies the client's `a.b` to the body's `c.d`; `as_list` wraps a single value in a list (the
+    native field is a list, only the filtering is missing)."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         client = hop.ledger.client_request(request.tag)
@@ -160,7 +166,8 @@ class UpstreamCopyClient(UpstreamEdit):
             parts = split_path(target or source)
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
-            node[parts[-1]] = copy.deepcopy(values[0])
+            value = copy.deepcopy(values[0])
+            node[parts[-1]] = [value] if self.args.get("as_list") and not isinstance(value, list) else value
             changed = True
         return body if changed else None
 
@@ -175,10 +182,25 @@ def _extension_key(request: ProxyRequest) -> str | None:
     return EXTENSION_KEY.get(flavour or "")
 
 
+def _unsanitised(extension: dict[str, Any], only: list[str] | None) -> dict[str, Any]:
+    """`extension` with what the gateway removes left in: all of it, or the `only` kinds (the rest removed
+    as the reference gateway removes it, credentials at every depth included)."""
+    if only is None:
+        return copy.deepcopy(extension)
+    kept: dict[str, Any] = {}
+    for key, value in extension.items():
+        kind = removal_kind(key)
+        if kind is not None and kind not in only:
+            continue
+        kept[key] = copy.deepcopy(value) if "credential" in only else strip_credentials(value)
+    return kept
+
+
 @transform("extensions_unsanitised")
 class ExtensionsUnsanitised(UpstreamEdit):
     """The client's extensions go upstream as given: `mode` own (this provider's, credentials and core
-    fields included), others (every other provider's too), or dropped (none of them)."""
+    fields included; with `only`, just the listed kinds of what the gateway removes: `credential`,
+    `transport`, `core`), others (every other provider's too), or dropped (none of them)."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         extensions = hop.ledger.client_request(request.tag).get("extensions")
@@ -188,7 +210,7 @@ class ExtensionsUnsanitised(UpstreamEdit):
         mode = self.args.get("mode", "own")
         own = extensions.get(key) if isinstance(extensions.get(key), dict) else {}
         if mode == "own":
-            body.update(copy.deepcopy(own))
+            body.update(_unsanitised(own, self.args.get("only")))
         elif mode == "others":
             # merged under the selected provider's own keys: those still arrive unchanged (EXT-001 holds)
             for name, value in extensions.items():
