@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auriko_conformance.suites.checks import Context, about_status, error_under_200
+from auriko_conformance.suites.checks import Context, about_status, all_checks, error_under_200
 from auriko_conformance.suites.checks._warning_names import names
 from auriko_conformance.suites.checks.errors import CODES
 from auriko_conformance.suites.checks.xlate import refused_request
@@ -254,6 +254,36 @@ def staged(
             requirement, f"the upstream refused the gateway's request ({status}) before the fault", roots
         )
     return False
+
+
+#: the rules that make a client's usage counts the provider's: asked for upstream (XLATE-002), and
+#: translated from each native shape (XLATE-033 Anthropic, XLATE-034 Gemini, XLATE-035 DeepSeek)
+USAGE_TRANSLATION = ("XLATE-002", "XLATE-033", "XLATE-034", "XLATE-035")
+
+
+def usage_counts(
+    judge: Judge,
+    exchange: Exchange,
+    requirement: str,
+    got: tuple[Any, Any],
+    counts: tuple[int, int],
+    upstream: Context | None,
+) -> None:
+    """The client's (prompt, completion) are the provider's `counts` (`requirement`'s clause). When they
+    differ and a usage translation rule fails on what the provider received and answered (`upstream`),
+    that rule is the finding and `requirement` reads blocked by it: counts never asked for, or mapped
+    wrongly, are not a second defect of the stream."""
+    if got == counts:
+        return
+    roots = judge.failed_on(exchange) & set(USAGE_TRANSLATION)
+    if not roots and upstream is not None:
+        names = [n for n, c in all_checks().items() if c.requirement in USAGE_TRANSLATION]
+        roots = {f.requirement for f in judge(exchange, upstream, only=names)}
+    if roots:
+        reason = f"usage {got} differs from the provider's {counts}: a usage translation rule failed"
+        judge.block(requirement, reason, tuple(sorted(roots)), stops=False)
+    else:
+        judge.require(requirement, False, f"usage {got} differs from the upstream's {counts}", exchange)
 
 
 def rejection_staged(

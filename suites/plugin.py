@@ -400,10 +400,11 @@ class Judge:
                 self.checked.add(chk.requirement)
                 on.add(chk.requirement)
             for i, f in enumerate(findings):
-                if isinstance(f.message, Restated) and in_scope(f.message.owner, self.level):
-                    findings[i] = Finding(f.message.owner, f.check, f.message)
-                    self.checked.add(f.message.owner)
-                    self._restated.setdefault(chk.requirement, set()).add(f.message.owner)
+                owner = f.message.owner if isinstance(f.message, Restated) else chk.requirement
+                if owner != chk.requirement and in_scope(owner, self.level):
+                    findings[i] = Finding(owner, f.check, f.message)
+                    self.checked.add(owner)
+                    self._restated.setdefault(chk.requirement, set()).add(owner)
             found.extend(findings)
             self._may_defer(chk, findings, exchange, context)
         self.record(found, exchange)
@@ -551,6 +552,10 @@ class Judge:
             roots = (ANSWERED,)
         self._roots[key] = roots
         return roots
+
+    def failed_on(self, exchange: Exchange) -> set[str]:
+        """The requirements with a finding recorded on `exchange` so far."""
+        return {f.requirement for f, at in self._recorded if at == id(exchange)}
 
     def explained(self, exchange: Exchange, upstream: Context) -> tuple[str, ...]:
         """The translation rules that explain a provider's refusal of what the gateway sent (`upstream`),

@@ -25,6 +25,9 @@ class ExpectedError:
     codes: frozenset[str] = frozenset()
     param: str | None = None
     error_type: str | None = None
+    #: the rule that states this error for what the upstream did (an upstream 500 gives 502: ERR-010):
+    #: a scenario that only ends in that failure leaves a wrong status or code to it (`Restated`)
+    mapped_by: str | None = None
 
 
 @dataclass(slots=True)

@@ -144,6 +144,16 @@ def test_credentials_stripped_in_nested_lists(client: Client, flavour_models: di
     )
     sent = client.send(body, "deepseek")
     if _credentials_stripped(client, sent, secrets, ["Secret_Key", "token", "CREDENTIALS", "access_token"]):
+        if "x_conformance" not in sent.upstream.json:
+            # the extension never reached the provider: EXT-001's rule (judged here), not a stripping defect
+            client.check(
+                sent, ext.extensions_reach_provider, extension="deepseek", passthrough=["x_conformance"]
+            )
+            if client.judge.failed_on(sent.exchange) & {"EXT-001"}:
+                client.judge.block(
+                    "EXT-004", "the extension never reached the provider", ("EXT-001",), stops=False
+                )
+                return
         nested = sent.upstream.json.get("x_conformance") or {}
         kept = (
             ((nested.get("level1") or {}).get("level2") or {}).get("kept"),
@@ -237,6 +247,9 @@ def test_core_fields_stripped_at_top_level_only(
         blocked_values=case["values"],
         stripped=case["stripped"],
         stripped_values=case["values"],
+        # for EXT-001, judged where a nested field's parent never arrived (the extension was not merged)
+        extension=EXTENSION_KEY[flavour],
+        passthrough=sorted({path.split(".")[0] for path in case["nested"]}),
     )
 
 

@@ -90,10 +90,21 @@ def no_answer(
     exchange: Exchange | None,
     seconds: float = PATIENCE_S,
     why: str = "although the request set timeout_ms",
+    *,
+    bounded_by: str | None = None,
 ) -> Exchange:
-    """Fail (or inform) when a fault scenario got no response at all within `seconds`."""
+    """Fail (or inform) when a fault scenario got no response at all within `seconds`. With `bounded_by`,
+    the rule that bounds the wait (ROUTE-023: a provider silent past `timeout_ms` is abandoned) is the
+    finding, and `requirement`, whose situation (every attempt timed out) never came, reads blocked."""
     if exchange is None:
-        judge.require(requirement, False, f"no response within {seconds:g} s {why}")
+        message = f"no response within {seconds:g} s {why}"
+        if bounded_by is not None:
+            judge.require(bounded_by, False, message)
+            judge.block(
+                requirement, "the gateway never gave up on the silent provider", (bounded_by,), stops=False
+            )
+        else:
+            judge.require(requirement, False, message)
         pytest.fail(f"no response within {seconds:g} s", pytrace=False)
     return exchange
 
@@ -708,9 +719,18 @@ def test_anthropic_529_is_retryable(
     judge(exchange, context, only=["anthropic_529_never_500"])
     context.error = None
     answered(judge, exchange, "ROUTE-022", context, "next_candidate_after_overload")
+    first = bool(journal) and journal[0].get("provider") == claude.instance
+    if not first:
+        # the 529 never came first because the listed order was not kept: mode fallback's rule (ROUTE-020,
+        # judged on this journal) is the finding; an overload that never happened says nothing of ROUTE-022
+        order = s.context(exchange, journal, tried_first=frozenset({claude.instance}))
+        if judge(exchange, order, only=["fallback_mode_exhausts_models_in_order"]):
+            reason = f"the overloaded Anthropic attempt was not made first: {_calls(journal)}"
+            judge.block("ROUTE-022", reason, ("ROUTE-020",), stops=False)
+            return
     judge.require(
         "ROUTE-022",
-        bool(journal) and journal[0].get("provider") == claude.instance and journal[0].get("status") == 529,
+        first and journal[0].get("status") == 529,
         f"the first attempt was not the overloaded Anthropic one: {_calls(journal)}",
         exchange,
     )
@@ -758,7 +778,8 @@ def test_allow_fallbacks_false_makes_one_attempt(
         stream=stream,
     )
     exchange = target.chat(request, tag=tag)
-    want = ExpectedError(502, frozenset({"upstream_error"}))  # an upstream 500 maps to 502 (ERR-010)
+    # an upstream 500 maps to 502 (ERR-010's rule: a wrong mapping is its finding, not ROUTE-024's)
+    want = ExpectedError(502, frozenset({"upstream_error"}), mapped_by="ERR-010")
     context = s.context(exchange, settled_journal(mocks, tag), max_upstream=1, min_upstream=1, error=want)
     failed(judge, exchange, context, "one_attempt_without_fallbacks", "single_attempt_error_is_mapped")
 

@@ -254,12 +254,16 @@ def test_tool_arguments_are_json(
     sent = client.send(body, flavour)
     if client.served(sent, "XLATE-009"):
         messages = xlate.messages_of(sent.exchange)
-        client.judge.require(
-            "XLATE-009",
-            any(m.get("tool_calls") for m in messages),
-            "tool_choice required returned no tool call",
-            sent.exchange,
-        )
+        if not any(m.get("tool_calls") for m in messages):
+            # no tool call to read arguments from: when the provider was never asked for one (tool_choice
+            # mistranslated), the translation rule that says so is the finding (judged on what it received)
+            if roots := client.judge.explained(sent.exchange, sent.context()):
+                reason = "the provider returned no tool call: the request it received did not force one"
+                client.judge.block("XLATE-009", reason, roots, stops=False)
+                return
+            client.judge.require(
+                "XLATE-009", False, "tool_choice required returned no tool call", sent.exchange
+            )
         client.check(sent, xlate_response.tool_call_arguments_are_json, no_argument_tools=["ping"])
 
 
@@ -807,6 +811,11 @@ def _shows_reasoning(up: Upstream) -> bool:
         )
     if up.flavour == "vllm":
         return up.json.get("include_reasoning") is not False and up.json.get("reasoning_effort") != "none"
+    if up.flavour == "deepseek":  # V4 thinks only when thinking is enabled (XLATE-028); the reasoner always
+        thinking = up.json.get("thinking")
+        return "reasoner" in str(up.json.get("model")) or (
+            isinstance(thinking, dict) and thinking.get("type") == "enabled"
+        )
     return True
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from auriko_conformance.suites.checks import (
+    STATUS,
     Applies,
     Context,
     Located,
@@ -325,12 +326,20 @@ def expected_error(exchange: Exchange, context: RouteContext) -> Iterator[str]:
         yield Located(message, "$")
         if exchange.status == want.status:
             return  # no envelope to read a code, param or type from: SCHEMA-006's finding
+    status_message = f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})"
+    code_message = f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}"
+    if want.mapped_by is not None:
+        # the scenario ends in an upstream failure whose error another rule states: a wrong mapping is
+        # that rule's finding (restated under it), the scenario's own clauses stay this rule's
+        if exchange.status != want.status:
+            yield Restated(status_message, STATUS, want.mapped_by)
+        if want.codes and error.get("code") not in want.codes:
+            yield Restated(code_message, "$.error.code", want.mapped_by)
+        return
     if exchange.status != want.status:
-        yield about_status(f"HTTP {exchange.status}, expected {want.status} (code {error.get('code')!r})")
+        yield about_status(status_message)
     if want.codes and error.get("code") not in want.codes:
-        yield Located(
-            f"code {error.get('code')!r}, expected {' or '.join(sorted(want.codes))}", "$.error.code"
-        )
+        yield Located(code_message, "$.error.code")
     if want.param is not None and error.get("param") != want.param:
         # the param a situation's error names is ERR-014's rule for every situation (one finding)
         yield Restated(f"param {error.get('param')!r}, expected {want.param!r}", "$.error.param", CODES)

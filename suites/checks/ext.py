@@ -143,12 +143,17 @@ def _path_value(body: Any, path: str) -> tuple[bool, Any]:
     return True, node
 
 
-#: a preserved field a provider always requires: when it is missing, the rule that requires it (XLATE-001,
-#: which fails on every request then) is the finding, not the extension that happened to name it too
-REQUIRED_UPSTREAM: dict[str, tuple[str, ...]] = {"$.max_tokens": ("XLATE-001",)}
+#: a preserved field a provider always requires: when it is missing, the rule that requires it (XLATE-001
+#: for Anthropic, which fails on every request then; XLATE-014 for the providers whose limit field it
+#: names) is the finding, not the extension that happened to name it too
+REQUIRED_UPSTREAM: dict[str, tuple[str, ...]] = {"$.max_tokens": ("XLATE-001", "XLATE-014")}
+#: an extension's top-level key that never reached the provider: EXT-001's rule ("keys of the selected
+#: provider's extension appear top-level upstream"), so what should have been nested under it is not
+#: a stripping defect as well
+NOT_FORWARDED = "(extension key not forwarded)"
 
 
-@check("EXT-005", **upstream_request(), defers=REQUIRED_UPSTREAM)
+@check("EXT-005", **upstream_request(), defers={**REQUIRED_UPSTREAM, NOT_FORWARDED: ("EXT-001",)})
 def core_fields_top_level_only(exchange: Exchange, context: XlateContext) -> Iterator[str]:
     """Core fields directly under extensions.<provider> are dropped; nested ones pass untouched.
 
@@ -170,7 +175,9 @@ def core_fields_top_level_only(exchange: Exchange, context: XlateContext) -> Ite
     for path, want in (expect.get("nested") or {}).items():
         present, got = _path_value(up.json, path)
         if not present or got != want:
-            yield f"nested extension field {path} reached {up.flavour} as {got!r}, not {want!r} untouched"
+            message = f"nested extension field {path} reached {up.flavour} as {got!r}, not {want!r} untouched"
+            parent, _ = _path_value(up.json, path.split(".")[0])
+            yield message if parent else Located(message, NOT_FORWARDED)
     raw = orjson.dumps(up.body).decode()
     for value in expect.get("blocked_values") or ():
         if value in raw:

@@ -362,6 +362,13 @@ def usage_findings(got: Mapping[str, Any] | None, want: Mapping[str, int]) -> It
             yield f"usage {key} is {actual[key]!r}, the provider's usage gives {value}"
 
 
+def usage_requested(up: Upstream) -> bool:
+    """Whether an OpenAI-compatible stream request asked the provider for usage (XLATE-002's clause):
+    without it the provider sends none, whatever counts it journals."""
+    options = up.json.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
 def native_usage(context: Context, flavour: str) -> dict[str, Any] | None:
     up = upstream_of(context, flavour)
     return up.usage if up is not None and isinstance(up.usage, dict) else None

@@ -249,22 +249,33 @@ def claude_budget_from_effort(exchange: Exchange, context: XlateContext) -> Iter
     if expect.get("claude_kind") != "budget" or effort in (None, "off"):
         raise NotApplicable
     thinking = up.json.get("thinking")
-    budget = budget_of(up)
-    if budget is None:
+    if budget_of(up) is None:
         yield f"reasoning_effort {effort!r} reached Claude 4.5 as thinking={thinking!r}, not a budget"
         return
+    # the budget's range is `thinking_budget_in_range`'s, judged on every request that has one
+    if expect.get("effort_control") and effort in ("low", "medium", "high"):
+        got = (up.json.get("output_config") or {}).get("effort")
+        if got != effort:
+            yield f"Opus 4.5 output_config.effort is {got!r}, expected {effort!r}"
+
+
+@check("XLATE-022", **upstream_request("anthropic"), defers={"$.max_tokens": ("XLATE-001",)})
+def thinking_budget_in_range(exchange: Exchange, context: XlateContext) -> Iterator[str]:
+    """Any thinking budget sent to Anthropic is at least 1024 and below the sent max_tokens.
+
+    Needs no test's knowledge of the model, so it also probes a refusal's cause: a gateway whose budget
+    Anthropic refused fails here, not REQ-027 ("a valid request is answered")."""
+    budget = budget_of(context.upstream)
+    if budget is None:
+        raise NotApplicable
     if budget < 1024:
         yield f"budget_tokens {budget} is below Anthropic's minimum 1024"
-    max_tokens = up.json.get("max_tokens")
+    max_tokens = context.upstream.json.get("max_tokens")
     if not isinstance(max_tokens, int):
         # no max_tokens to be below: XLATE-001's finding (it requires one on every Anthropic request)
         yield Located(f"budget_tokens {budget} has no max_tokens to be below", "$.max_tokens")
     elif budget >= max_tokens:
         yield f"budget_tokens {budget} is not below the sent max_tokens {max_tokens!r}"
-    if expect.get("effort_control") and effort in ("low", "medium", "high"):
-        got = (up.json.get("output_config") or {}).get("effort")
-        if got != effort:
-            yield f"Opus 4.5 output_config.effort is {got!r}, expected {effort!r}"
 
 
 @check("XLATE-023", **upstream_request("anthropic"))

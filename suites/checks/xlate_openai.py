@@ -12,6 +12,7 @@ from typing import Any
 from auriko_conformance.suites.checks import (
     REFUSED_OWNERS,
     Applies,
+    Blocked,
     Context,
     NotApplicable,
     check,
@@ -30,6 +31,7 @@ from auriko_conformance.suites.checks.xlate import (
     upstream_request,
     usage_detail,
     usage_findings,
+    usage_requested,
 )
 from auriko_conformance.suites.exchange import Exchange
 
@@ -163,6 +165,11 @@ def deepseek_usage_mapped(exchange: Exchange, context: Context) -> Iterator[str]
     native = native_usage(context, "deepseek")
     if native is None or exchange.status != 200:
         raise NotApplicable
+    up = upstream_of(context, "deepseek")
+    if up is not None and up.json.get("stream") is True and not usage_requested(up):
+        # the journal knows the provider's counts, but a stream never asked for them carried none to the
+        # gateway: XLATE-002's finding (it fails on this request), not a mapping of counts never received
+        raise Blocked("the stream did not ask the provider for usage", ("XLATE-002",))
     want = {
         "prompt_tokens": int(native.get("prompt_tokens") or 0),
         "completion_tokens": int(native.get("completion_tokens") or 0),

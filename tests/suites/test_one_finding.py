@@ -1318,7 +1318,7 @@ def test_a_claude_budget_without_max_tokens_is_xlate_001s(judge: Judge) -> None:
                            expect={"claude_kind": "budget"})  # fmt: skip
     exchange = _json_error(502, {"error": {"message": "x", "type": "api_error", "code": "upstream_error",
                                            "param": None}}, **REQUEST_ID)  # fmt: skip
-    judge(exchange, context, only=["native_endpoint_and_auth", "claude_budget_from_effort"])
+    judge(exchange, context, only=["native_endpoint_and_auth", "thinking_budget_in_range"])
     assert_one_finding(judge, "XLATE-001", "XLATE-022")
 
 
@@ -1439,3 +1439,82 @@ def test_a_missing_rate_limit_source_is_hdr_006s(judge: Judge) -> None:
     failed, _ = verdicts(judge)
     assert "ERR-017" in failed
     assert "HDR-006" not in failed
+
+
+def _deepseek_stream(
+    stream_options: dict[str, Any] | None, completion_tokens: int
+) -> tuple[Exchange, XlateContext]:
+    """A DeepSeek stream: the provider journalled (37, 36) tokens; the client got `completion_tokens`."""
+    body = {"model": "deepseek-chat", "messages": [], "stream": True}
+    if stream_options is not None:
+        body["stream_options"] = stream_options
+    entry = {"provider": "deepseek", "flavour": "deepseek", "method": "POST", "path": "/deepseek/v1/chat/completions",
+             "headers": {"authorization": "Bearer [redacted]"}, "status": 200, "body": body,
+             "response_usage": {"prompt_tokens": 37, "completion_tokens": 36}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    request = {"model": "deepseek-chat", "messages": [], "stream": True}
+    final = usage_chunk()
+    final["usage"] = {"prompt_tokens": 37, "completion_tokens": completion_tokens,
+                      "total_tokens": 37 + completion_tokens}  # fmt: skip
+    exchange = stream(
+        chunk({"role": "assistant", "content": "Hi"}, "stop"), final, b"[DONE]", request=request
+    )
+    return exchange, XlateContext(request=request, upstream=up, upstreams=[up])
+
+
+def test_counts_never_asked_for_are_xlate_002s(judge: Judge) -> None:
+    """The stream did not ask DeepSeek for usage: the zeros the client got are XLATE-002's finding, and
+    neither the count mapping (XLATE-035) nor STREAM-008's clause reads them as a second defect."""
+    exchange, upstream = _deepseek_stream(None, 0)
+    judge(exchange, upstream, only=["stream_options_where_accepted", "deepseek_usage_mapped"])
+    expect.usage_counts(judge, exchange, "STREAM-008", (37, 0), (37, 36), upstream)
+    failed, blocked = verdicts(judge)
+    assert failed == {"XLATE-002"}
+    assert blocked["XLATE-035"] == ("XLATE-002",)
+    assert blocked["STREAM-008"] == ("XLATE-002",)
+
+
+def test_counts_the_provider_sent_and_the_gateway_changed_stay_stream_008s(judge: Judge) -> None:
+    """The control: usage was asked for and no translation rule fails (the counts match DeepSeek's), yet
+    the client got other numbers than the provider's journal: STREAM-008's finding."""
+    exchange, upstream = _deepseek_stream({"include_usage": True}, 36)
+    expect.usage_counts(judge, exchange, "STREAM-008", (37, 36), (37, 40), upstream)
+    failed, _ = verdicts(judge)
+    assert failed == {"STREAM-008"}
+
+
+def test_cumulative_counts_below_the_final_ones_are_the_mappings(judge: Judge) -> None:
+    """STREAM-019 is about summing: counts above the provider's final ones are its finding; counts below
+    them (a mapping that left thoughts out) are the usage translation rule's, when it fails there."""
+    exchange, upstream = _deepseek_stream({"include_usage": True}, 20)
+    judge(exchange, upstream, only=["deepseek_usage_mapped"])
+    summed = RouteContext(request=exchange.request_body or {}, upstream_usage=(37, 36))
+    judge(exchange, summed, only=["cumulative_usage_not_summed"])
+    assert_one_finding(judge, "XLATE-035", "STREAM-019")
+    judge = Judge(judge.node)
+    exchange, upstream = _deepseek_stream({"include_usage": True}, 72)  # summed: STREAM-019's own
+    judge(exchange, upstream, only=["deepseek_usage_mapped"])
+    judge(exchange, summed, only=["cumulative_usage_not_summed"])
+    assert {"STREAM-019", "XLATE-035"} <= verdicts(judge)[0]
+
+
+def test_a_scenarios_mapped_upstream_failure_is_the_mapping_rules(judge: Judge) -> None:
+    """allow_fallbacks false and an upstream 500 answered 500 internal_error: the mapping (502) is
+    ERR-010's rule, so ROUTE-024 keeps only its own clause (one attempt) and reads blocked."""
+    exchange = _json_error(500, {"error": {"message": "x", "type": "api_error", "code": "internal_error",
+                                           "param": None}}, **REQUEST_ID)  # fmt: skip
+    want = ExpectedError(502, frozenset({"upstream_error"}), mapped_by="ERR-010")
+    judge(exchange, RouteContext(request={"model": "m"}, error=want), only=["single_attempt_error_is_mapped"])
+    assert_one_finding(judge, "ERR-010", "ROUTE-024")
+
+
+def test_a_nested_field_whose_extension_never_arrived_is_ext_001s(judge: Judge) -> None:
+    request = {"model": "m", "messages": [], "extensions": {"deepseek": {"x_conformance": {"model": "n-1"}}}}
+    entry = {"provider": "deepseek", "flavour": "deepseek", "method": "POST", "path": "/deepseek/v1/chat/completions",
+             "headers": {}, "status": 200, "body": {"model": "deepseek-chat", "messages": []}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    context = XlateContext(request=request, upstream=up, upstreams=[up],
+                           expect={"nested": {"x_conformance.model": "n-1"}, "extension": "deepseek",
+                                   "passthrough": ["x_conformance"]})  # fmt: skip
+    judge(answer(completion(), request), context, only=["core_fields_top_level_only"])
+    assert_one_finding(judge, "EXT-001", "EXT-005")

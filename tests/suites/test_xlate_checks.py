@@ -1328,21 +1328,19 @@ case(
 )
 BUDGET_BODY = {**ANT_BODY, "max_tokens": 4096, "thinking": {"type": "enabled", "budget_tokens": 1024}}
 case(
+    xlate_anthropic.thinking_budget_in_range,
+    "XLATE-022",
+    (answer(), ctx({}, up("anthropic", BUDGET_BODY))),  # no test knowledge needed: it probes refusals too
+    budget_below_minimum=(
+        answer(),
+        ctx({}, up("anthropic", {**BUDGET_BODY, "thinking": {"type": "enabled", "budget_tokens": 512}})),
+    ),
+    budget_not_below_max_tokens=(answer(), ctx({}, up("anthropic", {**BUDGET_BODY, "max_tokens": 1024}))),
+)
+case(
     xlate_anthropic.claude_budget_from_effort,
     "XLATE-022",
     (answer(), ctx(_effort("low"), up("anthropic", BUDGET_BODY), claude_kind="budget")),
-    budget_below_minimum=(
-        answer(),
-        ctx(
-            _effort("low"),
-            up("anthropic", {**BUDGET_BODY, "thinking": {"type": "enabled", "budget_tokens": 512}}),
-            claude_kind="budget",
-        ),
-    ),
-    budget_not_below_max_tokens=(
-        answer(),
-        ctx(_effort("low"), up("anthropic", {**BUDGET_BODY, "max_tokens": 1024}), claude_kind="budget"),
-    ),
     adaptive_on_budget_model=(
         answer(),
         ctx(
@@ -2297,7 +2295,7 @@ UPSTREAM_SIDE = {
     "deepseek_thinking_from_effort", "image_parts_native", "anthropic_cache_control_forwarded",
     "anthropic_temperature_clamped", "claude_xhigh_normalised", "claude_thinking_sampling_stripped",
     "gemini_response_format", "gemini_thinking_by_generation", "credentials_stripped",
-    "anthropic_whitespace_stops_dropped",
+    "anthropic_whitespace_stops_dropped", "thinking_budget_in_range",
 }  # fmt: skip
 #: probes that judge the request's fate as well, so they apply with no journal entry too
 WITHOUT_JOURNAL = {"credentials_stripped", "anthropic_whitespace_stops_dropped"}

@@ -11,7 +11,7 @@ from auriko_conformance import contract
 from auriko_conformance.mutants.faults.base import Fault, transform
 from auriko_conformance.mutants.faults.paths import lookup, split_path, walk
 from auriko_conformance.mutants.proxy import Hop, ProxyRequest, ProxyResponse
-from reference_impl.extensions import removal_kind, strip_credentials
+from auriko_conformance.reference_impl.extensions import removal_kind, strip_credentials
 
 OPENAI_FAMILY = ("openai", "deepseek", "vllm")
 
@@ -151,13 +151,17 @@ class UpstreamHeaderDrop(UpstreamEdit):
 @transform("upstream_copy_client")
 class UpstreamCopyClient(UpstreamEdit):
     """Copy the client's own `fields` verbatim into the native body (untranslated, unfiltered); a field
-    `a.b:c.d` copies the client's `a.b` to the body's `c.d`; `as_list` wraps a single value in a list (the
-    native field is a list, only the filtering is missing)."""
+    `a.b:c.d` copies the client's `a.b` to the body's `c.d` (`fields` may map each flavour to its own
+    list); `as_list` wraps a single value in a list (the native field is a list, only the filtering is
+    missing)."""
 
     def edit(self, body: dict[str, Any], request: ProxyRequest, hop: Hop) -> dict[str, Any] | None:
         client = hop.ledger.client_request(request.tag)
         changed = False
-        for field_spec in self.args.get("fields", []):
+        fields = self.args.get("fields", [])
+        if isinstance(fields, dict):
+            fields = fields.get(flavour_of(request), [])
+        for field_spec in fields:
             source, _, target = str(field_spec).partition(":")
             values = lookup(client, source)
             if not values:
