@@ -118,7 +118,11 @@ def stream_options_where_accepted(exchange: Exchange, context: XlateContext) -> 
         yield f"{up.flavour} stream request has stream_options={options!r}, not include_usage: true"
 
 
-@check("XLATE-010", Applies.ANY, defers=REFUSED_OWNERS)
+#: Gemini `functionCall.args` sent as JSON text rather than an object: XLATE-006's rule for every call
+ARGS_AS_TEXT = "(gemini functionCall.args as text)"
+
+
+@check("XLATE-010", Applies.ANY, defers={**REFUSED_OWNERS, ARGS_AS_TEXT: ("XLATE-006",)})
 def empty_arguments_become_empty_object(exchange: Exchange, context: Context) -> Iterator[str]:
     """A client tool call with `arguments: ""` reaches Anthropic as `input: {}`, Gemini as `args: {}`."""
     up = upstream_of(context, "anthropic", "gemini")
@@ -153,7 +157,10 @@ def empty_arguments_become_empty_object(exchange: Exchange, context: Context) ->
                 if isinstance(p.get("functionCall"), dict) and p["functionCall"].get("name") == name
             ]
             if not parts or parts[0].get("args", {}) != {}:
-                yield f"empty arguments of {name!r} reached Gemini as {parts[:1]!r}, not args: {{}}"
+                message = f"empty arguments of {name!r} reached Gemini as {parts[:1]!r}, not args: {{}}"
+                # empty args encoded as the JSON text "{}": the emptiness was handled, the args are no
+                # object, as in every call (XLATE-006's finding, judged on the same request)
+                yield Located(message, ARGS_AS_TEXT) if parts and parts[0].get("args") == "{}" else message
 
 
 @check("XLATE-012", **upstream_request())

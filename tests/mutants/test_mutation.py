@@ -38,10 +38,7 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {}
 #: Undeclared requirements a fault fails within its selection (attribution precision: "collateral"),
 #: each explained (docs/mutation.md). Exact, like the misses: issue 15 wants collateral-free faults at
 #: 95% at least, and every collateral row explained.
-KNOWN_COLLATERAL: dict[tuple[str, str], str] = {
-    ("wrong-types-coerced", "ERR-014"): "the coerced `messages: [{}]` is refused naming `messages[0].role`: "
-    "the coercion moved the error's param, a true second symptom",
-}
+KNOWN_COLLATERAL: dict[tuple[str, str], str] = {}
 
 
 def _by_id(report: Report, fault: str) -> str:

@@ -1518,3 +1518,22 @@ def test_a_nested_field_whose_extension_never_arrived_is_ext_001s(judge: Judge) 
                                    "passthrough": ["x_conformance"]})  # fmt: skip
     judge(answer(completion(), request), context, only=["core_fields_top_level_only"])
     assert_one_finding(judge, "EXT-001", "EXT-005")
+
+
+def test_empty_gemini_args_sent_as_text_are_xlate_006s(judge: Judge) -> None:
+    """The empty arguments became `"{}"`, JSON text, as every call's args did: the type is XLATE-006's
+    finding (judged on the same request when the test settles), XLATE-010's emptiness was handled."""
+    call = {"id": "c1", "type": "function", "function": {"name": "ping", "arguments": ""}}
+    request = {"model": "gemini-2.5-flash", "messages": [
+        {"role": "user", "content": "Ping."}, {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "pong"}]}  # fmt: skip
+    contents = [{"role": "user", "parts": [{"text": "Ping."}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "ping", "args": "{}"}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "ping", "response": {"content": "pong"}}}]}]  # fmt: skip
+    entry = {"provider": "gemini", "flavour": "gemini", "method": "POST",
+             "path": "/gemini/v1beta/models/gemini-2.5-flash:generateContent", "headers": {}, "status": 200,
+             "body": {"contents": contents}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    context = XlateContext(request=request, upstream=up, upstreams=[up])
+    judge(answer(completion(), request), context, only=["empty_arguments_become_empty_object"])
+    assert_one_finding(judge, "XLATE-006", "XLATE-010")
