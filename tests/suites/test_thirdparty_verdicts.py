@@ -279,7 +279,11 @@ def test_a_temperature_anthropic_refused_fails_the_clamping_rule() -> None:
 
 
 def test_sampling_claude_refused_with_thinking_fails_the_stripping_rule() -> None:
-    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 2048, "temperature": 0.5}
+    thinking = {
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "max_tokens": 2048,
+        "temperature": 0.5,
+    }
     request = {"model": "claude-haiku-4-5", "reasoning_effort": "low", "temperature": 0.5}
     j = _anthropic_refusal(thinking, request)
     found = [(f.requirement, f.message) for f in j.findings if f.requirement.startswith(("XLATE", "REQ-027"))]
