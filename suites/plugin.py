@@ -393,6 +393,9 @@ class Judge:
     def _settle_judged(
         self, exchange: Exchange, context: Context, judged: list[tuple[Check, list[Finding], bool]]
     ) -> None:
+        """Record what `judged` checks found on `exchange`: a `Restated` finding under the rule it names
+        (when the run judges that rule), the rest under their own; note which rules judged the exchange
+        (`_judge_owners` asks) and which findings sit at a place another rule owns (`settle` decides)."""
         found: list[Finding] = []
         on = self._judged_on.setdefault(id(exchange), set())
         for chk, findings, applied in judged:

@@ -668,3 +668,23 @@ def test_a_swallowed_mid_stream_error_can_depend_on_the_request(
     error = ProxiedEvent.of({"error": {"message": "boom", "type": "api_error", "code": "upstream_timeout"}})
     out = list(fault.on_event(error, "error", Answer(client)))
     assert out[-1].is_done is swallowed
+
+
+def test_weights_applied_nowhere_still_report_custom() -> None:
+    fault = faults.build("strategy_confused", {"option": "weights", "asked": "*", "used": None})
+    ledger = Ledger()
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x [[conformance-id: t]]"}],
+            "gateway": {"routing": {"weights": {"ttft": 1}}}}  # fmt: skip
+    ledger.put("client", "t", body)
+    request = asyncio.run(fault.front_request(_front({}, body), _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert "weights" not in request.json["gateway"]["routing"]
+    answer = {
+        "object": "chat.completion",
+        "choices": [],
+        "routing_metadata": {"routing_strategy": "cost-focus"},
+    }
+    response = ProxyResponse(
+        200, httpx.Headers({"content-type": "application/json"}), body=orjson.dumps(answer)
+    )
+    out = asyncio.run(fault.front_response(request, response, _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert out.json["routing_metadata"]["routing_strategy"] == "custom"

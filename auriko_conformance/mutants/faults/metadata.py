@@ -170,25 +170,33 @@ class StrategyConfused(CompletionEdit):
     """Requests asking for optimize `asked` (`*`: any valid request naming one) are routed as if they asked
     for `used` (the gateway's strategy table maps the one to the other; `used` null: as if they named
     none, the strategy is parsed and echoed but applied nowhere), and the answer reports what was asked:
-    only the choice is wrong."""
+    only the choice is wrong. With `option: weights`, explicit weights are dropped the same way and the
+    answer still reports `custom`."""
 
-    def _asked(self, optimize: Any) -> bool:
-        asked = self.args["asked"]
-        return optimize is not None and (optimize == asked or asked == "*")
+    def _option(self) -> str:
+        return str(self.args.get("option", "optimize"))
+
+    def _asked(self, value: Any) -> bool:
+        asked = self.args.get("asked", "*")
+        return value is not None and (value == asked or asked == "*")
+
+    @staticmethod
+    def _routing(body: JSON) -> Any:
+        gateway = body.get("gateway")
+        return gateway.get("routing") if isinstance(gateway, dict) else None
 
     async def front_request(self, request: ProxyRequest, hop: Hop) -> ProxyRequest | ProxyResponse:
         body = client_json(request)
-        gateway = body.get("gateway")
-        routing = gateway.get("routing") if isinstance(gateway, dict) else None
+        routing = self._routing(body)
         if not (is_chat(request) and request.tag and isinstance(routing, dict)):
             return request
-        if not self._asked(routing.get("optimize")) or not valid_request(body):
+        if not self._asked(routing.get(self._option())) or not valid_request(body):
             return request
         used = self.args.get("used")
         if used is None:
-            del routing["optimize"]
+            del routing[self._option()]
         else:
-            routing["optimize"] = used
+            routing[self._option()] = used
         request.set_json(body)
         return request
 
@@ -197,18 +205,18 @@ class StrategyConfused(CompletionEdit):
         return Answer(hop.ledger.get("client", request.tag) or {})
 
     async def front_response(self, request: ProxyRequest, response: ProxyResponse, hop: Hop) -> ProxyResponse:
-        forwarded = ((client_json(request).get("gateway") or {}).get("routing") or {}).get("optimize")
-        original = hop.ledger.get("client", request.tag) or {}
-        asked = ((original.get("gateway") or {}).get("routing") or {}).get("optimize")
+        forwarded = (self._routing(client_json(request)) or {}).get(self._option())
+        asked = (self._routing(hop.ledger.get("client", request.tag) or {}) or {}).get(self._option())
         if not self._asked(asked) or forwarded == asked:
             return response  # not a request this fault rerouted
         return await super().front_response(request, response, hop)
 
     def final(self, final: JSON, answer: Answer) -> JSON:
-        asked = ((answer.client.get("gateway") or {}).get("routing") or {}).get("optimize")
+        asked = (self._routing(answer.client) or {}).get(self._option())
+        reported = "custom" if self._option() == "weights" else asked
         metadata = metadata_of(final)
-        if isinstance(asked, str) and "routing_strategy" in metadata:
-            metadata["routing_strategy"] = asked
+        if isinstance(reported, str) and "routing_strategy" in metadata:
+            metadata["routing_strategy"] = reported
         return final
 
 
