@@ -688,3 +688,16 @@ def test_weights_applied_nowhere_still_report_custom() -> None:
     )
     out = asyncio.run(fault.front_response(request, response, _LedgerHop(ledger)))  # type: ignore[arg-type]
     assert out.json["routing_metadata"]["routing_strategy"] == "custom"
+
+
+def test_a_confused_strategy_can_leave_pool_scoring_alone() -> None:
+    fault = faults.build(
+        "strategy_confused", {"asked": "cost-focus", "used": "ttft-focus", "single_model": True}
+    )
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x [[conformance-id: t]]"}],
+            "gateway": {"models": ["gpt-4o-mini", "deepseek-chat"],
+                        "routing": {"mode": "pool", "optimize": "cost-focus"}}}  # fmt: skip
+    ledger = Ledger()
+    ledger.put("client", "t", body)
+    request = asyncio.run(fault.front_request(_front({}, body), _LedgerHop(ledger)))  # type: ignore[arg-type]
+    assert request.json["gateway"]["routing"]["optimize"] == "cost-focus"

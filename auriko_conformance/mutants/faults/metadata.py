@@ -171,7 +171,7 @@ class StrategyConfused(CompletionEdit):
     for `used` (the gateway's strategy table maps the one to the other; `used` null: as if they named
     none, the strategy is parsed and echoed but applied nowhere), and the answer reports what was asked:
     only the choice is wrong. With `option: weights`, explicit weights are dropped the same way and the
-    answer still reports `custom`."""
+    answer still reports `custom`; with `single_model`, requests naming `gateway.models` are left alone."""
 
     def _option(self) -> str:
         return str(self.args.get("option", "optimize"))
@@ -192,6 +192,8 @@ class StrategyConfused(CompletionEdit):
             return request
         if not self._asked(routing.get(self._option())) or not valid_request(body):
             return request
+        if self.args.get("single_model") and (body.get("gateway") or {}).get("models"):
+            return request  # the strategy table of one model's providers only (pool scoring untouched)
         used = self.args.get("used")
         if used is None:
             del routing[self._option()]
