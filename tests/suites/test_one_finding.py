@@ -1537,3 +1537,18 @@ def test_empty_gemini_args_sent_as_text_are_xlate_006s(judge: Judge) -> None:
     context = XlateContext(request=request, upstream=up, upstreams=[up])
     judge(answer(completion(), request), context, only=["empty_arguments_become_empty_object"])
     assert_one_finding(judge, "XLATE-006", "XLATE-010")
+
+
+def test_extensions_that_made_the_request_fail_defer_to_the_refusals_rule(judge: Judge) -> None:
+    """EXT-003's "the request failed" is a clause the translation rule that explains a provider's refusal
+    takes (D-153): here EXT-002 fails on the refused request, which carried another provider's extension."""
+    request = {"model": "m", "messages": [], "extensions": {"anthropic": {"top_k": 3}}}
+    entry = {"provider": "openai", "flavour": "openai", "method": "POST", "path": "/openai/v1/chat/completions",
+             "headers": {}, "status": 400, "body": {"model": "gpt-4o-mini", "messages": [], "top_k": 3}}  # fmt: skip
+    up = Upstream.from_entry(entry)
+    context = XlateContext(request=request, upstream=up, upstreams=[up],
+                           expect={"ignored": ["anthropic"], "extension": "openai"})  # fmt: skip
+    exchange = _json_error(502, {"error": {"message": "openai returned HTTP 400", "type": "api_error",
+                                           "code": "upstream_error", "param": None}}, **REQUEST_ID)  # fmt: skip
+    judge(exchange, context, only=["extension_provider_warnings", "other_extensions_stay_behind"])
+    assert_one_finding(judge, "EXT-002", "EXT-003")
