@@ -143,19 +143,15 @@ def param(
     judge: Judge, exchange: Exchange, requirement: str, allowed: set[str], *, status: int = 400
 ) -> None:
     """The error of `requirement`'s situation names one of `allowed` as its `param`: ERR-014's rule (the
-    param of every situation's error) when the run judges it, `requirement` reading blocked by it; else
-    (at `core`) `requirement`'s own. Judged only on the situation's status: another status is the
-    requirement's finding, and a param of another situation's error says nothing."""
-    if exchange.status != status or exchange.error is None:
+    param of every situation's error), `requirement` reading blocked by it when it fails. Judged only on
+    the situation's status: another status is the requirement's finding, and says nothing of a param."""
+    if exchange.status != status or exchange.error is None or not in_scope(CODES, judge.level):
         return
     got = exchange.error.get("param")
-    owner = CODES if in_scope(CODES, judge.level) else requirement
     message = f"{requirement}: param {got!r}, expected {' or '.join(sorted(allowed))}"
-    judge.require(owner, got in allowed, message, exchange)
-    if owner != requirement:
-        judge.checked.add(requirement)
-        if got not in allowed:
-            judge.block(requirement, "the param its error names is ERR-014's finding", (CODES,), stops=False)
+    judge.require(CODES, got in allowed, message, exchange)
+    if got not in allowed:
+        judge.block(requirement, "the param its error names is ERR-014's finding", (CODES,), stops=False)
 
 
 #: the rule a key-scoped rule rests on: the gateway tells keys apart (an unknown key is refused)

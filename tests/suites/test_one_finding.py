@@ -25,6 +25,7 @@ from auriko_conformance.suites.plugin import Judge
 from auriko_conformance.suites.scenario import ExpectedError, RouteContext, SdkOutcome
 from auriko_conformance.suites.target import Target
 from auriko_conformance.suites.test_client_sdk import Recorder, _client
+from auriko_conformance.suites.test_routing import no_answer
 
 from auriko_conformance.servers import serving
 from tests.fixed_answer import fixed_answer
@@ -1552,3 +1553,60 @@ def test_extensions_that_made_the_request_fail_defer_to_the_refusals_rule(judge:
                                            "code": "upstream_error", "param": None}}, **REQUEST_ID)  # fmt: skip
     judge(exchange, context, only=["extension_provider_warnings", "other_extensions_stay_behind"])
     assert_one_finding(judge, "EXT-002", "EXT-003")
+
+
+# --------------------------------------------------------------------------------------------------
+# The precondition helpers of D-160, each fed what a broken gateway sends
+# --------------------------------------------------------------------------------------------------
+
+
+def _anthropic_refusal(body: dict[str, Any]) -> tuple[Exchange, list[dict[str, Any]]]:
+    """A 502 for an Anthropic request the provider refused with 400, and the journal of it."""
+    entry = {"provider": "anthropic", "flavour": "anthropic", "method": "POST", "path": "/anthropic/v1/messages",
+             "query": {}, "headers": {"x-api-key": "[redacted]", "anthropic-version": "2023-06-01"},
+             "status": 400, "outcome": "error", "body": body}  # fmt: skip
+    exchange = _json_error(502, {"error": {"message": "anthropic returned HTTP 400", "type": "api_error",
+                                           "code": "upstream_error", "param": None}}, **REQUEST_ID)  # fmt: skip
+    exchange.request_body = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "Hi"}]}
+    return exchange, [entry]
+
+
+def test_a_rejection_refused_for_another_reason_is_not_staged(judge: Judge) -> None:
+    """The provider refused the request for want of `max_tokens` before the staged context-length 400
+    could play: the mapping ERR-011 judges never met it, XLATE-001 is the finding."""
+    exchange, journal = _anthropic_refusal(
+        {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    assert not expect.rejection_staged(judge, exchange, journal, "ERR-011")
+    failed, blocked = verdicts(judge)
+    assert "XLATE-001" in failed
+    assert "ERR-011" not in failed
+    assert blocked["ERR-011"] == ("XLATE-001",)
+
+
+def test_a_rejection_the_provider_staged_is_judged(judge: Judge) -> None:
+    """The control: a valid request the provider refused as the scenario staged it names no translation
+    rule, so the mapping is judged (and REQ-027 is not held against the refusal)."""
+    body = {"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+    exchange, journal = _anthropic_refusal(body)
+    assert expect.rejection_staged(judge, exchange, journal, "ERR-011")
+    failed, blocked = verdicts(judge)
+    assert failed == set()
+    assert blocked == {}
+
+
+def test_a_wait_timeout_ms_should_have_ended_is_route_023s(judge: Judge) -> None:
+    """No answer at all to a request whose only provider hangs past `timeout_ms`: the provider was never
+    abandoned (ROUTE-023); the 504 that ERR-009 judges never came to be judged."""
+    with pytest.raises(pytest.fail.Exception):
+        no_answer(judge, "ERR-009", None, bounded_by="ROUTE-023")
+    failed, blocked = verdicts(judge)
+    assert failed == {"ROUTE-023"}
+    assert blocked["ERR-009"] == ("ROUTE-023",)
+
+
+def test_a_param_naming_another_field_is_err_014s(judge: Judge) -> None:
+    exchange = _json_error(400, {"error": {"message": "bad", "type": "invalid_request_error",
+                                           "code": "invalid_parameter_value", "param": None}}, **REQUEST_ID)  # fmt: skip
+    expect.param(judge, exchange, "REQ-018", {"gateway.routing.optimize"})
+    assert_one_finding(judge, "ERR-014", "REQ-018")
