@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -30,7 +31,7 @@ from auriko_conformance.mocks.flavour import (
     random_token,
 )
 from auriko_conformance.mocks.models import ModelSpec, Reasoning
-from auriko_conformance.mocks.sse import Frame, named_event
+from auriko_conformance.mocks.sse import ANTHROPIC_PADS, PING_EVENT, Frame, named_event
 from auriko_conformance.mocks.tokens import split_tokens
 
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -119,7 +120,10 @@ class AnthropicFlavour(Flavour):
 
     def static_headers(self) -> dict[str, str]:
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
-        headers = {"anthropic-organization-id": "00000000-0000-4000-8000-000000000000"}
+        headers = {
+            "server": "cloudflare",  # recorded (fidelity `plain_all_headers`)
+            "anthropic-organization-id": "00000000-0000-4000-8000-000000000000",
+        }
         for kind, limit in (
             ("requests", 4000),
             ("tokens", 2_000_000),
@@ -579,6 +583,11 @@ class AnthropicFlavour(Flavour):
 
     def stream(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Iterator[Frame]:
         cumulative = reply.directives.usage == "cumulative"
+        pads = itertools.cycle(ANTHROPIC_PADS)
+
+        def event(name: str, payload: object) -> bytes:
+            return named_event(name, payload, next(pads))
+
         produced = 0
         message = {
             "id": "msg_01" + random_token(22),
@@ -593,35 +602,35 @@ class AnthropicFlavour(Flavour):
             "usage": self.usage(turn, reply, output_tokens=1, start=True),
             "diagnostics": None,
         }
-        yield Frame(named_event("message_start", {"type": "message_start", "message": message}))
+        yield Frame(event("message_start", {"type": "message_start", "message": message}))
         index = 0
         pinged = False
 
         def block_events(block: dict[str, Any]) -> Iterator[Frame]:
             nonlocal pinged
             yield Frame(
-                named_event(
+                event(
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": block},
                 )
             )
             if not pinged:
                 pinged = True
-                yield Frame(named_event("ping", {"type": "ping"}))
+                yield Frame(PING_EVENT)
 
         def delta(payload: dict[str, Any], tokens: int) -> Frame:
             return Frame(
-                named_event(
+                event(
                     "content_block_delta", {"type": "content_block_delta", "index": index, "delta": payload}
                 ),
                 tokens=tokens,
             )
 
         def stop() -> Iterator[Frame]:
-            yield Frame(named_event("content_block_stop", {"type": "content_block_stop", "index": index}))
+            yield Frame(event("content_block_stop", {"type": "content_block_stop", "index": index}))
             if cumulative:
                 yield Frame(
-                    named_event(
+                    event(
                         "message_delta",
                         {
                             "type": "message_delta",
@@ -671,7 +680,7 @@ class AnthropicFlavour(Flavour):
             yield from stop()
             index += 1
         yield Frame(
-            named_event(
+            event(
                 "message_delta",
                 {
                     "type": "message_delta",
@@ -685,7 +694,7 @@ class AnthropicFlavour(Flavour):
                 },
             )
         )
-        yield Frame(named_event("message_stop", {"type": "message_stop"}))
+        yield Frame(event("message_stop", {"type": "message_stop"}))
 
     def count_tokens_body(self, ex: ProviderRequest, turn: Turn) -> bytes:
         return orjson.dumps({"input_tokens": turn.prompt_tokens})

@@ -124,6 +124,8 @@ class DisconnectWatch:
 
 
 async def _send_bytes(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """One whole answer. Callers journal it first: a client holding the answer may read the journal at once
+    (a suite, a test), and must find the entry finished."""
     await send(
         {
             "type": "http.response.start",
@@ -278,11 +280,11 @@ class MockApp:
             style = flavour.errors
             error_headers = [
                 *flavour.response_headers(ex),
-                _json_ct(flavour),
+                (b"content-type", flavour.error_content_type(ex)),
                 *((k.encode(), v.encode()) for k, v in style.headers(err).items()),
             ]
-            await _send_bytes(send, err.status, error_headers, style.body(err, ex.request_id))
             Journal.finish(entry, err.status, OUTCOME_ERROR)
+            await _send_bytes(send, err.status, error_headers, style.body(err, ex.request_id))
 
     async def _serve(
         self,
@@ -303,15 +305,15 @@ class MockApp:
             raise flavour.down_error()
         route = flavour.route(ex.method, ex.subpath, ex.query)
         if route.kind == "health":
-            await _send_bytes(send, 200, flavour.response_headers(ex), b"")
             Journal.finish(entry, 200, OUTCOME_OK)
+            await _send_bytes(send, 200, flavour.response_headers(ex), b"")
             return
         flavour.authenticate(ex)
         if route.kind in ("models", "model"):
+            Journal.finish(entry, 200, OUTCOME_OK)
             await _send_bytes(
                 send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], flavour.models_body(ex, route)
             )
-            Journal.finish(entry, 200, OUTCOME_OK)
             return
         content_type = ex.headers.get("content-type")
         if content_type is not None and content_type.split(";", 1)[0].strip().lower() not in JSON_TYPES:
@@ -329,13 +331,13 @@ class MockApp:
         except _SHAPE_ERRORS as exc:
             raise _malformed(exc) from None
         if route.kind == "count_tokens":
+            Journal.finish(entry, 200, OUTCOME_OK)
             await _send_bytes(
                 send,
                 200,
                 [*flavour.response_headers(ex), _json_ct(flavour)],
                 flavour.count_tokens_body(ex, turn),
             )
-            Journal.finish(entry, 200, OUTCOME_OK)
             return
         try:
             directives = parse_directives(turn.directive_text, ex.instance.name)
@@ -355,8 +357,8 @@ class MockApp:
         )
         if not turn.stream and pacer.idle and not d.any_fault():
             body, usage = flavour.render(ex, turn, reply)
-            await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
             Journal.finish(entry, 200, OUTCOME_OK, usage)
+            await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
             return
         await self._slow(flavour, ex, entry, receive, send, turn, reply, pacer)
 
@@ -383,17 +385,17 @@ class MockApp:
             if not turn.stream:
                 await asyncio.sleep(pacer.duration(reply.usage.completion))
                 if d.malformed:
+                    Journal.finish(entry, 200, OUTCOME_OK)
                     await _send_bytes(
                         send,
                         200,
                         [*flavour.response_headers(ex), _json_ct(flavour)],
                         flavour.malformed_body(ex),
                     )
-                    Journal.finish(entry, 200, OUTCOME_OK)
                     return
                 body, usage = flavour.render(ex, turn, reply)
-                await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
                 Journal.finish(entry, 200, OUTCOME_OK, usage)
+                await _send_bytes(send, 200, [*flavour.response_headers(ex), _json_ct(flavour)], body)
                 return
             await pacer.first_byte()
             media_type = flavour.stream_media_type(ex)
@@ -425,11 +427,11 @@ class MockApp:
                 await send({"type": "http.response.body", "body": frame.data, "more_body": True})
                 if frame.counts:
                     sent += 1
-            await send({"type": "http.response.body", "body": b""})
             usage = (
                 None if (d.malformed or d.stall_after is not None) else flavour.stream_usage(ex, turn, reply)
             )
-            Journal.finish(entry, 200, OUTCOME_OK, usage)
+            Journal.finish(entry, 200, OUTCOME_OK, usage)  # before the end: a client that has it all finds it
+            await send({"type": "http.response.body", "body": b""})
         except asyncio.CancelledError:
             if not watch.fired:
                 raise

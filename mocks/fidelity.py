@@ -79,6 +79,7 @@ TRACKED_HEADERS = (
     "retry-after",
     "x-ratelimit-*",
     "anthropic-ratelimit-*",
+    "server",  # present, and as many times as recorded (issue 20 reported two on Gemini)
 )
 # The id prefixes the providers use (a random id may start with "i-" by chance: that is no prefix).
 _PREFIX_RE = re.compile(r"^(chatcmpl-tool-|chatcmpl-|call_|msg_01|toolu_01|srvtoolu_01|req_011|req_)")
@@ -300,13 +301,18 @@ class Stream:
     framing: dict[str, str]
 
 
+_PADDED = re.compile(r"\s\}\s*$")
+
+
 def parse_sse(raw: bytes) -> Stream:
-    """SSE bytes -> events; the separator is what ends the first event (`\\n\\n` or `\\r\\n\\r\\n`)."""
+    """SSE bytes -> events; the separator is what ends the first event (`\\n\\n` or `\\r\\n\\r\\n`), and
+    `padded` says whether payloads carry spaces before their closing brace (Anthropic's do)."""
     events = decode(raw)
     separator = events[0].separator.decode() if events and events[0].terminated else "\n\n"
+    padded = "yes" if any(_PADDED.search(e.data) for e in events) else "no"
     return Stream(
         [(e.event, e.data if e.data == "[DONE]" else orjson.loads(e.data)) for e in events],
-        {"kind": "sse", "separator": separator},
+        {"kind": "sse", "separator": separator, "padded": padded},
     )
 
 
@@ -465,16 +471,20 @@ def _tracked(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in TRACKED_HEADERS)
 
 
-def compare_headers(recorded: Mapping[str, str], mock: httpx.Headers) -> list[Difference]:
+def compare_headers(recorded: Mapping[str, str | list[str]], mock: httpx.Headers) -> list[Difference]:
     diffs = []
     for name, value in recorded.items():
         name = name.lower()
         if not _tracked(name):
             continue
-        if name not in mock:
-            diffs.append(Difference(f"<headers>.{name}", "missing header", value))
-        elif name in ("content-type", "content-disposition") and mock[name].lower() != value.lower():
-            diffs.append(Difference(f"<headers>.{name}", "header value", value, mock[name]))
+        values = value if isinstance(value, list) else [value]
+        sent = mock.get_list(name)
+        if not sent:
+            diffs.append(Difference(f"<headers>.{name}", "missing header", values[0]))
+        elif len(sent) != len(values):
+            diffs.append(Difference(f"<headers>.{name}", "header count", str(len(values)), str(len(sent))))
+        elif name in ("content-type", "content-disposition") and sent[0].lower() != values[0].lower():
+            diffs.append(Difference(f"<headers>.{name}", "header value", values[0], sent[0]))
     return diffs
 
 
@@ -634,7 +644,8 @@ def _headers(raw: Mapping[str, Any], status: int) -> dict[str, str]:
         if name == "retry-after" and status < 400:
             continue
         if _tracked(name) and name not in ("x-request-id", "request-id"):
-            out[name] = str(value[0] if isinstance(value, list) else value)
+            values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            out[name] = values[0] if len(values) == 1 else values  # a list: the header came more than once
         elif name in ("x-request-id", "request-id"):
             out[name] = "scrubbed"
     return out
@@ -657,6 +668,8 @@ def convert_interaction(provider: str, interaction: Mapping[str, Any]) -> dict[s
         "response": {"status": status, "headers": headers},
     }
     body = _body(response)
+    if isinstance(body, str) and (status >= 400 or body.lstrip().startswith("{")):
+        body = orjson.loads(body)  # one JSON body (an error is one even when its content type says a stream)
     if isinstance(body, str):
         raw = body.encode()
         stream = parse_json_array(raw) if body.lstrip().startswith("[") else parse_sse(raw)

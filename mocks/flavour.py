@@ -128,6 +128,10 @@ class Flavour:
     def stream_media_type(self, ex: ProviderRequest) -> bytes:
         return self.stream_content_type
 
+    def error_content_type(self, ex: ProviderRequest) -> bytes:
+        """The content type of an error answer (its body is always the flavour's JSON envelope)."""
+        return self.json_content_type
+
     def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         """The native usage object a complete stream reported (for the journal)."""
         raise NotImplementedError

@@ -213,6 +213,11 @@ class GeminiFlavour(Flavour):
     def stream_media_type(self, ex: ProviderRequest) -> bytes:
         return b"text/event-stream" if ex.extra.get("sse", True) else self.json_content_type
 
+    def error_content_type(self, ex: ProviderRequest) -> bytes:
+        """`alt=sse` sets the media type before anything is checked: a refused key on a stream is
+        recorded as `text/event-stream` around a JSON error body (D-163)."""
+        return b"text/event-stream" if ex.query.get("alt") == "sse" else self.json_content_type
+
     # --- routing, auth, bad input -----------------------------------------------------------------
     def route(self, method: str, subpath: str, query: Mapping[str, str]) -> Route:
         match = PATH_RE.match(subpath)
@@ -546,13 +551,12 @@ class GeminiFlavour(Flavour):
             }
         shown = (u.completion - u.reasoning) * n if visible is None else visible
         thought_tokens = u.reasoning * n if thoughts is None else thoughts
-        meta: dict[str, Any] = {
-            "promptTokenCount": u.prompt,
-            "candidatesTokenCount": shown,
-            "totalTokenCount": u.prompt + shown + thought_tokens,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt}],
-        }
-        if spec is not None and spec.avg_logprobs:
+        meta: dict[str, Any] = {"promptTokenCount": u.prompt}
+        if shown:  # proto3 JSON leaves zero counts out: a thought chunk or an answer spent thinking has none
+            meta["candidatesTokenCount"] = shown
+        meta["totalTokenCount"] = u.prompt + shown + thought_tokens
+        meta["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": u.prompt}]
+        if shown and spec is not None and spec.avg_logprobs:
             meta["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": shown}]
         if u.reasoning:
             meta["thoughtsTokenCount"] = thought_tokens
@@ -573,12 +577,12 @@ class GeminiFlavour(Flavour):
 
     @staticmethod
     def _text_signature(turn: Turn, reply: Reply) -> dict[str, str]:
-        """Gemini 3 signs the answer's text part when it thought (and there is no call to sign)."""
-        if (
-            turn.model.reasoning is Reasoning.THINKING_LEVEL
-            and reply.usage.reasoning
-            and not reply.tool_calls
-        ):
+        """The signature of an answer that thought and has no call to sign: Gemini 3 signs its text
+        always, Gemini 2.5 only when the request declared functions (D-162)."""
+        if not reply.usage.reasoning or reply.tool_calls:
+            return {}
+        reasoning = turn.model.reasoning
+        if reasoning is Reasoning.THINKING_LEVEL or (reasoning is Reasoning.THINKING_BUDGET and turn.tools):
             return {"thoughtSignature": signature_for(reply.reasoning)}
         return {}
 
@@ -589,28 +593,33 @@ class GeminiFlavour(Flavour):
         reply: Reply | None,
         spec: ModelSpec,
         calls_done: bool = True,
+        streamed: bool = False,
     ) -> dict[str, Any]:
         """One candidate; `reply` is None on a non-final stream chunk. A blocked answer has `content: {}`
-        and no index; Gemini <= 2.0 candidates carry `avgLogprobs` instead of an index."""
+        and no index; Gemini <= 2.0 candidates have no index, and carry `avgLogprobs` only when not
+        streamed (recorded: `structured_output_gemini_2_0`, `stream_gemini_2_0_flash_exp`)."""
         if reply is not None and reply.finish == "content_filter":
             return {"content": {}, "finishReason": "SAFETY", "safetyRatings": SAFETY_BLOCKED}
-        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
+        # a candidate with nothing to say (every token spent thinking) has no `parts` at all
+        content: dict[str, Any] = {"parts": parts, "role": "model"} if parts else {"role": "model"}
+        candidate: dict[str, Any] = {"content": content}
         if reply is not None:
             candidate["finishReason"] = reply.native_finish(FINISH)
             if reply.tool_calls and calls_done:
                 candidate["finishMessage"] = "Model generated function call(s)."
-        if spec.avg_logprobs:
-            candidate["avgLogprobs"] = -0.05
-        else:
+        if not spec.avg_logprobs:
             candidate["index"] = index
+        elif not streamed:
+            candidate["avgLogprobs"] = -0.05
         return candidate
 
     def render(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> tuple[bytes, Any]:
         parts: list[dict[str, Any]] = []
         if reply.usage.reasoning and turn.show_reasoning:
             parts.append({"text": reply.reasoning, "thought": True})
-        if reply.text or (not reply.tool_calls and not parts):
-            parts.append({"text": reply.text, **self._text_signature(turn, reply)})
+        signature = self._text_signature(turn, reply)
+        if reply.text or signature:
+            parts.append({"text": reply.text, **signature})
         parts += self._call_parts(reply, turn.thinking)
         usage = self.usage(reply, turn.n, spec=turn.model)
         body = {
@@ -636,12 +645,16 @@ class GeminiFlavour(Flavour):
         def chunk(parts: list[dict[str, Any]], final: bool, tokens: int) -> Frame:
             nonlocal first
             candidates = [
-                self._candidate(i, parts, reply if final else None, turn.model, calls_done=not gemini3)
+                self._candidate(
+                    i, parts, reply if final else None, turn.model, calls_done=not gemini3, streamed=True
+                )
                 for i in range(n)
             ]
+            # Gemini <= 2.0 counts no candidate tokens before the last chunk (recorded)
+            counted = 0 if turn.model.avg_logprobs and not final else visible * n
             payload = {
                 "candidates": candidates,
-                "usageMetadata": self.usage(reply, n, visible * n, thoughts * n, spec=turn.model),
+                "usageMetadata": self.usage(reply, n, counted, thoughts * n, spec=turn.model),
                 "modelVersion": ex.model,
                 "responseId": ex.request_id,
             }
@@ -675,11 +688,15 @@ class GeminiFlavour(Flavour):
                 yield chunk([{"text": piece}], False, 1)
             yield chunk([{"text": "", **self._text_signature(turn, reply)}], True, 0)
         elif pieces:
+            # Gemini 2.5 signs the first text chunk (when it signs at all: functions declared)
+            signature = self._text_signature(turn, reply)
             for k, piece in enumerate(pieces):
                 visible += 1
-                yield chunk([{"text": piece}], k == len(pieces) - 1, 1)
+                yield chunk([{"text": piece, **(signature if k == 0 else {})}], k == len(pieces) - 1, 1)
+        elif gemini3:
+            yield chunk([{"text": "", **self._text_signature(turn, reply)}], True, 0)
         else:
-            yield chunk([{"text": ""}], True, 0)
+            yield chunk([], True, 0)  # nothing visible: the finish alone, `content` without parts
         if not sse:
             yield Frame(ARRAY_CLOSE, counts=False)
 

@@ -216,6 +216,7 @@ class OpenAICompatFlavour(Flavour):
     def static_headers(self) -> dict[str, str]:
         if self.dialect.name == "openai":
             return {
+                "server": "cloudflare",  # recorded (fidelity `stream_usage_all_headers`)
                 "openai-organization": "auriko-mock",
                 "openai-version": "2020-10-01",
                 "openai-processing-ms": "1",

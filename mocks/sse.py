@@ -41,6 +41,15 @@ def array_element(payload: object, first: bool) -> bytes:
     return (ARRAY_OPEN if first else ARRAY_SEPARATOR) + orjson.dumps(payload, option=orjson.OPT_INDENT_2)
 
 
-def named_event(name: str, payload: object) -> bytes:
-    """`event: <name>` + `data: <json>` (Anthropic)."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+# Anthropic pads each `data:` payload with 0-15 spaces before its closing brace, and writes `ping` with a
+# space after the colon (both recorded streams, D-165); a fixed cycle of pads keeps the mocks deterministic.
+ANTHROPIC_PADS = (15, 13, 0, 9, 4, 11, 2, 7, 14, 1, 10, 5, 12, 3, 8, 6)
+PING_EVENT = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+
+def named_event(name: str, payload: object, pad: int = 0) -> bytes:
+    """`event: <name>` + `data: <json>` (Anthropic), `pad` spaces before the payload's closing brace."""
+    data = orjson.dumps(payload)
+    if pad:
+        data = data[:-1] + b" " * pad + b"}"
+    return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"

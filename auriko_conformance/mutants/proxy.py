@@ -256,7 +256,9 @@ class Hop:
         kept = httpx.Headers(
             [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
         )
-        if response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream":
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        # an error is one body even under a stream's media type (Google answers `alt=sse` errors so)
+        if media_type == "text/event-stream" and response.status_code < 400:
             return ProxyResponse(response.status_code, kept, events=sse_events(response.aiter_raw()))
         return ProxyResponse(response.status_code, kept, body=await response.aread())
 

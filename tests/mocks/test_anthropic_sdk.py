@@ -77,6 +77,13 @@ def test_raw_stream_has_ping_and_split_partial_json(server):
     assert names.count("content_block_delta") >= 3  # "" first, then several partial_json pieces
     assert names[-2:] == ["message_delta", "message_stop"]
     assert "[DONE]" not in text
+    # Anthropic's bytes (D-165): `ping` written with a space after the colon; every other payload padded
+    # with 0-15 spaces before its closing brace, the amount varying from event to event
+    data = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert data[2] == '{"type": "ping"}'
+    pads = [len(d[:-1]) - len(d[:-1].rstrip(" ")) for i, d in enumerate(data) if i != 2]
+    assert all(0 <= pad <= 15 for pad in pads)
+    assert len(set(pads)) > 3
 
 
 def test_adaptive_thinking_on_4_6_and_display_omitted(server):

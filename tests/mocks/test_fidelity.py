@@ -16,6 +16,7 @@ from auriko_conformance.mocks.fidelity import (
     Allowance,
     Difference,
     compare,
+    compare_headers,
     compare_streams,
     id_format,
     import_cassette,
@@ -171,6 +172,33 @@ def test_import_cassette_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert data["request"]["path"] == "/v1/chat/completions"
     assert main(["--provider", "deepseek"]) == 0
     assert "| deepseek |" in capsys.readouterr().out
+
+
+def test_headers_keep_their_count_and_an_error_its_json_body(tmp_path: Path) -> None:
+    """A header recorded twice is stored as a list and must come twice; an error a cassette stored as a
+    string under a stream's media type (Google's `alt=sse` refusal) is one JSON body, not events."""
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(
+        "interactions:\n- request:\n    method: POST\n"
+        "    uri: https://generativelanguage.googleapis.com/v1beta/models/m:streamGenerateContent?alt=sse\n"
+        "    parsed_body: {contents: []}\n"
+        "  response:\n    status: {code: 400}\n"
+        "    headers: {Content-Type: [text/event-stream], Server: [a, b], Vary: [Origin]}\n"
+        '    body: {string: "{\\n  \\"error\\": {\\"code\\": 400}\\n}\\n"}\n'
+    )
+    source = {"repo": "r", "path": "p", "commit": "c", "licence": "MIT"}
+    [written] = import_cassette(cassette, "gemini", "e", source, root=tmp_path)
+    response = orjson.loads(written.read_bytes())["response"]
+    assert response["headers"] == {"content-type": "text/event-stream", "server": ["a", "b"]}
+    assert response["body"] == {"error": {"code": 400}}
+    assert "events" not in response
+    once = httpx.Headers([("server", "a"), ("content-type", "text/event-stream")])
+    assert [str(d) for d in compare_headers(response["headers"], once)] == [
+        "header count at <headers>.server: recorded 2, mock 1"
+    ]
+    twice = httpx.Headers([("server", "a"), ("server", "b"), ("content-type", "text/event-stream")])
+    assert compare_headers(response["headers"], twice) == []
+    assert [d.kind for d in compare_headers({"server": "a"}, httpx.Headers({}))] == ["missing header"]
 
 
 def test_allowance_matching() -> None:

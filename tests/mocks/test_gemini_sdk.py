@@ -32,7 +32,14 @@ def test_generate_and_stream_agree(gclient):
     )
     assert "".join(c.text or "" for c in chunks) == reply.text
     assert len({c.response_id for c in chunks}) == 1
-    assert [c.usage_metadata.candidates_token_count for c in chunks] == list(range(1, 21))
+    # Gemini 2.0 counts candidate tokens on the last chunk only (recorded); 2.5 counts them as it goes
+    assert [c.usage_metadata.candidates_token_count for c in chunks] == [None] * 19 + [20]
+    later = gclient.models.generate_content_stream(
+        model="gemini-2.5-flash",
+        contents="Tell me about rivers",
+        config=types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0)),
+    )
+    assert [c.usage_metadata.candidates_token_count for c in later] == list(range(1, 21))
     assert chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP
     assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
 
@@ -101,6 +108,76 @@ def test_thinking_budget_and_thoughts(gclient):
     )
     assert level.usage_metadata.thoughts_token_count == 16
     assert not level.candidates[0].content.parts[0].thought
+
+
+DUMMY_TOOL = types.Tool(
+    function_declarations=[types.FunctionDeclaration(name="dummy", parameters_json_schema={"type": "object"})]
+)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["functions-declared", "no-functions"])
+def test_gemini_2_5_signs_its_first_text_only_with_functions_declared(gclient, declared):
+    """Recorded (fidelity `stream_thinking_tools_declared`, `stream_sse_text`): 2.5 signs the first text
+    chunk of a thinking answer when the request declares functions, and nothing otherwise (D-162)."""
+    config = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(include_thoughts=True),
+        tools=[DUMMY_TOOL] if declared else None,
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    chunks = list(gclient.models.generate_content_stream(model="gemini-2.5-pro", contents="q", config=config))
+    answer = [p for c in chunks for p in c.candidates[0].content.parts if not p.thought]
+    assert [p.thought_signature is not None for p in answer] == [declared] + [False] * (len(answer) - 1)
+    thought_chunks = [c for c in chunks if c.candidates[0].content.parts[0].thought]
+    assert thought_chunks
+    assert all(c.usage_metadata.candidates_token_count is None for c in thought_chunks)
+    reply = gclient.models.generate_content(model="gemini-2.5-pro", contents="q", config=config)
+    text_part = reply.candidates[0].content.parts[-1]
+    assert (text_part.thought_signature is not None) is declared
+    assert text_part.text == "".join(p.text for p in answer)
+
+
+def test_an_answer_spent_thinking_has_no_parts(server):
+    """Recorded (fidelity `max_tokens_spent_thinking`): `content` is `{"role": "model"}` and the usage has no
+    `candidatesTokenCount`, streamed or not."""
+    body = {
+        "contents": [{"parts": [{"text": "q [[mock: reasoning=50]]"}]}],
+        "generationConfig": {"maxOutputTokens": 5},
+    }
+    base = server.url + "/gemini/v1beta/models/gemini-2.5-pro"
+    reply = httpx.post(f"{base}:generateContent", json=body, headers={"x-goog-api-key": KEY}).json()
+    streamed = httpx.post(
+        f"{base}:streamGenerateContent?alt=sse", json=body, headers={"x-goog-api-key": KEY}
+    ).text
+    last = json.loads([line for line in streamed.splitlines() if line.startswith("data: ")][-1][6:])
+    for answer in (reply, last):
+        assert answer["candidates"][0]["content"] == {"role": "model"}
+        assert answer["candidates"][0]["finishReason"] == "MAX_TOKENS"
+        assert "candidatesTokenCount" not in answer["usageMetadata"]
+        assert answer["usageMetadata"]["thoughtsTokenCount"] == 5
+
+
+def test_gemini_2_0_streams_count_candidates_only_at_the_end(server):
+    """Recorded (fidelity `stream_gemini_2_0_flash_exp`, `structured_output_gemini_2_0`): a 2.0 candidate has
+    no index; streamed it has no `avgLogprobs` either, and only the last chunk counts candidate tokens."""
+    body = {"contents": [{"parts": [{"text": "q [[mock: words=3]]"}]}]}
+    base = server.url + "/gemini/v1beta/models/gemini-2.0-flash"
+    reply = httpx.post(f"{base}:generateContent", json=body, headers={"x-goog-api-key": KEY}).json()
+    assert set(reply["candidates"][0]) == {"content", "finishReason", "avgLogprobs"}
+    streamed = httpx.post(
+        f"{base}:streamGenerateContent?alt=sse", json=body, headers={"x-goog-api-key": KEY}
+    ).text
+    chunks = [json.loads(line[6:]) for line in streamed.splitlines() if line.startswith("data: ")]
+    assert len(chunks) == 3
+    for chunk in chunks[:-1]:
+        assert set(chunk["candidates"][0]) == {"content"}
+        assert not {"candidatesTokenCount", "candidatesTokensDetails"} & set(chunk["usageMetadata"])
+        assert chunk["usageMetadata"]["totalTokenCount"] == chunk["usageMetadata"]["promptTokenCount"]
+    last = chunks[-1]
+    assert set(last["candidates"][0]) == {"content", "finishReason"}
+    assert (
+        last["usageMetadata"]["candidatesTokenCount"] == reply["usageMetadata"]["candidatesTokenCount"] == 3
+    )
+    assert last["usageMetadata"]["candidatesTokensDetails"] == [{"modality": "TEXT", "tokenCount": 3}]
 
 
 @pytest.mark.parametrize(

@@ -160,6 +160,9 @@ def test_an_unchanged_event_keeps_its_bytes() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+SSE_ERROR = b'{\n  "error": {\n    "code": 429,\n    "status": "RESOURCE_EXHAUSTED"\n  }\n}\n'
+
+
 class Upstream:
     """An SSE upstream that holds its second event until the test says so, and records disconnects."""
 
@@ -173,6 +176,11 @@ class Upstream:
             return
         message = await receive()
         self.bodies.append(message.get("body", b""))
+        if scope["path"] == "/sse-error":  # Google's refusal of an `alt=sse` request
+            headers = [(b"content-type", b"text/event-stream")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": SSE_ERROR})
+            return
         if scope["path"] == "/hang":
             while (await receive())["type"] != "http.disconnect":
                 pass
@@ -220,6 +228,18 @@ def test_front_faults_rewrite_json_answers_and_see_the_client_request():
         response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"messages": []}, timeout=10)
     assert response.json()["choices"][0]["finish_reason"] is None
     assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_an_error_under_a_stream_media_type_is_a_failure_not_a_stream():
+    """Faults that act on failed attempts (here: retry it once) see Google's `alt=sse` refusal as one."""
+    upstream = Upstream()
+    fault = faults.build("retry_same_provider")
+    with serving(upstream) as up, serving(MutantProxy(up.url, fault, "back")) as proxy:
+        response = httpx.post(f"{proxy.url}/sse-error", content=b"{}", timeout=10)
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "text/event-stream"
+    assert response.content == SSE_ERROR
+    assert len(upstream.bodies) == 2  # the failure was retried
 
 
 def test_the_client_going_away_cancels_the_upstream_request():
