@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 from auriko_conformance.mocks.app import create_app
 from auriko_conformance.mocks.config import MockConfig, ProviderInstance
 from auriko_conformance.mocks.inprocess import asgi_client
@@ -198,3 +199,38 @@ def test_custom_instances_from_config(tmp_path):
     assert config.instance("vllm-c").models == ("meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B")
     assert config.instance("openai").ttft_ms == 3
     assert ProviderInstance("x", "gemini", "/x").models[0] == "gemini-2.5-flash"
+
+
+async def test_an_answer_is_journalled_before_its_last_byte_leaves():
+    """A client that holds the whole answer may read the journal at once: its entry must be finished
+    (the order once let `server.journal()` read `status: None` under load)."""
+    app = create_app()
+    seen: list[object] = []
+
+    async def call(body: dict, path: str = OPENAI) -> None:
+        raw = orjson.dumps(body)
+        scope = {
+            "type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/json")],
+            "http_version": "1.1", "scheme": "http", "server": ("m", 80), "client": ("c", 1),
+        }  # fmt: skip
+        messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(3600)  # no disconnect: the client stays
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                seen.append(app.journal.entries()[-1]["status"])
+
+        await app(scope, receive, send)
+
+    await call(chat("plain"))
+    await call({**chat("streamed"), "stream": True})
+    await call({**chat("slow [[mock: ttft_ms=5]]")})
+    await call(chat("refused [[mock: error=429]]"))
+    await call({"model": "no-such-model", "messages": user("x")})
+    assert seen == [200, 200, 200, 429, 404]
