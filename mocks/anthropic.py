@@ -576,7 +576,7 @@ class AnthropicFlavour(Flavour):
             body["context_management"] = {"applied_edits": []}
             iteration = {k: v for k, v in usage.items() if k not in ("inference_geo", "service_tier")}
             usage["iterations"] = [{**iteration, "type": "message"}]
-        return orjson.dumps(body), usage
+        return self.json_body(body), usage
 
     def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(turn, reply)

@@ -41,6 +41,10 @@ class MockError(Exception):
         self.raw_body = raw_body  # a body that is not the flavour's envelope (vLLM's auth middleware)
 
 
+# Google and OpenAI write their answers' JSON indented by two spaces, ending in a newline (recorded, D-166)
+INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorStyle:
     """How one flavour spells errors. `shape` picks the envelope: openai | vllm | anthropic | gemini."""
@@ -75,7 +79,7 @@ class ErrorStyle:
                 )
             if details:
                 inner["details"] = details
-            return orjson.dumps({"error": inner})
+            return orjson.dumps({"error": inner}, option=INDENTED)  # recorded: Google's errors are indented
         code = (
             err.code
             if err.code is not None

@@ -302,6 +302,14 @@ class Stream:
 
 
 _PADDED = re.compile(r"\s\}\s*$")
+_INDENT = re.compile(r"[{\[]\n( +)\S")
+
+
+def layout(text: str) -> str:
+    """How a JSON body is laid out: `indent N` (a newline after the opening brace, N spaces before the
+    first key) or `compact`; Google and OpenAI indent theirs, Anthropic does not."""
+    match = _INDENT.match(text)
+    return f"indent {len(match.group(1))}" if match else "compact"
 
 
 def parse_sse(raw: bytes) -> Stream:
@@ -510,6 +518,8 @@ async def replay(client: httpx.AsyncClient, rec: Recorded) -> tuple[httpx.Respon
         parse = parse_sse if framing == "sse" else parse_json_array
         diffs += compare_streams(rec.provider, recorded_stream(recorded), parse(response.content))
     else:
+        if "layout" in recorded and layout(response.text) != recorded["layout"]:
+            diffs.append(Difference("<layout>", "body layout", recorded["layout"], layout(response.text)))
         diffs += compare(recorded["body"], orjson.loads(response.content))
     return response, diffs
 
@@ -669,6 +679,7 @@ def convert_interaction(provider: str, interaction: Mapping[str, Any]) -> dict[s
     }
     body = _body(response)
     if isinstance(body, str) and (status >= 400 or body.lstrip().startswith("{")):
+        out["response"]["layout"] = layout(body)  # only a cassette that kept the bytes can tell
         body = orjson.loads(body)  # one JSON body (an error is one even when its content type says a stream)
     if isinstance(body, str):
         raw = body.encode()

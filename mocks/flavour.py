@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from auriko_conformance.mocks.behaviour import Reply
 from auriko_conformance.mocks.config import ProviderInstance
 from auriko_conformance.mocks.conversation import Turn
@@ -87,6 +88,7 @@ class Flavour:
     overload_status = 503
     stream_content_type = b"text/event-stream"
     json_content_type = b"application/json"  # of every JSON answer, errors included
+    json_options = 0  # orjson options of an answer's JSON body: compact unless the provider indents (D-166)
 
     def __init__(self, instance: ProviderInstance) -> None:
         self.instance = instance
@@ -127,6 +129,10 @@ class Flavour:
 
     def stream_media_type(self, ex: ProviderRequest) -> bytes:
         return self.stream_content_type
+
+    def json_body(self, payload: object) -> bytes:
+        """A (non-stream) answer's body, laid out as the provider writes it."""
+        return orjson.dumps(payload, option=self.json_options)
 
     def error_content_type(self, ex: ProviderRequest) -> bytes:
         """The content type of an error answer (its body is always the flavour's JSON envelope)."""

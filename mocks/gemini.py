@@ -18,7 +18,7 @@ import orjson
 from auriko_conformance.mocks.anthropic import signature_for
 from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
-from auriko_conformance.mocks.errors import GEMINI_ERRORS, MockError
+from auriko_conformance.mocks.errors import GEMINI_ERRORS, INDENTED, MockError
 from auriko_conformance.mocks.flavour import (
     BAD_KEY,
     BASE64URL,
@@ -193,6 +193,7 @@ class GeminiFlavour(Flavour):
     errors = GEMINI_ERRORS
     overload_status = 503
     json_content_type = b"application/json; charset=UTF-8"  # recorded on every JSON answer, errors too
+    json_options = INDENTED
 
     def static_headers(self) -> dict[str, str]:
         return {
@@ -628,7 +629,7 @@ class GeminiFlavour(Flavour):
             "modelVersion": ex.model,
             "responseId": ex.request_id,
         }
-        return orjson.dumps(body), usage
+        return self.json_body(body), usage
 
     def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(reply, turn.n, spec=turn.model)

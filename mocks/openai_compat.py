@@ -18,7 +18,14 @@ from typing import Any
 import orjson
 from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
-from auriko_conformance.mocks.errors import DEEPSEEK_ERRORS, OPENAI_ERRORS, VLLM_ERRORS, ErrorStyle, MockError
+from auriko_conformance.mocks.errors import (
+    DEEPSEEK_ERRORS,
+    INDENTED,
+    OPENAI_ERRORS,
+    VLLM_ERRORS,
+    ErrorStyle,
+    MockError,
+)
 from auriko_conformance.mocks.flavour import (
     BAD_KEY,
     Flavour,
@@ -126,11 +133,15 @@ class Dialect:
     message_extras: Mapping[str, Any] = None  # type: ignore[assignment]
     choice_stop_reason: bool = False  # vLLM adds choice.stop_reason
     usage_on_finish_chunk: bool = False  # DeepSeek: stream usage rides on the finish chunk, no `choices: []`
+    indented_json: bool = (
+        False  # OpenAI indents its answers' JSON (recorded; DeepSeek's and vLLM's unrecorded)
+    )
 
 
 OPENAI = Dialect(
     name="openai",
     errors=OPENAI_ERRORS,
+    indented_json=True,
     strict_fields=True,
     max_stop=4,
     chat_paths=("/v1/chat/completions",),
@@ -208,6 +219,7 @@ class OpenAICompatFlavour(Flavour):
     def __init__(self, instance: Any) -> None:
         self.name = self.dialect.name
         self.errors = self.dialect.errors
+        self.json_options = INDENTED if self.dialect.indented_json else 0
         super().__init__(instance)
         d = self.dialect
         self._routes = {p: "chat" for p in d.chat_paths} | {p: "models" for p in d.models_paths}
@@ -226,6 +238,10 @@ class OpenAICompatFlavour(Flavour):
                 "x-ratelimit-remaining-tokens": "29999000",
                 "x-ratelimit-reset-requests": "6ms",
                 "x-ratelimit-reset-tokens": "0s",
+                # sent when the project has limits of its own (fidelity `plain_all_headers`)
+                "x-ratelimit-limit-project-requests": "10000",
+                "x-ratelimit-remaining-project-requests": "9999",
+                "x-ratelimit-reset-project-requests": "6ms",
             }
         return {}
 
@@ -830,7 +846,7 @@ class OpenAICompatFlavour(Flavour):
         if d.name == "vllm":
             body["prompt_logprobs"] = None
             body["kv_transfer_params"] = None
-        return orjson.dumps(body), usage
+        return self.json_body(body), usage
 
     def stream_usage(self, ex: ProviderRequest, turn: Turn, reply: Reply) -> Any:
         return self.usage(turn, reply, n=turn.n)

@@ -20,6 +20,7 @@ from auriko_conformance.mocks.fidelity import (
     compare_streams,
     id_format,
     import_cassette,
+    layout,
     load_allow_list,
     load_corpus,
     main,
@@ -192,6 +193,7 @@ def test_headers_keep_their_count_and_an_error_its_json_body(tmp_path: Path) -> 
     assert response["headers"] == {"content-type": "text/event-stream", "server": ["a", "b"]}
     assert response["body"] == {"error": {"code": 400}}
     assert "events" not in response
+    assert response["layout"] == "indent 2"
     once = httpx.Headers([("server", "a"), ("content-type", "text/event-stream")])
     assert [str(d) for d in compare_headers(response["headers"], once)] == [
         "header count at <headers>.server: recorded 2, mock 1"
@@ -199,6 +201,14 @@ def test_headers_keep_their_count_and_an_error_its_json_body(tmp_path: Path) -> 
     twice = httpx.Headers([("server", "a"), ("server", "b"), ("content-type", "text/event-stream")])
     assert compare_headers(response["headers"], twice) == []
     assert [d.kind for d in compare_headers({"server": "a"}, httpx.Headers({}))] == ["missing header"]
+
+
+def test_body_layout_is_read_from_the_bytes() -> None:
+    assert layout('{"id":"x","choices":[]}') == "compact"
+    assert layout('{\n  "id": "x"\n}\n') == "indent 2"
+    assert layout('{\n    "error": {}\n}') == "indent 4"
+    assert layout("[\n  1\n]") == "indent 2"
+    assert layout('{"type":"message","content":[{"text":"a\n  b"}]}') == "compact"
 
 
 def test_allowance_matching() -> None:
