@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import orjson
 from auriko_conformance.mocks.anthropic import signature_for
 from auriko_conformance.mocks.behaviour import FINISH_STOP_SEQUENCE, Reply
 from auriko_conformance.mocks.conversation import ToolDef, Turn, TurnBuilder
@@ -193,7 +192,7 @@ class GeminiFlavour(Flavour):
     errors = GEMINI_ERRORS
     overload_status = 503
     json_content_type = b"application/json; charset=UTF-8"  # recorded on every JSON answer, errors too
-    json_options = INDENTED
+    json_options = INDENTED  # Google's front end indents every JSON answer: recorded on answers and errors
 
     def static_headers(self) -> dict[str, str]:
         return {
@@ -702,7 +701,7 @@ class GeminiFlavour(Flavour):
             yield Frame(ARRAY_CLOSE, counts=False)
 
     def count_tokens_body(self, ex: ProviderRequest, turn: Turn) -> bytes:
-        return orjson.dumps(
+        return self.json_body(
             {
                 "totalTokens": turn.prompt_tokens,
                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": turn.prompt_tokens}],
@@ -730,5 +729,5 @@ class GeminiFlavour(Flavour):
         if route.kind == "model":
             if route.model not in self.models:
                 raise self.model_not_found(route.model or "")
-            return orjson.dumps(card(route.model))
-        return orjson.dumps({"models": [card(m) for m in self.models]})  # every name, aliases included
+            return self.json_body(card(route.model))
+        return self.json_body({"models": [card(m) for m in self.models]})  # every name, aliases included

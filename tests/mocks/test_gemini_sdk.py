@@ -244,3 +244,21 @@ def test_auth(server, gclient):
     assert missing.status_code == 403
     assert missing.json()["error"]["status"] == "PERMISSION_DENIED"
     assert next(m.name for m in gclient.models.list()) == "models/gemini-2.5-flash"
+
+
+def test_google_indents_every_json_answer(server):
+    """Answers and errors are recorded indented by two spaces with a final newline (D-166); the model list
+    and token counts come from the same front end."""
+    base = server.url + "/gemini/v1beta/models"
+    key = {"x-goog-api-key": KEY}
+    body = {"contents": [{"parts": [{"text": "q"}]}]}
+    answers = [
+        httpx.post(f"{base}/{MODEL}:generateContent", json=body, headers=key),
+        httpx.post(f"{base}/{MODEL}:countTokens", json=body, headers=key),
+        httpx.get(base, headers=key),
+        httpx.post(f"{base}/no-such-model:generateContent", json=body, headers=key),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 404]
+    for answer in answers:
+        assert answer.text.startswith('{\n  "'), answer.text[:40]
+        assert answer.text.endswith("}\n")
