@@ -55,6 +55,7 @@ class ErrorStyle:
     default_5xx: str
     codes: Mapping[int, str | None] = field(default_factory=dict)
     retry_after_default: float | None = None  # sent on 429 when the scenario gives none
+    json_options: int = 0  # orjson options of the body: compact unless the provider indents (D-166)
 
     def type_for(self, status: int) -> str:
         return self.types.get(status) or (self.default_5xx if status >= 500 else self.default_4xx)
@@ -65,7 +66,8 @@ class ErrorStyle:
         etype = err.etype or self.type_for(err.status)
         if self.shape == "anthropic":
             return orjson.dumps(
-                {"type": "error", "error": {"type": etype, "message": err.message}, "request_id": request_id}
+                {"type": "error", "error": {"type": etype, "message": err.message}, "request_id": request_id},
+                option=self.json_options,
             )
         if self.shape == "gemini":
             inner: dict[str, object] = {"code": err.status, "message": err.message, "status": etype}
@@ -79,14 +81,15 @@ class ErrorStyle:
                 )
             if details:
                 inner["details"] = details
-            return orjson.dumps({"error": inner}, option=INDENTED)  # recorded: Google's errors are indented
+            return orjson.dumps({"error": inner}, option=self.json_options)
         code = (
             err.code
             if err.code is not None
             else (err.status if self.shape == "vllm" else self.codes.get(err.status))
         )
         return orjson.dumps(
-            {"error": {"message": err.message, "type": etype, "param": err.param, "code": code}}
+            {"error": {"message": err.message, "type": etype, "param": err.param, "code": code}},
+            option=self.json_options,
         )
 
     def headers(self, err: MockError) -> dict[str, str]:
@@ -185,6 +188,7 @@ GEMINI_ERRORS = ErrorStyle(
     },
     default_4xx="FAILED_PRECONDITION",
     default_5xx="INTERNAL",
+    json_options=INDENTED,  # recorded: Google's errors are indented like its answers
 )
 
 # What an `error=N` directive (or the control API's error_rate) answers, per status.

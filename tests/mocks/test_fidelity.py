@@ -26,6 +26,7 @@ from auriko_conformance.mocks.fidelity import (
     main,
     parse_json_array,
     parse_sse,
+    replay,
     run,
     scrub,
     table,
@@ -120,6 +121,32 @@ def test_stream_comparison_finds_order_framing_and_shape() -> None:
     )
     kinds = {d.kind for d in compare_streams("anthropic", recorded, mock)}
     assert kinds == {"framing", "event order", "missing key"}
+    assert [d.path for d in compare_streams("anthropic", recorded, mock) if d.kind == "framing"] == [
+        "<framing>.separator"
+    ]
+
+
+def test_anthropic_padding_is_part_of_the_framing() -> None:
+    padded = parse_sse(b'event: ping\ndata: {"type": "ping"}\n\nevent: x\ndata: {"type":"x"   }\n\n')
+    compact = parse_sse(b'event: ping\ndata: {"type": "ping"}\n\nevent: x\ndata: {"type":"x"}\n\n')
+    assert (padded.framing["padded"], compact.framing["padded"]) == ("yes", "no")
+    assert [str(d) for d in compare_streams("anthropic", padded, compact)] == [
+        "framing at <framing>.padded: recorded 'yes', mock 'no'"
+    ]
+
+
+def test_a_recorded_layout_is_compared_with_the_mock_answer() -> None:
+    """OpenAI indents its JSON: a recording that said `compact` is one difference, of layout only."""
+    [rec] = [r for r in CORPUS if (r.provider, r.name) == ("openai", "plain_all_headers")]
+    assert rec.response["layout"] == "indent 2"
+    compact = copy.deepcopy(rec)
+    compact.response["layout"] = "compact"
+
+    async def both() -> list[list[str]]:
+        async with asgi_client(create_app()) as client:
+            return [[str(d) for d in (await replay(client, r))[1]] for r in (rec, compact)]
+
+    assert asyncio.run(both()) == [[], ["body layout at <layout>: recorded compact, mock indent 2"]]
 
 
 def test_json_array_framing_is_read_from_the_bytes() -> None:
