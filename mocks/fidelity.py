@@ -518,8 +518,8 @@ async def replay(client: httpx.AsyncClient, rec: Recorded) -> tuple[httpx.Respon
         parse = parse_sse if framing == "sse" else parse_json_array
         diffs += compare_streams(rec.provider, recorded_stream(recorded), parse(response.content))
     else:
-        if "layout" in recorded and layout(response.text) != recorded["layout"]:
-            diffs.append(Difference("<layout>", "body layout", recorded["layout"], layout(response.text)))
+        if "layout" in recorded and (laid_out := layout(response.text)) != recorded["layout"]:
+            diffs.append(Difference("<layout>", "body layout", recorded["layout"], laid_out))
         diffs += compare(recorded["body"], orjson.loads(response.content))
     return response, diffs
 

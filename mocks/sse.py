@@ -45,11 +45,10 @@ def array_element(payload: object, first: bool) -> bytes:
 # space after the colon (both recorded streams, D-165); a fixed cycle of pads keeps the mocks deterministic.
 ANTHROPIC_PADS = (15, 13, 0, 9, 4, 11, 2, 7, 14, 1, 10, 5, 12, 3, 8, 6)
 PING_EVENT = b'event: ping\ndata: {"type": "ping"}\n\n'
+_CLOSERS = tuple(b" " * pad + b"}\n\n" for pad in range(max(ANTHROPIC_PADS) + 1))  # built once
 
 
 def named_event(name: str, payload: object, pad: int = 0) -> bytes:
     """`event: <name>` + `data: <json>` (Anthropic), `pad` spaces before the payload's closing brace."""
     data = orjson.dumps(payload)
-    if pad:
-        data = data[:-1] + b" " * pad + b"}"
-    return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"
+    return b"event: " + name.encode() + b"\ndata: " + data[:-1] + _CLOSERS[pad]

@@ -198,6 +198,19 @@ def test_import_cassette_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
     data = orjson.loads(written.read_bytes())
     assert data["response"]["headers"] == {"content-type": "application/json"}
     assert data["request"]["path"] == "/v1/chat/completions"
+    assert "layout" not in data["response"]  # a parsed body keeps no bytes to tell
+    kept = tmp_path / "kept.yaml"
+    kept.write_text(cassette.read_text().replace(
+        "    parsed_body: {id: chatcmpl-D3aUpw3LGODCj1iFU0xNtPGRELKj8, object: chat.completion}\n",
+        '    body: {string: "{\\n  \\"object\\": \\"chat.completion\\"\\n}\\n"}\n',
+    ))  # fmt: skip
+    [written] = import_cassette(kept, "openai", "kept", source, ["plain"], root=tmp_path)
+    response = orjson.loads(written.read_bytes())["response"]
+    assert (response["layout"], response["body"], "events" in response) == (
+        "indent 2",
+        {"object": "chat.completion"},
+        False,
+    )
     assert main(["--provider", "deepseek"]) == 0
     assert "| deepseek |" in capsys.readouterr().out
 
